@@ -1,0 +1,60 @@
+/** The ovsdp command line: global options, lazy command loading, one way to fail. */
+import { Command, CommanderError } from 'commander';
+import { NetlinkError, SchemaError } from '../nl/errors.js';
+import { CliContext, type GlobalOptions, UsageError } from './context.js';
+import { commands } from './registry.js';
+
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+function firstCommandName(argv: readonly string[]): string | undefined {
+  return argv.slice(2).find((a) => !a.startsWith('-'));
+}
+
+export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  const program = new Command('ovsdp')
+    .description('Open vSwitch kernel datapath control: datapaths, ports, flows, upcalls.\nCommands and output follow ovs-dpctl; every read command also speaks --json.')
+    .option('--no-color', 'never colour the output (also: NO_COLOR=1, or when piped)')
+    .option('--debug', 'show stack traces of errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `ovsdp: ${s.slice(7)}` : s) });
+
+  let ctx: CliContext | undefined;
+  const context = (): CliContext => (ctx ??= new CliContext(program.opts<GlobalOptions>()));
+
+  const name = firstCommandName(argv);
+  const wanted = name !== undefined && name in commands ? [name] : Object.keys(commands);
+  for (const n of wanted) (await commands[n]!()).define(program, context);
+  program.commands.forEach((c) => c.exitOverride());
+
+  try {
+    await program.parseAsync([...argv]);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    return report(err, program.opts<GlobalOptions>().debug === true);
+  }
+}
+
+/** One line on stderr and an exit code; the stack only with --debug. */
+function report(err: unknown, debug: boolean): number {
+  if (err instanceof CommanderError) {
+    // Commander already printed its message (or the help / version).
+    return err.exitCode === 0 ? 0 : EXIT_USAGE;
+  }
+  if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  if (err instanceof UsageError) {
+    process.stderr.write(`ovsdp: ${err.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (err instanceof NetlinkError) {
+    process.stderr.write(`ovsdp: ${err.message}${err.reason ? ` (${err.reason})` : ''}\n`);
+    return EXIT_FAILURE;
+  }
+  if (err instanceof SchemaError || err instanceof Error) {
+    process.stderr.write(`ovsdp: ${err.message}\n`);
+    return EXIT_FAILURE;
+  }
+  process.stderr.write(`ovsdp: ${String(err)}\n`);
+  return EXIT_FAILURE;
+}

@@ -1,0 +1,15 @@
+/**
+ * The commands, loaded on demand: start-up imports only the module of the command
+ * being run (all of them only for the top-level --help).
+ */
+import type { Command } from 'commander';
+import type { CliContext } from './context.js';
+
+export interface CommandModule {
+  /** Adds the command (its arguments, options, help and action) to the program. */
+  define(program: Command, ctx: () => CliContext): void;
+}
+
+export const commands: Record<string, () => Promise<CommandModule>> = {
+  families: () => import('./families.js'),
+};

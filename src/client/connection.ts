@@ -1,0 +1,79 @@
+/**
+ * One connection to the OVS kernel families: a generic netlink socket, the families'
+ * ids resolved once, typed requests and dumps, errors explained.
+ */
+import type { AttrValues } from '../nl/schema.js';
+import {
+  type FamilyInfo, type GenlFamilySpec, type GenlMessage, decodeGenlMessage, genlRequest, listFamilies,
+  operation, resolveFamily,
+} from '../nl/family.js';
+import type { GenlRequest } from '../nl/message.js';
+import { GenlSocket, type GenlSocketOptions, type RequestResult } from '../nl/socket.js';
+import { type ErrorContext, explain } from './errors.js';
+
+export interface RequestOptions {
+  flags?: number;
+  /** The fixed ovs_header: { dp_ifindex }. */
+  header?: Record<string, unknown>;
+  attrs?: AttrValues;
+  /** Names used to explain errors ("no datapath named dp0"). */
+  context?: ErrorContext;
+}
+
+export class OvsConnection {
+  readonly socket: GenlSocket;
+
+  constructor(options: GenlSocketOptions = {}) {
+    this.socket = new GenlSocket(options);
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+
+  /** The kernel's id and groups for a family (cached per connection). */
+  async family(spec: GenlFamilySpec): Promise<FamilyInfo> {
+    try {
+      return await resolveFamily(this.socket, spec.name);
+    } catch (err) {
+      throw explain(err);
+    }
+  }
+
+  /** Every registered generic netlink family. */
+  async families(): Promise<FamilyInfo[]> {
+    return listFamilies(this.socket);
+  }
+
+  async buildRequest(spec: GenlFamilySpec, command: string, options: RequestOptions = {}): Promise<GenlRequest> {
+    const info = await this.family(spec);
+    return genlRequest(spec, info.id, command, options);
+  }
+
+  /** One request, waited for; returns its decoded replies. */
+  async request(spec: GenlFamilySpec, command: string, options: RequestOptions = {}): Promise<GenlMessage[]> {
+    const req = await this.buildRequest(spec, command, options);
+    try {
+      const replies = await this.socket.request(req, operation(spec, command));
+      return replies.map((m) => decodeGenlMessage(spec, m));
+    } catch (err) {
+      throw explain(err, options.context);
+    }
+  }
+
+  /** A dump, streamed. */
+  async *dump(spec: GenlFamilySpec, command: string, options: RequestOptions = {}): AsyncGenerator<GenlMessage> {
+    const req = await this.buildRequest(spec, command, options);
+    try {
+      for await (const msg of this.socket.dump(req, operation(spec, command))) yield decodeGenlMessage(spec, msg);
+    } catch (err) {
+      throw explain(err, options.context);
+    }
+  }
+
+  /** Many prepared requests in one sendmsg; one result per request. */
+  batch(reqs: readonly GenlRequest[], spec: GenlFamilySpec, command: string): Promise<RequestResult[]> {
+    const op = operation(spec, command);
+    return this.socket.batch(reqs, { ops: reqs.map(() => op) });
+  }
+}

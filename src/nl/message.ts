@@ -1,0 +1,140 @@
+/** Netlink and generic-netlink message headers: building requests, splitting replies. */
+import { endianness } from 'node:os';
+import { MessageError } from './errors.js';
+import { align4, encodedLength, encodeAttrs } from './codec.js';
+import type { AttrSet, AttrValues } from './schema.js';
+
+export const NLMSG_HDRLEN = 16;
+export const GENL_HDRLEN = 4;
+
+export const NLMSG_NOOP = 1;
+export const NLMSG_ERROR = 2;
+export const NLMSG_DONE = 3;
+export const NLMSG_OVERRUN = 4;
+
+export const NLM_F_REQUEST = 0x1;
+export const NLM_F_MULTI = 0x2;
+export const NLM_F_ACK = 0x4;
+export const NLM_F_ECHO = 0x8;
+export const NLM_F_DUMP_INTR = 0x10;
+export const NLM_F_ROOT = 0x100;
+export const NLM_F_MATCH = 0x200;
+export const NLM_F_DUMP = NLM_F_ROOT | NLM_F_MATCH;
+export const NLM_F_REPLACE = 0x100;
+export const NLM_F_EXCL = 0x200;
+export const NLM_F_CREATE = 0x400;
+/** In an NLMSG_ERROR: the original request is not echoed back. */
+export const NLM_F_CAPPED = 0x100;
+/** In an NLMSG_ERROR: extended-ack attributes follow. */
+export const NLM_F_ACK_TLVS = 0x200;
+
+export const NETLINK_GENERIC = 16;
+export const GENL_ID_CTRL = 0x10;
+
+const le = endianness() === 'LE';
+
+export interface NetlinkMessage {
+  type: number;
+  flags: number;
+  seq: number;
+  pid: number;
+  /** The bytes after the 16-byte header (a view into the received buffer). */
+  payload: Buffer;
+}
+
+function u16(buf: Buffer, off: number): number {
+  return le ? buf.readUInt16LE(off) : buf.readUInt16BE(off);
+}
+function u32(buf: Buffer, off: number): number {
+  return le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
+}
+function putU16(buf: Buffer, off: number, v: number): void {
+  if (le) buf.writeUInt16LE(v, off);
+  else buf.writeUInt16BE(v, off);
+}
+function putU32(buf: Buffer, off: number, v: number): void {
+  if (le) buf.writeUInt32LE(v >>> 0, off);
+  else buf.writeUInt32BE(v >>> 0, off);
+}
+
+export function writeNlmsghdr(buf: Buffer, off: number, len: number, type: number, flags: number, seq: number, pid = 0): void {
+  putU32(buf, off, len);
+  putU16(buf, off + 4, type);
+  putU16(buf, off + 6, flags);
+  putU32(buf, off + 8, seq);
+  putU32(buf, off + 12, pid);
+}
+
+/** Splits one received datagram into its netlink messages, checking every length. */
+export function parseMessages(buf: Buffer): NetlinkMessage[] {
+  const out: NetlinkMessage[] = [];
+  let off = 0;
+  while (off + NLMSG_HDRLEN <= buf.length) {
+    const len = u32(buf, off);
+    if (len < NLMSG_HDRLEN || off + len > buf.length) {
+      throw new MessageError(`malformed netlink message at offset ${off}: length ${len}, ${buf.length - off} bytes left`);
+    }
+    out.push({
+      type: u16(buf, off + 4),
+      flags: u16(buf, off + 6),
+      seq: u32(buf, off + 8),
+      pid: u32(buf, off + 12),
+      payload: buf.subarray(off + NLMSG_HDRLEN, off + len),
+    });
+    off += align4(len);
+  }
+  return out;
+}
+
+/** The errno (positive; 0 for an ACK) an NLMSG_ERROR carries. */
+export function errorCode(msg: NetlinkMessage): number {
+  if (msg.payload.length < 4) throw new MessageError('NLMSG_ERROR shorter than its error code');
+  const v = le ? msg.payload.readInt32LE(0) : msg.payload.readInt32BE(0);
+  return -v;
+}
+
+export interface GenlHeader {
+  cmd: number;
+  version: number;
+}
+
+export function parseGenlHeader(payload: Buffer): GenlHeader {
+  if (payload.length < GENL_HDRLEN) throw new MessageError(`generic netlink payload of ${payload.length} bytes has no header`);
+  return { cmd: payload[0]!, version: payload[1]! };
+}
+
+/** A generic netlink request, before it gets a sequence number. */
+export interface GenlRequest {
+  family: number;
+  cmd: number;
+  version: number;
+  flags: number;
+  /** Family-specific fixed header after the genl header (e.g. struct ovs_header). */
+  fixedHeader?: Buffer;
+  set?: AttrSet;
+  attrs?: AttrValues;
+}
+
+export function genlRequestLength(req: GenlRequest): number {
+  return NLMSG_HDRLEN + GENL_HDRLEN + (req.fixedHeader?.length ?? 0) + (req.set && req.attrs ? encodedLength(req.set, req.attrs) : 0);
+}
+
+/** Writes a request at `off` in `buf` (which must have genlRequestLength bytes free); returns the end. */
+export function writeGenlRequest(buf: Buffer, off: number, req: GenlRequest, seq: number, len = genlRequestLength(req)): number {
+  writeNlmsghdr(buf, off, len, req.family, req.flags, seq);
+  let p = off + NLMSG_HDRLEN;
+  buf[p] = req.cmd;
+  buf[p + 1] = req.version;
+  putU16(buf, p + 2, 0);
+  p += GENL_HDRLEN;
+  if (req.fixedHeader) p += req.fixedHeader.copy(buf, p);
+  if (req.set && req.attrs) p = encodeAttrs(req.set, req.attrs, buf, p);
+  return p;
+}
+
+export function encodeGenlRequest(req: GenlRequest, seq: number): Buffer {
+  const len = genlRequestLength(req);
+  const buf = Buffer.allocUnsafe(len);
+  writeGenlRequest(buf, 0, req, seq, len);
+  return buf;
+}

@@ -1,0 +1,268 @@
+/**
+ * A generic netlink socket: requests with sequence matching, ACKs, streamed dumps,
+ * batches of many requests in one sendmsg, multicast, over the npm netlink package's
+ * RawNetlinkSocket (only its raw module is loaded: the package index is slow to import).
+ */
+import { EventEmitter } from 'node:events';
+import { RawNetlinkSocket } from 'netlink/dist/raw.js';
+import { NetlinkError, errnoName, errnoNumber, type NetlinkOperation } from './errors.js';
+import {
+  type GenlRequest, type NetlinkMessage, NETLINK_GENERIC, NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, errorCode,
+  genlRequestLength, parseMessages, writeGenlRequest,
+} from './message.js';
+
+export interface GenlSocketOptions {
+  /** SO_RCVBUF in bytes (the kernel caps it at net.core.rmem_max). Default 4 MiB. */
+  recvBufferSize?: number;
+  /** SO_SNDBUF in bytes. Default 4 MiB. */
+  sendBufferSize?: number;
+}
+
+/** What one request of a batch got back: its replies, or the kernel's error. */
+export interface RequestResult {
+  replies: NetlinkMessage[];
+  error?: NetlinkError;
+}
+
+interface Pending {
+  /** The last sequence number the awaited batch uses. */
+  lastSeq: number;
+  firstSeq: number;
+  results: RequestResult[];
+  ops: (NetlinkOperation | undefined)[];
+  /** For dumps: called on every reply instead of collecting it. */
+  onReply?: (msg: NetlinkMessage) => void;
+  resolve: (results: RequestResult[]) => void;
+  reject: (err: Error) => void;
+}
+
+const ENOBUFS = errnoNumber('ENOBUFS') ?? 105;
+const EINTR = errnoNumber('EINTR') ?? 4;
+
+/** The kernel dropped messages for this socket: its receive buffer overflowed. */
+export function overrunError(op?: NetlinkOperation): NetlinkError {
+  return new NetlinkError(ENOBUFS, 'the socket receive buffer overflowed and the kernel dropped messages (ENOBUFS)', op ? { operation: op } : {});
+}
+
+/** A dump saw concurrent changes (NLM_F_DUMP_INTR): what it returned may be inconsistent. */
+export class DumpInterruptedError extends NetlinkError {
+  constructor(op?: NetlinkOperation) {
+    super(EINTR, 'the dump was interrupted by concurrent changes (NLM_F_DUMP_INTR); its result may be inconsistent', op ? { operation: op } : {});
+  }
+}
+
+export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; overrun: [NetlinkError] }> {
+  private readonly raw: RawNetlinkSocket;
+  private seq = Math.floor(Math.random() * 0x7fffffff);
+  private readonly pending = new Map<number, Pending>();
+  private closed = false;
+
+  constructor(options: GenlSocketOptions = {}) {
+    super();
+    this.raw = new RawNetlinkSocket(NETLINK_GENERIC, {
+      recvBufferSize: options.recvBufferSize ?? 4 << 20,
+      sendBufferSize: options.sendBufferSize ?? 4 << 20,
+    });
+    this.raw.on('message', (buf) => this.onDatagram(buf));
+    this.raw.on('error', (err) => this.onSocketError(err));
+    // Idle sockets must not keep the process alive; a pending request refs it again.
+    this.raw.unref();
+  }
+
+  /** The netlink port id the kernel sends this socket's unicasts (and upcalls) to. */
+  get portId(): number {
+    return this.raw.address().port;
+  }
+
+  get recvBufferSize(): number {
+    return this.raw.getRecvBufferSize();
+  }
+
+  joinGroup(group: number): void {
+    this.raw.addMembership(group);
+    this.raw.ref();
+  }
+
+  leaveGroup(group: number): void {
+    this.raw.dropMembership(group);
+  }
+
+  /** Keep the process alive while this socket listens (for listeners of notifications). */
+  ref(): void {
+    this.raw.ref();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.raw.close();
+    this.failAll(new NetlinkError(errnoNumber('ESHUTDOWN') ?? 108, 'the netlink socket was closed'));
+  }
+
+  private nextSeq(): number {
+    this.seq = (this.seq + 1) >>> 0 || 1;
+    return this.seq;
+  }
+
+  /** Sends one request and waits for its ACK; returns the replies (e.g. with NLM_F_ECHO or a GET). */
+  async request(req: GenlRequest, op?: NetlinkOperation): Promise<NetlinkMessage[]> {
+    const [result] = await this.batch([req], { ops: op ? [op] : [] });
+    if (result!.error) throw result!.error;
+    return result!.replies;
+  }
+
+  /**
+   * Sends several requests in one sendmsg. Only the last asks for an ACK: netlink handles a
+   * datagram's messages in order, so that ACK means every earlier one is done, and an error
+   * comes back for any that failed. Resolves with one result per request, in order.
+   */
+  batch(reqs: readonly GenlRequest[], options: { ops?: readonly (NetlinkOperation | undefined)[] } = {}): Promise<RequestResult[]> {
+    if (reqs.length === 0) return Promise.resolve([]);
+    if (this.closed) return Promise.reject(new NetlinkError(errnoNumber('ESHUTDOWN') ?? 108, 'the netlink socket is closed'));
+    const lens = reqs.map(genlRequestLength);
+    const buf = Buffer.allocUnsafe(lens.reduce((a, b) => a + b, 0));
+    const firstSeq = this.seq + 1;
+    let off = 0;
+    reqs.forEach((req, i) => {
+      const last = i === reqs.length - 1;
+      const flags = req.flags | NLM_F_REQUEST | (last ? NLM_F_ACK : 0);
+      off = writeGenlRequest(buf, off, { ...req, flags }, this.nextSeq(), lens[i]);
+    });
+    return this.send(buf, firstSeq, this.seq, reqs.length, options.ops ?? []);
+  }
+
+  /**
+   * Streams the replies of a dump. Throws DumpInterruptedError at the end if the kernel
+   * flagged NLM_F_DUMP_INTR on any part (the caller decides whether to retry).
+   */
+  async *dump(req: GenlRequest, op?: NetlinkOperation): AsyncGenerator<NetlinkMessage> {
+    const queue: NetlinkMessage[] = [];
+    let wake: (() => void) | undefined;
+    let finished = false;
+    let failure: Error | undefined;
+    let interrupted = false;
+    const seq = this.nextSeq();
+    const buf = Buffer.allocUnsafe(genlRequestLength(req));
+    writeGenlRequest(buf, 0, { ...req, flags: req.flags | NLM_F_REQUEST | NLM_F_DUMP }, seq);
+    const done = this.send(buf, seq, seq, 1, op ? [op] : [], (msg) => {
+      if (msg.flags & NLM_F_DUMP_INTR) interrupted = true;
+      queue.push(msg);
+      wake?.();
+    });
+    done.then(
+      (results) => { failure = results[0]!.error; finished = true; wake?.(); },
+      (err: Error) => { failure = err; finished = true; wake?.(); },
+    );
+    for (;;) {
+      while (queue.length) yield queue.shift()!;
+      if (finished) break;
+      await new Promise<void>((r) => { wake = r; });
+      wake = undefined;
+    }
+    while (queue.length) yield queue.shift()!;
+    if (failure) throw failure;
+    if (interrupted) throw new DumpInterruptedError(op);
+  }
+
+  private send(
+    buf: Buffer, firstSeq: number, lastSeq: number, count: number,
+    ops: readonly (NetlinkOperation | undefined)[], onReply?: (msg: NetlinkMessage) => void,
+  ): Promise<RequestResult[]> {
+    return new Promise<RequestResult[]>((resolve, reject) => {
+      const results: RequestResult[] = Array.from({ length: count }, () => ({ replies: [] }));
+      const pending: Pending = { firstSeq, lastSeq, results, ops: [...ops], resolve, reject };
+      if (onReply) pending.onReply = onReply;
+      this.pending.set(lastSeq, pending);
+      this.raw.ref();
+      this.raw.send(buf, {}, (err) => {
+        if (err) this.finish(pending, new NetlinkError(err.errno > 0 ? err.errno : -err.errno, `sendmsg failed: ${err.message}`, { cause: err }));
+      });
+    });
+  }
+
+  private finish(p: Pending, err?: Error): void {
+    if (!this.pending.delete(p.lastSeq)) return;
+    if (this.pending.size === 0 && !this.closed) this.raw.unref();
+    if (err) p.reject(err);
+    else p.resolve(p.results);
+  }
+
+  private findPending(seq: number): Pending | undefined {
+    const direct = this.pending.get(seq);
+    if (direct) return direct;
+    for (const p of this.pending.values()) {
+      if (((seq - p.firstSeq) >>> 0) <= ((p.lastSeq - p.firstSeq) >>> 0)) return p;
+    }
+    return undefined;
+  }
+
+  private onDatagram(buf: Buffer): void {
+    let msgs: NetlinkMessage[];
+    try {
+      msgs = parseMessages(buf);
+    } catch (err) {
+      this.failAll(err as Error);
+      return;
+    }
+    for (const msg of msgs) {
+      const p = msg.seq === 0 ? undefined : this.findPending(msg.seq);
+      if (!p) {
+        if (msg.type !== NLMSG_ERROR && msg.type !== NLMSG_DONE) this.emit('notification', msg);
+        continue;
+      }
+      const index = (msg.seq - p.firstSeq) >>> 0;
+      const result = p.results[index]!;
+      if (msg.type === NLMSG_ERROR) {
+        const errno = errorCode(msg);
+        if (errno !== 0) result.error = this.kernelError(errno, p.ops[index]);
+        if (msg.seq === p.lastSeq) this.finish(p);
+      } else if (msg.type === NLMSG_DONE) {
+        // A dump's end; its payload may carry an error code.
+        if (msg.payload.length >= 4) {
+          const errno = errorCode(msg);
+          if (errno !== 0) result.error = this.kernelError(errno, p.ops[index]);
+        }
+        this.finish(p);
+      } else if (msg.type === NLMSG_OVERRUN) {
+        this.finish(p, overrunError(p.ops[index]));
+      } else if (p.onReply) p.onReply(msg);
+      else result.replies.push(msg);
+    }
+  }
+
+  private kernelError(errno: number, op: NetlinkOperation | undefined): NetlinkError {
+    const what = op ? `${op.family} ${op.command}` : 'request';
+    return new NetlinkError(errno, `${what} failed: ${errnoMessage(errno)}`, op ? { operation: op } : {});
+  }
+
+  private onSocketError(err: { errno: number; code: string; message: string }): void {
+    const errno = Math.abs(err.errno);
+    if (errno === ENOBUFS) {
+      // Replies were lost: no pending request can be trusted to complete.
+      const e = overrunError();
+      this.failAll(e);
+      this.emit('overrun', e);
+      return;
+    }
+    this.failAll(new NetlinkError(errno, `netlink socket error: ${err.message}`, { cause: err }));
+  }
+
+  private failAll(err: Error): void {
+    for (const p of [...this.pending.values()]) this.finish(p, err);
+  }
+}
+
+/** strerror() text for the errnos netlink users meet; the name for the rest. */
+export function errnoMessage(errno: number): string {
+  const texts: Record<string, string> = {
+    EPERM: 'Operation not permitted', ENOENT: 'No such file or directory', ENODEV: 'No such device',
+    EEXIST: 'File exists', EINVAL: 'Invalid argument', ENOMEM: 'Cannot allocate memory',
+    EBUSY: 'Device or resource busy', EFBIG: 'File too large', ENOSPC: 'No space left on device',
+    EOPNOTSUPP: 'Operation not supported', EAFNOSUPPORT: 'Address family not supported by protocol',
+    ENOBUFS: 'No buffer space available', EMSGSIZE: 'Message too long', E2BIG: 'Argument list too long',
+    EACCES: 'Permission denied', EBADF: 'Bad file descriptor', EADDRINUSE: 'Address already in use',
+    EPROTONOSUPPORT: 'Protocol not supported', ENOTSUP: 'Operation not supported',
+  };
+  const name = errnoName(errno);
+  return texts[name] ?? name;
+}
