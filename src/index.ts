@@ -1,0 +1,9 @@
+/** The ovsdp library: what `import ... from 'ovsdp'` gives. */
+export { NetlinkError, SchemaError } from './nl/errors.js';
+export { defineSet, defineStruct, type AttrSet, type AttrSpec, type AttrValues, type UnknownAttr } from './nl/schema.js';
+export { encodeAttrs, decodeAttrs, encodeList, decodeList, toJSONValue } from './nl/codec.js';
+export { GenlSocket, DumpInterruptedError } from './nl/socket.js';
+export type { FamilyInfo, GenlFamilySpec, GenlMessage } from './nl/family.js';
+export { datapathFamily, datapathAttrs, DP_FEATURES } from './ovs/datapath.js';
+export { OvsConnection } from './client/connection.js';
+export { listOvsFamilies } from './client/families.js';
