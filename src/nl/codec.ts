@@ -108,6 +108,12 @@ function intToValue(spec: IntLike, n: number | bigint): unknown {
 
 // ---------------------------------------------------------------- byte strings
 
+function ipv4Bytes(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
 function bytesFromValue(value: unknown, repr: Repr | undefined, path: string): Buffer {
   if (Buffer.isBuffer(value)) return value;
   if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
@@ -122,6 +128,12 @@ function bytesFromValue(value: unknown, repr: Repr | undefined, path: string): B
       if (!b) throw new SchemaError(path, `"${value}" is not an IPv6 address`);
       return b;
     }
+    if (repr === 'ip') {
+      const v4 = parseIPv4(value);
+      const b = v4 === undefined ? parseIPv6(value) : ipv4Bytes(v4);
+      if (!b) throw new SchemaError(path, `"${value}" is not an IPv4 or IPv6 address`);
+      return b;
+    }
     if (/^([0-9a-fA-F]{2})*$/.test(value)) return Buffer.from(value, 'hex');
     throw new SchemaError(path, `"${value}" is not a hex byte string`);
   }
@@ -130,7 +142,8 @@ function bytesFromValue(value: unknown, repr: Repr | undefined, path: string): B
 
 function bytesToValue(buf: Buffer, start: number, len: number, repr: Repr | undefined): unknown {
   if (repr === 'mac' && len === 6) return formatMac(buf, start);
-  if (repr === 'ipv6' && len === 16) return formatIPv6(buf, start);
+  if ((repr === 'ipv6' || repr === 'ip') && len === 16) return formatIPv6(buf, start);
+  if (repr === 'ip' && len === 4) return formatIPv4(buf.readUInt32BE(start));
   return Buffer.from(buf.subarray(start, start + len));
 }
 

@@ -6,7 +6,7 @@
  * Values as the library sees them:
  *   u8/u16/u32/s8/s16/s32/be16/be32  -> number      (repr ipv4: "10.0.0.1"; enum: name)
  *   u64/s64/be64                     -> bigint
- *   flag -> true, string -> string, binary -> Buffer (repr ipv6/mac: text)
+ *   flag -> true, string -> string, binary -> Buffer (repr ipv6/ip/mac: text)
  *   struct -> { field: value }       (pad fields are not shown)
  *   nested -> { name: value }        (list: [{ name: value }, ...], order and repeats kept;
  *                                     indexed: [{ name: value }, ...], one object per index)
@@ -20,8 +20,12 @@ export type IntType =
   | 's8' | 's16' | 's32' | 's64'
   | 'be16' | 'be32' | 'be64';
 
-/** How a number or byte string is shown and accepted: "10.0.0.1", "::1", "00:11:..". */
-export type Repr = 'ipv4' | 'ipv6' | 'mac' | 'hex';
+/**
+ * How a number or byte string is shown and accepted: "10.0.0.1", "::1", "00:11:..".
+ * 'ip' is for byte strings that hold either family, told apart by length: 4 bytes are
+ * dotted IPv4, 16 bytes IPv6 text.
+ */
+export type Repr = 'ipv4' | 'ipv6' | 'ip' | 'mac' | 'hex';
 
 export interface IntField {
   name: string;
