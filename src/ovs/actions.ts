@@ -15,7 +15,10 @@
 import { type AttrSet, defineSet, defineStruct } from '../nl/schema.js';
 import { flowKeyAttrs, nshKeyAttrs, ovsSetOptions } from './keys.js';
 
-/** OVS_HASH_ALG_*: the hash_alg of a hash() action. */
+/**
+ * OVS_HASH_ALG_*: the hash_alg of a hash() action. sym_l4 comes from OVS userspace's
+ * header (#ifndef __KERNEL__): ovs-dpctl prints it, the kernel accepts only l4.
+ */
 export const HASH_ALGS = { l4: 0, sym_l4: 1 } as const;
 
 export const actionPushVlan = defineStruct('ovs_action_push_vlan', [
