@@ -42,7 +42,7 @@ interface IntLike {
 function intFromValue(spec: IntLike, value: unknown, path: string): number | bigint {
   let v: unknown = value;
   if (typeof v === 'string') {
-    if (spec.enum && v in spec.enum) v = spec.enum[v];
+    if (spec.enum && Object.hasOwn(spec.enum, v)) v = spec.enum[v];
     else if (spec.repr === 'ipv4') {
       const n = parseIPv4(v);
       if (n === undefined) throw new SchemaError(path, `"${v}" is not an IPv4 address`);
@@ -100,7 +100,10 @@ function readInt(buf: Buffer, off: number, type: IntType): number | bigint {
 /** The library's view of a wire number: enum name, dotted IPv4, or the number. */
 function intToValue(spec: IntLike, n: number | bigint): unknown {
   if (spec.enum) {
-    for (const [name, v] of Object.entries(spec.enum)) if (v === n) return name;
+    for (const name in spec.enum) {
+      const v = spec.enum[name]!;
+      if (v === n || (typeof n === 'bigint' && BigInt(v) === n)) return name;
+    }
   }
   if (spec.repr === 'ipv4') return formatIPv4(n as number);
   return n;
@@ -154,7 +157,7 @@ function structFieldValue(f: StructField, obj: Record<string, unknown>): unknown
 }
 
 function writeStruct(s: StructSpec, value: unknown, buf: Buffer, off: number, path: string): number {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (!isRecord(value)) {
     throw new SchemaError(path, `expected an object for struct ${s.name}, got ${describe(value)}`);
   }
   const obj = value as Record<string, unknown>;
@@ -223,6 +226,7 @@ function payloadLength(spec: AttrSpec, value: unknown, path: string): number {
     case 'flag': case 'pad': return 0;
     case 'string': {
       if (typeof value !== 'string') throw new SchemaError(path, `expected a string, got ${describe(value)}`);
+      if (value.includes('\0')) throw new SchemaError(path, 'a string cannot contain a NUL character');
       const n = Buffer.byteLength(value) + (spec.raw ? 0 : 1);
       if (spec.maxLen !== undefined && n > spec.maxLen) throw new SchemaError(path, `longer than ${spec.maxLen} bytes`);
       return n;
@@ -303,18 +307,25 @@ function checkAttrLength(n: number, path: string): void {
 function unknownFromValue(key: string, value: unknown, path: string): UnknownAttr {
   const type = Number(key.slice(UNKNOWN_PREFIX.length));
   const u = value as UnknownAttr;
-  if (!Number.isInteger(type) || type < 0 || type > NLA_TYPE_MASK || !u || !Buffer.isBuffer(u.raw)) {
-    throw new SchemaError(path, `unknown attribute "${key}" must be {type, raw: Buffer}`);
+  if (unknownKey(type) !== key || type > NLA_TYPE_MASK || !isRecord(u) || u.type !== type || !Buffer.isBuffer(u.raw)) {
+    throw new SchemaError(path, `unknown attribute "${key}" must be {type: ${key.slice(UNKNOWN_PREFIX.length)}, raw: Buffer}`);
   }
   return u;
 }
 
 function entryLength(set: AttrSet, key: string, value: unknown, path: string): number {
   if (value === undefined) return 0;
-  if (key.startsWith(UNKNOWN_PREFIX)) return align4(NLA_HDRLEN + unknownFromValue(key, value, path).raw.length);
+  if (key.startsWith(UNKNOWN_PREFIX)) {
+    const n = NLA_HDRLEN + unknownFromValue(key, value, path).raw.length;
+    checkAttrLength(n, path);
+    return align4(n);
+  }
   const spec = set.byNameOf(key);
   if (!spec) throw new SchemaError(path, `${set.name} has no attribute "${key}"`);
-  if (spec.type === 'flag' && value !== true) return 0;
+  if (spec.type === 'flag') {
+    if (value === false) return 0;
+    if (value !== true) throw new SchemaError(path, `a flag is true or false, got ${describe(value)}`);
+  }
   const n = NLA_HDRLEN + payloadLength(spec, value, path);
   checkAttrLength(n, path);
   return align4(n);
@@ -326,17 +337,18 @@ function writeEntry(set: AttrSet, key: string, value: unknown, buf: Buffer, off:
     const u = value as UnknownAttr;
     writeHeader(buf, off, NLA_HDRLEN + u.raw.length, u.type | (u.nested ? NLA_F_NESTED : 0));
     const end = off + NLA_HDRLEN + u.raw.copy(buf, off + NLA_HDRLEN);
-    return padTo4(buf, end);
+    return padTo4(buf, off, end);
   }
   const spec = set.byNameOf(key)!;
   if (spec.type === 'flag' && value !== true) return off;
   const end = writePayload(spec, value, buf, off + NLA_HDRLEN, path);
   writeHeader(buf, off, end - off, attrHeaderType(spec, set));
-  return padTo4(buf, end);
+  return padTo4(buf, off, end);
 }
 
-function padTo4(buf: Buffer, end: number): number {
-  const aligned = align4(end);
+/** Zero-pads the attribute that starts at `start` to a multiple of 4 bytes; returns its end. */
+function padTo4(buf: Buffer, start: number, end: number): number {
+  const aligned = start + align4(end - start);
   if (aligned !== end) buf.fill(0, end, aligned);
   return aligned;
 }
@@ -347,7 +359,7 @@ function childPath(path: string, name: string): string {
 
 /** Bytes that `values` take as a run of attributes of `set`, padding included. */
 export function encodedLength(set: AttrSet, values: AttrValues, path = ''): number {
-  if (values === null || typeof values !== 'object' || Array.isArray(values)) {
+  if (!isRecord(values)) {
     throw new SchemaError(path, `expected an object of ${set.name} attributes, got ${describe(values)}`);
   }
   let n = 0;
@@ -361,7 +373,7 @@ function writeAttrs(set: AttrSet, values: AttrValues, buf: Buffer, off: number, 
 }
 
 function singleEntry(item: unknown, set: AttrSet, path: string): [string, unknown] {
-  if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+  if (!isRecord(item)) {
     throw new SchemaError(path, `expected {name: value} for ${set.name}, got ${describe(item)}`);
   }
   const keys = Object.keys(item);
@@ -389,36 +401,47 @@ function writeList(set: AttrSet, list: AttrValues[], buf: Buffer, off: number, p
 }
 
 function maskedPair(value: unknown, path: string): { value: unknown; mask: unknown } {
-  const v = value as { value?: unknown; mask?: unknown };
-  if (!v || typeof v !== 'object' || v.value === undefined || v.mask === undefined) {
+  if (!isRecord(value) || value['value'] === undefined || value['mask'] === undefined) {
     throw new SchemaError(path, 'a masked attribute needs {value, mask}');
   }
-  return { value: v.value, mask: v.mask };
+  return { value: value['value'], mask: value['mask'] };
 }
 
 function maskedLength(set: AttrSet, values: unknown, path: string): number {
+  if (!isRecord(values)) throw new SchemaError(path, `expected an object of masked ${set.name} attributes, got ${describe(values)}`);
   let n = 0;
-  for (const [key, v] of Object.entries(values as AttrValues)) {
+  for (const key in values) {
+    const v = values[key];
     const p = childPath(path, key);
+    if (v === undefined || key.startsWith(UNKNOWN_PREFIX)) {
+      n += entryLength(set, key, v, p);
+      continue;
+    }
     const spec = set.byNameOf(key);
     if (!spec) throw new SchemaError(p, `${set.name} has no attribute "${key}"`);
     const pair = maskedPair(v, p);
     const len = payloadLength(spec, pair.value, `${p}.value`);
     if (payloadLength(spec, pair.mask, `${p}.mask`) !== len) throw new SchemaError(p, 'value and mask differ in length');
+    checkAttrLength(NLA_HDRLEN + 2 * len, p);
     n += align4(NLA_HDRLEN + 2 * len);
   }
   return n;
 }
 
 function writeMasked(set: AttrSet, values: AttrValues, buf: Buffer, off: number, path: string): number {
-  for (const [key, v] of Object.entries(values)) {
+  for (const key in values) {
+    const v = values[key];
     const p = childPath(path, key);
+    if (v === undefined || key.startsWith(UNKNOWN_PREFIX)) {
+      off = writeEntry(set, key, v, buf, off, p);
+      continue;
+    }
     const spec = set.byNameOf(key)!;
     const pair = maskedPair(v, p);
     let end = writePayload(spec, pair.value, buf, off + NLA_HDRLEN, `${p}.value`);
     end = writePayload(spec, pair.mask, buf, end, `${p}.mask`);
     writeHeader(buf, off, end - off, attrHeaderType(spec, set));
-    off = padTo4(buf, end);
+    off = padTo4(buf, off, end);
   }
   return off;
 }
@@ -426,7 +449,12 @@ function writeMasked(set: AttrSet, values: AttrValues, buf: Buffer, off: number,
 function indexedLength(set: AttrSet, list: unknown, path: string): number {
   if (!Array.isArray(list)) throw new SchemaError(path, `expected an array of ${set.name}, got ${describe(list)}`);
   let n = 0;
-  list.forEach((item, i) => { n += NLA_HDRLEN + encodedLength(set, item as AttrValues, `${path}[${i}]`); });
+  list.forEach((item, i) => {
+    const p = `${path}[${i}]`;
+    const len = NLA_HDRLEN + encodedLength(set, item as AttrValues, p);
+    checkAttrLength(len, p);
+    n += len;
+  });
   return n;
 }
 
@@ -443,10 +471,20 @@ function writeIndexed(set: AttrSet, list: AttrValues[], buf: Buffer, off: number
 export function encodeAttrs(set: AttrSet, values: AttrValues): Buffer;
 export function encodeAttrs(set: AttrSet, values: AttrValues, buf: Buffer, offset: number): number;
 export function encodeAttrs(set: AttrSet, values: AttrValues, buf?: Buffer, offset = 0): Buffer | number {
-  if (buf) return writeAttrs(set, values, buf, offset, '');
-  const out = Buffer.allocUnsafe(encodedLength(set, values));
-  writeAttrs(set, values, out, 0, '');
-  return out;
+  const n = encodedLength(set, values);
+  if (!buf) {
+    const out = Buffer.allocUnsafe(n);
+    writeAttrs(set, values, out, 0, '');
+    return out;
+  }
+  checkRoom(buf, offset, n, set.name);
+  return writeAttrs(set, values, buf, offset, '');
+}
+
+function checkRoom(buf: Buffer, offset: number, n: number, what: string): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset + n > buf.length) {
+    throw new SchemaError('', `${n} bytes of ${what} do not fit at offset ${offset} of a ${buf.length}-byte buffer`);
+  }
 }
 
 /** Encodes a list of single-key objects (e.g. actions) as a run of attributes. */
@@ -463,6 +501,7 @@ export function encodedAttrLength(parent: AttrSet, name: string, value: unknown)
 
 /** Writes one attribute; returns the offset after it. */
 export function encodeAttr(parent: AttrSet, name: string, value: unknown, buf: Buffer, offset: number): number {
+  checkRoom(buf, offset, entryLength(parent, name, value, name), name);
   return writeEntry(parent, name, value, buf, offset, name);
 }
 
@@ -489,13 +528,19 @@ function* rawAttrs(buf: Buffer, start: number, end: number, path: string): Gener
   }
 }
 
+/**
+ * Recursive sets (OVS actions nest actions) could otherwise take a crafted message
+ * deeper than the stack goes; the kernel itself nests far less than this.
+ */
+const MAX_NEST_DEPTH = 64;
+let nestDepth = 0;
+
 function decodePayload(spec: AttrSpec, buf: Buffer, start: number, len: number, path: string): unknown {
   switch (spec.type) {
     case 'flag': case 'pad': return true;
     case 'string': {
-      const nul = buf.indexOf(0, start);
-      const stop = nul === -1 || nul > start + len ? start + len : nul;
-      return buf.toString('utf8', start, stop);
+      const nul = buf.subarray(start, start + len).indexOf(0);
+      return buf.toString('utf8', start, nul === -1 ? start + len : start + nul);
     }
     case 'binary':
       if (spec.len !== undefined && len !== spec.len) throw new SchemaError(path, `expected ${spec.len} bytes, got ${len}`);
@@ -516,9 +561,15 @@ function decodePayload(spec: AttrSpec, buf: Buffer, start: number, len: number, 
     }
     case 'nested': {
       const set = resolveSet(spec.set);
-      if (spec.masked) return decodeMasked(set, buf, start, start + len, path);
-      if (spec.indexed) return decodeIndexed(set, buf, start, start + len, path);
-      return spec.list ? decodeListAt(set, buf, start, start + len, path) : decodeAttrsAt(set, buf, start, start + len, path);
+      if (nestDepth >= MAX_NEST_DEPTH) throw new SchemaError(path, `nested more than ${MAX_NEST_DEPTH} levels deep`);
+      nestDepth++;
+      try {
+        if (spec.masked) return decodeMasked(set, buf, start, start + len, path);
+        if (spec.indexed) return decodeIndexed(set, buf, start, start + len, path);
+        return spec.list ? decodeListAt(set, buf, start, start + len, path) : decodeAttrsAt(set, buf, start, start + len, path);
+      } finally {
+        nestDepth--;
+      }
     }
     default: {
       const size = intSize(spec.type);
@@ -616,6 +667,10 @@ export function toJSONValue(value: unknown): unknown {
     return out;
   }
   return value;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 function describe(v: unknown): string {

@@ -90,7 +90,7 @@ export function parseMessages(buf: Buffer): NetlinkMessage[] {
 export function errorCode(msg: NetlinkMessage): number {
   if (msg.payload.length < 4) throw new MessageError('NLMSG_ERROR shorter than its error code');
   const v = le ? msg.payload.readInt32LE(0) : msg.payload.readInt32BE(0);
-  return -v;
+  return 0 - v; // not -v, which makes an ACK -0
 }
 
 export interface GenlHeader {

@@ -4,9 +4,10 @@ export function formatIPv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-const ipv4Re = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+// inet_pton(AF_INET) refuses leading zeros ("010.0.0.1"), which some tools read as octal.
+const ipv4Re = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
 
-/** Parses dotted-quad IPv4; returns undefined for anything else. */
+/** Parses dotted-quad IPv4 as inet_pton does; returns undefined for anything else. */
 export function parseIPv4(s: string): number | undefined {
   const m = ipv4Re.exec(s);
   if (!m) return undefined;
