@@ -28,7 +28,8 @@ import { type AttrSet, type AttrSetOptions, defineSet, defineStruct } from '../n
  * lib/netlink.c v3.1.0 nl_msg_start_nested() puts a plain header with the given type
  * (nl_msg_put_unspec_uninit(msg, type, 0)), and nothing else in dpif-netlink.c ORs the
  * flag in. The kernel's openvswitch module does not set it in its replies either
- * (nla_nest_start_noflag) and accepts nests with or without it. Every OVS set uses this.
+ * (nla_nest_start_noflag) and accepts nests with or without it. Every OVS set uses this;
+ * the one exception is the psample action (actions.ts), which the kernel parses strictly.
  */
 export const ovsSetOptions: AttrSetOptions = { nestedFlag: false };
 

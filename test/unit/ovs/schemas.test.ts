@@ -272,7 +272,7 @@ test('golden: OVS_ACTION_ATTR_CT commit, zone=1, nat(src=10.1.1.240-10.1.1.255)'
   assert.deepEqual(decodeList(actionAttrs, bytes), [{ ct }]);
 });
 
-test('golden: IPv6 NAT range, tunnel key, MPLS stack, set_masked and empty actions', () => {
+test('golden: IPv6 NAT range, tunnel key, MPLS stack, psample, set_masked and empty actions', () => {
   const cases: [AttrSet, 'list' | 'attrs', unknown, string][] = [
     [natAttrs, 'attrs', { dst: true, ip_min: 'fd00::1', proto_min: 8080 },
       '0400 0200  1400 0300 fd000000000000000000000000000001  0600 0500 901f 0000'],
@@ -280,6 +280,9 @@ test('golden: IPv6 NAT range, tunnel key, MPLS stack, set_masked and empty actio
       '0c00 0000 000000000000002a  0800 0200 c0a80002  0400 0500  0600 0a00 12b5 0000'],
     [flowKeyAttrs, 'attrs', { mpls: [{ mpls_lse: 0x00014140 }, { mpls_lse: 0x000141ff }], ct_state: 0x21 },
       '0c00 1500 00014140 000141ff  0800 1600 21000000'],
+    // psample is the one nest sent with NLA_F_NESTED (0x8000 | 25 = 0x8019).
+    [actionAttrs, 'list', [{ psample: { group: 3, cookie: Buffer.from('cafe', 'hex') } }],
+      '1400 1980  0800 0100 03000000  0600 0200 cafe 0000'],
     [actionAttrs, 'list', [{ set_masked: { ipv4: {
       value: { ipv4_src: '10.0.0.9', ipv4_dst: '0.0.0.0', ipv4_proto: 0, ipv4_tos: 0, ipv4_ttl: 0, ipv4_frag: 0 },
       mask: { ipv4_src: '255.255.255.255', ipv4_dst: '0.0.0.0', ipv4_proto: 0, ipv4_tos: 0, ipv4_ttl: 0, ipv4_frag: 0 },
