@@ -46,7 +46,7 @@ export interface KeyFormatOptions {
 const U32_MAX = 0xffffffff;
 
 /** C's printf("%#x"): no prefix for zero. */
-function hexAlt(n: number | bigint): string {
+export function hexAlt(n: number | bigint): string {
   return n === 0 || n === 0n ? '0' : `0x${n.toString(16)}`;
 }
 
@@ -55,7 +55,7 @@ function hex(n: number | bigint): string {
 }
 
 /** Matches `re` (sticky) at the scanner's position without skipping space; advances past it. */
-function take(sc: Scanner, re: RegExp): RegExpExecArray | null {
+export function take(sc: Scanner, re: RegExp): RegExpExecArray | null {
   re.lastIndex = sc.pos;
   const m = re.exec(sc.input);
   if (m) sc.pos += m[0].length;
@@ -69,7 +69,7 @@ const C_INT = /[+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/y;
  * stored into a `bits`-wide field the way C stores it: wrapped, so "-1" is all ones and
  * 256 in a u8 is 0. ovs-dpctl reads every number this way; we send what it sends.
  */
-function scanInt(sc: Scanner, bits: number, what: string): bigint {
+export function scanInt(sc: Scanner, bits: number, what: string): bigint {
   const at = sc.pos;
   const m = take(sc, C_INT);
   if (!m) throw sc.error(`expected ${what}${found(sc)}`, at);
@@ -95,7 +95,7 @@ function scanNum(sc: Scanner, bits: number, what: string): number {
 }
 
 /** ', found "…"' for an error message, without moving. */
-function found(sc: Scanner): string {
+export function found(sc: Scanner): string {
   if (sc.pos >= sc.input.length) return ', found the end of the input';
   const m = /^[^(),=/\s{}]+|^./.exec(sc.input.slice(sc.pos))!;
   return `, found "${m[0]}"`;
@@ -104,7 +104,7 @@ function found(sc: Scanner): string {
 const IPV4_TEXT = /([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)/y;
 
 /** Dotted IPv4 as ovs-dpctl scans it (%hhu four times: each part wraps to a byte). */
-function scanIPv4(sc: Scanner, what: string): string {
+export function scanIPv4(sc: Scanner, what: string): string {
   const at = sc.pos;
   const m = take(sc, IPV4_TEXT);
   if (!m) throw sc.error(`expected ${what} (an IPv4 address)${found(sc)}`, at);
@@ -113,7 +113,7 @@ function scanIPv4(sc: Scanner, what: string): string {
 
 const IPV6_TEXT = /[0-9a-fA-F:.]{1,46}/y;
 
-function scanIPv6(sc: Scanner, what: string): string {
+export function scanIPv6(sc: Scanner, what: string): string {
   const at = sc.pos;
   const m = take(sc, IPV6_TEXT);
   const b = m ? parseIPv6(m[0]) : undefined;
@@ -126,7 +126,7 @@ function scanIPv6(sc: Scanner, what: string): string {
 
 const MAC_TEXT = /([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})/y;
 
-function scanMac(sc: Scanner, what: string): string {
+export function scanMac(sc: Scanner, what: string): string {
   const at = sc.pos;
   const m = take(sc, MAC_TEXT);
   if (!m) throw sc.error(`expected ${what} (a MAC address)${found(sc)}`, at);
@@ -138,7 +138,7 @@ function scanMac(sc: Scanner, what: string): string {
  * hex digits of any length that fits, or a decimal up to 64 bits; right-aligned,
  * big-endian.
  */
-function scanWideInt(sc: Scanner, width: number, what: string): Buffer {
+export function scanWideInt(sc: Scanner, width: number, what: string): Buffer {
   const at = sc.pos;
   const out = Buffer.alloc(width);
   const hexm = take(sc, /0[xX]([0-9a-fA-F]*)/y);
@@ -162,7 +162,7 @@ function scanWideInt(sc: Scanner, width: number, what: string): Buffer {
 }
 
 /** ds_put_hex(): "0x" and the bytes from the first non-zero one, or "0". */
-function hexBytes(b: Uint8Array): string {
+export function hexBytes(b: Uint8Array): string {
   let i = 0;
   while (i < b.length && b[i] === 0) i++;
   if (i === b.length) return '0';
@@ -611,7 +611,7 @@ function scanSingle(sc: Scanner, text: string, bits: 16 | 32, masked: boolean): 
 }
 
 /** The 16 ct_label bytes as the kernel holds them: OVS's host-order u128 (little-endian here). */
-function u128Bytes(be: Buffer): Buffer {
+export function u128Bytes(be: Buffer): Buffer {
   return Buffer.from(be).reverse();
 }
 
