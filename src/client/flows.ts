@@ -1,0 +1,478 @@
+/**
+ * Flows of a datapath: put (create, modify, or either), get, delete, flush, dump, and bulk
+ * operations pipelined many per sendmsg. Keys, masks and actions are the codec's values
+ * (src/ovs/keys.ts, src/ovs/actions.ts); flow-text.ts turns ovs-dpctl's flow strings into
+ * them and back.
+ *
+ * On the wire this is what ovs-dpctl 3.1 sends (lib/dpif-netlink.c dpif_netlink_init_flow_put
+ * and dpif_netlink_flow_to_ofpbuf): attributes in the order UFID, KEY, MASK (only when not
+ * empty), ACTIONS (always on a put, empty meaning drop), CLEAR; add-flow is OVS_FLOW_CMD_NEW
+ * with NLM_F_CREATE, mod-flow OVS_FLOW_CMD_SET without it, mod-flow --may-create NEW
+ * without it; NLM_F_ECHO only when the caller wants the flow's statistics back. A UFID is
+ * sent only when the caller gives one (ovs-dpctl makes none up), and dumps ask for full
+ * flows (no OVS_FLOW_ATTR_UFID_FLAGS).
+ *
+ * Before anything is sent, the key and mask are checked against the kernel's rules
+ * (src/ovs/flow-check.ts) so a refusal says why; when the kernel still answers EINVAL, the
+ * reason the openvswitch module logged is attached (NetlinkError.reason, kernel-log.ts).
+ */
+import { encodeAttrs, encodeList } from '../nl/codec.js';
+import { NetlinkError, errnoName } from '../nl/errors.js';
+import { type GenlMessage, decodeGenlMessage, genlRequest, operation } from '../nl/family.js';
+import { type GenlRequest, NLM_F_CREATE, NLM_F_ECHO } from '../nl/message.js';
+import { DumpInterruptedError, type RequestResult } from '../nl/socket.js';
+import type { AttrValues, UnknownAttr } from '../nl/schema.js';
+import { checkFlowMatch } from '../ovs/flow-check.js';
+import { actionAttrs } from '../ovs/actions.js';
+import { flowAttrs, flowFamily } from '../ovs/flow.js';
+import { flowKeyAttrs } from '../ovs/keys.js';
+import type { OvsConnection } from './connection.js';
+import { type DatapathRef, resolveDatapath, unknownAttrs } from './datapaths.js';
+import { explain, rewrap } from './errors.js';
+import { KernelLog } from './kernel-log.js';
+
+/** OVS_KEY_ATTR_* values: a flow key or mask (src/ovs/keys.ts). */
+export type FlowKey = AttrValues;
+/** OVS_ACTION_ATTR_* entries in order (src/ovs/actions.ts); [] drops. */
+export type FlowActions = AttrValues[];
+
+/** A flow to install. */
+export interface FlowSpec {
+  key: FlowKey;
+  /** Absent or empty: the kernel matches every bit of the key. */
+  mask?: FlowKey;
+  /** Absent: [] (drop). */
+  actions?: FlowActions;
+  /** 1 to 16 bytes naming the flow (ovs-dpctl's `ufid:` prefix: 16). */
+  ufid?: Buffer;
+}
+
+/** Which flow a get or delete means: by UFID when given, else by key. */
+export interface FlowTarget {
+  key?: FlowKey;
+  ufid?: Buffer;
+}
+
+export interface FlowStats {
+  packets: bigint;
+  bytes: bigint;
+}
+
+/** A flow as the kernel reports it. */
+export interface Flow {
+  ufid: Buffer | undefined;
+  /** The key as installed; for a flow with a UFID the kernel reports it masked. */
+  key: FlowKey | undefined;
+  mask: FlowKey | undefined;
+  actions: FlowActions | undefined;
+  stats: FlowStats;
+  /** When a packet last hit, in milliseconds of the monotonic clock; undefined: never. */
+  used: bigint | undefined;
+  /** TCP flags seen, OR-ed (the low 8 bits). */
+  tcpFlags: number;
+  unknown?: Record<string, UnknownAttr>;
+}
+
+/**
+ * create: the flow must not exist (add-flow); modify: it must (mod-flow); upsert: either
+ * (mod-flow --may-create).
+ */
+export type PutMode = 'create' | 'modify' | 'upsert';
+
+export interface PutOptions {
+  mode?: PutMode;
+  /** Reset the flow's statistics (mod-flow --clear). */
+  clear?: boolean;
+  /** Ask for the flow back (NLM_F_ECHO) to read its statistics (-s). */
+  echo?: boolean;
+}
+
+/** One operation of a bulk run. */
+export type FlowOp =
+  | { kind: 'put'; flow: FlowSpec; mode?: PutMode; clear?: boolean }
+  | { kind: 'del'; target: FlowTarget };
+
+export interface BulkOptions {
+  /** Requests per sendmsg (default 64). */
+  batchSize?: number;
+  /** Batches in flight at once (default 8). */
+  window?: number;
+}
+
+/** What happened to one item of a bulk run, in input order. */
+export interface BulkResult<T> {
+  item: T;
+  /** Why it failed: a parse, check or kernel error. */
+  error?: Error;
+}
+
+export interface FlowTableOptions {
+  /** Read the kernel log for the reasons of EINVAL answers (default true). */
+  kernelLog?: boolean;
+}
+
+const EINVAL_NAME = 'EINVAL';
+
+function isErrno(err: unknown, name: string): err is NetlinkError {
+  return err instanceof NetlinkError && errnoName(err.errno) === name;
+}
+
+/** A decoded ovs_flow reply (or notification) as a Flow. */
+export function flowFromMessage(msg: GenlMessage): Flow {
+  const a = msg.attrs;
+  const stats = a['stats'] as { n_packets: bigint; n_bytes: bigint } | undefined;
+  const used = a['used'] as bigint | undefined;
+  const flow: Flow = {
+    ufid: a['ufid'] as Buffer | undefined,
+    key: a['key'] as FlowKey | undefined,
+    mask: a['mask'] as FlowKey | undefined,
+    actions: a['actions'] as FlowActions | undefined,
+    stats: { packets: stats?.n_packets ?? 0n, bytes: stats?.n_bytes ?? 0n },
+    used: used === 0n ? undefined : used,
+    tcpFlags: (a['tcp_flags'] as number | undefined) ?? 0,
+  };
+  const unknown = unknownAttrs(a);
+  if (unknown) flow.unknown = unknown;
+  return flow;
+}
+
+function hasAttrs(v: AttrValues | undefined): v is AttrValues {
+  return v !== undefined && Object.keys(v).length > 0;
+}
+
+/** The ovs_flow attributes of a put, in ovs-dpctl's order. */
+export function putAttrs(flow: FlowSpec, clear = false): AttrValues {
+  const attrs: AttrValues = {};
+  if (flow.ufid) attrs['ufid'] = flow.ufid;
+  attrs['key'] = flow.key;
+  if (hasAttrs(flow.mask)) attrs['mask'] = flow.mask;
+  attrs['actions'] = flow.actions ?? [];
+  if (clear) attrs['clear'] = true;
+  return attrs;
+}
+
+/**
+ * The payloads of OVS_FLOW_ATTR_KEY, _MASK and _ACTIONS that put() sends for `flow`; the
+ * mask is undefined when not sent (empty), the actions when `withActions` is false.
+ */
+export function flowPayloads(flow: FlowSpec, withActions = true): { key: Buffer; mask: Buffer | undefined; actions: Buffer | undefined } {
+  const attrs = putAttrs(flow);
+  return {
+    key: encodeAttrs(flowKeyAttrs, attrs['key'] as FlowKey),
+    mask: attrs['mask'] ? encodeAttrs(flowKeyAttrs, attrs['mask'] as FlowKey) : undefined,
+    actions: withActions ? encodeList(actionAttrs, attrs['actions'] as FlowActions) : undefined,
+  };
+}
+
+function targetAttrs(target: FlowTarget): AttrValues {
+  const attrs: AttrValues = {};
+  if (target.ufid) attrs['ufid'] = target.ufid;
+  if (hasAttrs(target.key)) attrs['key'] = target.key;
+  if (!attrs['ufid'] && !attrs['key']) throw new RangeError('a flow to get or delete needs a key or a ufid');
+  return attrs;
+}
+
+function putCommand(mode: PutMode): { command: string; flags: number } {
+  if (mode === 'create') return { command: 'new', flags: NLM_F_CREATE };
+  if (mode === 'upsert') return { command: 'new', flags: 0 };
+  return { command: 'set', flags: 0 };
+}
+
+/** OVS's text form of a UFID: its four 32-bit words (host order) as a UUID. */
+export function formatUfid(ufid: Buffer): string {
+  if (ufid.length !== 16) return `ufid:${ufid.toString('hex')}`;
+  const w = [0, 4, 8, 12].map((o) => ufid.readUInt32LE(o).toString(16).padStart(8, '0'));
+  return `ufid:${w[0]}-${w[1]!.slice(0, 4)}-${w[1]!.slice(4)}-${w[2]!.slice(0, 4)}-${w[2]!.slice(4)}${w[3]}`;
+}
+
+const UFID_RE = /^ufid:([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})([0-9a-f]{8})/i;
+
+/** Reads a leading `ufid:UUID` (OVS's odp_ufid_from_string); returns the UFID and the text after it. */
+export function parseUfidPrefix(text: string): { ufid: Buffer; rest: string } | undefined {
+  const m = UFID_RE.exec(text);
+  if (!m) return undefined;
+  const words = [m[1]!, m[2]! + m[3]!, m[4]! + m[5]!, m[6]!];
+  const ufid = Buffer.alloc(16);
+  words.forEach((w, i) => ufid.writeUInt32LE(parseInt(w, 16), i * 4));
+  return { ufid, rest: text.slice(m[0].length) };
+}
+
+/**
+ * The flows of one datapath. Requests are built against the datapath's ifindex, looked up
+ * once from its name.
+ */
+export class FlowTable {
+  readonly conn: OvsConnection;
+  private readonly dp: DatapathRef;
+  private resolved: Promise<{ name: string; ifindex: number }> | undefined;
+  private familyId: Promise<number> | undefined;
+  private log: KernelLog | undefined;
+  private readonly useKernelLog: boolean;
+
+  constructor(conn: OvsConnection, dp: DatapathRef, options: FlowTableOptions = {}) {
+    this.conn = conn;
+    this.dp = dp;
+    this.useKernelLog = options.kernelLog ?? true;
+  }
+
+  /** The datapath's name and ifindex. */
+  datapath(): Promise<{ name: string; ifindex: number }> {
+    this.resolved ??= resolveDatapath(this.conn, this.dp).then((d) => ({ name: d.name, ifindex: d.ifindex }));
+    return this.resolved;
+  }
+
+  /** Stops reading the kernel log (the connection stays open). */
+  close(): void {
+    this.log?.close();
+    this.log = undefined;
+  }
+
+  /**
+   * A request with its attributes already encoded: a value that cannot be encoded fails
+   * here, for its own request, not for the batch it would have joined.
+   */
+  private async request(command: string, flags: number, attrs: AttrValues | undefined): Promise<GenlRequest> {
+    const { ifindex } = await this.datapath();
+    this.familyId ??= this.conn.family(flowFamily).then((f) => f.id);
+    const req = genlRequest(flowFamily, await this.familyId, command, { flags, header: { dp_ifindex: ifindex } });
+    if (attrs) req.fixedHeader = Buffer.concat([req.fixedHeader!, encodeAttrs(flowAttrs, attrs)]);
+    return req;
+  }
+
+  /** Starts watching the kernel log (before the first request whose refusal it may explain). */
+  private watchLog(): void {
+    if (this.useKernelLog && !this.log) this.log = KernelLog.open();
+    else this.log?.read();
+  }
+
+  private async one(command: string, flags: number, attrs: AttrValues | undefined, explainIt: (err: NetlinkError) => NetlinkError): Promise<Flow | undefined> {
+    const req = await this.request(command, flags, attrs);
+    this.watchLog();
+    try {
+      const replies = await this.conn.socket.request(req, operation(flowFamily, command));
+      return replies[0] && flowFromMessage(decodeGenlMessage(flowFamily, replies[0]));
+    } catch (err) {
+      if (!(err instanceof NetlinkError)) throw err;
+      throw explainIt(this.withReason(err, this.log?.readReasons()));
+    }
+  }
+
+  private withReason(err: NetlinkError, reasons: string[] | undefined): NetlinkError {
+    if (!isErrno(err, EINVAL_NAME) || !reasons?.length) return err;
+    const opts: ConstructorParameters<typeof NetlinkError>[2] = { cause: err, reason: reasons.join('; ') };
+    if (err.operation) opts.operation = err.operation;
+    return new NetlinkError(err.errno, err.message, opts);
+  }
+
+  /** Installs or changes a flow; with `echo`, returns it as the kernel now has it. */
+  async put(flow: FlowSpec, options: PutOptions = {}): Promise<Flow | undefined> {
+    const mode = options.mode ?? 'create';
+    checkFlowMatch(flow.key, flow.mask);
+    const { command, flags } = putCommand(mode);
+    const name = (await this.datapath()).name;
+    return this.one(command, flags | (options.echo ? NLM_F_ECHO : 0), putAttrs(flow, options.clear), (err) => explainFlowError(err, 'put', mode, name, flow));
+  }
+
+  /** Deletes a flow (by UFID when given, else by key); with `echo`, returns its last state. */
+  async del(target: FlowTarget, options: { echo?: boolean } = {}): Promise<Flow | undefined> {
+    const name = (await this.datapath()).name;
+    return this.one('del', options.echo ? NLM_F_ECHO : 0, targetAttrs(target), (err) => explainFlowError(err, 'del', undefined, name, target));
+  }
+
+  /** One flow, by UFID (or by key). */
+  async get(target: FlowTarget): Promise<Flow> {
+    const name = (await this.datapath()).name;
+    const flow = await this.one('get', 0, targetAttrs(target), (err) => explainFlowError(err, 'get', undefined, name, target));
+    if (!flow) throw new Error('ovs_flow get got no reply');
+    return flow;
+  }
+
+  /** Deletes every flow of the datapath. */
+  async flush(): Promise<void> {
+    const name = (await this.datapath()).name;
+    await this.one('del', 0, undefined, (err) => explainFlowError(err, 'flush', undefined, name, {}));
+  }
+
+  /**
+   * Every flow, streamed as the kernel dumps them. If the kernel flags the dump as
+   * interrupted by concurrent changes, DumpInterruptedError is thrown after the last flow:
+   * what came may miss or repeat flows (list() retries instead).
+   */
+  async *dump(): AsyncGenerator<Flow> {
+    const { name, ifindex } = await this.datapath();
+    for await (const msg of this.conn.dump(flowFamily, 'get', { header: { dp_ifindex: ifindex }, context: { datapath: name } })) {
+      yield flowFromMessage(msg);
+    }
+  }
+
+  /** Every flow, as one consistent dump: an interrupted dump is retried (up to `attempts` times). */
+  async list(attempts = 3): Promise<Flow[]> {
+    for (let i = 1; ; i++) {
+      const out: Flow[] = [];
+      try {
+        for await (const f of this.dump()) out.push(f);
+        return out;
+      } catch (err) {
+        if (!(err instanceof DumpInterruptedError) || i >= attempts) throw err;
+      }
+    }
+  }
+
+  /** Installs many flows, pipelined; yields one result per flow, in order. */
+  putMany(flows: AsyncIterable<FlowSpec> | Iterable<FlowSpec>, options: PutOptions & BulkOptions = {}): AsyncGenerator<BulkResult<FlowSpec>> {
+    const mode = options.mode ?? 'create';
+    return this.operate(flows, (flow) => ({ kind: 'put', flow, mode, clear: options.clear === true }), options);
+  }
+
+  /**
+   * Runs many operations, `batchSize` requests per sendmsg with up to `window` batches in
+   * flight, never waiting per item. `toOp` turns an item into its operation (and may throw:
+   * a parse error fails that item alone). Yields one result per item, in input order, as
+   * batches complete; memory stays bounded by the window whatever the input's length.
+   */
+  async *operate<T>(
+    items: AsyncIterable<T> | Iterable<T>, toOp: (item: T) => FlowOp, options: BulkOptions = {},
+  ): AsyncGenerator<BulkResult<T>> {
+    const batchSize = Math.max(1, options.batchSize ?? 64);
+    const window = Math.max(1, options.window ?? 8);
+    const { name } = await this.datapath();
+    this.watchLog();
+    const inflight: Batch<T>[] = [];
+    let current: Batch<T> = newBatch();
+    // EINVAL refusals whose kernel-log reason has not come yet, oldest first.
+    const unexplained: BulkResult<T>[] = [];
+
+    const settle = async (batch: Batch<T>): Promise<BulkResult<T>[]> => {
+      let results: RequestResult[];
+      try {
+        results = batch.sent ? await batch.sent : [];
+      } catch (err) {
+        results = batch.requests.map(() => ({ replies: [], error: err as NetlinkError }));
+      }
+      const out: BulkResult<T>[] = [];
+      let r = 0;
+      for (const entry of batch.entries) {
+        if (entry.op === undefined) {
+          out.push({ item: entry.item, error: entry.error! });
+          continue;
+        }
+        const error = results[r++]?.error;
+        if (!error) {
+          out.push({ item: entry.item });
+          continue;
+        }
+        const result: BulkResult<T> = { item: entry.item, error: explainOpError(error, entry.op, name) };
+        if (isErrno(error, EINVAL_NAME)) unexplained.push(result);
+        out.push(result);
+      }
+      this.attachReasons(unexplained);
+      return out;
+    };
+
+    const send = (): void => {
+      if (current.requests.length) current.sent = this.conn.batch(current.requests, flowFamily, 'new');
+      inflight.push(current);
+      current = newBatch();
+    };
+
+    for await (const item of items) {
+      let op: FlowOp;
+      let req: GenlRequest;
+      try {
+        op = toOp(item);
+        req = await this.opRequest(op);
+      } catch (err) {
+        current.entries.push({ item, error: err as Error });
+        continue;
+      }
+      current.entries.push({ item, op });
+      current.requests.push(req);
+      if (current.requests.length >= batchSize) {
+        send();
+        if (inflight.length >= window) yield* await settle(inflight.shift()!);
+      }
+    }
+    if (current.entries.length) send();
+    while (inflight.length) yield* await settle(inflight.shift()!);
+  }
+
+  /**
+   * Gives refused requests the openvswitch module's logged reasons, in order: the kernel
+   * handles one socket's requests in order and logs at most one reason per refusal, but
+   * rate-limits its log, so later refusals may get none.
+   */
+  private attachReasons<T>(unexplained: BulkResult<T>[]): void {
+    if (!this.log || unexplained.length === 0) return;
+    const reasons = this.log.readReasons();
+    if (reasons.length > unexplained.length) {
+      // Someone else's refusals are in the log too: no reason can be tied to ours.
+      unexplained.length = 0;
+      return;
+    }
+    for (const reason of reasons) {
+      const result = unexplained.shift()!;
+      const err = result.error as NetlinkError;
+      const opts: ConstructorParameters<typeof NetlinkError>[2] = { cause: err.cause ?? err, reason };
+      if (err.operation) opts.operation = err.operation;
+      result.error = new NetlinkError(err.errno, err.message, opts);
+    }
+  }
+
+  private opRequest(op: FlowOp): Promise<GenlRequest> {
+    if (op.kind === 'del') return this.request('del', 0, targetAttrs(op.target));
+    checkFlowMatch(op.flow.key, op.flow.mask);
+    const { command, flags } = putCommand(op.mode ?? 'create');
+    return this.request(command, flags, putAttrs(op.flow, op.clear));
+  }
+}
+
+interface Batch<T> {
+  entries: { item: T; op?: FlowOp; error?: Error }[];
+  requests: GenlRequest[];
+  sent?: Promise<RequestResult[]>;
+}
+
+function newBatch<T>(): Batch<T> {
+  return { entries: [], requests: [] };
+}
+
+function explainOpError(err: NetlinkError, op: FlowOp, dpName: string): NetlinkError {
+  return op.kind === 'put'
+    ? explainFlowError(err, 'put', op.mode ?? 'create', dpName, op.flow)
+    : explainFlowError(err, 'del', undefined, dpName, op.target);
+}
+
+/** A flow request's kernel error as a sentence that says what to do. */
+export function explainFlowError(
+  err: NetlinkError, what: 'put' | 'del' | 'get' | 'flush', mode: PutMode | undefined, dpName: string, flow: FlowTarget,
+): NetlinkError {
+  // Without context: the datapath-level meanings of EEXIST and ENOENT are not a flow's.
+  const explained = explain(err);
+  if (explained !== err) return explained as NetlinkError;
+  const by = flow.ufid ? `with ${formatUfid(flow.ufid)}` : 'with this key';
+  switch (errnoName(err.errno)) {
+    case 'ENODEV':
+      return rewrap(err, `no datapath named ${dpName}`);
+    case 'EEXIST':
+      if (what === 'put') return rewrap(err, `a flow ${by} already exists in ${dpName} (mod-flow changes its actions)`);
+      break;
+    case 'ENOENT':
+      if (what === 'put' && mode === 'modify') return rewrap(err, `no flow ${by} in ${dpName} to modify (add-flow creates it; mod-flow --may-create does either)`);
+      if (what === 'del' || what === 'get') {
+        const hint = flow.ufid ? '' : ' (a flow installed with a UFID may only be found by it: ufid:…)';
+        return rewrap(err, `no flow ${by} in ${dpName}${hint}`);
+      }
+      break;
+    case 'EINVAL':
+      return rewrap(err, `the kernel refused the flow: Invalid argument${err.reason ? '' : ' (it logged no reason we could read)'}`);
+    case 'EMSGSIZE':
+      return rewrap(err, 'the flow\'s actions are too long for the kernel (EMSGSIZE)');
+    case 'ENOMEM':
+    case 'E2BIG':
+    case 'EFBIG':
+      return rewrap(err, `the kernel cannot hold this flow (${errnoName(err.errno)}): its table or the flow's actions are too large`);
+    default:
+      break;
+  }
+  return err;
+}

@@ -1,0 +1,93 @@
+/**
+ * The kernel log (/dev/kmsg), read for the reasons the openvswitch module gives when it
+ * refuses a request: the kernel answers only EINVAL, but logs e.g.
+ * "openvswitch: netlink: Missing key (keys=..., expected=...)". Reads are non-blocking and
+ * return only records logged after the reader was opened (or last read), so a reason can be
+ * tied to the request that was just refused. Unreadable (no /dev/kmsg, dmesg_restrict
+ * without CAP_SYSLOG) means no reasons, never an error.
+ */
+import { closeSync, constants, openSync, readSync } from 'node:fs';
+
+/** One /dev/kmsg record: "<prio>,<seq>,<usec>,<flags>;<message>". */
+export interface KernelLogRecord {
+  seq: number;
+  /** microseconds since boot */
+  usec: number;
+  message: string;
+}
+
+/** The prefix the openvswitch module's netlink complaints carry (OVS_NLERR). */
+const OVS_PREFIX = 'openvswitch: ';
+
+/** Parses one record as /dev/kmsg returns it; undefined for anything else. */
+export function parseKmsgRecord(text: string): KernelLogRecord | undefined {
+  const semi = text.indexOf(';');
+  if (semi < 0) return undefined;
+  const fields = text.slice(0, semi).split(',');
+  if (fields.length < 3) return undefined;
+  const seq = Number(fields[1]);
+  const usec = Number(fields[2]);
+  if (!Number.isFinite(seq) || !Number.isFinite(usec)) return undefined;
+  // Continuation lines (" KEY=value" dictionary entries) follow the first newline.
+  const end = text.indexOf('\n', semi);
+  return { seq, usec, message: text.slice(semi + 1, end < 0 ? undefined : end) };
+}
+
+/** The openvswitch module's complaints among `records`, as logged ("openvswitch: netlink: ..."). */
+export function openvswitchReasons(records: readonly KernelLogRecord[]): string[] {
+  return records.filter((r) => r.message.startsWith(OVS_PREFIX)).map((r) => r.message);
+}
+
+export class KernelLog {
+  private fd: number | undefined;
+  private readonly buf = Buffer.allocUnsafe(8192);
+
+  private constructor(fd: number) {
+    this.fd = fd;
+  }
+
+  /** A reader positioned after everything logged so far; undefined when the log is unreadable. */
+  static open(path = '/dev/kmsg'): KernelLog | undefined {
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    } catch {
+      return undefined;
+    }
+    const log = new KernelLog(fd);
+    log.read();
+    return log;
+  }
+
+  /** The records logged since the last read (or since open). */
+  read(): KernelLogRecord[] {
+    const out: KernelLogRecord[] = [];
+    while (this.fd !== undefined) {
+      let n: number;
+      try {
+        n = readSync(this.fd, this.buf, 0, this.buf.length, null);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // EPIPE: records were overwritten before we read them; the next read goes on.
+        if (code === 'EPIPE') continue;
+        if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') this.close();
+        break;
+      }
+      if (n === 0) break;
+      const record = parseKmsgRecord(this.buf.toString('utf8', 0, n));
+      if (record) out.push(record);
+    }
+    return out;
+  }
+
+  /** The openvswitch module's complaints since the last read. */
+  readReasons(): string[] {
+    return openvswitchReasons(this.read());
+  }
+
+  close(): void {
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
