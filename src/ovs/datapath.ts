@@ -25,6 +25,40 @@ export const DP_FEATURES = {
   tc_recirc_sharing: 1 << 2,
   dispatch_upcall_per_cpu: 1 << 3,
 } as const;
+export type DatapathFeature = keyof typeof DP_FEATURES;
+
+/**
+ * A feature bit no kernel has: ovs-dpctl asks for it first, and a kernel that accepts it
+ * does not check features at all (older than 5.x), so negotiation cannot be trusted.
+ */
+export const DP_FEATURE_PROBE = 0x80000000;
+
+/** The names of the bits set in `bits`, in bit order; unknown bits as hex ("0x40"). */
+export function featureNames(bits: number): string[] {
+  const out: string[] = [];
+  for (let bit = 0; bit < 32; bit++) {
+    const v = 2 ** bit;
+    if (Math.floor(bits / v) % 2 !== 1) continue;
+    const name = (Object.keys(DP_FEATURES) as DatapathFeature[]).find((n) => DP_FEATURES[n] === v);
+    out.push(name ?? `0x${v.toString(16)}`);
+  }
+  return out;
+}
+
+/** The bits of feature names (as featureNames writes them); throws naming an unknown one. */
+export function featureBits(names: readonly string[]): number {
+  let bits = 0;
+  for (const name of names) {
+    let v: number | undefined;
+    if (Object.hasOwn(DP_FEATURES, name)) v = DP_FEATURES[name as DatapathFeature];
+    else if (/^0x[0-9a-f]+$/i.test(name)) v = Number(name);
+    if (v === undefined || v === 0 || v > 0xffffffff || (v & (v - 1)) !== 0) {
+      throw new RangeError(`unknown datapath feature "${name}" (known: ${Object.keys(DP_FEATURES).join(', ')})`);
+    }
+    bits = (bits | v) >>> 0;
+  }
+  return bits;
+}
 
 export const datapathAttrs = defineSet('ovs_datapath', [
   { id: 1, name: 'name', type: 'string', maxLen: 16 },
