@@ -35,7 +35,8 @@ function what(err: NetlinkError): string {
   return err.operation ? `${err.operation.family} ${err.operation.command}: ` : '';
 }
 
-function rewrap(err: NetlinkError, message: string): NetlinkError {
+/** The same kernel error (errno, operation, reason, cause) with a message a person can act on. */
+export function rewrap(err: NetlinkError, message: string): NetlinkError {
   const opts: ConstructorParameters<typeof NetlinkError>[2] = { cause: err };
   if (err.operation) opts.operation = err.operation;
   if (err.reason) opts.reason = err.reason;
