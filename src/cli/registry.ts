@@ -12,4 +12,12 @@ export interface CommandModule {
 
 export const commands: Record<string, () => Promise<CommandModule>> = {
   families: () => import('./families.js'),
+  'add-dp': () => import('./add-dp.js'),
+  'del-dp': () => import('./del-dp.js'),
+  'dump-dps': () => import('./dump-dps.js'),
+  show: () => import('./show.js'),
+  'add-if': () => import('./add-if.js'),
+  'set-if': () => import('./set-if.js'),
+  'del-if': () => import('./del-if.js'),
+  'set-dp': () => import('./set-dp.js'),
 };
