@@ -13,7 +13,7 @@
  * psample (25, 6.12) are newer than the 6.1 uapi header.
  */
 import { type AttrSet, defineSet, defineStruct } from '../nl/schema.js';
-import { flowKeyAttrs, nshKeyAttrs, ovsSetOptions } from './keys.js';
+import { flowKeyAttrs, ovsSetOptions } from './keys.js';
 
 /**
  * OVS_HASH_ALG_*: the hash_alg of a hash() action. sym_l4 comes from OVS userspace's
@@ -145,7 +145,13 @@ export const actionAttrs: AttrSet = defineSet('ovs_action', [
   { id: 14, name: 'push_eth', type: 'struct', struct: actionPushEth },
   { id: 15, name: 'pop_eth', type: 'flag' },
   { id: 16, name: 'ct_clear', type: 'flag' },
-  { id: 17, name: 'push_nsh', type: 'nested', set: nshKeyAttrs },
+  // The kernel reads push_nsh's payload as one OVS_KEY_ATTR_NSH key attribute holding
+  // the OVS_NSH_KEY_ATTR_* (push_nsh() -> nsh_hdr_from_nlattr(nla_data(a))), and
+  // ovs-dpctl 3.1 sends exactly that: 11 00 | 1c 00 (nsh) | base, md1 (seen in the VM).
+  {
+    id: 17, name: 'push_nsh', type: 'nested', set: flowKeyAttrs,
+    doc: 'exactly one key attribute, nsh: {base, md1 | md2}',
+  },
   { id: 18, name: 'pop_nsh', type: 'flag' },
   { id: 19, name: 'meter', type: 'u32' },
   // The kernel's OVS_CLONE_ATTR_EXEC is internal: userspace nests the actions directly.

@@ -364,7 +364,7 @@ test('nested action lists, VLAN encap, NSH and a flow reply round-trip', () => {
     { pop_mpls: 0x0800 },
     { push_eth: { eth_src: '00:00:00:00:00:01', eth_dst: '00:00:00:00:00:02' } },
     { pop_eth: true },
-    { push_nsh: { base: { flags: 0, ttl: 63, mdtype: 1, np: 3, path_hdr: 0x00010aff }, md1: { c1: 1, c2: 2, c3: 3, c4: 4 } } },
+    { push_nsh: { nsh: { base: { flags: 0, ttl: 63, mdtype: 1, np: 3, path_hdr: 0x00010aff }, md1: { c1: 1, c2: 2, c3: 3, c4: 4 } } } },
     { pop_nsh: true },
     { meter: 3 },
     { ct: { zone: 2, mark: { value: 1, mask: 0xff }, labels: { value: Buffer.alloc(16, 1), mask: Buffer.alloc(16, 0xff) },
