@@ -143,3 +143,33 @@ export function parseUnsigned(text: string): bigint | undefined {
   if (/^[0-9]+$/.test(text)) return BigInt(text);
   return undefined;
 }
+
+/**
+ * The candidates a mistyped word was probably meant to be, closest first: those within
+ * two edits (insert, delete, replace, swap of neighbours) or that start with the word.
+ * For "did you mean" in error messages.
+ */
+export function closeMatches(word: string, candidates: Iterable<string>, max = 3): string[] {
+  const scored: Array<[number, string]> = [];
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d <= 2 || (word.length >= 2 && c.startsWith(word))) scored.push([d, c]);
+  }
+  scored.sort((a, b) => a[0] - b[0] || a[1].localeCompare(b[1]));
+  return scored.slice(0, max).map(([, c]) => c);
+}
+
+/** Optimal string alignment distance between two short words. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
