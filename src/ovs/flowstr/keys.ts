@@ -18,7 +18,7 @@ import { encodeAttrs, decodeAttrs } from '../../nl/codec.js';
 import { formatIPv6, parseIPv6 } from '../../nl/repr.js';
 import { type AttrSet, type AttrValues, type UnknownAttr, UNKNOWN_PREFIX, unknownKey } from '../../nl/schema.js';
 import { CT_STATE_FLAGS, flowKeyAttrs, tunnelKeyAttrs } from '../keys.js';
-import { Scanner } from './scanner.js';
+import { Scanner, closeMatches } from './scanner.js';
 
 export interface KeyAttr {
   /** The schema attribute name (src/ovs/keys.ts): 'ipv4', 'priority', 'ethernet', ... */
@@ -52,6 +52,12 @@ export function hexAlt(n: number | bigint): string {
 
 function hex(n: number | bigint): string {
   return `0x${n.toString(16)}`;
+}
+
+/** '; did you mean "x"?' for a mistyped name, or nothing. */
+function didYouMean(word: string, candidates: Iterable<string>, suffix = '('): string {
+  const m = closeMatches(word, candidates, 1);
+  return m.length ? `; did you mean "${m[0]}${suffix}"?` : '';
 }
 
 /** Matches `re` (sticky) at the scanner's position without skipping space; advances past it. */
@@ -576,7 +582,9 @@ function scanFieldList(
     if (!f) {
       sc.pos = at;
       const labels = fields.map((x) => `${x.label}=`).join(', ');
-      throw sc.error(`expected one of ${labels} or ")" in ${owner}(${found(sc)}`, at);
+      const word = /^\w+/.exec(sc.input.slice(at))?.[0];
+      const hint = word ? didYouMean(word, fields.map((x) => x.label), '=') : '';
+      throw sc.error(`expected one of ${labels} or ")" in ${owner}(${found(sc)}${hint}`, at);
     }
     onField(f, scanField(sc, f, masked));
     if (sc.input[sc.pos] === ',') sc.pos++;
@@ -980,7 +988,7 @@ export function parseKeyAttr(sc: Scanner, options: KeyParseOptions): KeyAttr {
       return parseGeneric(sc, flowKeyAttrs, options.masked);
     }
     sc.pos = at;
-    throw sc.error(`unknown flow key attribute "${text}"`, at);
+    throw sc.error(`unknown flow key attribute "${text}"${didYouMean(text, BY_TEXT.keys())}`, at);
   }
   expectOpen(sc, text);
   const p = parseBody(sc, def, options);
