@@ -137,12 +137,11 @@ function scanItems(sc: Scanner, what: string, items: ReadonlyArray<[string, Item
       const labels = items.map(([, i]) => i.label);
       const hint = name ? closeMatches(name, items.map(([n]) => n)) : [];
       const guess = hint.length ? ` (did you mean ${hint.join(', ')}?)` : '';
-      const end = sc.pos >= sc.input.length ? `"${what}(" is not closed: expected` : 'expected';
-      throw sc.error(`${end} ${labels.join(', ')} or ")" in ${what}(...)${found(sc)}${guess}`, at);
+      throw sc.error(`expected ${labels.join(', ')} or ")" in ${what}(...)${found(sc)}${guess}`, at);
     }
     out.set(name!, item.read(sc));
     const c = sc.input[sc.pos];
-    if (c !== ')' && !isSeparator(c)) throw sc.error(`expected "," or ")" in ${what}(...)${found(sc)}`);
+    if (c !== ')' && !isSeparator(c)) throw sc.error(`expected "," or ")" to close ${what}(...)${found(sc)}`);
   }
 }
 
@@ -506,7 +505,7 @@ function scanCookie(sc: Scanner, ctx: ParseContext, name: typeof COOKIE_NAMES[nu
   }
 }
 
-function parseUserspace(sc: Scanner, ctx: ParseContext): AttrValues {
+function parseUserspace(sc: Scanner, ctx: ParseContext, at: number): AttrValues {
   expectChar(sc, '(', 'after userspace');
   const cookie = (name: typeof COOKIE_NAMES[number]): [string, Item] =>
     callItem(name, (s) => scanCookie(s, ctx, name));
@@ -516,9 +515,9 @@ function parseUserspace(sc: Scanner, ctx: ParseContext): AttrValues {
     flagItem('actions'),
     valueItem('tunnel_out_port', (s) => scanPort(s, ctx, 'a port number')),
   ]);
-  if (!f.has('pid')) throw sc.error('userspace(...) needs pid=', sc.pos - 1);
+  if (!f.has('pid')) throw sc.error('userspace(...) needs pid=', at);
   const cookies = COOKIE_NAMES.filter((c) => f.has(c));
-  if (cookies.length > 1) throw sc.error(`userspace(...) takes one of ${COOKIE_NAMES.join(', ')}, not ${cookies.join(' and ')}`, sc.pos - 1);
+  if (cookies.length > 1) throw sc.error(`userspace(...) takes one of ${COOKIE_NAMES.join(', ')}, not ${cookies.join(' and ')}`, at);
   const u: AttrValues = { pid: f.get('pid') };
   // Without a cookie ovs-dpctl still sends one: 48 zero bytes (an "unspec" cookie).
   u['userdata'] = cookies.length ? f.get(cookies[0]!) : Buffer.alloc(COOKIE_SIZE);
@@ -703,7 +702,7 @@ const PARSERS: ReadonlyMap<string, ActionParser> = new Map<string, ActionParser>
   ['push_nsh', (sc) => parsePushNsh(sc)],
   ['pop_nsh', parseNoArgs('pop_nsh', true)],
   ['set', (sc) => parseSet(sc)],
-  ['userspace', (sc, ctx) => parseUserspace(sc, ctx)],
+  ['userspace', parseUserspace],
   ['sample', (sc, ctx, at) => {
     expectChar(sc, '(', 'after sample');
     const f = scanItems(sc, 'sample', [
