@@ -1094,6 +1094,9 @@ export function parseKeyList(
 ): { key: AttrValues; mask: AttrValues } {
   const key: AttrValues = {};
   const mask: AttrValues = {};
+  take(sc, DELIMITERS);
+  // What ovs-dpctl prints for a key without attributes.
+  if (take(sc, /<empty>/y)) return { key, mask };
   for (;;) {
     take(sc, DELIMITERS);
     if (sc.pos >= sc.input.length || (stop && sc.input.startsWith(stop, sc.pos))) break;
@@ -1127,8 +1130,11 @@ export function startsKeyAttr(sc: Scanner): boolean {
  */
 export function parseKey(text: string, options: Omit<KeyParseOptions, 'masked'> = {}): { key: AttrValues; mask: AttrValues } {
   const sc = new Scanner(text);
-  const out = parseKeyList(sc, { ...options, masked: true });
+  const keyOptions = { ...options, masked: true };
+  const out = parseKeyList(sc, keyOptions);
   if (sc.pos < text.length) {
+    // Not a key attribute: let parseKeyAttr say why (unknown name, did you mean, ...).
+    parseKeyAttr(sc, keyOptions);
     throw sc.error(`expected a flow key attribute such as in_port(, eth(, ipv4(${found(sc)}`);
   }
   return out;
@@ -1174,7 +1180,9 @@ function maskIsConstant(name: string, mask: unknown, byte: 0 | 0xff): boolean {
     case 'ct_orig_tuple_ipv6':
       return allBytes(payload(flowKeyAttrs, name, mask).subarray(0, 37), byte);
     default:
-      if (name.startsWith(UNKNOWN_PREFIX) || !flowKeyAttrs.byNameOf(name)) return false;
+      // Attributes OVS 3.1 does not know (ipv6_exthdrs, unknown ones) never count as
+      // constant: ovs-dpctl shows them, with their mask, even without -m.
+      if (!BY_ATTR.has(name)) return false;
       if (typeof mask === 'number') return byte ? isAllOnesNumber(name, mask) : mask === 0;
       return allBytes(payload(flowKeyAttrs, name, mask), byte);
   }
