@@ -178,6 +178,9 @@ function parseList(sc: Scanner, ctx: ParseContext, within?: string): AttrValues[
     skipSeparators(sc);
     if (atEnd()) break;
     if (within && sc.pos >= sc.input.length) throw sc.error(`expected an action or ")" to close ${within}(...)${found(sc)}`);
+    if (list.length && 'drop' in list[list.length - 1]!) {
+      throw sc.error('nothing can follow drop(N): the kernel refuses a drop that is not the last action of its list');
+    }
     list.push(parseAction(sc, ctx));
     if (!atEnd() && !isSeparator(sc.input[sc.pos])) {
       throw sc.error(`expected "," after an action${within ? ` or ")" to close ${within}(...)` : ''}${found(sc)}`);
