@@ -16,15 +16,17 @@
  * (src/ovs/flow-check.ts) so a refusal says why; when the kernel still answers EINVAL, the
  * reason the openvswitch module logged is attached (NetlinkError.reason, kernel-log.ts).
  */
-import { encodeAttrs, encodeList } from '../nl/codec.js';
+import { encodeAttrs, encodeList, encodeStruct } from '../nl/codec.js';
 import { NetlinkError, errnoName } from '../nl/errors.js';
-import { type GenlMessage, decodeGenlMessage, genlRequest, operation } from '../nl/family.js';
+import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js';
 import { type GenlRequest, NLM_F_CREATE, NLM_F_ECHO } from '../nl/message.js';
 import { DumpInterruptedError, type RequestResult } from '../nl/socket.js';
-import type { AttrValues, UnknownAttr } from '../nl/schema.js';
+import { type AttrValues, type UnknownAttr, unknownKey } from '../nl/schema.js';
 import { checkFlowMatch } from '../ovs/flow-check.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { flowAttrs, flowFamily } from '../ovs/flow.js';
+import { formatUfid } from '../ovs/flowstr/flow.js';
+import { ovsHeader } from '../ovs/header.js';
 import { flowKeyAttrs } from '../ovs/keys.js';
 import type { OvsConnection } from './connection.js';
 import { type DatapathRef, resolveDatapath, unknownAttrs } from './datapaths.js';
@@ -178,25 +180,6 @@ function putCommand(mode: PutMode): { command: string; flags: number } {
   return { command: 'set', flags: 0 };
 }
 
-/** OVS's text form of a UFID: its four 32-bit words (host order) as a UUID. */
-export function formatUfid(ufid: Buffer): string {
-  if (ufid.length !== 16) return `ufid:${ufid.toString('hex')}`;
-  const w = [0, 4, 8, 12].map((o) => ufid.readUInt32LE(o).toString(16).padStart(8, '0'));
-  return `ufid:${w[0]}-${w[1]!.slice(0, 4)}-${w[1]!.slice(4)}-${w[2]!.slice(0, 4)}-${w[2]!.slice(4)}${w[3]}`;
-}
-
-const UFID_RE = /^ufid:([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})([0-9a-f]{8})/i;
-
-/** Reads a leading `ufid:UUID` (OVS's odp_ufid_from_string); returns the UFID and the text after it. */
-export function parseUfidPrefix(text: string): { ufid: Buffer; rest: string } | undefined {
-  const m = UFID_RE.exec(text);
-  if (!m) return undefined;
-  const words = [m[1]!, m[2]! + m[3]!, m[4]! + m[5]!, m[6]!];
-  const ufid = Buffer.alloc(16);
-  words.forEach((w, i) => ufid.writeUInt32LE(parseInt(w, 16), i * 4));
-  return { ufid, rest: text.slice(m[0].length) };
-}
-
 /**
  * The flows of one datapath. Requests are built against the datapath's ifindex, looked up
  * once from its name.
@@ -205,7 +188,7 @@ export class FlowTable {
   readonly conn: OvsConnection;
   private readonly dp: DatapathRef;
   private resolved: Promise<{ name: string; ifindex: number }> | undefined;
-  private familyId: Promise<number> | undefined;
+  private base: Promise<RequestBase> | undefined;
   private log: KernelLog | undefined;
   private readonly useKernelLog: boolean;
 
@@ -227,16 +210,17 @@ export class FlowTable {
     this.log = undefined;
   }
 
-  /**
-   * A request with its attributes already encoded: a value that cannot be encoded fails
-   * here, for its own request, not for the batch it would have joined.
-   */
+  /** What every request of this table shares: the family's id and the encoded ovs_header. */
+  private requestBase(): Promise<RequestBase> {
+    this.base ??= Promise.all([this.datapath(), this.conn.family(flowFamily)]).then(([dp, family]) => ({
+      familyId: family.id,
+      header: encodeStruct(ovsHeader, { dp_ifindex: dp.ifindex }),
+    }));
+    return this.base;
+  }
+
   private async request(command: string, flags: number, attrs: AttrValues | undefined): Promise<GenlRequest> {
-    const { ifindex } = await this.datapath();
-    this.familyId ??= this.conn.family(flowFamily).then((f) => f.id);
-    const req = genlRequest(flowFamily, await this.familyId, command, { flags, header: { dp_ifindex: ifindex } });
-    if (attrs) req.fixedHeader = Buffer.concat([req.fixedHeader!, encodeAttrs(flowAttrs, attrs)]);
-    return req;
+    return buildRequest(await this.requestBase(), command, flags, attrs);
   }
 
   /** Starts watching the kernel log (before the first request whose refusal it may explain). */
@@ -336,6 +320,8 @@ export class FlowTable {
     const batchSize = Math.max(1, options.batchSize ?? 64);
     const window = Math.max(1, options.window ?? 8);
     const { name } = await this.datapath();
+    const base = await this.requestBase();
+    const encodedActions = new WeakMap<FlowActions, Buffer>();
     this.watchLog();
     const inflight: Batch<T>[] = [];
     let current: Batch<T> = newBatch();
@@ -380,7 +366,7 @@ export class FlowTable {
       let req: GenlRequest;
       try {
         op = toOp(item);
-        req = await this.opRequest(op);
+        req = opRequest(base, op, encodedActions);
       } catch (err) {
         current.entries.push({ item, error: err as Error });
         continue;
@@ -418,12 +404,48 @@ export class FlowTable {
     }
   }
 
-  private opRequest(op: FlowOp): Promise<GenlRequest> {
-    if (op.kind === 'del') return this.request('del', 0, targetAttrs(op.target));
-    checkFlowMatch(op.flow.key, op.flow.mask);
-    const { command, flags } = putCommand(op.mode ?? 'create');
-    return this.request(command, flags, putAttrs(op.flow, op.clear));
+}
+
+interface RequestBase {
+  familyId: number;
+  header: Buffer;
+}
+
+/**
+ * A request with its attributes already encoded: a value that cannot be encoded fails
+ * here, for its own request, not for the batch it would have joined.
+ */
+function buildRequest(base: RequestBase, command: string, flags: number, attrs: AttrValues | undefined): GenlRequest {
+  let fixedHeader = base.header;
+  if (attrs) {
+    const bytes = encodeAttrs(flowAttrs, attrs);
+    fixedHeader = Buffer.concat([base.header, bytes], base.header.length + bytes.length);
   }
+  return { family: base.familyId, cmd: flowFamily.commands[command]!, version: flowFamily.version, flags, fixedHeader };
+}
+
+/** OVS_FLOW_ATTR_ACTIONS' id: a pre-encoded actions list travels as this raw attribute. */
+const ACTIONS_ATTR_ID = flowAttrs.id('actions');
+
+/**
+ * The request of one bulk operation. Many lines of a bulk file share their actions (the
+ * caller passes the same list object for the same text): each list is encoded once per
+ * run (`encoded`) and sent as the raw attribute the codec copies verbatim.
+ */
+function opRequest(base: RequestBase, op: FlowOp, encoded: WeakMap<FlowActions, Buffer>): GenlRequest {
+  if (op.kind === 'del') return buildRequest(base, 'del', 0, targetAttrs(op.target));
+  checkFlowMatch(op.flow.key, op.flow.mask);
+  const { command, flags } = putCommand(op.mode ?? 'create');
+  const attrs = putAttrs(op.flow, op.clear);
+  const actions = attrs['actions'] as FlowActions;
+  let raw = encoded.get(actions);
+  if (!raw) encoded.set(actions, (raw = encodeList(actionAttrs, actions)));
+  const withRaw: AttrValues = {};
+  for (const k in attrs) {
+    if (k === 'actions') withRaw[unknownKey(ACTIONS_ATTR_ID)] = { type: ACTIONS_ATTR_ID, raw };
+    else withRaw[k] = attrs[k];
+  }
+  return buildRequest(base, command, flags, withRaw);
 }
 
 interface Batch<T> {
@@ -449,7 +471,7 @@ export function explainFlowError(
   // Without context: the datapath-level meanings of EEXIST and ENOENT are not a flow's.
   const explained = explain(err);
   if (explained !== err) return explained as NetlinkError;
-  const by = flow.ufid ? `with ${formatUfid(flow.ufid)}` : 'with this key';
+  const by = flow.ufid ? `with ufid:${formatUfid(flow.ufid)}` : 'with this key';
   switch (errnoName(err.errno)) {
     case 'ENODEV':
       return rewrap(err, `no datapath named ${dpName}`);

@@ -58,32 +58,47 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** Whether a value (as the codec takes it) encodes to all-zero bytes. */
 export function isZeroValue(v: unknown): boolean {
   if (v === undefined || v === false || v === 0 || v === 0n) return true;
-  if (typeof v === 'string') return /^(0x)?[0:.]*$/i.test(v);
-  if (Buffer.isBuffer(v) || v instanceof Uint8Array) return v.every((b) => b === 0);
+  if (typeof v === 'string') return ZERO_TEXT.test(v);
+  if (v instanceof Uint8Array) {
+    for (const b of v) if (b !== 0) return false;
+    return true;
+  }
   if (Array.isArray(v)) return v.every(isZeroValue);
-  if (isRecord(v)) return Object.values(v).every(isZeroValue);
+  if (isRecord(v)) {
+    for (const k in v) if (!isZeroValue(v[k])) return false;
+    return true;
+  }
   return false;
 }
+
+const ZERO_TEXT = /^(0x)?[0:.]*$/i;
+
+type Attrs = Record<string, unknown>;
 
 /**
  * The attributes of a key (or mask) the kernel sees as one set: those inside encap()
  * count as the key's own (the kernel parses the nest into the same key), and the
- * EtherType is the innermost one.
+ * EtherType is the innermost one. Without encap() that is the key itself.
  */
-function flatten(values: AttrValues): Map<string, unknown> {
-  const out = new Map<string, unknown>();
+function flatten(values: AttrValues): Attrs {
+  if (values['encap'] === undefined) return values;
+  const out: Attrs = {};
   let level: AttrValues | undefined = values;
   while (level) {
     const inner: unknown = level['encap'];
-    for (const [k, v] of Object.entries(level)) if (v !== undefined && k !== 'encap') out.set(k, v);
-    if (inner !== undefined) out.set('encap', inner);
+    for (const k in level) if (level[k] !== undefined && k !== 'encap') out[k] = level[k];
+    if (inner !== undefined) out['encap'] = inner;
     level = isRecord(inner) ? inner : undefined;
   }
   return out;
 }
 
-function field(attrs: Map<string, unknown>, attr: string, name: string): number | undefined {
-  const v = attrs.get(attr);
+function has(attrs: Attrs, attr: string): boolean {
+  return attrs[attr] !== undefined;
+}
+
+function field(attrs: Attrs, attr: string, name: string): number | undefined {
+  const v = attrs[attr];
   return isRecord(v) ? toNumber(v[name]) : undefined;
 }
 
@@ -98,9 +113,9 @@ interface Expectation {
 }
 
 /** Attributes the kernel requires in the key, each with the reason. */
-function expectedKeyAttrs(key: Map<string, unknown>): Expectation[] {
+function expectedKeyAttrs(key: Attrs): Expectation[] {
   const out: Expectation[] = [];
-  const ethType = toNumber(key.get('ethertype')) ?? ETH.llc;
+  const ethType = toNumber(key['ethertype']) ?? ETH.llc;
   const need = (attr: string, because: string): void => { out.push({ attr, because }); };
   if (ethType === ETH.arp || ethType === ETH.rarp) need('arp', `an ARP flow (eth_type(${hex4(ethType)}))`);
   if (ethType === ETH.mplsUc || ethType === ETH.mplsMc) need('mpls', `an MPLS flow (eth_type(${hex4(ethType)}))`);
@@ -130,12 +145,12 @@ const L4_MASKS = new Set(['tcp', 'tcp_flags', 'udp', 'sctp', 'icmp', 'icmpv6']);
 const ALWAYS_MASKABLE = new Set(['tunnel', 'in_port', 'ethertype']);
 
 /** Why the kernel would refuse a mask attribute, or undefined when it takes it. */
-function maskProblem(attr: string, key: Map<string, unknown>, mask: Map<string, unknown>): string | undefined {
+function maskProblem(attr: string, key: Attrs, mask: Attrs): string | undefined {
   if (ALWAYS_MASKABLE.has(attr)) return undefined;
   const name = syntaxName(attr);
-  if (!key.has(attr)) return `the mask has ${name} bits but the key has no ${name}: give it in the key too, or leave it out`;
-  const ethType = toNumber(key.get('ethertype')) ?? ETH.llc;
-  const ethExact = mask.has('ethertype');
+  if (!has(key, attr)) return `the mask has ${name} bits but the key has no ${name}: give it in the key too, or leave it out`;
+  const ethType = toNumber(key['ethertype']) ?? ETH.llc;
+  const ethExact = has(mask, 'ethertype');
   if (L3_MASKS.has(attr)) {
     const wants: number[] = attr === 'arp' ? [ETH.arp, ETH.rarp]
       : attr === 'mpls' ? [ETH.mplsUc, ETH.mplsMc]
@@ -145,7 +160,7 @@ function maskProblem(attr: string, key: Map<string, unknown>, mask: Map<string, 
       return `${name} does not fit the key's eth_type(${hex4(ethType)}): it needs eth_type(${hex4(wants[0]!)})`;
     }
     if (!ethExact) return `the mask has ${name} bits but eth_type is not matched: add eth_type(${hex4(ethType)}) (the kernel matches it exactly)`;
-    if (attr === 'ct_orig_tuple_ipv6' && key.has('nd')) return `${name} cannot be matched together with nd(…): they share the same space in the kernel's key`;
+    if (attr === 'ct_orig_tuple_ipv6' && has(key, 'nd')) return `${name} cannot be matched together with nd(…): they share the same space in the kernel's key`;
     return undefined;
   }
   if (L4_MASKS.has(attr) || attr === 'nd') {
@@ -193,7 +208,7 @@ export function checkFlowMatch(key: AttrValues, mask?: AttrValues): void {
   const vlan = vlanProblem(key);
   if (vlan) throw new FlowCheckError(vlan);
   const keyAttrs = flatten(key);
-  const missing = expectedKeyAttrs(keyAttrs).filter((e) => !keyAttrs.has(e.attr));
+  const missing = expectedKeyAttrs(keyAttrs).filter((e) => !has(keyAttrs, e.attr));
   if (missing.length) {
     const names = missing.map((m) => syntaxName(m.attr));
     const because = [...new Set(missing.map((m) => m.because))].join(' and ');
@@ -205,8 +220,9 @@ export function checkFlowMatch(key: AttrValues, mask?: AttrValues): void {
   }
   if (!mask) return;
   const maskAttrs = flatten(mask);
-  for (const [attr, value] of maskAttrs) {
-    if (isZeroValue(value) || attr === 'encap') continue;
+  for (const attr in maskAttrs) {
+    const value = maskAttrs[attr];
+    if (attr === 'encap' || isZeroValue(value)) continue;
     const problem = maskProblem(attr, keyAttrs, maskAttrs);
     if (problem) throw new FlowCheckError(problem);
   }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { OvsConnection } from '../../../src/client/connection.js';
 import {
-  type FlowOp, FlowTable, flowFromMessage, flowPayloads, formatUfid, parseUfidPrefix, putAttrs,
+  type FlowOp, FlowTable, flowFromMessage, flowPayloads, putAttrs,
 } from '../../../src/client/flows.js';
 import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
 import { decodeGenlMessage } from '../../../src/nl/family.js';
@@ -12,18 +12,6 @@ import { decodeAttrs } from '../../../src/nl/codec.js';
 import { flowAttrs, flowFamily } from '../../../src/ovs/flow.js';
 
 const key = { in_port: 1, ethertype: 0x0806, arp: { arp_sip: '10.0.0.1', arp_tip: '10.0.0.2', arp_op: 1 } };
-
-test('UFIDs read and print as OVS writes them (four host-order words as a UUID)', () => {
-  const text = 'ufid:6aa8b1b9-b3de-4a3e-9c35-5e7bc3e9ad50';
-  const parsed = parseUfidPrefix(`${text},in_port(1)`)!;
-  assert.equal(parsed.rest, ',in_port(1)');
-  assert.equal(parsed.ufid.readUInt32LE(0), 0x6aa8b1b9);
-  assert.equal(parsed.ufid.readUInt32LE(4), 0xb3de4a3e);
-  assert.equal(formatUfid(parsed.ufid), text);
-  assert.equal(parseUfidPrefix('ufid:6AA8B1B9-B3DE-4A3E-9C35-5E7BC3E9AD50')!.ufid.equals(parsed.ufid), true);
-  assert.equal(parseUfidPrefix('in_port(1)'), undefined);
-  assert.equal(parseUfidPrefix('ufid:1234'), undefined);
-});
 
 test('a put carries UFID, key, mask (when not empty), actions (always) and clear, in ovs-dpctl\'s order', () => {
   const ufid = Buffer.alloc(16, 1);

@@ -1,0 +1,15 @@
+/** `ovsdp add-flow [-s] [DP] FLOW ACTIONS`: install a flow that must not exist yet. */
+import type { Command } from 'commander';
+import type { CliContext } from './context.js';
+import { type PutCommandOptions, putFromArgs } from './flow-args.js';
+
+export function define(program: Command, context: () => CliContext): void {
+  program
+    .command('add-flow')
+    .description('add FLOW with ACTIONS to DP (DP may be left out when there is only one datapath)')
+    .argument('<args...>', '[dp] flow actions, in ovs-dpctl\'s syntax, e.g. "in_port(1),eth_type(0x0800),ipv4(dst=10.0.0.2)" 2')
+    .option('-s, --statistics', 'print the new flow\'s statistics')
+    .action(async (args: string[], opts: PutCommandOptions) => {
+      await putFromArgs(context(), 'add-flow', args, 'create', opts);
+    });
+}

@@ -1,0 +1,16 @@
+/** `ovsdp add-flows [DP] FILE`: add the flows of FILE ("-": stdin), many per request batch. */
+import type { Command } from 'commander';
+import type { CliContext } from './context.js';
+import { checkArgCount, withFlowTable } from './flow-args.js';
+
+export function define(program: Command, context: () => CliContext): void {
+  program
+    .command('add-flows')
+    .description('add the flows of FILE to DP, one "[add|modify|delete] FLOW ACTIONS" per line ("-" reads stdin); each failing line is reported, the rest applied')
+    .argument('<args...>', '[dp] file')
+    .action(async (args: string[]) => {
+      checkArgCount('add-flows', args, 1, 2, '[DP] FILE');
+      const { runFlowFile } = await import('./bulk.js');
+      await withFlowTable(args, 2, (target) => runFlowFile(context(), target, target.rest[0]!, 'add', 'add-flows'));
+    });
+}

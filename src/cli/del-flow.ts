@@ -1,0 +1,23 @@
+/** `ovsdp del-flow [-s] [DP] FLOW|ufid:ID`: delete one flow, by key or by UFID. */
+import type { Command } from 'commander';
+import type { CliContext } from './context.js';
+import { checkArgCount, monotonicMs, portMaps, withFlowTable } from './flow-args.js';
+
+export function define(program: Command, context: () => CliContext): void {
+  program
+    .command('del-flow')
+    .description('delete the flow FLOW (or ufid:ID, or ufid:ID FLOW) from DP')
+    .argument('<args...>', '[dp] flow')
+    .option('-s, --statistics', 'print the deleted flow\'s statistics')
+    .action(async (args: string[], opts: { statistics?: boolean }) => {
+      checkArgCount('del-flow', args, 1, 2, '[DP] FLOW');
+      const ctx = context();
+      const { formatFlowStats, parseFlowMatch } = await import('../client/flow-text.js');
+      await withFlowTable(args, 2, async ({ conn, table, datapath, rest }) => {
+        const ports = await portMaps(conn, datapath);
+        const match = parseFlowMatch(rest[0]!, { portNumbers: ports.numbers });
+        const gone = await table.del(match, { echo: opts.statistics === true });
+        if (opts.statistics && gone) ctx.print(formatFlowStats(gone, monotonicMs()));
+      });
+    });
+}

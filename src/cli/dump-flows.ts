@@ -1,0 +1,80 @@
+/**
+ * `ovsdp dump-flows [-m] [--names|--no-names] [--json] [DP] [filter=MATCH] [type=TYPES]`:
+ * every flow of a datapath, streamed, printed exactly as ovs-dpctl prints them.
+ */
+import type { Command } from 'commander';
+import { DumpInterruptedError } from '../nl/socket.js';
+import { type CliContext, UsageError } from './context.js';
+import { monotonicMs, portMaps, withFlowTable } from './flow-args.js';
+import type { FlowListOptions } from './render/flows.js';
+
+/** type= values ovs-dpctl knows; the kernel datapath's flows are all "ovs", not offloaded. */
+const KERNEL_TYPES = new Set(['ovs', 'non-offloaded', 'all']);
+const OTHER_TYPES = new Set(['tc', 'dpdk', 'offloaded', 'partially-offloaded']);
+
+/** Whether a type= list selects the kernel datapath's own flows. */
+export function typesSelectKernelFlows(list: string): boolean {
+  let selected = false;
+  for (const type of list.split(',').filter(Boolean)) {
+    if (KERNEL_TYPES.has(type)) selected = true;
+    else if (!OTHER_TYPES.has(type)) throw new UsageError(`unknown flow type "${type}" in type= (known: ovs, tc, dpdk, offloaded, non-offloaded, partially-offloaded, all)`);
+  }
+  return selected;
+}
+
+export function define(program: Command, context: () => CliContext): void {
+  program
+    .command('dump-flows')
+    .description('print every flow of DP (DP may be left out when there is only one datapath)')
+    .argument('[args...]', '[dp] [filter=MATCH] [type=TYPES]')
+    .option('-m, --more', 'print UFIDs and wildcarded fields too')
+    .option('--names', 'print port names (the default with -m)')
+    .option('--no-names', 'print port numbers')
+    .option('--json', 'print JSON for scripts')
+    .action(async (args: string[], opts: FlowListOptions) => {
+      const ctx = context();
+      // Like ovs-dpctl: filter= and type= are taken from the end of the arguments.
+      const rest = [...args];
+      let filter: string | undefined;
+      let types: string | undefined;
+      for (let changed = true; changed && rest.length;) {
+        changed = false;
+        const last = rest[rest.length - 1]!;
+        if (last.startsWith('filter=') && filter === undefined) { filter = last.slice(7); rest.pop(); changed = true; }
+        else if (last.startsWith('type=') && types === undefined) { types = last.slice(5); rest.pop(); changed = true; }
+      }
+      if (rest.length > 1) throw new UsageError(`dump-flows takes [DP] [filter=MATCH] [type=TYPES] (unexpected "${rest[1]}")`);
+      const selected = types === undefined || typesSelectKernelFlows(types);
+      const render = await import('./render/flows.js');
+      const { compileFilter } = filter === undefined ? { compileFilter: undefined } : await import('../ovs/flow-filter.js');
+      await withFlowTable(rest, 1, async ({ conn, table, datapath }) => {
+        const ports = filter !== undefined || render.wantNames(opts) ? await portMaps(conn, datapath) : undefined;
+        let matches: ReturnType<NonNullable<typeof compileFilter>> | undefined;
+        try {
+          matches = filter !== undefined && compileFilter ? compileFilter(filter, ports!.numbers) : undefined;
+        } catch (err) {
+          throw new UsageError((err as Error).message);
+        }
+        const names = render.wantNames(opts) ? ports?.names : undefined;
+        const json: unknown[] = [];
+        const now = monotonicMs();
+        let out = '';
+        try {
+          for await (const flow of table.dump()) {
+            if (!selected || (matches && !matches(flow.key ?? {}, flow.mask ?? {}))) continue;
+            if (opts.json) json.push(render.flowJSON(flow));
+            else {
+              out += `${render.flowLine(flow, now, opts, names)}\n`;
+              if (out.length > 1 << 16) { process.stdout.write(out); out = ''; }
+            }
+          }
+        } catch (err) {
+          if (!(err instanceof DumpInterruptedError)) throw err;
+          ctx.warn('the kernel flagged the dump as interrupted by concurrent flow changes: some flows may be missing or repeated');
+          process.exitCode = 1;
+        }
+        if (opts.json) ctx.printJSON(json);
+        else if (out) process.stdout.write(out);
+      });
+    });
+}

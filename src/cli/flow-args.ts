@@ -1,0 +1,101 @@
+/**
+ * What the flow commands share: ovs-dpctl's optional DP argument (lib/dpctl.c
+ * opt_dpif_open: the first argument is the datapath when it names one that exists, or
+ * when every argument is given; otherwise the only datapath is meant), a connection and
+ * flow table for it, and the datapath's port names for flow strings.
+ */
+import type { OvsConnection } from '../client/connection.js';
+import type { Datapath } from '../client/datapaths.js';
+import type { FlowTable, PutMode } from '../client/flows.js';
+import { type CliContext, UsageError } from './context.js';
+import { datapathArg } from './dp-args.js';
+
+export interface FlowCommandTarget {
+  conn: OvsConnection;
+  table: FlowTable;
+  datapath: Datapath;
+  /** the arguments after the DP */
+  rest: string[];
+}
+
+/** The datapath the arguments name (see above) and the arguments that follow it. */
+export async function splitDatapathArg(conn: OvsConnection, args: readonly string[], maxArgs: number): Promise<{ datapath: Datapath; rest: string[] }> {
+  const { listDatapaths } = await import('../client/datapaths.js');
+  const all = await listDatapaths(conn);
+  const first = args[0];
+  const named = first === undefined ? undefined : all.find((dp) => dp.name === first || `system@${dp.name}` === first);
+  if (named) return { datapath: named, rest: args.slice(1) };
+  if (first !== undefined && args.length >= maxArgs) {
+    const name = datapathArg(first);
+    throw new UsageError(`no datapath named ${name}${all.length ? ` (there are: ${all.map((d) => d.name).join(', ')})` : ''}`);
+  }
+  if (all.length === 1) return { datapath: all[0]!, rest: [...args] };
+  if (all.length === 0) throw new Error('no datapaths exist (create one with: ovsdp add-dp dp0)');
+  throw new UsageError(`several datapaths exist (${all.map((d) => d.name).join(', ')}): name one`);
+}
+
+/**
+ * Runs `fn` with a connection and the flow table of the datapath the arguments name; the
+ * connection is closed afterwards.
+ */
+export async function withFlowTable<T>(args: readonly string[], maxArgs: number, fn: (target: FlowCommandTarget) => Promise<T>): Promise<T> {
+  const { OvsConnection } = await import('../client/connection.js');
+  const { FlowTable } = await import('../client/flows.js');
+  const conn = new OvsConnection();
+  let table: FlowTable | undefined;
+  try {
+    const { datapath, rest } = await splitDatapathArg(conn, args, maxArgs);
+    table = new FlowTable(conn, datapath);
+    return await fn({ conn, table, datapath, rest });
+  } finally {
+    table?.close();
+    conn.close();
+  }
+}
+
+export interface PortMaps {
+  /** name -> number, for flow strings that name ports */
+  numbers: Map<string, number>;
+  /** number -> name, for printing */
+  names: Map<number, string>;
+}
+
+/** The datapath's ports by name and by number. */
+export async function portMaps(conn: OvsConnection, datapath: Datapath): Promise<PortMaps> {
+  const { listVports } = await import('../client/vports.js');
+  const ports = await listVports(conn, datapath);
+  return {
+    numbers: new Map(ports.map((p) => [p.name, p.portNo])),
+    names: new Map(ports.map((p) => [p.portNo, p.name])),
+  };
+}
+
+/** Checks the number of arguments a command got against ovs-dpctl's limits. */
+export function checkArgCount(command: string, args: readonly string[], min: number, max: number, usage: string): void {
+  if (args.length < min || args.length > max) {
+    throw new UsageError(`${command} takes ${usage} (got ${args.length} argument${args.length === 1 ? '' : 's'})`);
+  }
+}
+
+/** Monotonic milliseconds, the clock of a flow's `used` (CLOCK_MONOTONIC, as ovs-dpctl's time_msec()). */
+export function monotonicMs(): bigint {
+  return process.hrtime.bigint() / 1_000_000n;
+}
+
+export interface PutCommandOptions {
+  statistics?: boolean;
+  clear?: boolean;
+  mayCreate?: boolean;
+}
+
+/** add-flow / mod-flow: `[DP] FLOW ACTIONS`; with -s prints the flow's statistics. */
+export async function putFromArgs(ctx: CliContext, command: string, args: readonly string[], mode: PutMode, opts: PutCommandOptions): Promise<void> {
+  checkArgCount(command, args, 2, 3, '[DP] FLOW ACTIONS');
+  const { formatFlowStats, parseFlowText } = await import('../client/flow-text.js');
+  await withFlowTable(args, 3, async ({ conn, table, datapath, rest }) => {
+    const ports = await portMaps(conn, datapath);
+    const flow = parseFlowText(rest[0]!, rest[1]!, { portNumbers: ports.numbers });
+    const put = await table.put(flow, { mode, clear: opts.clear === true, echo: opts.statistics === true });
+    if (opts.statistics && put) ctx.print(formatFlowStats(put, monotonicMs()));
+  });
+}

@@ -1,0 +1,16 @@
+/** `ovsdp mod-flows [DP] FILE`: change the flows of FILE ("-": stdin), many per request batch. */
+import type { Command } from 'commander';
+import type { CliContext } from './context.js';
+import { checkArgCount, withFlowTable } from './flow-args.js';
+
+export function define(program: Command, context: () => CliContext): void {
+  program
+    .command('mod-flows')
+    .description('change the actions of the flows of FILE in DP, one "[add|modify|delete] FLOW ACTIONS" per line ("-" reads stdin)')
+    .argument('<args...>', '[dp] file')
+    .action(async (args: string[]) => {
+      checkArgCount('mod-flows', args, 1, 2, '[DP] FILE');
+      const { runFlowFile } = await import('./bulk.js');
+      await withFlowTable(args, 2, (target) => runFlowFile(context(), target, target.rest[0]!, 'modify', 'mod-flows'));
+    });
+}
