@@ -4,10 +4,20 @@ export { defineSet, defineStruct, type AttrSet, type AttrSpec, type AttrValues, 
 export { encodeAttrs, decodeAttrs, encodeList, decodeList, toJSONValue } from './nl/codec.js';
 export { GenlSocket, DumpInterruptedError } from './nl/socket.js';
 export type { FamilyInfo, GenlFamilySpec, GenlMessage } from './nl/family.js';
-export { datapathFamily, datapathAttrs, DP_FEATURES } from './ovs/datapath.js';
+export { datapathFamily, datapathAttrs, DP_FEATURES, featureNames, featureBits } from './ovs/datapath.js';
+export { vportFamily, vportAttrs, VPORT_TYPES, VportOptionError, type TunnelOptions, type VportTypeName } from './ovs/vport.js';
 export { flowKeyAttrs, tunnelKeyAttrs, nshKeyAttrs, CT_STATE_FLAGS, FRAG_TYPES } from './ovs/keys.js';
 export { actionAttrs, HASH_ALGS } from './ovs/actions.js';
 export { flowFamily, flowAttrs, UFID_FLAGS } from './ovs/flow.js';
 export { packetFamily, packetAttrs } from './ovs/packet.js';
 export { OvsConnection } from './client/connection.js';
 export { listOvsFamilies } from './client/families.js';
+export {
+  listDatapaths, getDatapath, createDatapath, deleteDatapath, setDatapath,
+  type Datapath, type DatapathRef, type CreateDatapathOptions, type DatapathChanges,
+} from './client/datapaths.js';
+export {
+  listVports, getVport, addVport, deleteVport, setVport, setLinkUp,
+  type Vport, type VportStats, type PortRef, type AddVportOptions, type VportChanges,
+} from './client/vports.js';
+export { Monitor, type MonitorEvent, type MonitorKind, type MonitorOptions } from './client/monitor.js';

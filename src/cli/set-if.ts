@@ -36,11 +36,9 @@ export function define(program: Command, context: () => CliContext): void {
             }
             checkIfaceOptions(ctx, spec, type);
             const changes: VportChanges = {};
-            const wanted = { ...port.options, ...spec.options };
-            const optionsDiffer = wanted.dstPort !== port.options?.dstPort || (wanted.exts ?? []).join() !== (port.options?.exts ?? []).join();
-            if (optionsDiffer) changes.options = wanted;
+            if (spec.options.dstPort !== undefined || spec.options.exts !== undefined) changes.options = { ...port.options, ...spec.options };
             if (spec.upcallPids) changes.upcallPids = spec.upcallPids;
-            if (Object.keys(changes).length) await setVport(conn, dp, port.portNo, changes);
+            await setVport(conn, dp, port.portNo, changes);
           } catch (err) {
             reportAndContinue(ctx, err);
           }

@@ -184,7 +184,8 @@ async function explainAddError(
     }
     if (code === 'EINVAL') return rewrap(err, `${name} cannot be a datapath port (loopback, a datapath's internal port, or not Ethernet)`);
   } else if (code === 'EEXIST' || code === 'EBUSY') {
-    return rewrap(err, `a network device named ${name} already exists (or a ${type} port already uses that UDP port)`);
+    const udp = type === 'vxlan' || type === 'geneve' ? ` (or a ${type} port already uses that UDP port)` : '';
+    return rewrap(err, `a network device named ${name} already exists${udp}`);
   }
   if (code === 'ENODEV') return rewrap(err, `no datapath named ${dp.name}`);
   return rewrap(err, `adding ${name} to ${dp.name} failed: ${err.message}`);
@@ -216,11 +217,14 @@ export async function setVport(conn: OvsConnection, dp: DatapathRef, port: PortR
   const datapath = await resolveDatapath(conn, dp);
   const current = await getVport(conn, datapath, port);
   const attrs: AttrValues = { ...portAttr(port) };
-  if (changes.options !== undefined) {
-    const options = typeof current.type === 'string' ? vportOptionsAttr(current.type, changes.options) : undefined;
-    if (options) attrs['options'] = options;
+  if (changes.options !== undefined && typeof current.type === 'string') {
+    const options = vportOptionsAttr(current.type, changes.options);
+    const now = current.options && vportOptionsAttr(current.type, current.options);
+    // Only a real change is sent: the kernel's own tunnels refuse any OPTIONS in a SET.
+    if (options && JSON.stringify(options) !== JSON.stringify(now)) attrs['options'] = options;
   }
   if (changes.upcallPids !== undefined) attrs['upcall_pid'] = [...changes.upcallPids];
+  if (!attrs['options'] && !attrs['upcall_pid']) return current;
   try {
     return await one(conn, 'set', { flags: NLM_F_ECHO, header: { dp_ifindex: datapath.ifindex }, attrs });
   } catch (err) {
