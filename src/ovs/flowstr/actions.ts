@@ -25,7 +25,7 @@ import {
   formatKeyAttr, found, hexAlt, hexBytes, parseKeyAttr, scanInt, scanIPv4, scanIPv6, scanMac, scanWideInt,
   take, u128Bytes,
 } from './keys.js';
-import { Scanner, closeMatches } from './scanner.js';
+import { type FlowParseError, Scanner, closeMatches } from './scanner.js';
 
 export interface ParseActionsOptions {
   /** Resolves a port name in an output action (ovs-dpctl takes names only from a datapath's ports). */
@@ -90,38 +90,64 @@ function scanHexBytes(sc: Scanner, what: string, oddAllowed: boolean): Buffer {
   return Buffer.from(digits.length % 2 ? `0${digits}` : digits, 'hex');
 }
 
+type Reader = (sc: Scanner, ctx: ParseContext) => unknown;
+
 /** One `name` or `name=value` or `name(...)` item of an argument list. */
 interface Item {
+  name: string;
   /** How the item is shown in "expected ..." messages. */
   label: string;
-  /** Reads the rest of the item, the scanner just after its name. */
-  read: (sc: Scanner) => unknown;
+  /**
+   * Reads the rest of the item, the scanner just after its name. Undefined keeps what
+   * an earlier mention gave (a bare `src` after `src=RANGE` in nat()).
+   */
+  read: Reader;
 }
 
-function flagItem(name: string): [string, Item] {
-  return [name, { label: name, read: () => true }];
+function flagItem(name: string): Item {
+  return { name, label: name, read: () => true };
 }
 
-function valueItem(name: string, read: (sc: Scanner) => unknown): [string, Item] {
-  return [name, {
+function valueItem(name: string, read: Reader): Item {
+  return {
+    name,
     label: `${name}=`,
-    read: (sc) => {
+    read: (sc, ctx) => {
       expectChar(sc, '=', `after ${name}`);
-      return read(sc);
+      return read(sc, ctx);
     },
-  }];
+  };
 }
 
-function callItem(name: string, read: (sc: Scanner) => unknown): [string, Item] {
-  return [name, { label: `${name}(...)`, read }];
+function callItem(name: string, read: Reader, label = `${name}(...)`): Item {
+  return { name, label, read };
 }
+
+/** The items `what(...)` takes, looked up by name. */
+class ItemTable {
+  readonly what: string;
+  readonly items: ReadonlyMap<string, Item>;
+
+  constructor(what: string, items: readonly Item[]) {
+    this.what = what;
+    this.items = new Map(items.map((i) => [i.name, i]));
+  }
+
+  unknown(sc: Scanner, name: string | undefined, at: number): FlowParseError {
+    const labels = [...this.items.values()].map((i) => i.label);
+    const hint = name ? closeMatches(name, this.items.keys()) : [];
+    const guess = hint.length ? ` (did you mean ${hint.join(', ')}?)` : '';
+    return sc.error(`expected ${labels.join(', ')} or ")" in ${this.what}(...)${found(sc)}${guess}`, at);
+  }
+}
+
+const ITEM_NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
 
 /**
  * The items of `what(...)` up to and including its ')': any order, separated by commas
  * or white space; an item given twice keeps its last value (as in ovs-dpctl).
  */
-function scanItems(sc: Scanner, what: string, items: ReadonlyArray<[string, Item]>): Map<string, unknown> {
-  const byName = new Map(items);
+function scanItems(sc: Scanner, ctx: ParseContext, table: ItemTable): Map<string, unknown> {
   const out = new Map<string, unknown>();
   for (;;) {
     skipSeparators(sc);
@@ -130,18 +156,16 @@ function scanItems(sc: Scanner, what: string, items: ReadonlyArray<[string, Item
       return out;
     }
     const at = sc.pos;
-    const name = take(sc, /[A-Za-z_][A-Za-z0-9_]*/y)?.[0];
-    const item = name === undefined ? undefined : byName.get(name);
+    const name = take(sc, ITEM_NAME)?.[0];
+    const item = name === undefined ? undefined : table.items.get(name);
     if (!item) {
       sc.pos = at;
-      const labels = items.map(([, i]) => i.label);
-      const hint = name ? closeMatches(name, items.map(([n]) => n)) : [];
-      const guess = hint.length ? ` (did you mean ${hint.join(', ')}?)` : '';
-      throw sc.error(`expected ${labels.join(', ')} or ")" in ${what}(...)${found(sc)}${guess}`, at);
+      throw table.unknown(sc, name, at);
     }
-    out.set(name!, item.read(sc));
+    const value = item.read(sc, ctx);
+    if (value !== undefined || !out.has(item.name)) out.set(item.name, value);
     const c = sc.input[sc.pos];
-    if (c !== ')' && !isSeparator(c)) throw sc.error(`expected "," or ")" to close ${what}(...)${found(sc)}`);
+    if (c !== ')' && !isSeparator(c)) throw sc.error(`expected "," or ")" to close ${table.what}(...)${found(sc)}`);
   }
 }
 
@@ -156,6 +180,9 @@ interface ParseContext {
   depth: number;
 }
 
+const BARE_DROP = /drop(?![A-Za-z0-9_(])/iy;
+const WORD = /[^, \t\r\n()]+/y;
+
 /**
  * Actions up to the end of the input (top level) or up to, not including, the ')' that
  * closes `within`. `drop` alone is the empty list, as ovs-dpctl prints it.
@@ -165,7 +192,7 @@ function parseList(sc: Scanner, ctx: ParseContext, within?: string): AttrValues[
   const atEnd = (): boolean => (within ? sc.input[sc.pos] === ')' : sc.pos >= sc.input.length);
   skipSeparators(sc);
   const dropAt = sc.pos;
-  if (take(sc, /drop(?![A-Za-z0-9_(])/iy)) {
+  if (take(sc, BARE_DROP)) {
     skipSeparators(sc);
     if (atEnd()) {
       ctx.depth--;
@@ -209,9 +236,8 @@ const USERSPACE_ONLY: Readonly<Record<string, string>> = {
 
 function parseAction(sc: Scanner, ctx: ParseContext): AttrValues {
   const at = sc.pos;
-  const token = /[^, \t\r\n()]+/y;
-  token.lastIndex = at;
-  const word = token.exec(sc.input)?.[0] ?? '';
+  WORD.lastIndex = at;
+  const word = WORD.exec(sc.input)?.[0] ?? '';
   if (/^[+-]?[0-9]/.test(word)) return { output: num(sc, 32, 'a port number') };
   if (ctx.portNames && word && sc.input[at + word.length] !== '(') {
     const port = ctx.portNames(word);
@@ -220,7 +246,7 @@ function parseAction(sc: Scanner, ctx: ParseContext): AttrValues {
       return { output: port };
     }
   }
-  const name = take(sc, /[A-Za-z_][A-Za-z0-9_]*/y)?.[0];
+  const name = take(sc, ITEM_NAME)?.[0];
   if (name === undefined) throw sc.error(`expected an action${found(sc)}`, at);
   const parser = PARSERS.get(name);
   if (parser) return parser(sc, ctx, at);
@@ -259,43 +285,51 @@ function parseGenericAction(sc: Scanner, type: number, at: number): AttrValues {
 
 // ---------------------------------------------------------------- ct and nat
 
-function parseCt(sc: Scanner): AttrValues {
+const CT_NAME = /[^, \t\r\n)]*/y;
+
+/** A helper or timeout policy name: up to the next separator or ')', at most `max` characters. */
+function ctName(max: number, what: string): Reader {
+  return (sc) => {
+    const start = sc.pos;
+    const m = take(sc, CT_NAME)!;
+    if (!m[0] || m[0].length > max) throw sc.error(`${what} is 1 to ${max} characters`, start);
+    return m[0];
+  };
+}
+
+const CT_ITEMS = new ItemTable('ct', [
+  flagItem('commit'),
+  flagItem('force_commit'),
+  valueItem('zone', (sc) => num(sc, 16, 'a zone number', 'u')),
+  valueItem('mark', (sc) => {
+    const value = num(sc, 32, 'a mark', 'x');
+    let mask = U32_MAX;
+    if (sc.input[sc.pos] === '/') {
+      sc.pos++;
+      mask = num(sc, 32, 'a mark mask', 'x');
+    }
+    return { value, mask };
+  }),
+  valueItem('label', (sc) => {
+    const value = u128Bytes(scanWideInt(sc, 16, 'a label'));
+    let mask: Buffer = Buffer.alloc(16, 0xff);
+    if (sc.input[sc.pos] === '/') {
+      sc.pos++;
+      mask = u128Bytes(scanWideInt(sc, 16, 'a label mask'));
+    }
+    return { value, mask };
+  }),
+  valueItem('helper', ctName(15, 'a helper name')),
+  valueItem('timeout', ctName(31, 'a timeout policy name')),
+  valueItem('eventmask', (sc) => num(sc, 32, 'an event mask', 'x')),
+  callItem('nat', (sc, ctx) => parseNat(sc, ctx)),
+]);
+
+function parseCt(sc: Scanner, ctx: ParseContext): AttrValues {
   if (sc.input[sc.pos] !== '(') return { ct: {} };
   const open = sc.pos;
   sc.pos++;
-  const name = (max: number, what: string) => (s: Scanner): string => {
-    const start = s.pos;
-    const m = take(s, /[^, \t\r\n)]*/y)!;
-    if (!m[0] || m[0].length > max) throw s.error(`${what} is 1 to ${max} characters`, start);
-    return m[0];
-  };
-  const f = scanItems(sc, 'ct', [
-    flagItem('commit'),
-    flagItem('force_commit'),
-    valueItem('zone', (s) => num(s, 16, 'a zone number', 'u')),
-    valueItem('mark', (s) => {
-      const value = num(s, 32, 'a mark', 'x');
-      let mask = U32_MAX;
-      if (s.input[s.pos] === '/') {
-        s.pos++;
-        mask = num(s, 32, 'a mark mask', 'x');
-      }
-      return { value, mask };
-    }),
-    valueItem('label', (s) => {
-      const value = u128Bytes(scanWideInt(s, 16, 'a label'));
-      let mask: Buffer = Buffer.alloc(16, 0xff);
-      if (s.input[s.pos] === '/') {
-        s.pos++;
-        mask = u128Bytes(scanWideInt(s, 16, 'a label mask'));
-      }
-      return { value, mask };
-    }),
-    valueItem('helper', name(15, 'a helper name')),
-    valueItem('timeout', name(31, 'a timeout policy name')),
-    valueItem('eventmask', (s) => num(s, 32, 'an event mask', 'x')),
-    callItem('nat', parseNat),
-  ]);
+  const f = scanItems(sc, ctx, CT_ITEMS);
   if (f.get('commit') && f.get('force_commit')) throw sc.error('ct(...) takes commit or force_commit, not both', open);
   // What ovs-dpctl sends: zone 0, a zero mark mask and a zero label mask send nothing.
   const ct: AttrValues = {};
@@ -321,9 +355,12 @@ interface NatRange {
   at: number;
 }
 
+const IPV4_AHEAD = /[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+/y;
+
 /** An address for nat(): IPv4, IPv6, or [IPv6] (brackets needed when a port follows). */
 function scanNatAddress(sc: Scanner, v6: boolean | undefined): string {
-  if (v6 !== true && /^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+/.test(sc.input.slice(sc.pos, sc.pos + 16))) {
+  IPV4_AHEAD.lastIndex = sc.pos;
+  if (v6 !== true && IPV4_AHEAD.test(sc.input)) {
     return scanIPv4(sc, 'a NAT address');
   }
   if (v6 === false) return scanIPv4(sc, 'a NAT address');
@@ -366,29 +403,25 @@ function addressBytes(a: string): Buffer {
   return b;
 }
 
-function parseNat(sc: Scanner): AttrValues {
+const NAT_ITEMS = new ItemTable('nat', [
+  callItem('src', (sc) => scanNatRange(sc), 'src[=ADDRESSES[:PORTS]]'),
+  callItem('dst', (sc) => scanNatRange(sc), 'dst[=ADDRESSES[:PORTS]]'),
+  flagItem('persistent'), flagItem('hash'), flagItem('random'),
+]);
+
+function parseNat(sc: Scanner, ctx: ParseContext): AttrValues {
   if (sc.input[sc.pos] !== '(') return {};
   const open = sc.pos - 3;
   sc.pos++;
-  let range: NatRange | undefined;
-  const side = (s: Scanner): true => {
-    const r = scanNatRange(s);
-    if (r) range = r;
-    return true;
-  };
-  const f = scanItems(sc, 'nat', [
-    ['src', { label: 'src[=ADDRESSES[:PORTS]]', read: side }],
-    ['dst', { label: 'dst[=ADDRESSES[:PORTS]]', read: side }],
-    flagItem('persistent'), flagItem('hash'), flagItem('random'),
-  ]);
-  if (f.get('src') && f.get('dst')) throw sc.error('nat(...) takes src or dst, not both', open);
+  const f = scanItems(sc, ctx, NAT_ITEMS);
+  if (f.has('src') && f.has('dst')) throw sc.error('nat(...) takes src or dst, not both', open);
   if (f.get('hash') && f.get('random')) throw sc.error('nat(...) takes hash or random, not both', open);
   const nat: AttrValues = {};
   // Without src or dst ovs-dpctl sends an empty nat, whatever else was given.
-  if (!f.get('src') && !f.get('dst')) return nat;
-  nat[f.get('src') ? 'src' : 'dst'] = true;
-  if (!range) return nat;
-  const r: NatRange = range;
+  if (!f.has('src') && !f.has('dst')) return nat;
+  nat[f.has('src') ? 'src' : 'dst'] = true;
+  const r = (f.get('src') ?? f.get('dst')) as NatRange | undefined;
+  if (!r) return nat;
   const min = addressBytes(r.min);
   const max = r.max === undefined ? undefined : addressBytes(r.max);
   if (max && max.some((b) => b !== 0) && Buffer.compare(max, min) < 0) {
@@ -412,11 +445,11 @@ function parseNat(sc: Scanner): AttrValues {
 
 // ---------------------------------------------------------------- userspace()
 
-const COOKIE_NAMES = ['sFlow', 'slow_path', 'flow_sample', 'ipfix', 'controller', 'userdata'] as const;
-
 function cookieBytes(spec: StructSpec, type: keyof typeof COOKIE_TYPES, fields: Record<string, unknown>): Buffer {
   return encodeStruct(spec, { type, ofp_in_port: OFPP_NONE, ...fields });
 }
+
+const REASON_NAME = /[A-Za-z_]+/y;
 
 /** slow_path(a,b|N): reason names or numbers, separated by ',' or '|'. */
 function scanSlowPath(sc: Scanner): Buffer {
@@ -424,7 +457,7 @@ function scanSlowPath(sc: Scanner): Buffer {
   let reason = 0;
   while (sc.input[sc.pos] !== ')') {
     const at = sc.pos;
-    const m = take(sc, /[A-Za-z_]+/y);
+    const m = take(sc, REASON_NAME);
     if (m) {
       const bit = (SLOW_PATH_REASONS as Record<string, number>)[m[0]];
       if (bit === undefined) {
@@ -441,86 +474,96 @@ function scanSlowPath(sc: Scanner): Buffer {
   return cookieBytes(COOKIE_STRUCTS.slow_path, 'slow_path', { reason: reason >>> 0 });
 }
 
-function scanPort(sc: Scanner, ctx: ParseContext, what: string): number {
-  if (ctx.portNames && !/^[+-]?[0-9]/.test(sc.input.slice(sc.pos, sc.pos + 2))) {
+const NUMBER_AHEAD = /[+-]?[0-9]/y;
+
+/** A port number, or a name the caller resolves. */
+function scanPort(sc: Scanner, ctx: ParseContext): number {
+  NUMBER_AHEAD.lastIndex = sc.pos;
+  if (ctx.portNames && !NUMBER_AHEAD.test(sc.input)) {
     const at = sc.pos;
-    const m = take(sc, /[^, \t\r\n()]+/y);
+    const m = take(sc, WORD);
     const port = m ? ctx.portNames(m[0]) : undefined;
     if (port !== undefined) return port;
     sc.pos = at;
   }
-  return num(sc, 32, what);
+  return num(sc, 32, 'a port number');
 }
 
-function scanCookie(sc: Scanner, ctx: ParseContext, name: typeof COOKIE_NAMES[number]): Buffer {
-  const u = (bits: number, radix: 'i' | 'u' | 'x' = 'i') => (s: Scanner) => scanNumber(s, bits, 'a number', radix);
-  const port = (s: Scanner) => BigInt(scanPort(s, ctx, 'a port number'));
-  const n = (f: Map<string, unknown>, k: string): number => Number((f.get(k) as bigint | undefined) ?? 0n);
-  switch (name) {
-    case 'userdata': {
-      expectChar(sc, '(', 'after userdata');
-      const data = scanHexBytes(sc, 'userdata(...)', false);
-      expectChar(sc, ')', 'to close userdata(...)');
-      // ovs-dpctl sends at least 8 bytes (what kernels before 3.10 required), zero-padded.
-      return data.length >= 8 ? data : Buffer.concat([data, Buffer.alloc(8 - data.length)]);
-    }
-    case 'slow_path':
-      return scanSlowPath(sc);
-    case 'sFlow': {
-      expectChar(sc, '(', 'after sFlow');
-      const f = scanItems(sc, 'sFlow', [valueItem('vid', u(32)), valueItem('pcp', u(32)), valueItem('output', u(32))]);
-      let tci = (n(f, 'vid') | (n(f, 'pcp') << 13)) & 0xffff;
-      if (tci) tci |= 0x1000;
-      return cookieBytes(COOKIE_STRUCTS.sflow, 'sflow', { vlan_tci: tci, output: n(f, 'output') });
-    }
-    case 'flow_sample': {
-      expectChar(sc, '(', 'after flow_sample');
-      const f = scanItems(sc, 'flow_sample', [
-        valueItem('probability', u(16)), valueItem('collector_set_id', u(32)), valueItem('obs_domain_id', u(32)),
-        valueItem('obs_point_id', u(32)), valueItem('output_port', port), flagItem('ingress'), flagItem('egress'),
-      ]);
-      if (f.get('ingress') && f.get('egress')) throw sc.error('flow_sample(...) takes ingress or egress, not both');
-      return cookieBytes(COOKIE_STRUCTS.flow_sample, 'flow_sample', {
-        probability: n(f, 'probability'), collector_set_id: n(f, 'collector_set_id'),
-        obs_domain_id: n(f, 'obs_domain_id'), obs_point_id: n(f, 'obs_point_id'),
-        output_odp_port: n(f, 'output_port'),
-        direction: f.get('ingress') ? 'ingress' : f.get('egress') ? 'egress' : 'default',
-      });
-    }
-    case 'ipfix': {
-      expectChar(sc, '(', 'after ipfix');
-      const f = scanItems(sc, 'ipfix', [valueItem('output_port', port)]);
-      return cookieBytes(COOKIE_STRUCTS.ipfix, 'ipfix', { output_odp_port: n(f, 'output_port') });
-    }
-    case 'controller': {
-      expectChar(sc, '(', 'after controller');
-      const f = scanItems(sc, 'controller', [
-        valueItem('reason', u(16, 'u')), valueItem('dont_send', u(8, 'u')), valueItem('continuation', u(8, 'u')),
-        valueItem('recirc_id', u(32, 'u')), valueItem('rule_cookie', u(64, 'x')),
-        valueItem('controller_id', u(16, 'u')), valueItem('max_len', u(16, 'u')),
-      ]);
-      return cookieBytes(COOKIE_STRUCTS.controller, 'controller', {
-        dont_send: n(f, 'dont_send') ? 1 : 0, continuation: n(f, 'continuation') ? 1 : 0,
-        reason: n(f, 'reason'), recirc_id: n(f, 'recirc_id'), rule_cookie: (f.get('rule_cookie') as bigint | undefined) ?? 0n,
-        controller_id: n(f, 'controller_id'), max_len: n(f, 'max_len'),
-      });
-    }
-  }
-}
+const int = (bits: number, radix: 'i' | 'u' | 'x' = 'i'): Reader => (sc) => num(sc, bits, 'a number', radix);
+const port: Reader = (sc, ctx) => scanPort(sc, ctx);
+
+const SFLOW_ITEMS = new ItemTable('sFlow', [valueItem('vid', int(32)), valueItem('pcp', int(32)), valueItem('output', int(32))]);
+const FLOW_SAMPLE_ITEMS = new ItemTable('flow_sample', [
+  valueItem('probability', int(16)), valueItem('collector_set_id', int(32)), valueItem('obs_domain_id', int(32)),
+  valueItem('obs_point_id', int(32)), valueItem('output_port', port), flagItem('ingress'), flagItem('egress'),
+]);
+const IPFIX_ITEMS = new ItemTable('ipfix', [valueItem('output_port', port)]);
+const CONTROLLER_ITEMS = new ItemTable('controller', [
+  valueItem('reason', int(16, 'u')), valueItem('dont_send', int(8, 'u')), valueItem('continuation', int(8, 'u')),
+  valueItem('recirc_id', int(32, 'u')), valueItem('rule_cookie', (sc) => scanNumber(sc, 64, 'a cookie', 'x')),
+  valueItem('controller_id', int(16, 'u')), valueItem('max_len', int(16, 'u')),
+]);
+
+/** The userdata forms of userspace(...) in ovs-dpctl's order, each read into the bytes it sends. */
+const COOKIES: readonly Item[] = [
+  callItem('slow_path', scanSlowPath),
+  callItem('sFlow', (sc, ctx) => {
+    expectChar(sc, '(', 'after sFlow');
+    const f = scanItems(sc, ctx, SFLOW_ITEMS);
+    let tci = (fieldNumber(f, 'vid') | (fieldNumber(f, 'pcp') << 13)) & 0xffff;
+    if (tci) tci |= 0x1000;
+    return cookieBytes(COOKIE_STRUCTS.sflow, 'sflow', { vlan_tci: tci, output: fieldNumber(f, 'output') });
+  }),
+  callItem('flow_sample', (sc, ctx) => {
+    expectChar(sc, '(', 'after flow_sample');
+    const f = scanItems(sc, ctx, FLOW_SAMPLE_ITEMS);
+    if (f.get('ingress') && f.get('egress')) throw sc.error('flow_sample(...) takes ingress or egress, not both');
+    return cookieBytes(COOKIE_STRUCTS.flow_sample, 'flow_sample', {
+      probability: fieldNumber(f, 'probability'), collector_set_id: fieldNumber(f, 'collector_set_id'),
+      obs_domain_id: fieldNumber(f, 'obs_domain_id'), obs_point_id: fieldNumber(f, 'obs_point_id'),
+      output_odp_port: fieldNumber(f, 'output_port'),
+      direction: f.get('ingress') ? 'ingress' : f.get('egress') ? 'egress' : 'default',
+    });
+  }),
+  callItem('ipfix', (sc, ctx) => {
+    expectChar(sc, '(', 'after ipfix');
+    const f = scanItems(sc, ctx, IPFIX_ITEMS);
+    return cookieBytes(COOKIE_STRUCTS.ipfix, 'ipfix', { output_odp_port: fieldNumber(f, 'output_port') });
+  }),
+  callItem('controller', (sc, ctx) => {
+    expectChar(sc, '(', 'after controller');
+    const f = scanItems(sc, ctx, CONTROLLER_ITEMS);
+    return cookieBytes(COOKIE_STRUCTS.controller, 'controller', {
+      dont_send: fieldNumber(f, 'dont_send') ? 1 : 0, continuation: fieldNumber(f, 'continuation') ? 1 : 0,
+      reason: fieldNumber(f, 'reason'), recirc_id: fieldNumber(f, 'recirc_id'),
+      rule_cookie: (f.get('rule_cookie') as bigint | undefined) ?? 0n,
+      controller_id: fieldNumber(f, 'controller_id'), max_len: fieldNumber(f, 'max_len'),
+    });
+  }),
+  callItem('userdata', (sc) => {
+    expectChar(sc, '(', 'after userdata');
+    const data = scanHexBytes(sc, 'userdata(...)', false);
+    expectChar(sc, ')', 'to close userdata(...)');
+    // ovs-dpctl sends at least 8 bytes (what kernels before 3.10 required), zero-padded.
+    return data.length >= 8 ? data : Buffer.concat([data, Buffer.alloc(8 - data.length)]);
+  }),
+];
+
+const USERSPACE_ITEMS = new ItemTable('userspace', [
+  valueItem('pid', int(32)),
+  ...COOKIES,
+  flagItem('actions'),
+  valueItem('tunnel_out_port', port),
+]);
 
 function parseUserspace(sc: Scanner, ctx: ParseContext, at: number): AttrValues {
   expectChar(sc, '(', 'after userspace');
-  const cookie = (name: typeof COOKIE_NAMES[number]): [string, Item] =>
-    callItem(name, (s) => scanCookie(s, ctx, name));
-  const f = scanItems(sc, 'userspace', [
-    valueItem('pid', (s) => num(s, 32, 'a netlink port id')),
-    ...COOKIE_NAMES.map(cookie),
-    flagItem('actions'),
-    valueItem('tunnel_out_port', (s) => scanPort(s, ctx, 'a port number')),
-  ]);
+  const f = scanItems(sc, ctx, USERSPACE_ITEMS);
   if (!f.has('pid')) throw sc.error('userspace(...) needs pid=', at);
-  const cookies = COOKIE_NAMES.filter((c) => f.has(c));
-  if (cookies.length > 1) throw sc.error(`userspace(...) takes one of ${COOKIE_NAMES.join(', ')}, not ${cookies.join(' and ')}`, at);
+  const cookies = COOKIES.map((c) => c.name).filter((c) => f.has(c));
+  if (cookies.length > 1) {
+    throw sc.error(`userspace(...) takes one of ${COOKIES.map((c) => c.name).join(', ')}, not ${cookies.join(' and ')}`, at);
+  }
   const u: AttrValues = { pid: f.get('pid') };
   // Without a cookie ovs-dpctl still sends one: 48 zero bytes (an "unspec" cookie).
   u['userdata'] = cookies.length ? f.get(cookies[0]!) : Buffer.alloc(COOKIE_SIZE);
@@ -564,20 +607,22 @@ function parseSet(sc: Scanner): AttrValues {
 /** NSH_CTX_HDRS_MAX_LEN: the most MD type 2 metadata push_nsh can carry. */
 const NSH_MD2_MAX = 248;
 
-function parsePushNsh(sc: Scanner): AttrValues {
+const HEX_PREFIX = /0[xX]/y;
+
+const PUSH_NSH_ITEMS = new ItemTable('push_nsh', [
+  valueItem('flags', int(8)), valueItem('ttl', int(8)), valueItem('mdtype', int(8)), valueItem('np', int(8)),
+  valueItem('spi', int(32, 'x')), valueItem('si', int(8)),
+  valueItem('c1', int(32, 'x')), valueItem('c2', int(32, 'x')), valueItem('c3', int(32, 'x')), valueItem('c4', int(32, 'x')),
+  valueItem('md2', (sc) => {
+    take(sc, HEX_PREFIX);
+    return scanHexBytes(sc, 'md2', true);
+  }),
+]);
+
+function parsePushNsh(sc: Scanner, ctx: ParseContext): AttrValues {
   expectChar(sc, '(', 'after push_nsh');
   const open = sc.pos - 1;
-  const i8 = (s: Scanner) => num(s, 8, 'a number');
-  const x32 = (s: Scanner) => num(s, 32, 'a hex number', 'x');
-  const f = scanItems(sc, 'push_nsh', [
-    valueItem('flags', i8), valueItem('ttl', i8), valueItem('mdtype', i8), valueItem('np', i8),
-    valueItem('spi', x32), valueItem('si', i8),
-    valueItem('c1', x32), valueItem('c2', x32), valueItem('c3', x32), valueItem('c4', x32),
-    valueItem('md2', (s) => {
-      take(s, /0[xX]/y);
-      return scanHexBytes(s, 'md2', true);
-    }),
-  ]);
+  const f = scanItems(sc, ctx, PUSH_NSH_ITEMS);
   // ovs-dpctl's defaults: MD type 1, TTL 63, next protocol Ethernet (3), SI 255.
   const mdtype = fieldNumber(f, 'mdtype', 1);
   if (mdtype !== 1 && mdtype !== 2) throw sc.error(`push_nsh(...): mdtype is 1 or 2, not ${mdtype}`, open);
@@ -614,60 +659,100 @@ function parseNoArgs(name: string, optionalParens = false): ActionParser {
 }
 
 /** `name(N)` with one number. */
-function parseSingle(name: string, read: (sc: Scanner) => unknown, shape = (v: unknown): unknown => v): ActionParser {
-  return (sc) => {
+function parseSingle(name: string, read: Reader, shape = (v: unknown): unknown => v): ActionParser {
+  return (sc, ctx) => {
     expectChar(sc, '(', `after ${name}`);
-    const v = read(sc);
+    const v = read(sc, ctx);
     expectChar(sc, ')', `to close ${name}(...)`);
     return { [name]: shape(v) };
   };
+}
+
+/** `name(items)`: the items as a map, with `required` insisted on. */
+function parseWithItems(sc: Scanner, ctx: ParseContext, at: number, table: ItemTable, required: readonly string[] = []): Map<string, unknown> {
+  expectChar(sc, '(', `after ${table.what}`);
+  const f = scanItems(sc, ctx, table);
+  const missing = required.filter((n) => !f.has(n));
+  if (missing.length) throw sc.error(`${table.what}(...) needs ${missing.map((n) => `${n}=`).join(', ')}`, at);
+  return f;
 }
 
 function mplsLse(f: Map<string, unknown>): number {
   return ((fieldNumber(f, 'label') << 12) | (fieldNumber(f, 'tc') << 9) | (fieldNumber(f, 'bos') << 8) | fieldNumber(f, 'ttl')) >>> 0;
 }
 
-const MPLS_ITEMS = (): Array<[string, Item]> => [
-  valueItem('label', (s) => num(s, 32, 'an MPLS label')),
-  valueItem('tc', (s) => num(s, 8, 'an MPLS traffic class', 'u')),
-  valueItem('ttl', (s) => num(s, 8, 'an MPLS TTL', 'u')),
-  valueItem('bos', (s) => num(s, 8, 'an MPLS bottom-of-stack bit', 'u')),
-  valueItem('eth_type', (s) => num(s, 16, 'an ethertype', 'x')),
+const MPLS_ITEMS: readonly Item[] = [
+  valueItem('label', int(32)), valueItem('tc', int(8, 'u')), valueItem('ttl', int(8, 'u')),
+  valueItem('bos', int(8, 'u')), valueItem('eth_type', int(16, 'x')),
 ];
+const PUSH_MPLS_ITEMS = new ItemTable('push_mpls', MPLS_ITEMS);
+const ADD_MPLS_ITEMS = new ItemTable('add_mpls', [...MPLS_ITEMS, valueItem('tun_flags', int(16))]);
+const POP_MPLS_ITEMS = new ItemTable('pop_mpls', [valueItem('eth_type', int(16, 'x'))]);
+const PUSH_VLAN_ITEMS = new ItemTable('push_vlan', [
+  valueItem('tpid', int(32)), valueItem('vid', int(32)), valueItem('pcp', int(32)), valueItem('cfi', int(32)),
+]);
+const PUSH_ETH_ITEMS = new ItemTable('push_eth', [
+  valueItem('src', (sc) => scanMac(sc, 'a source MAC')), valueItem('dst', (sc) => scanMac(sc, 'a destination MAC')),
+]);
 
-function requireItems(sc: Scanner, f: Map<string, unknown>, what: string, names: string[], at: number): void {
-  const missing = names.filter((n) => !f.has(n));
-  if (missing.length) throw sc.error(`${what}(...) needs ${missing.map((n) => `${n}=`).join(', ')}`, at);
-}
+const PERCENT = /[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/y;
+
+const SAMPLE_ITEMS = new ItemTable('sample', [
+  valueItem('sample', (sc) => {
+    const at = sc.pos;
+    const m = take(sc, PERCENT);
+    if (!m) throw sc.error(`expected a percentage${found(sc)}`, at);
+    expectChar(sc, '%', 'after the sampling percentage');
+    const pct = Number(m[0]);
+    if (!(pct >= 0 && pct <= 100)) throw sc.error(`the sampling percentage is 0 to 100, not ${m[0]}`, at);
+    // ovs-dpctl's rounding, in the same double arithmetic.
+    return Math.min(U32_MAX, Math.max(0, Math.floor(U32_MAX * (pct / 100) + 0.5)));
+  }),
+  callItem('actions', (sc, ctx) => parseNestedList(sc, ctx, 'actions')),
+]);
+const CHECK_PKT_LEN_ITEMS = new ItemTable('check_pkt_len', [
+  valueItem('size', int(16)),
+  callItem('gt', (sc, ctx) => parseNestedList(sc, ctx, 'gt')),
+  callItem('le', (sc, ctx) => parseNestedList(sc, ctx, 'le')),
+]);
+const DEC_TTL_ITEMS = new ItemTable('dec_ttl', [callItem('le_1', (sc, ctx) => parseNestedList(sc, ctx, 'le_1'))]);
+const PSAMPLE_ITEMS = new ItemTable('psample', [
+  valueItem('group', int(32)),
+  valueItem('cookie', (sc) => {
+    const at = sc.pos;
+    if (!take(sc, HEX_PREFIX)) throw sc.error(`expected a cookie in hex, 0x...${found(sc)}`, at);
+    const b = scanHexBytes(sc, 'a psample cookie', true);
+    if (b.length > 16) throw sc.error('a psample cookie is at most 16 bytes', at);
+    return b;
+  }),
+]);
+
+const HASH_ALG = /(sym_l4|l4)\(/y;
 
 const PARSERS: ReadonlyMap<string, ActionParser> = new Map<string, ActionParser>([
-  ['ct', (sc) => parseCt(sc)],
+  ['ct', parseCt],
   ['ct_clear', parseNoArgs('ct_clear')],
-  ['drop', (sc, _ctx, at) => {
+  ['drop', (sc, ctx, at) => {
     if (sc.input[sc.pos] !== '(') {
       throw sc.error('"drop" alone means no actions and cannot be combined with others; drop(N) is the kernel\'s explicit drop with reason N', at);
     }
-    return parseSingle('drop', (s) => num(s, 32, 'a drop reason'))(sc, _ctx, at);
+    return parseSingle('drop', int(32))(sc, ctx, at);
   }],
-  ['recirc', parseSingle('recirc', (s) => num(s, 32, 'a recirculation id', 'u'))],
-  ['meter', parseSingle('meter', (s) => num(s, 32, 'a meter id'))],
-  ['trunc', parseSingle('trunc', (s) => num(s, 32, 'a length'), (v) => ({ max_len: v }))],
+  ['recirc', parseSingle('recirc', int(32, 'u'))],
+  ['meter', parseSingle('meter', int(32))],
+  ['trunc', parseSingle('trunc', int(32), (v) => ({ max_len: v }))],
   ['hash', (sc) => {
     expectChar(sc, '(', 'after hash');
     const at = sc.pos;
-    const alg = take(sc, /(sym_l4|l4)\(/y)?.[1];
+    const alg = take(sc, HASH_ALG)?.[1];
     if (!alg) throw sc.error(`expected l4( or sym_l4( in hash(...)${found(sc)}`, at);
     const basis = num(sc, 32, 'a hash basis', 'u');
     expectChar(sc, ')', 'to close the hash basis');
     expectChar(sc, ')', 'to close hash(...)');
     return { hash: { hash_alg: alg, hash_basis: basis } };
   }],
-  ['push_vlan', (sc, _ctx, at) => {
-    expectChar(sc, '(', 'after push_vlan');
-    const f = scanItems(sc, 'push_vlan', [
-      valueItem('tpid', (s) => num(s, 32, 'a TPID')), valueItem('vid', (s) => num(s, 32, 'a VLAN id')),
-      valueItem('pcp', (s) => num(s, 32, 'a VLAN priority')), valueItem('cfi', (s) => num(s, 32, 'a CFI bit')),
-    ]);
+  ['push_vlan', (sc, ctx, at) => {
+    const f = parseWithItems(sc, ctx, at, PUSH_VLAN_ITEMS);
     const vid = fieldNumber(f, 'vid');
     const pcp = fieldNumber(f, 'pcp');
     if (vid > 0xfff) throw sc.error(`push_vlan(...): vid=${vid} does not fit in 12 bits`, at);
@@ -676,87 +761,40 @@ const PARSERS: ReadonlyMap<string, ActionParser> = new Map<string, ActionParser>
     return { push_vlan: { vlan_tpid: fieldNumber(f, 'tpid', 0x8100) & 0xffff, vlan_tci: vid | (pcp << 13) | cfi } };
   }],
   ['pop_vlan', parseNoArgs('pop_vlan')],
-  ['push_mpls', (sc, _ctx, at) => {
-    expectChar(sc, '(', 'after push_mpls');
-    const f = scanItems(sc, 'push_mpls', MPLS_ITEMS());
-    requireItems(sc, f, 'push_mpls', ['eth_type'], at);
+  ['push_mpls', (sc, ctx, at) => {
+    const f = parseWithItems(sc, ctx, at, PUSH_MPLS_ITEMS, ['eth_type']);
     return { push_mpls: { mpls_lse: mplsLse(f), mpls_ethertype: fieldNumber(f, 'eth_type') } };
   }],
-  ['add_mpls', (sc, _ctx, at) => {
-    expectChar(sc, '(', 'after add_mpls');
-    const f = scanItems(sc, 'add_mpls', [...MPLS_ITEMS(), valueItem('tun_flags', (s) => num(s, 16, 'tunnel flags'))]);
-    requireItems(sc, f, 'add_mpls', ['eth_type'], at);
+  ['add_mpls', (sc, ctx, at) => {
+    const f = parseWithItems(sc, ctx, at, ADD_MPLS_ITEMS, ['eth_type']);
     return { add_mpls: { mpls_lse: mplsLse(f), mpls_ethertype: fieldNumber(f, 'eth_type'), tun_flags: fieldNumber(f, 'tun_flags') } };
   }],
-  ['pop_mpls', (sc, _ctx, at) => {
-    expectChar(sc, '(', 'after pop_mpls');
-    const f = scanItems(sc, 'pop_mpls', [valueItem('eth_type', (s) => num(s, 16, 'an ethertype', 'x'))]);
-    requireItems(sc, f, 'pop_mpls', ['eth_type'], at);
-    return { pop_mpls: fieldNumber(f, 'eth_type') };
-  }],
-  ['push_eth', (sc) => {
-    expectChar(sc, '(', 'after push_eth');
-    const f = scanItems(sc, 'push_eth', [
-      valueItem('src', (s) => scanMac(s, 'a source MAC')), valueItem('dst', (s) => scanMac(s, 'a destination MAC')),
-    ]);
+  ['pop_mpls', (sc, ctx, at) => ({ pop_mpls: fieldNumber(parseWithItems(sc, ctx, at, POP_MPLS_ITEMS, ['eth_type']), 'eth_type') })],
+  ['push_eth', (sc, ctx, at) => {
+    const f = parseWithItems(sc, ctx, at, PUSH_ETH_ITEMS);
     return { push_eth: { eth_src: f.get('src') ?? '00:00:00:00:00:00', eth_dst: f.get('dst') ?? '00:00:00:00:00:00' } };
   }],
   ['pop_eth', parseNoArgs('pop_eth')],
-  ['push_nsh', (sc) => parsePushNsh(sc)],
+  ['push_nsh', parsePushNsh],
   ['pop_nsh', parseNoArgs('pop_nsh', true)],
-  ['set', (sc) => parseSet(sc)],
+  ['set', parseSet],
   ['userspace', parseUserspace],
   ['sample', (sc, ctx, at) => {
-    expectChar(sc, '(', 'after sample');
-    const f = scanItems(sc, 'sample', [
-      valueItem('sample', (s) => {
-        const pAt = s.pos;
-        const m = take(s, /[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?/y);
-        if (!m) throw s.error(`expected a percentage${found(s)}`, pAt);
-        expectChar(s, '%', 'after the sampling percentage');
-        const pct = Number(m[0]);
-        if (!(pct >= 0 && pct <= 100)) throw s.error(`the sampling percentage is 0 to 100, not ${m[0]}`, pAt);
-        // ovs-dpctl's rounding, in the same double arithmetic.
-        return Math.min(U32_MAX, Math.max(0, Math.floor(U32_MAX * (pct / 100) + 0.5)));
-      }),
-      callItem('actions', (s) => parseNestedList(s, ctx, 'actions')),
-    ]);
-    requireItems(sc, f, 'sample', ['sample'], at);
+    const f = parseWithItems(sc, ctx, at, SAMPLE_ITEMS, ['sample']);
     return { sample: { probability: f.get('sample'), actions: f.get('actions') ?? [] } };
   }],
   ['clone', (sc, ctx) => ({ clone: parseNestedList(sc, ctx, 'clone') })],
   ['check_pkt_len', (sc, ctx, at) => {
-    expectChar(sc, '(', 'after check_pkt_len');
-    const f = scanItems(sc, 'check_pkt_len', [
-      valueItem('size', (s) => num(s, 16, 'a packet length')),
-      callItem('gt', (s) => parseNestedList(s, ctx, 'gt')),
-      callItem('le', (s) => parseNestedList(s, ctx, 'le')),
-    ]);
-    requireItems(sc, f, 'check_pkt_len', ['size'], at);
+    const f = parseWithItems(sc, ctx, at, CHECK_PKT_LEN_ITEMS, ['size']);
     return {
       check_pkt_len: {
         pkt_len: f.get('size'), actions_if_greater: f.get('gt') ?? [], actions_if_less_equal: f.get('le') ?? [],
       },
     };
   }],
-  ['dec_ttl', (sc, ctx) => {
-    expectChar(sc, '(', 'after dec_ttl');
-    const f = scanItems(sc, 'dec_ttl', [callItem('le_1', (s) => parseNestedList(s, ctx, 'le_1'))]);
-    return { dec_ttl: { action: f.get('le_1') ?? [] } };
-  }],
-  ['psample', (sc, _ctx, at) => {
-    expectChar(sc, '(', 'after psample');
-    const f = scanItems(sc, 'psample', [
-      valueItem('group', (s) => num(s, 32, 'a psample group')),
-      valueItem('cookie', (s) => {
-        const cAt = s.pos;
-        if (!take(s, /0[xX]/y)) throw s.error(`expected a cookie in hex, 0x...${found(s)}`, cAt);
-        const b = scanHexBytes(s, 'a psample cookie', true);
-        if (b.length > 16) throw s.error('a psample cookie is at most 16 bytes', cAt);
-        return b;
-      }),
-    ]);
-    requireItems(sc, f, 'psample', ['group'], at);
+  ['dec_ttl', (sc, ctx, at) => ({ dec_ttl: { action: parseWithItems(sc, ctx, at, DEC_TTL_ITEMS).get('le_1') ?? [] } })],
+  ['psample', (sc, ctx, at) => {
+    const f = parseWithItems(sc, ctx, at, PSAMPLE_ITEMS, ['group']);
     const p: AttrValues = { group: f.get('group') };
     if (f.has('cookie') && (f.get('cookie') as Buffer).length) p['cookie'] = f.get('cookie');
     return { psample: p };
