@@ -8,6 +8,8 @@ export { datapathFamily, datapathAttrs, DP_FEATURES, featureNames, featureBits }
 export { vportFamily, vportAttrs, VPORT_TYPES, VportOptionError, type TunnelOptions, type VportTypeName } from './ovs/vport.js';
 export { flowKeyAttrs, tunnelKeyAttrs, nshKeyAttrs, CT_STATE_FLAGS, FRAG_TYPES } from './ovs/keys.js';
 export { actionAttrs, HASH_ALGS } from './ovs/actions.js';
+export { parseActions, formatActions, type ParseActionsOptions, type FormatActionsOptions } from './ovs/flowstr/actions.js';
+export { FlowParseError } from './ovs/flowstr/scanner.js';
 export { flowFamily, flowAttrs, UFID_FLAGS } from './ovs/flow.js';
 export { packetFamily, packetAttrs } from './ovs/packet.js';
 export { OvsConnection } from './client/connection.js';
