@@ -20,6 +20,7 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   'set-if': () => import('./set-if.js'),
   'del-if': () => import('./del-if.js'),
   'set-dp': () => import('./set-dp.js'),
+  monitor: () => import('./monitor.js'),
   'add-flow': () => import('./add-flow.js'),
   'mod-flow': () => import('./mod-flow.js'),
   'del-flow': () => import('./del-flow.js'),
