@@ -886,6 +886,7 @@ function formatSlowPath(reason: number): string {
 
 /** A userdata ovs-dpctl recognises as a cookie prints as one; anything else as hex. */
 function formatUserdata(data: Buffer, o: FormatActionsOptions): string {
+  // Every variant starts with the same header: any of them reads the type.
   const type = data.length === COOKIE_SIZE ? decodeStruct(COOKIE_STRUCTS.ipfix, data)['type'] : undefined;
   switch (type) {
     case 'sflow': {
