@@ -1,6 +1,7 @@
 /** The ovsdp command line: global options, lazy command loading, one way to fail. */
 import { Command, CommanderError } from 'commander';
 import { NetlinkError, SchemaError } from '../nl/errors.js';
+import { FlowParseError } from '../ovs/flowstr/scanner.js';
 import { CliContext, type GlobalOptions, UsageError } from './context.js';
 import { commands } from './registry.js';
 
@@ -46,6 +47,11 @@ function report(err: unknown, debug: boolean): number {
   if (err instanceof UsageError) {
     process.stderr.write(`ovsdp: ${err.message}\n`);
     return EXIT_USAGE;
+  }
+  if (err instanceof FlowParseError) {
+    // The input with a caret under the offending column, as compilers do.
+    process.stderr.write(`ovsdp: ${err.message}\n  ${err.caret().replace('\n', '\n  ')}\n`);
+    return EXIT_FAILURE;
   }
   if (err instanceof NetlinkError) {
     process.stderr.write(`ovsdp: ${err.message}${err.reason ? ` (${err.reason})` : ''}\n`);
