@@ -6,12 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { OvsConnection } from '../../src/client/connection.js';
 import { createDatapath, deleteDatapath, getDatapath, listDatapaths, setDatapath } from '../../src/client/datapaths.js';
-import { addVport, listVports, setLinkUp } from '../../src/client/vports.js';
+import { addVport, deleteVport, listVports, setLinkUp } from '../../src/client/vports.js';
 import { showData } from '../../src/cli/show.js';
 import { renderShow } from '../../src/cli/render/show.js';
 import { datapathFamily } from '../../src/ovs/datapath.js';
@@ -124,6 +124,9 @@ test('show and show -s print what ovs-dpctl prints, for datapaths and ports made
     await assertSameShow(conn, [ours, theirs], false);
     await assertSameShow(conn, [ours, theirs], true, () => run(process.execPath, ovsdp, 'show', '-s', ours, theirs));
     assert.match(await ourShow(conn, [theirs], false), new RegExp(`port 2: genev_sys_${udp + 2} \\(geneve: dst_port=${udp + 2}, packet_type=ptap\\)`));
+    // Like ovs-dpctl del-if, deleting that port deletes the device ovs-dpctl made for it.
+    await deleteVport(conn, theirs, `genev_sys_${udp + 2}`);
+    assert.ok(!existsSync(`/sys/class/net/genev_sys_${udp + 2}`), 'the rtnetlink tunnel device is gone');
   } finally {
     await deleteDatapath(conn, ours).catch(() => undefined);
     await run('ovs-dpctl', 'del-if', theirs, `genev_sys_${udp + 2}`).catch(() => undefined);
