@@ -28,8 +28,10 @@ export function define(program: Command, context: () => CliContext): void {
             const port = await getVport(conn, dp, spec.name);
             const type = typeof port.type === 'string' ? port.type : 'netdev';
             const shown = dpctlPortType(port.type, port.name);
-            if (spec.type !== undefined && spec.type !== port.type) {
-              throw new Error(`${spec.name}: can't change type from ${shown} to ${spec.type === 'netdev' ? 'system' : spec.type} (delete the port and add it again)`);
+            const given = spec.type === 'netdev' ? 'system' : spec.type;
+            // The type may be named as the kernel has it or as ovs-dpctl shows it (vxlan_sys_4789: vxlan).
+            if (spec.type !== undefined && spec.type !== port.type && given !== shown) {
+              throw new Error(`${spec.name}: can't change type from ${shown} to ${given} (delete the port and add it again)`);
             }
             if (spec.portNo !== undefined && spec.portNo !== port.portNo) {
               throw new Error(`${spec.name}: can't change port number from ${port.portNo} to ${spec.portNo} (delete the port and add it again)`);
