@@ -159,12 +159,16 @@ export async function createDatapath(conn: OvsConnection, name: string, options:
   if (features !== 'negotiate') return create(bitsOf(features));
 
   const { unaligned, vport_pids, dispatch_upcall_per_cpu, tc_recirc_sharing } = DP_FEATURES;
+  let checksFeatures = false;
   try {
     await create((unaligned | vport_pids | DP_FEATURE_PROBE) >>> 0);
-    // The kernel took an impossible feature: it does not check them. Use the classic pair.
-    return await one(conn, 'set', { flags: NLM_F_ECHO, attrs: { ...base, user_features: unaligned | vport_pids }, context: { datapath: name } });
   } catch (err) {
     if (!isErrno(err, 'EOPNOTSUPP')) throw err;
+    checksFeatures = true;
+  }
+  if (!checksFeatures) {
+    // The kernel took an impossible feature: it does not check them. Use the classic pair.
+    return one(conn, 'set', { flags: NLM_F_ECHO, attrs: { ...base, user_features: unaligned | vport_pids }, context: { datapath: name } });
   }
   let dp: Datapath;
   try {
