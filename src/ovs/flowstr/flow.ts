@@ -108,6 +108,25 @@ const TCP_FLAG_LETTERS: ReadonlyArray<[string, number]> = [
 const STATS_ITEM = /(?:packets:[0-9]+|bytes:[0-9]+|used:(?:never|-?[0-9]+\.[0-9]+s)|flags:(?:none|[SFPRU.ECN]+)|dp:[A-Za-z0-9_-]+|offloaded:[a-z]+)/y;
 
 /**
+ * Parses the key argument of ovs-dpctl add-flow/mod-flow/del-flow/get-flow:
+ * `[ufid:UUID,]KEY` (white space allowed between attributes). Key and mask are what
+ * ovs-dpctl sends for it, byte for byte (packet_type excluded as dpif-netlink does).
+ */
+export function parseFlowKey(text: string, options: ParseFlowOptions = {}): Omit<FlowSpec, 'actions'> {
+  const sc = new Scanner(text);
+  take(sc, DELIMITERS);
+  let ufid: Buffer | undefined;
+  if (take(sc, /ufid:/y)) ufid = scanUfid(sc);
+  const keyOptions = { masked: true, portNumbers: options.portNumbers };
+  const { key, mask } = parseKeyList(sc, keyOptions);
+  // Anything left is not a key attribute: let the key parser say why.
+  if (sc.pos < text.length) parseKeyAttr(sc, keyOptions);
+  const spec: Omit<FlowSpec, 'actions'> = { key: excludePacketType(key), mask: excludePacketType(mask) };
+  if (ufid) spec.ufid = ufid;
+  return spec;
+}
+
+/**
  * Parses one flow: `[ufid:UUID,] KEY [ACTIONS]` as add-flow/add-flows take it, or a whole
  * dump-flows line (`..., packets:0, bytes:0, used:never, actions:1`). The key and mask
  * are what ovs-dpctl sends to the kernel for this text, byte for byte (packet_type
