@@ -1,0 +1,269 @@
+/**
+ * The table walk: what an OpenFlow switch does with a packet that missed in the kernel,
+ * turned into one kernel megaflow (mask and datapath actions).
+ *
+ * Lookup in a table takes the highest-priority rule that matches (the earlier one in the
+ * file among equal priorities); no match drops. The winning rule's actions run in order;
+ * resubmit looks up another table and comes back; ct(table=N) sends the packet through
+ * conntrack and recirculates it (a recirc id stands for "continue in table N"; the
+ * recirculated packet misses again, with recirc_id and its ct_state in the key, and is
+ * translated from table N).
+ *
+ * The mask records what the decision depended on, so that every packet matching the
+ * megaflow gets the same actions:
+ *   - a rule that matched: every field it matches, with its mask;
+ *   - a higher-priority rule that did not match: one field that proves it cannot match,
+ *     and of that field only the bits down to the highest one that differs (for flag
+ *     fields, one differing bit). Any packet that agrees on those bits differs from the
+ *     rule there too. Among the fields that differ, the one adding the fewest new bits is
+ *     taken (a field already exact, such as in_port, costs nothing). OVS's classifier
+ *     gets the same effect with its staged lookup and prefix tries; a single field is
+ *     never wider than what it unwildcards, and often narrower.
+ *   - what the kernel needs (fields.ts Wildcards): recirc_id, in_port, EtherType always;
+ *     IP protocol and fragment type with any L4 field; set_masked of L4 ports matches
+ *     the ports it rewrites, as ovs-vswitchd does.
+ * Rewritten fields are read back as rewritten by later lookups; the original packet's
+ * bits of them may then be matched needlessly (narrower, never wrong).
+ */
+import type { AttrValues } from '../../nl/schema.js';
+import { type PacketField, PacketState, Wildcards, fromBigint, fullMask, isL4, packetField } from './fields.js';
+import type { MatchEntry, Rule, RuleAction } from './rules.js';
+
+/** OVS's limit on nested resubmits (MAX_DEPTH in ofproto-dpif-xlate.c). */
+export const MAX_RESUBMIT_DEPTH = 64;
+
+/** What a recirc id stands for: the table to continue in, after this ct action. */
+export interface RecircTarget {
+  id: number;
+  table: number;
+  ct: AttrValues;
+}
+
+/**
+ * Recirc ids, one per distinct (table, ct arguments): the same ct(table=N,...) in any
+ * rule shares one id, and an id keeps its meaning for the life of the allocator (across
+ * rule reloads), so kernel flows that recirculate stay valid.
+ */
+export class RecircIds {
+  private readonly byKey = new Map<string, RecircTarget>();
+  private readonly byId = new Map<number, RecircTarget>();
+  private next = 1;
+
+  idFor(table: number, ct: AttrValues): number {
+    const key = `${table}|${JSON.stringify(ct)}`;
+    let target = this.byKey.get(key);
+    if (!target) {
+      target = { id: this.next++, table, ct };
+      this.byKey.set(key, target);
+      this.byId.set(target.id, target);
+    }
+    return target.id;
+  }
+
+  lookup(id: number): RecircTarget | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Every id handed out, in order. */
+  all(): RecircTarget[] {
+    return [...this.byId.values()];
+  }
+}
+
+/** One translated miss: the megaflow to install for the key, and how it came about. */
+export interface Translation {
+  /** The datapath actions ([]: drop). */
+  actions: AttrValues[];
+  /** OVS_FLOW_ATTR_MASK for the key that was translated. */
+  mask: AttrValues;
+  /** The rules that matched, in the order they were applied. */
+  matched: Rule[];
+  /** Set when the walk was cut short (unknown recirc id, resubmit loop): the packet is dropped. */
+  problem?: string;
+}
+
+const IN_PORT = packetField('in_port');
+const RECIRC_ID = packetField('recirc_id');
+const CT_FIELDS = ['ct_state', 'ct_zone', 'ct_mark', 'ct_labels'].map(packetField);
+
+class ResubmitLimit extends Error {}
+
+/** The walk of one packet. */
+class Walk {
+  readonly state: PacketState;
+  readonly wc = new Wildcards();
+  readonly out: AttrValues[] = [];
+  readonly matched: Rule[] = [];
+  /** Rewrites not yet emitted: attribute -> field -> the bits rewritten. */
+  private readonly pending = new Map<string, Map<PacketField, bigint>>();
+  private depth = 0;
+
+  constructor(private readonly pipeline: Pipeline, key: AttrValues, private readonly recirc: RecircIds) {
+    this.state = new PacketState(key);
+  }
+
+  lookup(table: number): void {
+    for (const rule of this.pipeline.table(table)) {
+      const evidence = this.mismatch(rule.match);
+      if (evidence) {
+        this.wc.add(evidence.field, evidence.bits, this.state);
+        continue;
+      }
+      for (const e of rule.match) this.wc.add(e.field, e.mask, this.state);
+      this.matched.push(rule);
+      this.apply(rule.actions, table);
+      return;
+    }
+  }
+
+  /** The cheapest proof that the packet does not match, or undefined when it matches. */
+  private mismatch(match: readonly MatchEntry[]): { field: PacketField; bits: bigint } | undefined {
+    let best: { field: PacketField; bits: bigint; cost: number } | undefined;
+    for (const e of match) {
+      // A field whose header the packet lacks: the rule's protocol entries differ instead.
+      if (!this.state.has(e.field.layer)) continue;
+      const diff = (this.state.get(e.field) ^ e.value) & e.mask;
+      if (diff === 0n) continue;
+      const bits = evidenceBits(e, diff, this.wc.get(e.field));
+      const cost = this.wc.cost(e.field, bits, this.state);
+      if (!best || cost < best.cost) best = { field: e.field, bits, cost };
+      if (cost === 0) break;
+    }
+    return best;
+  }
+
+  private apply(actions: readonly RuleAction[], table: number): void {
+    for (const a of actions) {
+      switch (a.type) {
+        case 'output':
+          // OpenFlow never sends a packet back out its input port unless asked (in_port).
+          if (BigInt(a.port) !== this.state.get(IN_PORT)) this.emit({ output: a.port });
+          break;
+        case 'in_port':
+          this.emit({ output: Number(this.state.get(IN_PORT)) });
+          break;
+        case 'resubmit':
+          this.resubmit(a.table ?? table, a.port);
+          break;
+        case 'ct':
+          this.emit({ ct: a.ct });
+          if (a.table !== undefined) this.out.push({ recirc: this.recirc.idFor(a.table, a.ct) });
+          break;
+        case 'ct_clear':
+          this.emit({ ct_clear: true });
+          for (const f of CT_FIELDS) this.state.set(f, 0n);
+          break;
+        case 'set_field':
+          this.rewrite(a.field, a.value, a.mask);
+          break;
+      }
+    }
+  }
+
+  private resubmit(table: number, port: number | undefined): void {
+    if (++this.depth > MAX_RESUBMIT_DEPTH) throw new ResubmitLimit(`more than ${MAX_RESUBMIT_DEPTH} nested resubmits (a loop in the tables?)`);
+    const inPort = this.state.get(IN_PORT);
+    if (port !== undefined) this.state.set(IN_PORT, BigInt(port));
+    this.lookup(table);
+    if (port !== undefined) this.state.set(IN_PORT, inPort);
+    this.depth--;
+  }
+
+  private rewrite(f: PacketField, value: bigint, mask: bigint): void {
+    this.state.set(f, (this.state.get(f) & ~mask) | value);
+    // The kernel checks an L4 rewrite against the flow's protocol; ovs-vswitchd also
+    // matches the ports it rewrites. Matching the field brings both.
+    if (isL4(f.layer)) this.wc.add(f, fullMask(f), this.state);
+    let fields = this.pending.get(f.attr);
+    if (!fields) this.pending.set(f.attr, (fields = new Map()));
+    fields.set(f, (fields.get(f) ?? 0n) | mask);
+  }
+
+  /** Emits the pending rewrites (as set_masked, one per header), then `action`. */
+  private emit(action: AttrValues): void {
+    for (const [attr, fields] of this.pending) {
+      // The kernel ORs the value into the cleared bits: no value bit outside the mask.
+      let value: unknown;
+      let mask: unknown;
+      const valueMembers: Record<string, unknown> = {};
+      const maskMembers: Record<string, unknown> = {};
+      for (const [f, m] of fields) {
+        const v = fromBigint(f, this.state.get(f) & m);
+        if (f.member === undefined) {
+          value = v;
+          mask = fromBigint(f, m);
+        } else {
+          valueMembers[f.member] = v;
+          maskMembers[f.member] = fromBigint(f, m);
+        }
+      }
+      this.out.push({ set_masked: { [attr]: { value: value ?? valueMembers, mask: mask ?? maskMembers } } });
+    }
+    this.pending.clear();
+    this.out.push(action);
+  }
+}
+
+/** Index of the highest set bit. */
+function highestBit(v: bigint): bigint {
+  return BigInt(v.toString(2).length - 1);
+}
+
+/**
+ * The bits of a differing field that prove the mismatch: for flag fields one differing
+ * bit (one already matched if any); otherwise the rule's mask bits from the top down to
+ * the highest differing bit, as a prefix trie would.
+ */
+function evidenceBits(e: MatchEntry, diff: bigint, already: bigint): bigint {
+  if (e.field.flags) {
+    const free = diff & already;
+    const pick = free || diff;
+    return 1n << highestBit(pick);
+  }
+  return e.mask & ~((1n << highestBit(diff)) - 1n);
+}
+
+/** The rules as tables, each in lookup order. */
+export class Pipeline {
+  readonly rules: readonly Rule[];
+  private readonly tables = new Map<number, Rule[]>();
+
+  constructor(rules: readonly Rule[]) {
+    this.rules = rules;
+    for (const r of rules) {
+      let t = this.tables.get(r.table);
+      if (!t) this.tables.set(r.table, (t = []));
+      t.push(r);
+    }
+    for (const t of this.tables.values()) t.sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+  }
+
+  /** A table's rules, highest priority first. */
+  table(n: number): readonly Rule[] {
+    return this.tables.get(n) ?? [];
+  }
+
+  /**
+   * Translates a miss: `key` is the upcall's flow key (every field exact). A key with a
+   * recirc_id continues in the table its id stands for.
+   */
+  translate(key: AttrValues, recirc: RecircIds): Translation {
+    const walk = new Walk(this, key, recirc);
+    const id = Number(walk.state.get(RECIRC_ID));
+    let problem: string | undefined;
+    try {
+      if (id === 0) walk.lookup(0);
+      else {
+        const target = recirc.lookup(id);
+        if (target) walk.lookup(target.table);
+        else problem = `unknown recirc_id ${id}`;
+      }
+    } catch (err) {
+      if (!(err instanceof ResubmitLimit)) throw err;
+      problem = err.message;
+    }
+    const t: Translation = { actions: problem ? [] : walk.out, mask: walk.wc.toMask(key), matched: walk.matched };
+    if (problem) t.problem = problem;
+    return t;
+  }
+}
