@@ -481,6 +481,18 @@ function formatFlagsMasked(names: Readonly<Record<number, string>>, flags: numbe
   return out;
 }
 
+const flagBitsCache = new WeakMap<Readonly<Record<number, string>>, Map<string, number>>();
+
+/** Name -> bit for a flag name table. */
+function flagBits(names: Readonly<Record<number, string>>): Map<string, number> {
+  let m = flagBitsCache.get(names);
+  if (!m) {
+    m = new Map(Object.entries(names).map(([bit, name]) => [name, Number(bit)]));
+    flagBitsCache.set(names, m);
+  }
+  return m;
+}
+
 /**
  * parse_flags(): `N/M` numbers, `+a-b` masked names, or `a|b|N` (mask all ones), up to
  * the closing ')'. Bits outside `allowed` are refused.
@@ -489,7 +501,7 @@ function scanFlags(
   sc: Scanner, names: Readonly<Record<number, string>>, allowed: number, masked: boolean, what: string,
 ): { value: number; mask: number } {
   const start = sc.pos;
-  const byName = new Map(Object.entries(names).map(([bit, name]) => [name, Number(bit)]));
+  const byName = flagBits(names);
   const check = (v: number, at: number): number => {
     if ((v & ~allowed) >>> 0) throw sc.error(`${what}: ${hexAlt(v)} has bits outside ${hexAlt(allowed)}`, at);
     return v >>> 0;
@@ -1155,43 +1167,45 @@ function allBytes(b: Uint8Array, byte: number): boolean {
 
 /**
  * odp_mask_is_constant__(): whether a mask attribute is all zeros (byte 0) or all ones
- * (0xff). Padding is not looked at; tcp_flags counts its 12 flag bits only, ipv6 its
- * 20-bit label; nested and unknown attributes are never "constant" unless empty
- * (encap: never).
+ * (0xff). Padding is not looked at, except nd_ext's (never all ones: the kernel's pad
+ * is zero); tcp_flags counts its 12 flag bits only, ipv6 its 20-bit label; a nested
+ * attribute is constant only when empty; encap and attributes OVS 3.1 does not know
+ * never are (ovs-dpctl then shows them, with their mask, even without -m).
  */
 function maskIsConstant(name: string, mask: unknown, byte: 0 | 0xff): boolean {
-  switch (name) {
+  const def = BY_ATTR.get(name);
+  if (!def) return false;
+  switch (def.kind) {
     case 'encap':
-    case 'tunnel_info':
       return false;
+    case 'struct': {
+      const m = mask as Record<string, unknown>;
+      return def.fields.every((f) => {
+        const v = m[f.field];
+        if (f.kind === 'label') return ((v as number) & 0xfffff) === (byte ? 0xfffff : 0);
+        return v === (byte ? exactOf(f.kind) : zeroOf(f.kind));
+      });
+    }
+    case 'nd_ext': {
+      const m = mask as Record<string, unknown>;
+      return byte === 0 && m['nd_reserved'] === 0 && m['nd_options_type'] === 0;
+    }
     case 'tcp_flags':
       return ((mask as number) & 0x0fff) === (byte ? 0x0fff : 0);
-    case 'ipv6': {
-      const m = mask as Record<string, unknown>;
-      const k = KINDS.ipv6;
-      const label = ((m['ipv6_label'] as number) & 0xfffff) === (byte ? 0xfffff : 0);
-      const addrs = byte ? k.isExact(m['ipv6_src']) && k.isExact(m['ipv6_dst']) : k.isZero(m['ipv6_src']) && k.isZero(m['ipv6_dst']);
-      return label && ['ipv6_proto', 'ipv6_tclass', 'ipv6_hlimit', 'ipv6_frag'].every((f) => m[f] === byte) && addrs;
-    }
-    case 'arp':
-      return allBytes(payload(flowKeyAttrs, name, mask).subarray(0, 22), byte);
-    case 'ct_orig_tuple_ipv4':
-      return allBytes(payload(flowKeyAttrs, name, mask).subarray(0, 13), byte);
-    case 'ct_orig_tuple_ipv6':
-      return allBytes(payload(flowKeyAttrs, name, mask).subarray(0, 37), byte);
+    case 'ct_label':
+      return allBytes(mask as Uint8Array, byte);
+    case 'mpls':
+      return (mask as { mpls_lse: number }[]).every((e) => e.mpls_lse === (byte ? U32_MAX : 0));
+    case 'tunnel':
+    case 'nsh':
+      return Object.keys(mask as object).length === 0;
+    case 'ct_zone':
+    case 'eth_type':
+    case 'vlan':
+      return mask === (byte ? 0xffff : 0);
     default:
-      // Attributes OVS 3.1 does not know (ipv6_exthdrs, unknown ones) never count as
-      // constant: ovs-dpctl shows them, with their mask, even without -m.
-      if (!BY_ATTR.has(name)) return false;
-      if (typeof mask === 'number') return byte ? isAllOnesNumber(name, mask) : mask === 0;
-      return allBytes(payload(flowKeyAttrs, name, mask), byte);
+      return mask === (byte ? U32_MAX : 0);
   }
-}
-
-function isAllOnesNumber(name: string, n: number): boolean {
-  const spec = flowKeyAttrs.byNameOf(name)!;
-  const bits = spec.type === 'u16' || spec.type === 'be16' ? 16 : spec.type === 'u8' ? 8 : 32;
-  return n === (bits === 32 ? U32_MAX : (1 << bits) - 1);
 }
 
 /** An all-zeros mask shaped like `value` (generate_all_wildcard_mask()). */
@@ -1219,7 +1233,7 @@ function nestedSet(set: AttrSet, name: string): AttrSet {
 
 /** Space-separated hex bytes (format_generic_odp_key). */
 function spacedHex(b: Uint8Array): string {
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex').replace(/(..)(?=.)/g, '$1 ');
 }
 
 function formatGeneric(set: AttrSet, name: string, value: unknown, mask: unknown): string {
@@ -1248,8 +1262,9 @@ export function formatKeyAttr(name: string, value: unknown, mask?: unknown, opti
 }
 
 function formatBody(def: AttrDef, value: unknown, mask: unknown, verbose: boolean, options: KeyFormatOptions): string {
-  const exact = mask === undefined || maskIsConstant(def.attr, mask, 0xff);
-  const emptyMask = mask === undefined || maskIsConstant(def.attr, mask, 0);
+  // Struct attributes look at their fields' masks only: work these out on demand.
+  const isExact = (): boolean => mask === undefined || maskIsConstant(def.attr, mask, 0xff);
+  const isEmpty = (): boolean => mask === undefined || maskIsConstant(def.attr, mask, 0);
   switch (def.kind) {
     case 'struct':
     case 'nd_ext': {
@@ -1263,14 +1278,14 @@ function formatBody(def: AttrDef, value: unknown, mask: unknown, verbose: boolea
     }
     case 'u32':
     case 'recirc_id':
-      return `${hexAlt(value as number)}${exact ? '' : `/${hexAlt(mask as number)}`}`;
+      return `${hexAlt(value as number)}${isExact() ? '' : `/${hexAlt(mask as number)}`}`;
     case 'ct_mark':
     case 'ct_zone':
-      if (!verbose && emptyMask) return '';
-      return `${hexAlt(value as number)}${exact ? '' : `/${hexAlt(mask as number)}`}`;
+      if (!verbose && isEmpty()) return '';
+      return `${hexAlt(value as number)}${isExact() ? '' : `/${hexAlt(mask as number)}`}`;
     case 'ct_state':
-      if (verbose) return `${hexAlt(value as number)}${exact ? '' : `/${hexAlt(mask as number)}`}`;
-      if (!exact) return formatFlagsMasked(CT_STATE_NAMES, value as number, mask as number, U32_MAX);
+      if (verbose) return `${hexAlt(value as number)}${isExact() ? '' : `/${hexAlt(mask as number)}`}`;
+      if (!isExact()) return formatFlagsMasked(CT_STATE_NAMES, value as number, mask as number, U32_MAX);
       return formatFlags(CT_STATE_NAMES, value as number);
     case 'ct_label': {
       const m = mask as Buffer | undefined;
@@ -1279,17 +1294,17 @@ function formatBody(def: AttrDef, value: unknown, mask: unknown, verbose: boolea
       return `${hexBytes(be(value as Buffer))}${m && !allBytes(m, 0xff) ? `/${hexBytes(be(m))}` : ''}`;
     }
     case 'in_port':
-      if (exact) return options.portNames?.get(value as number) ?? String(value);
+      if (isExact()) return options.portNames?.get(value as number) ?? String(value);
       return `${value}/${hexAlt(mask as number)}`;
     case 'eth_type':
-      return `0x${(value as number).toString(16).padStart(4, '0')}${exact ? '' : `/0x${(mask as number).toString(16).padStart(4, '0')}`}`;
+      return `0x${(value as number).toString(16).padStart(4, '0')}${isExact() ? '' : `/0x${(mask as number).toString(16).padStart(4, '0')}`}`;
     case 'tcp_flags':
-      if (!exact) return formatFlagsMasked(TCP_FLAG_NAMES, value as number, (mask as number) & 0x0fff, 0x0fff);
+      if (!isExact()) return formatFlagsMasked(TCP_FLAG_NAMES, value as number, (mask as number) & 0x0fff, 0x0fff);
       return formatFlags(TCP_FLAG_NAMES, value as number);
     case 'vlan':
       return formatVlan(value as number, mask === undefined ? 0xffff : (mask as number), verbose);
     case 'mpls':
-      return formatMpls(value as { mpls_lse: number }[], exact ? undefined : (mask as { mpls_lse: number }[]));
+      return formatMpls(value as { mpls_lse: number }[], isExact() ? undefined : (mask as { mpls_lse: number }[]));
     case 'packet_type': {
       const v = value as number;
       const m = mask === undefined ? U32_MAX : (mask as number);
