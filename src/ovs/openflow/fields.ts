@@ -294,7 +294,7 @@ export class Wildcards {
       if (f.member === undefined) {
         mask[f.attr] = fromBigint(f, m);
       } else {
-        const struct = (mask[f.attr] ??= zeroStruct(f.attr)) as Record<string, unknown>;
+        const struct = (mask[f.attr] ??= structOf(f.attr, () => 0n)) as Record<string, unknown>;
         struct[f.member] = fromBigint(f, m);
       }
     }
@@ -309,10 +309,10 @@ export function isL4(layer: Layer): boolean {
   return L4.has(layer);
 }
 
-/** A struct attribute's mask with every member wildcarded, in the struct's order. */
-function zeroStruct(attr: string): Record<string, unknown> {
+/** A struct attribute's value with every member, in the struct's order, from `valueOf`. */
+export function structOf(attr: string, valueOf: (f: PacketField) => bigint): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const f of LIST) if (f.attr === attr && f.member !== undefined) out[f.member] = fromBigint(f, 0n);
+  for (const f of LIST) if (f.attr === attr && f.member !== undefined) out[f.member] = fromBigint(f, valueOf(f));
   return out;
 }
 

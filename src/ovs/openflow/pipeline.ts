@@ -26,7 +26,7 @@
  * bits of them may then be matched needlessly (narrower, never wrong).
  */
 import type { AttrValues } from '../../nl/schema.js';
-import { type PacketField, PacketState, Wildcards, fromBigint, fullMask, isL4, packetField } from './fields.js';
+import { type PacketField, PacketState, Wildcards, fromBigint, fullMask, isL4, packetField, structOf } from './fields.js';
 import type { MatchEntry, Rule, RuleAction } from './rules.js';
 
 /** OVS's limit on nested resubmits (MAX_DEPTH in ofproto-dpif-xlate.c). */
@@ -183,21 +183,13 @@ class Walk {
   private emit(action: AttrValues): void {
     for (const [attr, fields] of this.pending) {
       // The kernel ORs the value into the cleared bits: no value bit outside the mask.
-      let value: unknown;
-      let mask: unknown;
-      const valueMembers: Record<string, unknown> = {};
-      const maskMembers: Record<string, unknown> = {};
-      for (const [f, m] of fields) {
-        const v = fromBigint(f, this.state.get(f) & m);
-        if (f.member === undefined) {
-          value = v;
-          mask = fromBigint(f, m);
-        } else {
-          valueMembers[f.member] = v;
-          maskMembers[f.member] = fromBigint(f, m);
-        }
-      }
-      this.out.push({ set_masked: { [attr]: { value: value ?? valueMembers, mask: mask ?? maskMembers } } });
+      const maskOf = (f: PacketField): bigint => fields.get(f) ?? 0n;
+      const valueOf = (f: PacketField): bigint => this.state.get(f) & maskOf(f);
+      const [f] = fields.keys();
+      const pair = f!.member === undefined
+        ? { value: fromBigint(f!, valueOf(f!)), mask: fromBigint(f!, maskOf(f!)) }
+        : { value: structOf(attr, valueOf), mask: structOf(attr, maskOf) };
+      this.out.push({ set_masked: { [attr]: pair } });
     }
     this.pending.clear();
     this.out.push(action);
