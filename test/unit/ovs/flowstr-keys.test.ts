@@ -253,6 +253,9 @@ test('property: parse(print -m (key, mask)) gives back the same key and mask, by
 test('property: printing is stable — print(parse(print(k))) is print(k), verbose or not', () => {
   fc.assert(fc.property(flowArb, fc.boolean(), (flow, verbose) => {
     const once = formatKey(flow.key, flow.mask, { verbose });
+    // A key whose every attribute is wildcarded prints as nothing at all (as in
+    // ovs-dpctl), which reads back as no key, printed "<empty>".
+    fc.pre(once !== '');
     const p = parseKey(once);
     const twice = formatKey(p.key, p.mask, { verbose });
     assert.equal(twice, once);
