@@ -56,6 +56,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private readonly pending = new Map<number, Pending>();
   private closed = false;
+  private dumpTurn: Promise<void> = Promise.resolve();
 
   constructor(options: GenlSocketOptions = {}) {
     super();
@@ -136,7 +137,13 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
    * flagged NLM_F_DUMP_INTR on any part (the caller decides whether to retry).
    */
   async *dump(req: GenlRequest, op?: NetlinkOperation): AsyncGenerator<NetlinkMessage> {
-    const queue: NetlinkMessage[] = [];
+    // The kernel runs one dump per socket at a time (a second one gets EBUSY): queue them.
+    // The turn passes on when the kernel has finished, even if the consumer stopped early.
+    const previous = this.dumpTurn;
+    let release!: () => void;
+    this.dumpTurn = new Promise<void>((r) => { release = r; });
+    await previous;
+    let queue: NetlinkMessage[] = [];
     let wake: (() => void) | undefined;
     let finished = false;
     let failure: Error | undefined;
@@ -144,22 +151,30 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
     const seq = this.nextSeq();
     const buf = Buffer.allocUnsafe(genlRequestLength(req));
     writeGenlRequest(buf, 0, { ...req, flags: req.flags | NLM_F_REQUEST | NLM_F_DUMP }, seq);
-    const done = this.send(buf, seq, seq, 1, op ? [op] : [], (msg) => {
+    this.send(buf, seq, seq, 1, op ? [op] : [], (msg) => {
       if (msg.flags & NLM_F_DUMP_INTR) interrupted = true;
       queue.push(msg);
       wake?.();
+    }).then(
+      (results) => { failure = results[0]!.error; },
+      (err: Error) => { failure = err; },
+    ).finally(() => {
+      finished = true;
+      release();
+      wake?.();
     });
-    done.then(
-      (results) => { failure = results[0]!.error; finished = true; wake?.(); },
-      (err: Error) => { failure = err; finished = true; wake?.(); },
-    );
     for (;;) {
-      while (queue.length) yield queue.shift()!;
+      if (queue.length) {
+        // Swap the queue out rather than shift(): a big dump queues thousands of replies.
+        const ready = queue;
+        queue = [];
+        yield* ready;
+        continue;
+      }
       if (finished) break;
       await new Promise<void>((r) => { wake = r; });
       wake = undefined;
     }
-    while (queue.length) yield queue.shift()!;
     if (failure) throw failure;
     if (interrupted) throw new DumpInterruptedError(op);
   }

@@ -33,7 +33,7 @@ test('a missing OVS family says the module is not loaded', async () => {
   const conn = new OvsConnection();
   try {
     await assert.rejects(
-      conn.family({ ...datapathFamily, name: 'ovs_no_such_family' }),
+      conn.family({ ...datapathFamily, name: 'ovs_nosuchfam' }),
       (err: unknown) => err instanceof NetlinkError && err.code === 'ENOENT' && /openvswitch kernel module is not loaded \(try: modprobe openvswitch\)/.test(err.message),
     );
   } finally {
