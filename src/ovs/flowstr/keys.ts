@@ -1129,7 +1129,7 @@ export function parseKeyList(
  * Whether a key attribute begins at the scanner: a known name (the parser then insists
  * on its '(') or keyN(.
  */
-export function startsKeyAttr(sc: Scanner): boolean {
+function startsKeyAttr(sc: Scanner): boolean {
   const m = /([A-Za-z_][A-Za-z0-9_]*)(\(?)/y;
   m.lastIndex = sc.pos;
   const r = m.exec(sc.input);
