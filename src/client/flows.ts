@@ -317,6 +317,13 @@ export class FlowTable {
   async *operate<T>(
     items: AsyncIterable<T> | Iterable<T>, toOp: (item: T) => FlowOp, options: BulkOptions = {},
   ): AsyncGenerator<BulkResult<T>> {
+    for await (const batch of this.operateBatches(items, toOp, options)) yield* batch;
+  }
+
+  /** operate(), yielding each batch's results as one array (less per-item overhead). */
+  async *operateBatches<T>(
+    items: AsyncIterable<T> | Iterable<T>, toOp: (item: T) => FlowOp, options: BulkOptions = {},
+  ): AsyncGenerator<BulkResult<T>[]> {
     const batchSize = Math.max(1, options.batchSize ?? 64);
     const window = Math.max(1, options.window ?? 8);
     const { name } = await this.datapath();
@@ -356,30 +363,45 @@ export class FlowTable {
     };
 
     const send = (): void => {
-      if (current.requests.length) current.sent = this.conn.batch(current.requests, flowFamily, 'new');
+      if (current.requests.length) {
+        current.sent = this.conn.batch(current.requests, flowFamily, 'new');
+        // Settled by settle(); a run its consumer abandons must not leave a rejection unhandled.
+        current.sent.catch(() => undefined);
+      }
       inflight.push(current);
       current = newBatch();
     };
 
-    for await (const item of items) {
-      let op: FlowOp;
-      let req: GenlRequest;
-      try {
-        op = toOp(item);
-        req = opRequest(base, op, encodedActions);
-      } catch (err) {
-        current.entries.push({ item, error: err as Error });
-        continue;
+    // A synchronous source is read without a wait per item: the loop waits only when the
+    // window is full, and that is when replies are taken in.
+    const iterator: Iterator<T> | AsyncIterator<T> = Symbol.asyncIterator in items
+      ? (items as AsyncIterable<T>)[Symbol.asyncIterator]()
+      : (items as Iterable<T>)[Symbol.iterator]();
+    try {
+      for (;;) {
+        const next = iterator.next();
+        const step = next instanceof Promise ? await next : next;
+        if (step.done) break;
+        const item = step.value;
+        try {
+          const op = toOp(item);
+          const req = opRequest(base, op, encodedActions);
+          current.entries.push({ item, op });
+          current.requests.push(req);
+        } catch (err) {
+          current.entries.push({ item, error: err as Error });
+        }
+        // Items that failed before sending wait in the batch too; bound them as well.
+        if (current.requests.length >= batchSize || current.entries.length >= 4 * batchSize) {
+          send();
+          if (inflight.length >= window) yield await settle(inflight.shift()!);
+        }
       }
-      current.entries.push({ item, op });
-      current.requests.push(req);
-      if (current.requests.length >= batchSize) {
-        send();
-        if (inflight.length >= window) yield* await settle(inflight.shift()!);
-      }
+    } finally {
+      await iterator.return?.();
     }
     if (current.entries.length) send();
-    while (inflight.length) yield* await settle(inflight.shift()!);
+    while (inflight.length) yield await settle(inflight.shift()!);
   }
 
   /**

@@ -34,12 +34,17 @@ export class Progress {
   /** How long a run goes before the line appears. */
   private readonly delayMs: number;
 
-  constructor(ctx: CliContext, delayMs = 500) {
+  /** Off when stderr is no terminal: nothing is drawn, nothing computed. */
+  readonly active: boolean;
+
+  constructor(ctx: CliContext, delayMs = 500, active = process.stderr.isTTY === true) {
     this.ctx = ctx;
     this.delayMs = delayMs;
+    this.active = active;
   }
 
   update(state: ProgressState): void {
+    if (!this.active) return;
     const now = Date.now();
     if (now - this.started < this.delayMs || now - this.lastDraw < 100) return;
     this.lastDraw = now;
