@@ -23,3 +23,14 @@ export {
   type Vport, type VportStats, type PortRef, type AddVportOptions, type VportChanges,
 } from './client/vports.js';
 export { Monitor, type MonitorEvent, type MonitorKind, type MonitorOptions } from './client/monitor.js';
+export {
+  FlowTable, flowFromMessage, flowPayloads, explainFlowError,
+  type Flow, type FlowSpec, type FlowTarget, type FlowKey, type FlowActions, type FlowStats, type FlowOp,
+  type PutMode, type PutOptions, type BulkOptions, type BulkResult, type FlowTableOptions,
+} from './client/flows.js';
+export {
+  parseFlowMatch, parseFlowText, parseActionsText, formatFlowLine, formatFlowMatch, formatFlowStats,
+  type FlowTextOptions, type FlowFormatOptions,
+} from './client/flow-text.js';
+export { FlowCheckError, checkFlowMatch } from './ovs/flow-check.js';
+export { KernelLog, type KernelLogRecord } from './client/kernel-log.js';

@@ -7,7 +7,7 @@ import {
 import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
 import { decodeGenlMessage } from '../../../src/nl/family.js';
 import { type GenlRequest, NLM_F_CREATE, parseGenlHeader } from '../../../src/nl/message.js';
-import type { RequestResult } from '../../../src/nl/socket.js';
+import { DumpInterruptedError, type RequestResult } from '../../../src/nl/socket.js';
 import { decodeAttrs } from '../../../src/nl/codec.js';
 import { flowAttrs, flowFamily } from '../../../src/ovs/flow.js';
 
@@ -130,4 +130,23 @@ test('a flow the kernel would refuse fails before it is sent', async () => {
   const [r] = results;
   assert.match(r!.error!.message, /lacks tcp_flags/);
   assert.equal(batches.length, 0);
+});
+
+test('list() retries a dump the kernel flags as interrupted; dump() surfaces it', async () => {
+  let dumps = 0;
+  const flowMsg = { cmd: 'new', cmdId: 1, version: 1, header: { dp_ifindex: 5 }, attrs: { key: { in_port: 1 } } };
+  const conn = {
+    dump: async function* () {
+      dumps++;
+      yield flowMsg;
+      if (dumps === 1) throw new DumpInterruptedError();
+    },
+  } as unknown as OvsConnection;
+  const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
+  assert.equal((await table.list()).length, 1);
+  assert.equal(dumps, 2);
+  dumps = 0;
+  const seen = [];
+  await assert.rejects(async () => { for await (const f of table.dump()) seen.push(f); }, DumpInterruptedError);
+  assert.equal(seen.length, 1);
 });
