@@ -332,8 +332,6 @@ export class FlowTable {
     this.watchLog();
     const inflight: Batch<T>[] = [];
     let current: Batch<T> = newBatch();
-    // EINVAL refusals whose kernel-log reason has not come yet, oldest first.
-    const unexplained: BulkResult<T>[] = [];
 
     const settle = async (batch: Batch<T>): Promise<BulkResult<T>[]> => {
       let results: RequestResult[];
@@ -343,6 +341,7 @@ export class FlowTable {
         results = batch.requests.map(() => ({ replies: [], error: err as NetlinkError }));
       }
       const out: BulkResult<T>[] = [];
+      const refused: { result: BulkResult<T>; error: NetlinkError; op: FlowOp }[] = [];
       let r = 0;
       for (const entry of batch.entries) {
         if (entry.op === undefined) {
@@ -350,15 +349,15 @@ export class FlowTable {
           continue;
         }
         const error = results[r++]?.error;
-        if (!error) {
-          out.push({ item: entry.item });
-          continue;
-        }
-        const result: BulkResult<T> = { item: entry.item, error: explainOpError(error, entry.op, name) };
-        if (isErrno(error, EINVAL_NAME)) unexplained.push(result);
+        const result: BulkResult<T> = { item: entry.item };
+        if (error) refused.push({ result, error, op: entry.op });
         out.push(result);
       }
-      this.attachReasons(unexplained);
+      const reasons = this.reasonsFor(refused.filter((f) => isErrno(f.error, EINVAL_NAME)).length);
+      for (const f of refused) {
+        const reason = isErrno(f.error, EINVAL_NAME) ? reasons.shift() : undefined;
+        f.result.error = explainOpError(reason ? this.withReason(f.error, [reason]) : f.error, f.op, name);
+      }
       return out;
     };
 
@@ -405,27 +404,16 @@ export class FlowTable {
   }
 
   /**
-   * Gives refused requests the openvswitch module's logged reasons, in order: the kernel
-   * handles one socket's requests in order and logs at most one reason per refusal, but
-   * rate-limits its log, so later refusals may get none.
+   * The openvswitch module's logged reasons for `count` EINVAL refusals of one batch, in
+   * order. The kernel handles a socket's requests in order and logs before it answers, at
+   * most one reason per refusal, but rate-limits its log: later refusals may get none.
+   * More reasons than refusals means someone else's are in the log: none is ours to tie.
    */
-  private attachReasons<T>(unexplained: BulkResult<T>[]): void {
-    if (!this.log || unexplained.length === 0) return;
+  private reasonsFor(count: number): string[] {
+    if (!this.log || count === 0) return [];
     const reasons = this.log.readReasons();
-    if (reasons.length > unexplained.length) {
-      // Someone else's refusals are in the log too: no reason can be tied to ours.
-      unexplained.length = 0;
-      return;
-    }
-    for (const reason of reasons) {
-      const result = unexplained.shift()!;
-      const err = result.error as NetlinkError;
-      const opts: ConstructorParameters<typeof NetlinkError>[2] = { cause: err.cause ?? err, reason };
-      if (err.operation) opts.operation = err.operation;
-      result.error = new NetlinkError(err.errno, err.message, opts);
-    }
+    return reasons.length > count ? [] : reasons;
   }
-
 }
 
 interface RequestBase {

@@ -164,3 +164,34 @@ test('a flow dumped by the library parses back to the same key and mask', async 
     }
   });
 });
+
+test('dump-flows filter= and --json; mod-flows and del-flows FILE; a kernel refusal in a file carries its reason', async () => {
+  await withDatapath('fl-files', async (table) => {
+    for (const [flow, actions] of FLOWS) await table.put(parseFlowText(flow, actions));
+    const run = async (...args: string[]) => (await execFileP(ovsdp, args)).stdout;
+    const tcp = stable(await run('dump-flows', 'fl-files', 'filter=tcp,tp_dst=80'));
+    assert.equal(tcp.length, 1);
+    assert.match(tcp[0]!, /tcp\(dst=80\)/);
+    assert.deepEqual(stable(await run('dump-flows', 'filter=arp')).length, 1);
+    const json = JSON.parse(await run('dump-flows', '--json')) as { ufid: string | null; packets: number; actions: unknown[] }[];
+    assert.equal(json.length, FLOWS.length);
+    assert.ok(json.some((f) => f.ufid === '6aa8b1b9-b3de-4a3e-9c35-5e7bc3e9ad50'));
+
+    const dir = mkdtempSync(join(tmpdir(), 'flows-'));
+    const mods = join(dir, 'mods.txt');
+    writeFileSync(mods, `${FLOWS[0]![0]} 3\nin_port(1),eth_type(0x0100) 2\n`);
+    const err = await execFileP(ovsdp, ['mod-flows', mods]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    assert.equal(err?.code, 1);
+    // The kernel reads the key before it looks the flow up: EINVAL, not ENOENT.
+    assert.match(err!.stderr, /^ovsdp: line 2: /m);
+    assert.match(err!.stderr, /mod-flows: 1 modified, 1 failed/);
+    const adds = join(dir, 'adds.txt');
+    writeFileSync(adds, 'in_port(1),eth_type(0x0100) 2\n');
+    const bad = await execFileP(ovsdp, ['add-flows', adds]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    assert.match(bad!.stderr, /line 1: the kernel refused the flow: Invalid argument \(openvswitch: netlink: EtherType 100 is less than min 600\)/);
+    const dels = join(dir, 'dels.txt');
+    writeFileSync(dels, `${FLOWS[0]![0]}\n${FLOWS[3]![0].split(',')[0]}\n`);
+    await run('del-flows', 'fl-files', dels);
+    assert.equal((await table.list()).length, FLOWS.length - 2);
+  });
+});
