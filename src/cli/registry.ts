@@ -31,4 +31,6 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   'mod-flows': () => import('./mod-flows.js'),
   'encode-flow': () => import('./encode-flow.js'),
   'decode-flow': () => import('./decode-flow.js'),
+  execute: () => import('./execute.js'),
+  upcalls: () => import('./upcalls.js'),
 };

@@ -46,9 +46,13 @@ export function executeAttrs(spec: ExecuteSpec): AttrValues {
   return attrs;
 }
 
-function explainExecuteError(err: unknown, dpName: string, reasons: readonly string[]): unknown {
+/** The kernel's policy for OVS_PACKET_ATTR_PACKET: at least an Ethernet header. */
+const MIN_PACKET = 14;
+
+function explainExecuteError(err: unknown, dpName: string, packetLength: number, reasons: readonly string[]): unknown {
   if (!(err instanceof NetlinkError)) return err;
   const code = errnoName(err.errno);
+  if (code === 'ERANGE' && packetLength < MIN_PACKET) return rewrap(err, `the kernel takes no packet shorter than ${MIN_PACKET} bytes (an Ethernet header); this one has ${packetLength}`);
   const withReason = reasons.length ? new NetlinkError(err.errno, err.message, { cause: err, reason: reasons.join('; '), ...(err.operation ? { operation: err.operation } : {}) }) : err;
   if (code === 'ENODEV') return rewrap(withReason, `no datapath named ${dpName}`);
   if (code === 'EINVAL') return rewrap(withReason, `the kernel refused to execute the packet in ${dpName}: a key or action it does not accept for this packet`);
@@ -63,7 +67,7 @@ export async function execute(conn: OvsConnection, spec: ExecuteSpec & { datapat
   try {
     await conn.socket.request(req, operation(packetFamily, 'execute'));
   } catch (err) {
-    throw explainExecuteError(err, dp.name, log?.readReasons() ?? []);
+    throw explainExecuteError(err, dp.name, spec.packet.length, log?.readReasons() ?? []);
   } finally {
     log?.close();
   }
@@ -89,6 +93,7 @@ export async function executeMany(
   const batchSize = Math.max(1, options.batchSize ?? 64);
   const result: ExecuteManyResult = { executed: 0, failed: 0, errors: [] };
   let batch: GenlRequest[] = [];
+  let lengths: number[] = [];
   let first = 0;
   const flush = async (): Promise<void> => {
     const results = await conn.batch(batch, packetFamily, 'execute');
@@ -98,12 +103,14 @@ export async function executeMany(
         return;
       }
       result.failed++;
-      if (result.errors.length < 10) result.errors.push({ index: first + i, error: explainExecuteError(r.error, dp.name, []) as Error });
+      if (result.errors.length < 10) result.errors.push({ index: first + i, error: explainExecuteError(r.error, dp.name, lengths[i]!, []) as Error });
     });
     first += batch.length;
     batch = [];
+    lengths = [];
   };
   for (const spec of specs) {
+    lengths.push(spec.packet.length);
     batch.push(genlRequest(packetFamily, family.id, 'execute', { header, attrs: executeAttrs(spec) }));
     if (batch.length >= batchSize) await flush();
   }

@@ -24,16 +24,18 @@
  *
  * Received upcalls are decoded into the codec's values (key: src/ovs/keys.ts) and handed
  * out either one by one ('upcall' events) or in batches (batches(): everything that
- * arrived since the consumer last asked). When a handler socket's receive buffer
- * overflows, the kernel drops upcalls and the socket reports ENOBUFS: the listener counts
- * an overrun, emits 'overrun' and keeps going.
+ * arrived since the consumer last asked). When a handler socket's receive buffer is full,
+ * the kernel drops upcalls: the handler sockets have NETLINK_NO_ENOBUFS set (without it
+ * the first overrun aborts the process, see src/nl/overrun.ts), and the listener counts
+ * the kernel's drops of each socket, emits 'overrun' and keeps going.
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { NetlinkError, errnoName, errnoNumber } from '../nl/errors.js';
 import { decodeGenlMessage } from '../nl/family.js';
-import type { NetlinkMessage } from '../nl/message.js';
+import { NETLINK_GENERIC, type NetlinkMessage } from '../nl/message.js';
+import { netlinkDropsOf, setNoEnobufs } from '../nl/overrun.js';
 import type { AttrValues } from '../nl/schema.js';
 import { GenlSocket } from '../nl/socket.js';
 import { DP_FEATURES, featureNames } from '../ovs/datapath.js';
@@ -94,7 +96,7 @@ export interface UpcallStats {
   upcalls: number;
   misses: number;
   actions: number;
-  /** times a handler socket's buffer overflowed (each loses an unknown number of upcalls) */
+  /** upcalls the kernel dropped because a handler socket's receive buffer was full */
   overruns: number;
   /** messages that were not a decodable upcall */
   malformed: number;
@@ -110,8 +112,8 @@ export interface FeatureChange {
 
 interface ListenerEvents {
   upcall: [Upcall];
-  /** A handler socket overflowed; upcalls were lost. */
-  overrun: [NetlinkError, number];
+  /** A handler socket's buffer was full: `lost` upcalls were dropped (checked every second). */
+  overrun: [lost: number, handlerPid: number];
   /** A message on a handler socket that is not a decodable upcall. */
   malformed: [Error, NetlinkMessage];
   /** Configuring a port added while open failed (the listener keeps going). */
@@ -204,6 +206,9 @@ export class UpcallListener extends EventEmitter<ListenerEvents> {
   /** per-vport: each claimed port's ids before. */
   private readonly portsBefore = new Map<number, number[]>();
   private vportWatch: GenlSocket | undefined;
+  /** The kernel's drop count of each handler socket, as last seen. */
+  private readonly dropsSeen = new Map<number, number>();
+  private dropsTimer: NodeJS.Timeout | undefined;
   private portWork: Promise<void> = Promise.resolve();
 
   private constructor(conn: OvsConnection, ownsConn: boolean, dp: Datapath, mode: DispatchMode, featureChange: FeatureChange | undefined, maxQueued: number) {
@@ -244,7 +249,20 @@ export class UpcallListener extends EventEmitter<ListenerEvents> {
   }
 
   stats(): UpcallStats {
+    if (!this.closed) this.checkDrops();
     return { ...this.counters };
+  }
+
+  /** Adds the upcalls the kernel dropped at the handler sockets since the last look. */
+  private checkDrops(): void {
+    const drops = netlinkDropsOf(NETLINK_GENERIC, this.pids);
+    for (const [pid, now] of drops) {
+      const lost = now - (this.dropsSeen.get(pid) ?? 0);
+      if (lost <= 0) continue;
+      this.dropsSeen.set(pid, now);
+      this.counters.overruns += lost;
+      this.emit('overrun', lost, pid);
+    }
   }
 
   private async start(options: UpcallListenerOptions, bits: number): Promise<void> {
@@ -254,13 +272,13 @@ export class UpcallListener extends EventEmitter<ListenerEvents> {
       const sock = new GenlSocket({ recvBufferSize: options.recvBufferSize ?? 8 << 20 });
       this.sockets.push(sock);
       const pid = sock.portId;
+      await setNoEnobufs(NETLINK_GENERIC, pid);
+      this.dropsSeen.set(pid, 0);
       sock.on('notification', (msg) => this.receive(msg, pid));
-      sock.on('overrun', (err) => {
-        this.counters.overruns++;
-        this.emit('overrun', err, pid);
-      });
       sock.ref();
     }
+    this.dropsTimer = setInterval(() => this.checkDrops(), 1000);
+    this.dropsTimer.unref();
     if (this.mode === 'per-cpu') await this.registerPerCpu(bits);
     else await this.registerPerVport(bits);
   }
@@ -388,6 +406,10 @@ export class UpcallListener extends EventEmitter<ListenerEvents> {
   }
 
   private async shutdown(): Promise<void> {
+    if (this.dropsTimer) {
+      clearInterval(this.dropsTimer);
+      this.checkDrops();
+    }
     this.closed = true;
     this.vportWatch?.close();
     const wake = this.wake;
