@@ -26,7 +26,7 @@ export function define(program: Command, context: () => CliContext): void {
   program
     .command('dump-flows')
     .description('print every flow of DP (DP may be left out when there is only one datapath)')
-    .argument('[args...]', '[dp] [filter=MATCH] [type=TYPES]')
+    .argument('[args...]', '[dp] [filter=MATCH] [type=TYPES] [pmd=N]')
     .option('-m, --more', 'print UFIDs and wildcarded fields too')
     .option('--names', 'print port names (the default with -m)')
     .option('--no-names', 'print port numbers')
@@ -37,14 +37,18 @@ export function define(program: Command, context: () => CliContext): void {
       const rest = [...args];
       let filter: string | undefined;
       let types: string | undefined;
+      let pmd: string | undefined;
       for (let changed = true; changed && rest.length;) {
         changed = false;
         const last = rest[rest.length - 1]!;
         if (last.startsWith('filter=') && filter === undefined) { filter = last.slice(7); rest.pop(); changed = true; }
         else if (last.startsWith('type=') && types === undefined) { types = last.slice(5); rest.pop(); changed = true; }
+        else if (last.startsWith('pmd=')) { pmd = last.slice(4); rest.pop(); changed = true; }
       }
       if (rest.length > 1) throw new UsageError(`dump-flows takes [DP] [filter=MATCH] [type=TYPES] (unexpected "${rest[1]}")`);
-      const selected = types === undefined || typesSelectKernelFlows(types);
+      if (pmd !== undefined && !/^-?\d+$/.test(pmd)) throw new UsageError(`pmd=${pmd}: expected a CPU core number (or -1)`);
+      // The kernel datapath has no PMD threads: ovs-dpctl prints none of its flows for any pmd=.
+      const selected = pmd === undefined && (types === undefined || typesSelectKernelFlows(types));
       const render = await import('./render/flows.js');
       const { compileFilter } = filter === undefined ? { compileFilter: undefined } : await import('../ovs/flow-filter.js');
       await withFlowTable(rest, 1, async ({ conn, table, datapath }) => {
