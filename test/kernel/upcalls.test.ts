@@ -5,11 +5,55 @@
 // each listener is closed before the next opens.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { RawNetlinkSocket } from 'netlink/dist/raw.js';
+import type { OvsConnection } from '../../src/client/connection.js';
+import type { Datapath } from '../../src/client/datapaths.js';
 import { getDatapath } from '../../src/client/datapaths.js';
+import { packetFamily } from '../../src/ovs/packet.js';
 import { executeMany } from '../../src/client/packets.js';
 import { type Upcall, UpcallListener } from '../../src/client/upcalls.js';
 import { addVport, listVports } from '../../src/client/vports.js';
 import { type Host, type TwoHosts, sendUdp, sh, withTwoHosts } from './two-hosts.js';
+
+const ovsdp = fileURLToPath(new URL('../../../bin/ovsdp', import.meta.url));
+
+/** Waits until someone's handler sockets are registered with the datapath (per-CPU ids or port ids). */
+async function waitListening(conn: OvsConnection, dp: Datapath): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const now = await getDatapath(conn, dp.name);
+    if (now.perCpuPids?.some((p) => p !== 0)) return;
+    if (!now.features.includes('dispatch_upcall_per_cpu') && (await listVports(conn, dp)).every((p) => p.upcallPids[0] !== 0)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('nobody started listening');
+}
+
+/** Runs `ovsdp ARGS` in the background; `lines` fills as it prints. */
+function ovsdpBackground(args: string[]): { lines: string[]; stderr: () => string; kill: (sig: NodeJS.Signals) => void; exit: Promise<number | null> } {
+  const child = spawn(ovsdp, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    const parts = out.split('\n');
+    out = parts.pop()!;
+    lines.push(...parts);
+  });
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { lines, stderr: () => err, kill: (sig) => child.kill(sig), exit };
+}
+
+async function until(what: string, cond: () => boolean, ms = 30000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 /** Collects upcalls until `done` says so (or `ms` is up: then what came is returned). */
 async function collect(listener: UpcallListener, done: (all: Upcall[]) => boolean, ms = 30000): Promise<Upcall[]> {
@@ -145,15 +189,56 @@ test('upcall listener', async (t) => {
         // The garbage came up as it went down.
         const sent = new Map(garbage.map((x) => [x.actions[0]!.userspace.userdata.readUInt16BE(), x.packet]));
         for (const u of flooded) if (u.userdata) assert.deepEqual(u.packet, sent.get(u.userdata.readUInt16BE()));
+        // Messages that are not upcalls (sent by a process, as root may): counted, skipped.
+        const rogue = new RawNetlinkSocket(16, { recvBufferSize: 65536, sendBufferSize: 65536 });
+        const junk = (type: number, payload: Buffer): Buffer => {
+          const h = Buffer.alloc(16);
+          h.writeUInt32LE(16 + payload.length);
+          h.writeUInt16LE(type, 4);
+          return Buffer.concat([h, payload]);
+        };
+        const packetFamilyId = (await conn.family(packetFamily)).id;
+        for (const m of [junk(0x7777, Buffer.alloc(8)), junk(packetFamilyId, Buffer.from([1, 1, 0, 0, 7, 0, 0, 0, 0xff, 0xff, 1, 0])), junk(packetFamilyId, Buffer.from([9, 1, 0, 0, 7, 0, 0, 0]))]) {
+          await new Promise<void>((resolve, reject) => rogue.send(m, { port: pid }, (err) => (err ? reject(err) : resolve())));
+        }
+        rogue.close();
+        await until('the rogue messages', () => listener.stats().malformed === 3);
         // After the flood, the listener still receives.
         const got = collect(listener, (all) => all.some((u) => u.userdata?.toString() === 'after'));
         await executeMany(conn, dp, [{ packet, actions: [{ userspace: { pid, userdata: Buffer.from('after') } }] }]);
         assert.ok((await got).some((u) => u.userdata?.toString() === 'after'), 'an upcall after the flood arrived');
         assert.equal(stats.malformed, 0);
         assert.equal(stats.dropped, 0);
+        assert.equal(listener.stats().malformed, 3);
       } finally {
         await listener.close();
       }
+    });
+
+    await t.test('ovsdp upcalls: the misses of unmatched traffic, --json and --count; Ctrl-C prints the counters and restores', async () => {
+      const before = await getDatapath(conn, dp.name);
+      const json = ovsdpBackground(['upcalls', dp.name, '--json', '--count', '1']);
+      await waitListening(conn, dp);
+      await sendUdp(lab.a, lab.b, 5003);
+      assert.equal(await json.exit, 0, json.stderr());
+      const obj = JSON.parse(json.lines[0]!) as Record<string, unknown>;
+      assert.equal(obj['cmd'], 'miss');
+      assert.equal(obj['inPort'], lab.a.portNo);
+      assert.equal(obj['port'], lab.a.port);
+      assert.match(obj['summary'] as string, new RegExp(`ipv4 ${lab.a.ip}->${lab.b.ip} udp \\d+->5003$`));
+      assert.match(json.stderr(), /1 upcall \(1 miss, 0 actions\), 0 lost/);
+
+      const text = ovsdpBackground(['upcalls', 'system@upc', '--mode', 'per-vport']);
+      await waitListening(conn, dp);
+      await sendUdp(lab.a, lab.b, 5004);
+      await until('a line', () => text.lines.length > 0);
+      text.kill('SIGINT');
+      assert.equal(await text.exit, 0, text.stderr());
+      assert.match(text.lines[0]!, new RegExp(`^miss port ${lab.a.portNo} \\(${lab.a.port}\\) \\d+ bytes: eth ${lab.a.mac}->${lab.b.mac} ipv4 ${lab.a.ip}->${lab.b.ip} udp \\d+->5004; key recirc_id\\(0\\),.*in_port\\(${lab.a.port}\\)`));
+      if (perCpu) assert.match(text.stderr(), /switched upc to per-vport upcall dispatch while listening/);
+      assert.match(text.stderr(), /upcalls? \(\d+ miss/);
+      assert.deepEqual((await getDatapath(conn, dp.name)).features, before.features);
+      for (const p of await listVports(conn, dp)) assert.deepEqual(p.upcallPids, [0], `port ${p.name}`);
     });
   });
 });
