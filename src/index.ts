@@ -35,7 +35,7 @@ export {
 export { FlowCheckError, checkFlowMatch } from './ovs/flow-check.js';
 export { KernelLog, type KernelLogRecord } from './client/kernel-log.js';
 export {
-  UpcallListener, decodeUpcall, type Upcall, type UpcallStats, type UpcallListenerOptions, type DispatchMode, type FeatureChange,
+  UpcallListener, UpcallsTakenError, decodeUpcall, type Upcall, type UpcallStats, type UpcallListenerOptions, type DispatchMode, type FeatureChange,
 } from './client/upcalls.js';
 export { execute, executeMany, type ExecuteSpec, type ExecuteManyResult } from './client/packets.js';
 export { summarizePacket } from './ovs/packet-summary.js';

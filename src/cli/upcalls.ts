@@ -17,6 +17,7 @@ interface UpcallsOptions {
   count?: string;
   handlers?: string;
   buffer?: string;
+  takeOver?: boolean;
 }
 
 function portLabel(no: number, names: ReadonlyMap<number, string>): string {
@@ -77,6 +78,7 @@ export function define(program: Command, context: () => CliContext): void {
     .option('--count <n>', 'stop after N upcalls')
     .option('--handlers <n>', 'handler sockets (default: one per CPU)')
     .option('--buffer <bytes>', 'receive buffer of each handler socket (default 8M; capped by net.core.rmem_max)')
+    .option('--take-over', 'listen even when another listener (ovs-vswitchd, another ovsdp upcalls) gets DP\'s upcalls; it gets them back on exit')
     .action(async (dpArg: string | undefined, opts: UpcallsOptions) => {
       const ctx = context();
       checkArgCount('upcalls', dpArg === undefined ? [] : [dpArg], 0, 1, '[DP]');
@@ -96,7 +98,7 @@ export function define(program: Command, context: () => CliContext): void {
         const { datapath } = await splitDatapathArg(conn, dpArg === undefined ? [] : [dpArg], 1);
         const names = (await portMaps(conn, datapath)).names;
         listener = await UpcallListener.open({
-          datapath, mode, connection: conn,
+          datapath, mode, connection: conn, takeOver: opts.takeOver === true,
           ...(handlers !== undefined ? { handlers } : {}), ...(recvBufferSize !== undefined ? { recvBufferSize } : {}),
         });
         const change = listener.featureChange;

@@ -35,7 +35,7 @@ import { availableParallelism } from 'node:os';
 import { NetlinkError, errnoName, errnoNumber } from '../nl/errors.js';
 import { decodeGenlMessage } from '../nl/family.js';
 import { NETLINK_GENERIC, type NetlinkMessage } from '../nl/message.js';
-import { netlinkDropsOf, setNoEnobufs } from '../nl/overrun.js';
+import { netlinkDropsOf, netlinkPortsInUse, setNoEnobufs } from '../nl/overrun.js';
 import type { AttrValues } from '../nl/schema.js';
 import { GenlSocket } from '../nl/socket.js';
 import { DP_FEATURES, featureNames } from '../ovs/datapath.js';
@@ -63,6 +63,21 @@ export interface UpcallListenerOptions {
   maxQueued?: number;
   /** The connection for the datapath and port requests (default: one of the listener's own). */
   connection?: OvsConnection;
+  /**
+   * Take the upcalls even when they go to sockets that are alive (another listener, such as
+   * ovs-vswitchd): without it, open() refuses. Port ids of sockets that are gone never stop it.
+   */
+  takeOver?: boolean;
+}
+
+/** open() found the datapath's upcalls going to another live listener (and takeOver was not given). */
+export class UpcallsTakenError extends Error {
+  override readonly name = 'UpcallsTakenError';
+  readonly portIds: number[];
+  constructor(datapath: string, portIds: number[]) {
+    super(`${datapath}'s upcalls go to netlink port ${portIds.length === 1 ? 'id' : 'ids'} ${portIds.join(', ')}, sockets another listener (ovs-vswitchd?) holds open: stop it, or take them over (--take-over)`);
+    this.portIds = portIds;
+  }
 }
 
 /** One upcall, decoded. */
@@ -232,6 +247,12 @@ export class UpcallListener extends EventEmitter<ListenerEvents> {
       const mode = !options.mode || options.mode === 'auto' ? current : options.mode;
       const afterBits = mode === 'per-cpu' ? (dp.featureBits | PER_CPU) >>> 0 : (dp.featureBits & ~PER_CPU) >>> 0;
       const change = afterBits === dp.featureBits ? undefined : { before: dp.features, after: featureNames(afterBits) };
+      if (!options.takeOver) {
+        // Whoever gets the upcalls now: the per-CPU ids, or the ports' ids.
+        const current = dp.featureBits & PER_CPU ? dp.perCpuPids ?? [] : (await listVports(conn, dp)).flatMap((p) => p.upcallPids);
+        const live = netlinkPortsInUse(NETLINK_GENERIC, [...new Set(current)]);
+        if (live.length) throw new UpcallsTakenError(dp.name, live);
+      }
       listener = new UpcallListener(conn, ownsConn, dp, mode, change, options.maxQueued ?? 65536);
       listener.original = dp;
       await listener.start(options, afterBits);

@@ -68,6 +68,12 @@ export function netlinkDropsOf(protocol: number, portIds: readonly number[]): Ma
   return out;
 }
 
+/** Which of `portIds` are bound by a netlink socket of `protocol` in this network namespace (any process). */
+export function netlinkPortsInUse(protocol: number, portIds: readonly number[]): number[] {
+  const bound = new Set(rows().filter((r) => r.protocol === protocol).map((r) => r.portId));
+  return portIds.filter((p) => p !== 0 && bound.has(p));
+}
+
 /** This process's descriptor of the netlink socket bound to `portId` of `protocol`. */
 export function netlinkSocketFd(protocol: number, portId: number): number {
   const row = rows().find((r) => r.protocol === protocol && r.portId === portId);

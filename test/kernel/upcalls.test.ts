@@ -10,10 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { RawNetlinkSocket } from 'netlink/dist/raw.js';
 import type { OvsConnection } from '../../src/client/connection.js';
 import type { Datapath } from '../../src/client/datapaths.js';
-import { getDatapath } from '../../src/client/datapaths.js';
+import { getDatapath, setDatapath } from '../../src/client/datapaths.js';
 import { packetFamily } from '../../src/ovs/packet.js';
 import { executeMany } from '../../src/client/packets.js';
-import { type Upcall, UpcallListener } from '../../src/client/upcalls.js';
+import { type Upcall, UpcallListener, UpcallsTakenError } from '../../src/client/upcalls.js';
 import { addVport, listVports } from '../../src/client/vports.js';
 import { type Host, type TwoHosts, sendUdp, sh, withTwoHosts } from './two-hosts.js';
 
@@ -156,6 +156,34 @@ test('upcall listener', async (t) => {
       }
       for (const p of await listVports(conn, dp)) assert.deepEqual(p.upcallPids, [0], `port ${p.name}`);
       await sh('ip link del upc-x0');
+    });
+
+    await t.test('a second listener is refused while the first is open; taking over hands the upcalls back on close', async () => {
+      const first = await UpcallListener.open({ datapath: dp.name, handlers: 1 });
+      try {
+        await assert.rejects(UpcallListener.open({ datapath: dp.name }), (err) => err instanceof UpcallsTakenError && err.portIds.includes(first.pids[0]!));
+        const second = await UpcallListener.open({ datapath: dp.name, handlers: 1, takeOver: true });
+        try {
+          const got = collect(second, (all) => all.some((u) => isUdpTo(u, lab.b, 5005)));
+          await sendUdp(lab.a, lab.b, 5005);
+          assert.ok((await got).some((u) => isUdpTo(u, lab.b, 5005)), 'the second listener got the miss');
+        } finally {
+          await second.close();
+        }
+        const got = collect(first, (all) => all.some((u) => isUdpTo(u, lab.b, 5006)));
+        await sendUdp(lab.a, lab.b, 5006);
+        assert.ok((await got).some((u) => isUdpTo(u, lab.b, 5006)), 'the first listener has the upcalls again');
+      } finally {
+        await first.close();
+      }
+      // Port ids of sockets that are gone (a listener killed before close) stop nobody.
+      if (perCpu) {
+        const cpus = (await getDatapath(conn, dp.name)).perCpuPids!.length;
+        await setDatapath(conn, dp.name, { features: dp.featureBits, perCpuPids: Array(cpus).fill(12345) });
+        await (await UpcallListener.open({ datapath: dp.name })).close();
+        assert.deepEqual((await getDatapath(conn, dp.name)).perCpuPids, Array(cpus).fill(12345));
+        await setDatapath(conn, dp.name, { features: dp.featureBits, perCpuPids: Array(cpus).fill(0) });
+      }
     });
 
     await t.test('a flood of upcalls into a small receive buffer, and garbage: overruns counted exactly, the listener keeps going', async () => {
