@@ -106,77 +106,96 @@ function hex4(n: number): string {
   return `0x${n.toString(16).padStart(4, '0')}`;
 }
 
-interface Expectation {
-  attr: string;
-  /** why the kernel wants it, e.g. "a TCP flow (proto=6)" */
-  because: string;
-}
+/** The IP header of an EtherType, with its protocol and fragment fields. */
+const L3: Readonly<Record<number, { attr: 'ipv4' | 'ipv6'; proto: string; frag: string }>> = {
+  [ETH.ip]: { attr: 'ipv4', proto: 'ipv4_proto', frag: 'ipv4_frag' },
+  [ETH.ipv6]: { attr: 'ipv6', proto: 'ipv6_proto', frag: 'ipv6_frag' },
+};
 
-/** Attributes the kernel requires in the key, each with the reason. */
-function expectedKeyAttrs(key: Attrs): Expectation[] {
-  const out: Expectation[] = [];
+const NONE: readonly string[] = [];
+const NEEDS_BY_ETH: Readonly<Record<number, readonly string[]>> = {
+  [ETH.arp]: ['arp'], [ETH.rarp]: ['arp'], [ETH.mplsUc]: ['mpls'], [ETH.mplsMc]: ['mpls'], [ETH.nsh]: ['nsh'],
+  [ETH.ip]: ['ipv4'], [ETH.ipv6]: ['ipv6'],
+};
+const L4_NEEDS: Readonly<Record<string, readonly string[]>> = {
+  [`ipv4/${PROTO.tcp}`]: ['tcp', 'tcp_flags'], [`ipv6/${PROTO.tcp}`]: ['tcp', 'tcp_flags'],
+  [`ipv4/${PROTO.udp}`]: ['udp'], [`ipv6/${PROTO.udp}`]: ['udp'],
+  [`ipv4/${PROTO.sctp}`]: ['sctp'], [`ipv6/${PROTO.sctp}`]: ['sctp'],
+  [`ipv4/${PROTO.icmp}`]: ['icmp'], [`ipv6/${PROTO.icmpv6}`]: ['icmpv6'],
+};
+const PROTO_NAMES: Readonly<Record<number, string>> = {
+  [PROTO.tcp]: 'a TCP', [PROTO.udp]: 'a UDP', [PROTO.sctp]: 'an SCTP', [PROTO.icmp]: 'an ICMP', [PROTO.icmpv6]: 'an ICMPv6',
+};
+
+/** The attributes the kernel requires in the key (match_validate's key_expected). */
+function expectedKeyAttrs(key: Attrs): readonly string[] {
   const ethType = toNumber(key['ethertype']) ?? ETH.llc;
-  const need = (attr: string, because: string): void => { out.push({ attr, because }); };
-  if (ethType === ETH.arp || ethType === ETH.rarp) need('arp', `an ARP flow (eth_type(${hex4(ethType)}))`);
-  if (ethType === ETH.mplsUc || ethType === ETH.mplsMc) need('mpls', `an MPLS flow (eth_type(${hex4(ethType)}))`);
-  if (ethType === ETH.nsh) need('nsh', 'an NSH flow (eth_type(0x894f))');
-  const l3 = ethType === ETH.ip ? 'ipv4' : ethType === ETH.ipv6 ? 'ipv6' : undefined;
-  if (!l3) return out;
-  need(l3, `an ${l3 === 'ipv4' ? 'IPv4' : 'IPv6'} flow (eth_type(${hex4(ethType)}))`);
-  if (field(key, l3, `${l3}_frag`) === FRAG_LATER) return out;
-  const proto = field(key, l3, `${l3}_proto`);
-  const via = `${l3}(proto=${proto})`;
-  if (proto === PROTO.tcp) {
-    need('tcp', `a TCP flow (${via})`);
-    need('tcp_flags', `a TCP flow (${via})`);
-  } else if (proto === PROTO.udp) need('udp', `a UDP flow (${via})`);
-  else if (proto === PROTO.sctp) need('sctp', `an SCTP flow (${via})`);
-  else if (proto === PROTO.icmp && l3 === 'ipv4') need('icmp', `an ICMP flow (${via})`);
-  else if (proto === PROTO.icmpv6 && l3 === 'ipv6') {
-    need('icmpv6', `an ICMPv6 flow (${via})`);
-    const type = field(key, 'icmpv6', 'icmpv6_type');
-    if (type === ND_SOLICIT || type === ND_ADVERT) need('nd', `a neighbour ${type === ND_SOLICIT ? 'solicitation' : 'advertisement'} (icmpv6(type=${type}))`);
-  }
+  const needs = NEEDS_BY_ETH[ethType] ?? NONE;
+  const l3 = L3[ethType];
+  if (!l3 || field(key, l3.attr, l3.frag) === FRAG_LATER) return needs;
+  const l4 = L4_NEEDS[`${l3.attr}/${field(key, l3.attr, l3.proto)}`];
+  if (!l4) return needs;
+  const out = [...needs, ...l4];
+  const type = field(key, 'icmpv6', 'icmpv6_type');
+  if (l4[0] === 'icmpv6' && (type === ND_SOLICIT || type === ND_ADVERT)) out.push('nd');
   return out;
 }
 
-const L3_MASKS = new Set(['ipv4', 'ipv6', 'ct_orig_tuple_ipv4', 'ct_orig_tuple_ipv6', 'arp', 'mpls', 'nsh']);
-const L4_MASKS = new Set(['tcp', 'tcp_flags', 'udp', 'sctp', 'icmp', 'icmpv6']);
+/** Why the kernel wants `attr` in this key, e.g. "a TCP flow (ipv4(proto=6))". */
+function becauseOf(attr: string, key: Attrs): string {
+  const ethType = toNumber(key['ethertype']) ?? ETH.llc;
+  const l3 = L3[ethType];
+  if (attr === 'nd') {
+    const type = field(key, 'icmpv6', 'icmpv6_type');
+    return `a neighbour ${type === ND_SOLICIT ? 'solicitation' : 'advertisement'} (icmpv6(type=${type}))`;
+  }
+  if (l3 && attr !== l3.attr) {
+    const proto = field(key, l3.attr, l3.proto)!;
+    return `${PROTO_NAMES[proto]} flow (${l3.attr}(proto=${proto}))`;
+  }
+  const what: Record<string, string> = { arp: 'an ARP', mpls: 'an MPLS', nsh: 'an NSH', ipv4: 'an IPv4', ipv6: 'an IPv6' };
+  return `${what[attr] ?? 'this'} flow (eth_type(${hex4(ethType)}))`;
+}
+
 const ALWAYS_MASKABLE = new Set(['tunnel', 'in_port', 'ethertype']);
+/** The EtherTypes an L3 mask attribute belongs to. */
+const L3_MASK_ETH: Readonly<Record<string, readonly number[]>> = {
+  ipv4: [ETH.ip], ct_orig_tuple_ipv4: [ETH.ip], ipv6: [ETH.ipv6], ct_orig_tuple_ipv6: [ETH.ipv6],
+  arp: [ETH.arp, ETH.rarp], mpls: [ETH.mplsUc, ETH.mplsMc], nsh: [ETH.nsh],
+};
+/** The IP protocol an L4 mask attribute belongs to. */
+const L4_MASK_PROTO: Readonly<Record<string, number>> = {
+  tcp: PROTO.tcp, tcp_flags: PROTO.tcp, udp: PROTO.udp, sctp: PROTO.sctp, icmp: PROTO.icmp, icmpv6: PROTO.icmpv6, nd: PROTO.icmpv6,
+};
 
 /** Why the kernel would refuse a mask attribute, or undefined when it takes it. */
 function maskProblem(attr: string, key: Attrs, mask: Attrs): string | undefined {
   if (ALWAYS_MASKABLE.has(attr)) return undefined;
-  const name = syntaxName(attr);
-  if (!has(key, attr)) return `the mask has ${name} bits but the key has no ${name}: give it in the key too, or leave it out`;
+  if (!has(key, attr)) {
+    return `the mask has ${syntaxName(attr)} bits but the key has no ${syntaxName(attr)}: give it in the key too, or leave it out`;
+  }
   const ethType = toNumber(key['ethertype']) ?? ETH.llc;
   const ethExact = has(mask, 'ethertype');
-  if (L3_MASKS.has(attr)) {
-    const wants: number[] = attr === 'arp' ? [ETH.arp, ETH.rarp]
-      : attr === 'mpls' ? [ETH.mplsUc, ETH.mplsMc]
-        : attr === 'nsh' ? [ETH.nsh]
-          : attr.endsWith('ipv4') ? [ETH.ip] : [ETH.ipv6];
+  const wants = L3_MASK_ETH[attr];
+  if (wants) {
     if (!wants.includes(ethType)) {
-      return `${name} does not fit the key's eth_type(${hex4(ethType)}): it needs eth_type(${hex4(wants[0]!)})`;
+      return `${syntaxName(attr)} does not fit the key's eth_type(${hex4(ethType)}): it needs eth_type(${hex4(wants[0]!)})`;
     }
-    if (!ethExact) return `the mask has ${name} bits but eth_type is not matched: add eth_type(${hex4(ethType)}) (the kernel matches it exactly)`;
-    if (attr === 'ct_orig_tuple_ipv6' && has(key, 'nd')) return `${name} cannot be matched together with nd(…): they share the same space in the kernel's key`;
+    if (!ethExact) return `the mask has ${syntaxName(attr)} bits but eth_type is not matched: add eth_type(${hex4(ethType)}) (the kernel matches it exactly)`;
+    if (attr === 'ct_orig_tuple_ipv6' && has(key, 'nd')) return `${syntaxName(attr)} cannot be matched together with nd(…): they share the same space in the kernel's key`;
     return undefined;
   }
-  if (L4_MASKS.has(attr) || attr === 'nd') {
-    const l3 = ethType === ETH.ip ? 'ipv4' : ethType === ETH.ipv6 ? 'ipv6' : undefined;
-    if (!l3 || !ethExact) return `the mask has ${name} bits but the flow does not match an IP eth_type exactly: add eth_type(0x0800) or eth_type(0x86dd)`;
-    if (field(key, l3, `${l3}_frag`) === FRAG_LATER) return `${name} cannot be matched on later fragments (${l3}(frag=later)) , which have no L4 header`;
-    const protoMask = field(mask, l3, `${l3}_proto`);
-    if (protoMask !== 0xff) return `the mask has ${name} bits but ${l3}(proto=…) is not matched exactly: write proto= without a mask`;
-    if (attr === 'nd') {
-      const typeMask = field(mask, 'icmpv6', 'icmpv6_type');
-      if (typeMask !== 0xff) return `the mask has nd(…) bits but the ICMPv6 type is not matched exactly: write icmpv6(type=135) or icmpv6(type=136) without a mask`;
-    }
-    const proto = field(key, l3, `${l3}_proto`);
-    const fits: Record<string, number> = { tcp: PROTO.tcp, tcp_flags: PROTO.tcp, udp: PROTO.udp, sctp: PROTO.sctp, icmp: PROTO.icmp, icmpv6: PROTO.icmpv6, nd: PROTO.icmpv6 };
-    if (proto !== fits[attr]) return `${name} does not fit ${l3}(proto=${proto}): it needs proto=${fits[attr]}`;
+  const wantsProto = L4_MASK_PROTO[attr];
+  if (wantsProto === undefined) return undefined;
+  const l3 = L3[ethType];
+  if (!l3 || !ethExact) return `the mask has ${syntaxName(attr)} bits but the flow does not match an IP eth_type exactly: add eth_type(0x0800) or eth_type(0x86dd)`;
+  if (field(key, l3.attr, l3.frag) === FRAG_LATER) return `${syntaxName(attr)} cannot be matched on later fragments (${l3.attr}(frag=later)), which have no L4 header`;
+  if (field(mask, l3.attr, l3.proto) !== 0xff) return `the mask has ${syntaxName(attr)} bits but ${l3.attr}(proto=…) is not matched exactly: write proto= without a mask`;
+  if (attr === 'nd' && field(mask, 'icmpv6', 'icmpv6_type') !== 0xff) {
+    return 'the mask has nd(…) bits but the ICMPv6 type is not matched exactly: write icmpv6(type=135) or icmpv6(type=136) without a mask';
   }
+  const proto = field(key, l3.attr, l3.proto);
+  if (proto !== wantsProto) return `${syntaxName(attr)} does not fit ${l3.attr}(proto=${proto}): it needs proto=${wantsProto}`;
   return undefined;
 }
 
@@ -208,11 +227,13 @@ export function checkFlowMatch(key: AttrValues, mask?: AttrValues): void {
   const vlan = vlanProblem(key);
   if (vlan) throw new FlowCheckError(vlan);
   const keyAttrs = flatten(key);
-  const missing = expectedKeyAttrs(keyAttrs).filter((e) => !has(keyAttrs, e.attr));
-  if (missing.length) {
-    const names = missing.map((m) => syntaxName(m.attr));
-    const because = [...new Set(missing.map((m) => m.because))].join(' and ');
-    const add = missing.map((m) => WILDCARD[m.attr] ?? syntaxName(m.attr)).join(',');
+  const expected = expectedKeyAttrs(keyAttrs);
+  let missing: string[] | undefined;
+  for (const attr of expected) if (!has(keyAttrs, attr)) (missing ??= []).push(attr);
+  if (missing) {
+    const names = missing.map(syntaxName);
+    const because = [...new Set(missing.map((m) => becauseOf(m, keyAttrs)))].join(' and ');
+    const add = missing.map((m) => WILDCARD[m] ?? syntaxName(m)).join(',');
     throw new FlowCheckError(
       `the key lacks ${names.join(' and ')}: the kernel requires ${missing.length > 1 ? 'them' : 'it'} in ${because} ` +
       `and answers only "Invalid argument" without; add ${add} to match any`,
