@@ -38,8 +38,19 @@ interface IntLike {
   enum?: Readonly<Record<string, number>>;
 }
 
+/** The ranges of the types narrower than 64 bits, as plain numbers. */
+const numberRange: Partial<Record<IntType, [number, number]>> = Object.fromEntries(
+  Object.entries(intRange).filter(([t]) => intSize(t as IntType) < 8).map(([t, [lo, hi]]) => [t, [Number(lo), Number(hi)]]),
+);
+
 /** Turns a user value (number, bigint, enum name, dotted IPv4) into the wire number. */
 function intFromValue(spec: IntLike, value: unknown, path: string): number | bigint {
+  // The common case, a plain number for a narrow type, without a BigInt round trip.
+  const range = typeof value === 'number' ? numberRange[spec.type] : undefined;
+  if (range && Number.isInteger(value)) {
+    if ((value as number) < range[0] || (value as number) > range[1]) throw new SchemaError(path, `${value} does not fit in ${spec.type}`);
+    return value as number;
+  }
   let v: unknown = value;
   if (typeof v === 'string') {
     if (spec.enum && Object.hasOwn(spec.enum, v)) v = spec.enum[v];

@@ -34,7 +34,9 @@ const macRe = /^([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-
 export function parseMac(s: string): Buffer | undefined {
   const m = macRe.exec(s);
   if (!m) return undefined;
-  return Buffer.from(m.slice(1, 7).map((x) => parseInt(x, 16)));
+  const b = Buffer.allocUnsafe(6);
+  for (let i = 0; i < 6; i++) b[i] = parseInt(m[i + 1]!, 16);
+  return b;
 }
 
 /** inet_ntop(AF_INET6): longest run of two or more zero words becomes "::"; v4-mapped in dotted form. */
