@@ -33,4 +33,5 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   'decode-flow': () => import('./decode-flow.js'),
   execute: () => import('./execute.js'),
   upcalls: () => import('./upcalls.js'),
+  controller: () => import('./controller.js'),
 };

@@ -321,3 +321,17 @@ export function popcount(v: bigint): number {
   for (let x = v; x > 0n; x &= x - 1n) n++;
   return n;
 }
+
+/**
+ * The key as the kernel keeps it for a megaflow: every field of `key` ANDed with `mask`
+ * (attributes the fields here do not cover are copied unchanged).
+ */
+export function maskedKey(key: AttrValues, mask: AttrValues): AttrValues {
+  const out: AttrValues = { ...key };
+  const masked = (f: PacketField): bigint => readField(key, f) & readField(mask, f);
+  for (const f of LIST) {
+    if (key[f.attr] === undefined) continue;
+    out[f.attr] = f.member === undefined ? fromBigint(f, masked(f)) : structOf(f.attr, masked);
+  }
+  return out;
+}

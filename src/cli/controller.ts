@@ -1,0 +1,87 @@
+/**
+ * `ovsdp controller [DP] RULES_FILE`: answers DP's flow misses from an OpenFlow-like rule
+ * table (ovs-ofctl's flow syntax; see src/ovs/openflow/rules.ts and docs/controller.md),
+ * installing one megaflow per miss. Runs until SIGINT or SIGTERM; SIGUSR1 prints the
+ * counters; a changed RULES_FILE is reloaded.
+ */
+import type { Command } from 'commander';
+import type { ControllerStats, InstalledFlow } from '../client/controller.js';
+import { type CliContext, UsageError } from './context.js';
+
+interface ControllerCommandOptions {
+  idleTimeout: string;
+  stats?: string;
+  mode: string;
+  quiet?: boolean;
+}
+
+function seconds(text: string, what: string): number {
+  const v = Number(text);
+  if (!Number.isFinite(v) || v <= 0) throw new UsageError(`${what} must be a number of seconds above 0, not "${text}"`);
+  return v;
+}
+
+export function statsLine(s: ControllerStats): string {
+  return `misses ${s.misses}, flows installed ${s.installed} (already there ${s.existing}), executed ${s.executed}, errors ${s.errors}, expired ${s.expired}, reloads ${s.reloads} (kept ${s.kept}, modified ${s.modified}, deleted ${s.deleted})`;
+}
+
+export function define(program: Command, context: () => CliContext): void {
+  program
+    .command('controller')
+    .description('answer DP\'s flow misses from an OpenFlow-like rule table in RULES_FILE (ovs-ofctl flow syntax), one megaflow per miss')
+    .argument('<args...>', '[dp] RULES_FILE')
+    .option('--idle-timeout <seconds>', 'delete kernel flows idle this long', '10')
+    .option('--stats <seconds>', 'print the counters every so many seconds (also on SIGUSR1 and at exit)')
+    .option('--mode <mode>', 'upcall dispatch: auto (the datapath\'s), per-cpu or per-vport', 'auto')
+    .option('-q, --quiet', 'do not print each installed flow')
+    .addHelpText('after', '\nExample:\n  ovsdp controller dp0 examples/nat.rules\n\nEach installed megaflow is printed as dump-flows prints it, with the rules that made it.')
+    .action(async (args: string[], opts: ControllerCommandOptions) => {
+      const ctx = context();
+      if (args.length > 2) throw new UsageError(`controller takes [DP] RULES_FILE (unexpected "${args[2]}")`);
+      if (!['auto', 'per-cpu', 'per-vport'].includes(opts.mode)) throw new UsageError(`--mode must be auto, per-cpu or per-vport, not "${opts.mode}"`);
+      const idleTimeoutMs = seconds(opts.idleTimeout, '--idle-timeout') * 1000;
+      const statsMs = opts.stats === undefined ? undefined : seconds(opts.stats, '--stats') * 1000;
+      const file = args[args.length - 1]!;
+      const { OvsConnection } = await import('../client/connection.js');
+      const { splitDatapathArg } = await import('./flow-args.js');
+      const conn = new OvsConnection();
+      let dp;
+      try {
+        dp = (await splitDatapathArg(conn, args.slice(0, -1), 1)).datapath;
+      } finally {
+        conn.close();
+      }
+      const { Controller } = await import('../client/controller.js');
+      const { formatFlowMatch } = await import('../client/flow-text.js');
+      const { maskedKey } = await import('../ovs/openflow/fields.js');
+      let controller;
+      try {
+        controller = await Controller.start({ datapath: { name: dp.name, ifindex: dp.ifindex }, rulesFile: file, idleTimeoutMs, mode: opts.mode as 'auto' });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`cannot read ${file}: no such file`);
+        throw err;
+      }
+      const c = controller;
+      const tables = [...new Set(c.rules.map((r) => r.table))].sort((a, b) => a - b);
+      ctx.print(`controller: ${dp.name}: ${c.rules.length} rules in table${tables.length === 1 ? '' : 's'} ${tables.join(', ') || '0 (empty)'} from ${file}; upcalls ${c.mode}; idle timeout ${idleTimeoutMs / 1000} s`);
+      const rulesOf = (i: InstalledFlow): string => i.translation.matched.map((r) => `${file}:${r.line}`).join(' ') || 'no rule: drop';
+      if (!opts.quiet) {
+        c.on('install', (i) => ctx.print(`installed ${formatFlowMatch(maskedKey(i.flow.key, i.flow.mask!), i.flow.mask, i.flow.actions)}  [${rulesOf(i)}]`));
+      }
+      c.on('failure', (err, what) => ctx.warn(`${what}: ${err.message}${(err as { reason?: string }).reason ? ` (${(err as { reason?: string }).reason})` : ''}`));
+      c.on('reload', (r) => ctx.print(`reloaded ${file}: ${r.rules} rules; kernel flows kept ${r.kept}, modified ${r.modified}, deleted ${r.deleted}`));
+      c.on('expire', (n) => ctx.print(`expired ${n} idle flow${n === 1 ? '' : 's'}`));
+      const printStats = (): void => ctx.print(`stats: ${statsLine(c.stats())}`);
+      const timer = statsMs === undefined ? undefined : setInterval(printStats, statsMs);
+      process.on('SIGUSR1', printStats);
+      await new Promise<void>((resolve) => {
+        const stop = (): void => resolve();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      clearInterval(timer);
+      process.off('SIGUSR1', printStats);
+      await c.close();
+      printStats();
+    });
+}

@@ -1,0 +1,409 @@
+/**
+ * A controller that answers a datapath's flow misses from an OpenFlow-like rule table
+ * (src/ovs/openflow/): the kernel datapath starts with no flows, and every flow it gets
+ * comes from here, on demand, as ovs-vswitchd's handler threads do it.
+ *
+ * For each miss upcall: walk the tables (Pipeline.translate) to get the datapath actions
+ * and the megaflow mask, install that one megaflow (key as the kernel gave it, the mask,
+ * the actions; a UFID derived from the masked key and mask, so the same megaflow asked
+ * for twice is one flow), then execute the packet with the same actions so the first
+ * packet is not lost. A recirculated packet (ct(table=N) became ct(...),recirc(ID))
+ * misses again with recirc_id and its conntrack state in the key and is translated from
+ * table N.
+ *
+ * Flows idle for longer than the idle timeout are deleted (a periodic dump, as the
+ * revalidators of ovs-vswitchd do). New rules (setRules(), or a watched rules file that
+ * changed) revalidate every kernel flow: its key is translated again; a flow whose new
+ * translation needs bits its mask does not match is deleted (the next packet asks
+ * again), one whose actions changed is modified in place, the rest stay.
+ *
+ * A malformed upcall, a translation problem or a kernel error is counted, reported as a
+ * 'failure' event, and the controller goes on. All kernel work (batches of upcalls,
+ * expiry, revalidation) runs one job at a time, so flows are always translated with the
+ * rules in force when they are installed.
+ */
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { type FSWatcher, readFileSync, watch } from 'node:fs';
+import path from 'node:path';
+import { encodeAttrs, encodeList } from '../nl/codec.js';
+import { NetlinkError, errnoName } from '../nl/errors.js';
+import type { AttrValues } from '../nl/schema.js';
+import { actionAttrs } from '../ovs/actions.js';
+import { flowKeyAttrs } from '../ovs/keys.js';
+import { PACKET_FIELDS, readField } from '../ovs/openflow/fields.js';
+import { Pipeline, RecircIds, type Translation } from '../ovs/openflow/pipeline.js';
+import { type Rule, parseRules } from '../ovs/openflow/rules.js';
+import { OvsConnection } from './connection.js';
+import { type DatapathRef, resolveDatapath } from './datapaths.js';
+import { type Flow, type FlowOp, type FlowSpec, FlowTable } from './flows.js';
+import { executeMany } from './packets.js';
+import { type DispatchMode, type Upcall, UpcallListener } from './upcalls.js';
+
+export interface ControllerOptions {
+  datapath: DatapathRef;
+  /** The rules text; default: read from rulesFile. */
+  rules?: string;
+  /** A rules file: read at start (unless `rules` is given) and reloaded when it changes. */
+  rulesFile?: string;
+  /** Names the rules in errors (default: the file name, or "rules"). */
+  source?: string;
+  /** Delete flows idle for longer than this (default 10000 ms, as ovs-vswitchd's max-idle). */
+  idleTimeoutMs?: number;
+  /** How often to look for idle flows (default: a tenth of the idle timeout, 100..1000 ms). */
+  expiryIntervalMs?: number;
+  /** Wait this long after the last change of the rules file before reloading (default 200 ms). */
+  reloadDelayMs?: number;
+  /** Upcall dispatch mode (default 'auto': the datapath's). */
+  mode?: 'auto' | DispatchMode;
+}
+
+export interface ControllerStats {
+  /** miss upcalls handled */
+  misses: number;
+  /** megaflows installed */
+  installed: number;
+  /** misses whose megaflow the kernel already had (another upcall installed it first) */
+  existing: number;
+  /** packets executed */
+  executed: number;
+  /** malformed upcalls, translation problems, kernel errors */
+  errors: number;
+  /** flows deleted as idle */
+  expired: number;
+  /** rule sets loaded after the first */
+  reloads: number;
+  /** revalidation after reloads: flows kept, modified, deleted */
+  kept: number;
+  modified: number;
+  deleted: number;
+}
+
+/** A megaflow the controller installed. */
+export interface InstalledFlow {
+  flow: FlowSpec & { ufid: Buffer };
+  translation: Translation;
+  upcall: Upcall;
+}
+
+export interface ReloadResult {
+  rules: number;
+  kept: number;
+  modified: number;
+  deleted: number;
+}
+
+interface ControllerEvents {
+  /** A megaflow went into the kernel. */
+  install: [InstalledFlow];
+  /** Something went wrong for one upcall or flow; the controller goes on. */
+  failure: [Error, string];
+  /** New rules are in force and the kernel's flows revalidated. */
+  reload: [ReloadResult];
+  /** Idle flows were deleted. */
+  expire: [number];
+}
+
+function monotonicMs(): bigint {
+  return process.hrtime.bigint() / 1_000_000n;
+}
+
+/**
+ * The UFID of a megaflow: a hash of its mask and of the key under the mask, so that two
+ * upcalls of one megaflow name the same flow.
+ */
+export function megaflowUfid(key: AttrValues, mask: AttrValues): Buffer {
+  const h = createHash('md5');
+  h.update(encodeAttrs(flowKeyAttrs, mask));
+  for (const f of PACKET_FIELDS.values()) {
+    const m = readField(mask, f);
+    if (m) h.update(`${f.name}=${(readField(key, f) & m).toString(16)};`);
+  }
+  return h.digest();
+}
+
+/** Whether every bit of `inner` is set in `outer` (field by field). */
+function maskCovers(outer: AttrValues, inner: AttrValues): boolean {
+  for (const f of PACKET_FIELDS.values()) {
+    if (readField(inner, f) & ~readField(outer, f)) return false;
+  }
+  return true;
+}
+
+function sameActions(a: AttrValues[], b: AttrValues[]): boolean {
+  return encodeList(actionAttrs, a).equals(encodeList(actionAttrs, b));
+}
+
+function isErrno(err: unknown, name: string): boolean {
+  return err instanceof NetlinkError && errnoName(err.errno) === name;
+}
+
+export class Controller extends EventEmitter<ControllerEvents> {
+  readonly datapath: { name: string; ifindex: number };
+  readonly recirc = new RecircIds();
+  private pipeline: Pipeline;
+  private rulesText: string;
+  private readonly source: string;
+  private readonly conn: OvsConnection;
+  private readonly table: FlowTable;
+  private readonly listener: UpcallListener;
+  private readonly counters: ControllerStats = {
+    misses: 0, installed: 0, existing: 0, executed: 0, errors: 0, expired: 0, reloads: 0, kept: 0, modified: 0, deleted: 0,
+  };
+  /** When each flow we know of was installed or first seen, by UFID (hex): for never-used flows. */
+  private readonly seen = new Map<string, bigint>();
+  private readonly idleTimeoutMs: number;
+  private work: Promise<void> = Promise.resolve();
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private watcher: FSWatcher | undefined;
+  private reloadTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private running: Promise<void> | undefined;
+
+  private constructor(conn: OvsConnection, dp: { name: string; ifindex: number }, listener: UpcallListener, rules: Rule[], text: string, source: string, idleTimeoutMs: number) {
+    super();
+    this.conn = conn;
+    this.datapath = dp;
+    this.listener = listener;
+    this.pipeline = new Pipeline(rules);
+    this.rulesText = text;
+    this.source = source;
+    this.idleTimeoutMs = idleTimeoutMs;
+    this.table = new FlowTable(conn, dp);
+  }
+
+  /**
+   * Parses the rules (a RuleParseError stops here), claims the datapath's upcalls and
+   * starts answering them. Flows already in the datapath are revalidated against the rules.
+   */
+  static async start(options: ControllerOptions): Promise<Controller> {
+    const source = options.source ?? (options.rulesFile ? path.basename(options.rulesFile) : 'rules');
+    if (options.rules === undefined && options.rulesFile === undefined) throw new TypeError('Controller.start needs rules or rulesFile');
+    const text = options.rules ?? readFileSync(options.rulesFile!, 'utf8');
+    const rules = parseRules(text, { source });
+    const conn = new OvsConnection();
+    let listener: UpcallListener | undefined;
+    try {
+      const dp = await resolveDatapath(conn, options.datapath);
+      listener = await UpcallListener.open({ datapath: { name: dp.name, ifindex: dp.ifindex }, mode: options.mode ?? 'auto', connection: conn });
+      const c = new Controller(conn, { name: dp.name, ifindex: dp.ifindex }, listener, rules, text, source, options.idleTimeoutMs ?? 10_000);
+      listener.on('malformed', (err) => c.fail(err, 'malformed upcall'));
+      listener.on('overrun', (err) => c.fail(err, 'upcall socket overrun: upcalls were lost'));
+      listener.on('warning', (err) => c.fail(err, 'upcall listener'));
+      await c.enqueue(() => c.revalidate().then(() => undefined));
+      c.running = c.serve();
+      const interval = options.expiryIntervalMs ?? Math.min(1000, Math.max(100, Math.floor(c.idleTimeoutMs / 10)));
+      c.expiryTimer = setInterval(() => void c.enqueue(() => c.expire()), interval);
+      if (options.rulesFile) c.watchRules(options.rulesFile, options.reloadDelayMs ?? 200);
+      return c;
+    } catch (err) {
+      await listener?.close().catch(() => undefined);
+      conn.close();
+      throw err;
+    }
+  }
+
+  /** The upcall dispatch mode in use. */
+  get mode(): DispatchMode {
+    return this.listener.mode;
+  }
+
+  /** The rules in force. */
+  get rules(): readonly Rule[] {
+    return this.pipeline.rules;
+  }
+
+  stats(): ControllerStats {
+    return { ...this.counters };
+  }
+
+  /** Runs `job` after everything queued before it; its failure is reported, not thrown. */
+  private enqueue<T>(job: () => Promise<T>): Promise<T | undefined> {
+    const run = this.work.then(() => (this.closed ? undefined : job()));
+    this.work = run.then(() => undefined, (err: unknown) => this.fail(err, 'controller'));
+    return run.catch(() => undefined);
+  }
+
+  private fail(err: unknown, what: string): void {
+    this.counters.errors++;
+    this.emit('failure', err instanceof Error ? err : new Error(String(err)), what);
+  }
+
+  private async serve(): Promise<void> {
+    for await (const batch of this.listener.batches()) {
+      await this.enqueue(() => this.handle(batch));
+    }
+  }
+
+  /** One batch of upcalls: translate, install (pipelined), execute (pipelined). */
+  private async handle(batch: Upcall[]): Promise<void> {
+    const installs: InstalledFlow[] = [];
+    const executes: { packet: Buffer; actions: AttrValues[]; key: AttrValues }[] = [];
+    const inBatch = new Set<string>();
+    for (const up of batch) {
+      if (up.cmd !== 'miss') continue;
+      this.counters.misses++;
+      let t: Translation;
+      try {
+        t = this.pipeline.translate(up.key, this.recirc);
+      } catch (err) {
+        this.fail(err, `translating a miss from port ${up.inPort}`);
+        continue;
+      }
+      if (t.problem) this.fail(new Error(t.problem), `translating a miss from port ${up.inPort}`);
+      const ufid = megaflowUfid(up.key, t.mask);
+      const id = ufid.toString('hex');
+      if (!inBatch.has(id)) {
+        inBatch.add(id);
+        installs.push({ flow: { key: up.key, mask: t.mask, actions: t.actions, ufid }, translation: t, upcall: up });
+      }
+      if (t.actions.length) executes.push({ packet: up.packet, actions: t.actions, key: up.key });
+    }
+    if (installs.length) {
+      const results = this.table.operate(installs, (i): FlowOp => ({ kind: 'put', flow: i.flow, mode: 'create' }));
+      for await (const r of results) {
+        if (!r.error) {
+          this.counters.installed++;
+          this.seen.set(r.item.flow.ufid.toString('hex'), monotonicMs());
+          this.emit('install', r.item);
+        } else if (isErrno(r.error, 'EEXIST')) this.counters.existing++;
+        else this.fail(r.error, `installing a flow for a miss from port ${r.item.upcall.inPort}`);
+      }
+    }
+    if (executes.length) {
+      const res = await executeMany(this.conn, this.datapath, executes);
+      this.counters.executed += res.executed;
+      for (const e of res.errors) this.fail(e.error, 'executing a packet');
+      this.counters.errors += res.failed - res.errors.length;
+    }
+  }
+
+  /** Deletes the flows whose last packet is older than the idle timeout. */
+  private async expire(): Promise<void> {
+    const now = monotonicMs();
+    const idle: Flow[] = [];
+    const present = new Set<string>();
+    for (const f of await this.table.list()) {
+      const id = f.ufid?.toString('hex');
+      let since = f.used;
+      if (since === undefined && id !== undefined) {
+        since = this.seen.get(id) ?? now;
+        this.seen.set(id, since);
+      }
+      if (id !== undefined) present.add(id);
+      if (since !== undefined && now - since > BigInt(this.idleTimeoutMs)) idle.push(f);
+    }
+    for (const id of this.seen.keys()) if (!present.has(id)) this.seen.delete(id);
+    const deleted = await this.deleteFlows(idle, 'deleting an idle flow');
+    for (const f of idle) if (f.ufid) this.seen.delete(f.ufid.toString('hex'));
+    if (deleted) {
+      this.counters.expired += deleted;
+      this.emit('expire', deleted);
+    }
+  }
+
+  private async deleteFlows(flows: Flow[], what: string): Promise<number> {
+    let n = 0;
+    const ops = this.table.operate(flows, (f): FlowOp => ({ kind: 'del', target: f.ufid ? { ufid: f.ufid } : { key: f.key! } }));
+    for await (const r of ops) {
+      if (!r.error) n++;
+      else if (!isErrno(r.error, 'ENOENT')) this.fail(r.error, what);
+    }
+    return n;
+  }
+
+  /**
+   * Puts new rules in force and revalidates the kernel's flows. A rules text that does
+   * not parse throws its RuleParseError and changes nothing.
+   */
+  async setRules(text: string): Promise<ReloadResult> {
+    const rules = parseRules(text, { source: this.source });
+    const result = await this.enqueue(async () => {
+      this.pipeline = new Pipeline(rules);
+      this.rulesText = text;
+      this.counters.reloads++;
+      const r = await this.revalidate();
+      this.emit('reload', r);
+      return r;
+    });
+    if (!result) throw new Error('the controller is closed');
+    return result;
+  }
+
+  /** Translates every kernel flow's key again: keep, modify or delete it. */
+  private async revalidate(): Promise<ReloadResult> {
+    const result: ReloadResult = { rules: this.pipeline.rules.length, kept: 0, modified: 0, deleted: 0 };
+    const stale: Flow[] = [];
+    const changed: FlowSpec[] = [];
+    for (const f of await this.table.list()) {
+      if (!f.key || !f.mask || !f.actions) continue;
+      let t: Translation;
+      try {
+        t = this.pipeline.translate(f.key, this.recirc);
+      } catch (err) {
+        this.fail(err, 'revalidating a flow');
+        stale.push(f);
+        continue;
+      }
+      // The kernel's key of a flow with a UFID is the masked key: one packet of the
+      // megaflow. If the new decision needs bits the old mask does not match, packets of
+      // the megaflow may now differ: let them miss again.
+      if (!maskCovers(f.mask, t.mask)) stale.push(f);
+      else if (!sameActions(f.actions, t.actions)) {
+        const spec: FlowSpec = { key: f.key, mask: f.mask, actions: t.actions };
+        if (f.ufid) spec.ufid = f.ufid;
+        changed.push(spec);
+      } else result.kept++;
+    }
+    result.deleted = await this.deleteFlows(stale, 'deleting a stale flow');
+    for await (const r of this.table.operate(changed, (flow): FlowOp => ({ kind: 'put', flow, mode: 'modify' }))) {
+      if (!r.error) result.modified++;
+      else if (!isErrno(r.error, 'ENOENT')) this.fail(r.error, 'modifying a flow after new rules');
+    }
+    this.counters.kept += result.kept;
+    this.counters.modified += result.modified;
+    this.counters.deleted += result.deleted;
+    return result;
+  }
+
+  private watchRules(file: string, delayMs: number): void {
+    const dir = path.dirname(path.resolve(file));
+    const base = path.basename(file);
+    // The directory, not the file: editors replace a file by renaming a new one over it.
+    this.watcher = watch(dir, (_event, name) => {
+      if (name !== null && name !== base) return;
+      clearTimeout(this.reloadTimer);
+      this.reloadTimer = setTimeout(() => this.reloadFile(file), delayMs);
+    });
+    this.watcher.on('error', (err) => this.fail(err, `watching ${file}`));
+  }
+
+  private reloadFile(file: string): void {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      this.fail(err, `reading ${file}`);
+      return;
+    }
+    if (text === this.rulesText) return;
+    this.setRules(text).catch((err: unknown) => this.fail(err, `new rules in ${file} (the old rules stay)`));
+  }
+
+  /** Stops: the datapath's upcall settings are put back; installed flows stay until idle. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    clearInterval(this.expiryTimer);
+    clearTimeout(this.reloadTimer);
+    this.watcher?.close();
+    await this.work;
+    this.closed = true;
+    try {
+      await this.listener.close();
+      await this.running;
+    } finally {
+      this.table.close();
+      this.conn.close();
+    }
+  }
+}
