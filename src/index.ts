@@ -39,3 +39,8 @@ export {
 } from './client/upcalls.js';
 export { execute, executeMany, type ExecuteSpec, type ExecuteManyResult } from './client/packets.js';
 export { summarizePacket } from './ovs/packet-summary.js';
+export {
+  Controller, megaflowUfid, type ControllerOptions, type ControllerStats, type InstalledFlow, type ReloadResult,
+} from './client/controller.js';
+export { parseRules, RuleParseError, DEFAULT_PRIORITY, type Rule, type RuleAction, type MatchEntry } from './ovs/openflow/rules.js';
+export { Pipeline, RecircIds, type Translation, type RecircTarget } from './ovs/openflow/pipeline.js';
