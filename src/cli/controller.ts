@@ -4,6 +4,7 @@
  * installing one megaflow per miss. Runs until SIGINT or SIGTERM; SIGUSR1 prints the
  * counters; a changed RULES_FILE is reloaded.
  */
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { ControllerStats, InstalledFlow } from '../client/controller.js';
 import { type CliContext, UsageError } from './context.js';
@@ -42,6 +43,15 @@ export function define(program: Command, context: () => CliContext): void {
       const idleTimeoutMs = seconds(opts.idleTimeout, '--idle-timeout') * 1000;
       const statsMs = opts.stats === undefined ? undefined : seconds(opts.stats, '--stats') * 1000;
       const file = args[args.length - 1]!;
+      // The rules first: a mistake in them is reported without touching the kernel.
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+      }
+      const { parseRules } = await import('../ovs/openflow/rules.js');
+      parseRules(text, { source: file });
       const { OvsConnection } = await import('../client/connection.js');
       const { splitDatapathArg } = await import('./flow-args.js');
       const conn = new OvsConnection();
@@ -54,14 +64,9 @@ export function define(program: Command, context: () => CliContext): void {
       const { Controller } = await import('../client/controller.js');
       const { formatFlowMatch } = await import('../client/flow-text.js');
       const { maskedKey } = await import('../ovs/openflow/fields.js');
-      let controller;
-      try {
-        controller = await Controller.start({ datapath: { name: dp.name, ifindex: dp.ifindex }, rulesFile: file, idleTimeoutMs, mode: opts.mode as 'auto' });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new UsageError(`cannot read ${file}: no such file`);
-        throw err;
-      }
-      const c = controller;
+      const c = await Controller.start({
+        datapath: { name: dp.name, ifindex: dp.ifindex }, rules: text, rulesFile: file, source: file, idleTimeoutMs, mode: opts.mode as 'auto',
+      });
       const tables = [...new Set(c.rules.map((r) => r.table))].sort((a, b) => a - b);
       ctx.print(`controller: ${dp.name}: ${c.rules.length} rules in table${tables.length === 1 ? '' : 's'} ${tables.join(', ') || '0 (empty)'} from ${file}; upcalls ${c.mode}; idle timeout ${idleTimeoutMs / 1000} s`);
       const rulesOf = (i: InstalledFlow): string => i.translation.matched.map((r) => `${file}:${r.line}`).join(' ') || 'no rule: drop';

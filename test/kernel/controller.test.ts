@@ -48,7 +48,7 @@ async function withLab(prefix: string, fn: (lab: Lab) => Promise<void>): Promise
   const conn = new OvsConnection();
   const ns1 = `${prefix}-1`;
   const ns2 = `${prefix}-2`;
-  const teardown = `ip netns del ${ns1} 2>/dev/null || true; ip netns del ${ns2} 2>/dev/null || true; ip link del ${prefix}-p1 2>/dev/null || true; ip link del ${prefix}-p2 2>/dev/null || true`;
+  const teardown = `printf '%s\\n' 'netns del ${ns1}' 'netns del ${ns2}' 'link del ${prefix}-p1' 'link del ${prefix}-p2' | ip -force -batch - 2>/dev/null || true`;
   await deleteDatapath(conn, prefix).catch(() => undefined);
   await sh(teardown);
   const dp = await createDatapath(conn, prefix);
