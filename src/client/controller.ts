@@ -326,7 +326,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       this.emit('reload', r);
       return r;
     });
-    if (!result) throw new Error('the controller is closed');
+    if (!result) throw new Error(this.closed ? 'the controller is closed' : 'the new rules are in force, but revalidating the kernel flows failed (see the failure event)');
     return result;
   }
 
