@@ -7,7 +7,7 @@
  */
 import type { AttrValues } from '../../nl/schema.js';
 import { formatActions, parseActions } from './actions.js';
-import { formatKey, parseKeyAttr, parseKeyList, take } from './keys.js';
+import { formatKey, parseKeyAttr, parseKeyList, skipDelimiters, take } from './keys.js';
 import { FlowParseError, Scanner } from './scanner.js';
 
 /** A flow as the library sends it: key and mask as encoded with flowKeyAttrs. */
@@ -66,6 +66,14 @@ export function formatUfid(ufid: Uint8Array): string {
   return `${h(w[0]!, 8)}-${h(w[1]! >>> 16, 4)}-${h(w[1]! & 0xffff, 4)}-${h(w[2]! >>> 16, 4)}-${h(w[2]! & 0xffff, 4)}${h(w[3]!, 8)}`;
 }
 
+/** The `[ufid:UUID,]` a flow may start with (after delimiters), if there. */
+function scanUfidPrefix(sc: Scanner): Buffer | undefined {
+  skipDelimiters(sc);
+  if (!sc.input.startsWith('ufid:', sc.pos)) return undefined;
+  sc.pos += 5;
+  return scanUfid(sc);
+}
+
 function scanUfid(sc: Scanner): Buffer {
   const at = sc.pos;
   const m = take(sc, UUID_TEXT);
@@ -96,8 +104,6 @@ export function excludePacketType(attrs: AttrValues): AttrValues {
 
 // ---------------------------------------------------------------- parsing
 
-const DELIMITERS = /[, \t\r\n]*/y;
-
 /** TCP flag letters of the `flags:` statistic (packet_format_tcp_flags). */
 const TCP_FLAG_LETTERS: ReadonlyArray<[string, number]> = [
   ['S', 0x002], ['F', 0x001], ['P', 0x008], ['R', 0x004], ['U', 0x020], ['.', 0x010], ['E', 0x040],
@@ -114,9 +120,7 @@ const STATS_ITEM = /(?:packets:[0-9]+|bytes:[0-9]+|used:(?:never|-?[0-9]+\.[0-9]
  */
 export function parseFlowKey(text: string, options: ParseFlowOptions = {}): Omit<FlowSpec, 'actions'> {
   const sc = new Scanner(text);
-  take(sc, DELIMITERS);
-  let ufid: Buffer | undefined;
-  if (take(sc, /ufid:/y)) ufid = scanUfid(sc);
+  const ufid = scanUfidPrefix(sc);
   const keyOptions = { masked: true, portNumbers: options.portNumbers };
   const { key, mask } = parseKeyList(sc, keyOptions);
   // Anything left is not a key attribute: let the key parser say why.
@@ -134,9 +138,7 @@ export function parseFlowKey(text: string, options: ParseFlowOptions = {}): Omit
  */
 export function parseFlow(text: string, options: ParseFlowOptions = {}): FlowSpec {
   const sc = new Scanner(text);
-  take(sc, DELIMITERS);
-  let ufid: Buffer | undefined;
-  if (take(sc, /ufid:/y)) ufid = scanUfid(sc);
+  const ufid = scanUfidPrefix(sc);
   const keyOptions = { masked: true, portNumbers: options.portNumbers };
   const { key, mask } = parseKeyList(sc, keyOptions);
   // The key ends at white space (add-flows' "KEY ACTIONS") or at the statistics or
@@ -145,12 +147,13 @@ export function parseFlow(text: string, options: ParseFlowOptions = {}): FlowSpe
   if (sc.pos < text.length && /^\w+\(/.test(text.slice(sc.pos)) && /(^|,)$/.test(text.slice(0, sc.pos))) {
     parseKeyAttr(sc, keyOptions);
   }
-  for (;;) {
-    take(sc, DELIMITERS);
-    if (!take(sc, STATS_ITEM)) break;
-  }
   const spec: FlowSpec = { key: excludePacketType(key), mask: excludePacketType(mask) };
   if (ufid) spec.ufid = ufid;
+  if (sc.pos >= text.length) return spec;
+  for (;;) {
+    skipDelimiters(sc);
+    if (!take(sc, STATS_ITEM)) break;
+  }
   take(sc, /actions:/y);
   if (sc.pos < text.length) {
     const start = sc.pos;

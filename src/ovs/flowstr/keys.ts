@@ -18,7 +18,7 @@ import { encodeAttrs, decodeAttrs } from '../../nl/codec.js';
 import { formatIPv6, parseIPv6 } from '../../nl/repr.js';
 import { type AttrSet, type AttrValues, type UnknownAttr, UNKNOWN_PREFIX, unknownKey } from '../../nl/schema.js';
 import { CT_STATE_FLAGS, flowKeyAttrs, tunnelKeyAttrs } from '../keys.js';
-import { Scanner, closeMatches } from './scanner.js';
+import { Scanner, closeMatches, isNameStart, isWordCode } from './scanner.js';
 
 export interface KeyAttr {
   /** The schema attribute name (src/ovs/keys.ts): 'ipv4', 'priority', 'ethernet', ... */
@@ -68,7 +68,98 @@ export function take(sc: Scanner, re: RegExp): RegExpExecArray | null {
   return m;
 }
 
-const C_INT = /[+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/y;
+// Hot paths scan with character codes: a flow file of many thousand lines goes through
+// these for every field.
+
+function isDigitCode(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isHexCode(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+
+function isLetterCode(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+}
+
+function isLowerHexCode(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 97 && c <= 102);
+}
+
+/** The value of the decimal digits s[start, end) (at most 15 of them). */
+function decimalValue(s: string, start: number, end: number): number {
+  let v = 0;
+  for (let i = start; i < end; i++) v = v * 10 + s.charCodeAt(i) - 48;
+  return v;
+}
+
+/** A hex digit's value (the code must be one). */
+function hexValue(c: number): number {
+  return c <= 57 ? c - 48 : (c | 0x20) - 87;
+}
+
+/**
+ * Where the C integer that starts at `pos` ends (scanf's %i: optional sign, then 0x hex,
+ * leading-0 octal or decimal; "0x" without a hex digit is the 0 alone), or -1 when none
+ * starts there.
+ */
+function cIntEnd(s: string, pos: number): number {
+  let i = pos;
+  let c = s.charCodeAt(i);
+  if (c === 43 /* + */ || c === 45 /* - */) c = s.charCodeAt(++i);
+  if (c === 48 /* 0 */) {
+    const x = s.charCodeAt(i + 1);
+    if ((x === 120 || x === 88) && isHexCode(s.charCodeAt(i + 2))) {
+      i += 3;
+      while (isHexCode(s.charCodeAt(i))) i++;
+      return i;
+    }
+    i++;
+    for (c = s.charCodeAt(i); c >= 48 && c <= 55; c = s.charCodeAt(++i));
+    return i;
+  }
+  if (!isDigitCode(c)) return -1;
+  for (c = s.charCodeAt(++i); isDigitCode(c); c = s.charCodeAt(++i));
+  return i;
+}
+
+/** The C integer text s[start, end) (as cIntEnd found it) as a BigInt, sign applied. */
+function cIntBig(s: string, start: number, end: number): bigint {
+  let text = s.slice(start, end);
+  let negative = false;
+  if (text[0] === '+' || text[0] === '-') {
+    negative = text[0] === '-';
+    text = text.slice(1);
+  }
+  const v = /^0[xX]/.test(text) ? BigInt(text) : text.length > 1 && text[0] === '0' ? BigInt(`0o${text.slice(1)}`) : BigInt(text);
+  return negative ? -v : v;
+}
+
+/**
+ * The C integer text s[start, end) stored into a field of `bits` <= 32, wrapped as C
+ * stores it. Numbers short enough to be exact as doubles skip BigInt.
+ */
+function cIntField(s: string, start: number, end: number, bits: number): number {
+  let i = start;
+  let c = s.charCodeAt(i);
+  const negative = c === 45;
+  if (c === 43 || c === 45) c = s.charCodeAt(++i);
+  let v = 0;
+  if (c === 48 && i + 1 < end && (s.charCodeAt(i + 1) | 0x20) === 120) {
+    // Up to 13 hex digits (52 bits) are exact.
+    if (end - i - 2 > 13) return Number(BigInt.asUintN(bits, cIntBig(s, start, end)));
+    for (i += 2; i < end; i++) v = v * 16 + hexValue(s.charCodeAt(i));
+  } else {
+    // Up to 15 digits, decimal or octal, are exact.
+    const base = c === 48 ? 8 : 10;
+    if (end - i > 15) return Number(BigInt.asUintN(bits, cIntBig(s, start, end)));
+    for (; i < end; i++) v = v * base + s.charCodeAt(i) - 48;
+  }
+  if (negative) v = -v;
+  // ToUint32 and ToInt32 wrap modulo 2^32 exactly for these integers.
+  return bits === 32 ? v >>> 0 : v & ((1 << bits) - 1);
+}
 
 /**
  * An integer as scanf's %i reads it (decimal, 0x hex, leading-0 octal, optional sign),
@@ -77,27 +168,31 @@ const C_INT = /[+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)/y;
  */
 export function scanInt(sc: Scanner, bits: number, what: string): bigint {
   const at = sc.pos;
-  const m = take(sc, C_INT);
-  if (!m) throw sc.error(`expected ${what}${found(sc)}`, at);
-  let text = m[0];
-  let negative = false;
-  if (text[0] === '+' || text[0] === '-') {
-    negative = text[0] === '-';
-    text = text.slice(1);
-  }
-  let v = /^0[xX]/.test(text) ? BigInt(text) : text.length > 1 && text[0] === '0' ? BigInt(`0o${text.slice(1)}`) : BigInt(text);
-  if (negative) v = -v;
-  return BigInt.asUintN(bits, v);
+  const end = cIntEnd(sc.input, at);
+  if (end < 0) throw sc.error(`expected ${what}${found(sc)}`, at);
+  sc.pos = end;
+  return BigInt.asUintN(bits, cIntBig(sc.input, at, end));
 }
 
 /** Whether a C integer starts at the scanner. */
 function looksNumeric(sc: Scanner): boolean {
-  C_INT.lastIndex = sc.pos;
-  return C_INT.test(sc.input);
+  return cIntEnd(sc.input, sc.pos) >= 0;
 }
 
+/** scanInt for a field of up to 32 bits, as a number; undefined (not moved) when no integer is there. */
+function readNum(sc: Scanner, bits: number): number | undefined {
+  const at = sc.pos;
+  const end = cIntEnd(sc.input, at);
+  if (end < 0) return undefined;
+  sc.pos = end;
+  return cIntField(sc.input, at, end, bits);
+}
+
+/** scanInt for a field of up to 32 bits, as a number. */
 function scanNum(sc: Scanner, bits: number, what: string): number {
-  return Number(scanInt(sc, bits, what));
+  const v = readNum(sc, bits);
+  if (v === undefined) throw sc.error(`expected ${what}${found(sc)}`);
+  return v;
 }
 
 /** ', found "…"' for an error message, without moving. */
@@ -107,14 +202,27 @@ export function found(sc: Scanner): string {
   return `, found "${m[0]}"`;
 }
 
-const IPV4_TEXT = /([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)/y;
-
-/** Dotted IPv4 as ovs-dpctl scans it (%hhu four times: each part wraps to a byte). */
+/**
+ * Dotted IPv4 as ovs-dpctl scans it (%hhu four times: each part wraps to a byte), in the
+ * codec's text form. Text already in that form is returned as it is.
+ */
 export function scanIPv4(sc: Scanner, what: string): string {
+  const s = sc.input;
   const at = sc.pos;
-  const m = take(sc, IPV4_TEXT);
-  if (!m) throw sc.error(`expected ${what} (an IPv4 address)${found(sc)}`, at);
-  return m.slice(1, 5).map((p) => Number(BigInt(p) & 255n)).join('.');
+  let i = at;
+  let canonical = true;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0 && s.charCodeAt(i++) !== 46 /* . */) throw sc.error(`expected ${what} (an IPv4 address)${found(sc)}`, at);
+    const start = i;
+    while (isDigitCode(s.charCodeAt(i))) i++;
+    if (i === start) throw sc.error(`expected ${what} (an IPv4 address)${found(sc)}`, at);
+    // As printed: 0-255 without leading zeros.
+    const len = i - start;
+    if (len > 3 || (len > 1 && s.charCodeAt(start) === 48) || decimalValue(s, start, i) > 255) canonical = false;
+  }
+  sc.pos = i;
+  const text = s.slice(at, i);
+  return canonical ? text : text.split('.').map((p) => Number(BigInt(p) & 255n)).join('.');
 }
 
 const IPV6_TEXT = /[0-9a-fA-F:.]{1,46}/y;
@@ -130,13 +238,26 @@ export function scanIPv6(sc: Scanner, what: string): string {
   return formatIPv6(b);
 }
 
-const MAC_TEXT = /([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})/y;
-
+/**
+ * A MAC address, six groups of one or two hex digits, in the codec's text form (two
+ * lower-case digits each). Text already in that form is returned as it is.
+ */
 export function scanMac(sc: Scanner, what: string): string {
+  const s = sc.input;
   const at = sc.pos;
-  const m = take(sc, MAC_TEXT);
-  if (!m) throw sc.error(`expected ${what} (a MAC address)${found(sc)}`, at);
-  return m.slice(1, 7).map((x) => x.toLowerCase().padStart(2, '0')).join(':');
+  let i = at;
+  let canonical = true;
+  for (let group = 0; group < 6; group++) {
+    if (group > 0 && s.charCodeAt(i++) !== 58 /* : */) throw sc.error(`expected ${what} (a MAC address)${found(sc)}`, at);
+    const start = i;
+    if (isHexCode(s.charCodeAt(i))) i++;
+    if (isHexCode(s.charCodeAt(i))) i++;
+    if (i === start) throw sc.error(`expected ${what} (a MAC address)${found(sc)}`, at);
+    if (i - start === 1 || !isLowerHexCode(s.charCodeAt(start)) || !isLowerHexCode(s.charCodeAt(start + 1))) canonical = false;
+  }
+  sc.pos = i;
+  const text = s.slice(at, i);
+  return canonical ? text : text.split(':').map((x) => x.toLowerCase().padStart(2, '0')).join(':');
 }
 
 /**
@@ -268,6 +389,12 @@ interface FieldDef {
   kind: KindName;
   /** Labels the parser also accepts (ovs-dpctl reads ct_tuple6's ports as tp_src/tp_dst). */
   alias?: string;
+  /** The field's wildcard and exact-match values (zeroOf, exactOf). */
+  zero: unknown;
+  exact: unknown;
+  /** How errors name its value and its mask: "a value for src", "a mask for src". */
+  what: string;
+  maskWhat: string;
 }
 
 /** A mask value for "exact match" of a field kind. */
@@ -284,30 +411,37 @@ function zeroOf(kind: KindName): unknown {
   return KINDS[kind].zero;
 }
 
-/** Reads one field's value and, when masked, its mask (explicit or the field's exact mask). */
-function scanField(sc: Scanner, f: FieldDef, masked: boolean): { value: unknown; mask: unknown } {
-  const what = `a value for ${f.label}`;
-  if (f.kind === 'frag') {
-    const at = sc.pos;
-    const m = take(sc, /[a-zA-Z]{1,7}/y);
-    const i = m ? FRAG_NAMES.indexOf(m[0].toLowerCase() as (typeof FRAG_NAMES)[number]) : -1;
-    if (i < 0) {
-      sc.pos = at;
-      throw sc.error(`expected ${FRAG_NAMES.join(', ')} for frag${found(sc)}`, at);
-    }
-    // A frag type is an enumeration: ovs-dpctl takes no mask for it.
-    return { value: i, mask: 0xff };
-  }
+/** A value of a field kind other than frag. */
+function scanKind(sc: Scanner, kind: Exclude<KindName, 'frag'>, what: string): unknown {
+  if (kind === 'be32x') return scanNum(sc, 32, what);
+  if (kind === 'be64') return scanInt(sc, 64, what);
+  return KINDS[kind].scan(sc, what);
+}
+
+/**
+ * Reads one field's value and, when masked, its mask (explicit or the field's exact mask)
+ * into value[f.field] and mask[f.field].
+ */
+function scanField(sc: Scanner, f: FieldDef, masked: boolean, value: Record<string, unknown>, mask: Record<string, unknown>): void {
   const kind = f.kind;
-  const read = (w: string): unknown =>
-    kind === 'be32x' ? scanNum(sc, 32, w) : kind === 'be64' ? scanInt(sc, 64, w) : KINDS[kind].scan(sc, w);
-  const value = read(what);
-  let mask = exactOf(f.kind);
-  if (masked && sc.input[sc.pos] === '/') {
-    sc.pos++;
-    mask = read(`a mask for ${f.label}`);
+  if (kind === 'frag') {
+    const s = sc.input;
+    const at = sc.pos;
+    let end = at;
+    while (end - at < 7 && isLetterCode(s.charCodeAt(end))) end++;
+    const i = end > at ? FRAG_NAMES.indexOf(s.slice(at, end).toLowerCase() as (typeof FRAG_NAMES)[number]) : -1;
+    if (i < 0) throw sc.error(`expected ${FRAG_NAMES.join(', ')} for frag${found(sc)}`, at);
+    sc.pos = end;
+    value[f.field] = i;
+    // A frag type is an enumeration: ovs-dpctl takes no mask for it.
+    mask[f.field] = 0xff;
+    return;
   }
-  return { value, mask };
+  value[f.field] = scanKind(sc, kind, f.what);
+  if (masked && sc.input.charCodeAt(sc.pos) === 47 /* / */) {
+    sc.pos++;
+    mask[f.field] = scanKind(sc, kind, f.maskWhat);
+  } else mask[f.field] = f.exact;
 }
 
 /**
@@ -361,11 +495,14 @@ interface OtherAttr {
 
 type AttrDef = StructAttr | OtherAttr;
 
-const ip4 = (label: string, field: string): FieldDef => ({ label, field, kind: 'ipv4' });
-const ip6 = (label: string, field: string): FieldDef => ({ label, field, kind: 'ipv6' });
-const mac = (label: string, field: string): FieldDef => ({ label, field, kind: 'mac' });
-const fld = (label: string, field: string, kind: KindName, alias?: string): FieldDef =>
-  alias ? { label, field, kind, alias } : { label, field, kind };
+const ip4 = (label: string, field: string): FieldDef => fld(label, field, 'ipv4');
+const ip6 = (label: string, field: string): FieldDef => fld(label, field, 'ipv6');
+const mac = (label: string, field: string): FieldDef => fld(label, field, 'mac');
+function fld(label: string, field: string, kind: KindName, alias?: string): FieldDef {
+  return {
+    label, field, kind, alias, zero: zeroOf(kind), exact: exactOf(kind), what: `a value for ${label}`, maskWhat: `a mask for ${label}`,
+  };
+}
 
 const ports = (p: string): FieldDef[] => [fld('src', `${p}_src`, 'be16'), fld('dst', `${p}_dst`, 'be16')];
 
@@ -507,14 +644,14 @@ function scanFlags(
     return v >>> 0;
   };
   if (masked) {
-    const m = take(sc, /([+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*))\/([+-]?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*))/y);
-    if (m) {
-      sc.pos = start;
-      const value = check(scanNum(sc, 32, what), start);
+    // NUMBER/NUMBER, or else one of the forms below from the start.
+    const value = readNum(sc, 32);
+    if (value !== undefined && sc.input.charCodeAt(sc.pos) === 47 /* / */) {
       sc.pos++;
-      const mask = check(scanNum(sc, 32, `${what} mask`), start);
-      return { value, mask };
+      const mask = readNum(sc, 32);
+      if (mask !== undefined) return { value: check(value, start), mask: check(mask, start) };
     }
+    sc.pos = start;
   }
   if (masked && (sc.input[sc.pos] === '+' || sc.input[sc.pos] === '-')) {
     let value = 0;
@@ -574,33 +711,45 @@ function expectClose(sc: Scanner, text: string): void {
   sc.pos++;
 }
 
+/** The field whose label (or alias) is s[start, end), if any. */
+function fieldNamed(fields: readonly FieldDef[], s: string, start: number, end: number): FieldDef | undefined {
+  const len = end - start;
+  for (const f of fields) {
+    if ((f.label.length === len && s.startsWith(f.label, start)) || (f.alias?.length === len && s.startsWith(f.alias, start))) return f;
+  }
+  return undefined;
+}
+
 /**
  * `label=value[/mask],...)` for a list of fields: any order, any subset, a trailing comma
  * allowed (as ovs-dpctl's SCAN_BEGIN/SCAN_FIELD/SCAN_FINISH loop). Consumes the ')'.
- * Calls `onField` for every field read.
+ * Every field read goes into value[f.field] and mask[f.field].
  */
 function scanFieldList(
   sc: Scanner, owner: string, fields: readonly FieldDef[], masked: boolean,
-  onField: (f: FieldDef, p: Pair) => void,
+  value: Record<string, unknown>, mask: Record<string, unknown>,
 ): void {
+  const s = sc.input;
   for (;;) {
-    if (sc.input[sc.pos] === ')') {
+    if (s.charCodeAt(sc.pos) === 41 /* ) */) {
       sc.pos++;
       return;
     }
     const at = sc.pos;
-    const m = take(sc, /([A-Za-z0-9_]+)=/y);
-    const f = m ? fields.find((x) => x.label === m[1] || x.alias === m[1]) : undefined;
+    let end = at;
+    while (isWordCode(s.charCodeAt(end))) end++;
+    const f = end > at && s.charCodeAt(end) === 61 /* = */ ? fieldNamed(fields, s, at, end) : undefined;
     if (!f) {
-      sc.pos = at;
       const labels = fields.map((x) => `${x.label}=`).join(', ');
-      const word = /^\w+/.exec(sc.input.slice(at))?.[0];
+      const word = /^\w+/.exec(s.slice(at))?.[0];
       const hint = word ? didYouMean(word, fields.map((x) => x.label), '=') : '';
       throw sc.error(`expected one of ${labels} or ")" in ${owner}(${found(sc)}${hint}`, at);
     }
-    onField(f, scanField(sc, f, masked));
-    if (sc.input[sc.pos] === ',') sc.pos++;
-    else if (sc.input[sc.pos] !== ')') throw sc.error(`expected "," or ")" after ${f.label}= in ${owner}(${found(sc)}`);
+    sc.pos = end + 1;
+    scanField(sc, f, masked, value, mask);
+    const c = s.charCodeAt(sc.pos);
+    if (c === 44 /* , */) sc.pos++;
+    else if (c !== 41 /* ) */) throw sc.error(`expected "," or ")" after ${f.label}= in ${owner}(${found(sc)}`);
   }
 }
 
@@ -608,24 +757,23 @@ function scanStruct(sc: Scanner, def: StructAttr, masked: boolean): Pair {
   const value: Record<string, unknown> = {};
   const mask: Record<string, unknown> = {};
   for (const f of def.fields) {
-    value[f.field] = zeroOf(f.kind);
-    mask[f.field] = zeroOf(f.kind);
+    value[f.field] = f.zero;
+    mask[f.field] = f.zero;
   }
-  scanFieldList(sc, def.text, def.fields, masked, (f, p) => {
-    value[f.field] = p.value;
-    mask[f.field] = p.mask;
-  });
+  scanFieldList(sc, def.text, def.fields, masked, value, mask);
   return { value, mask };
 }
 
 /** A single value with an optional `/mask`: skb_priority(5), ct_zone(0x1/0xff). */
 function scanSingle(sc: Scanner, text: string, bits: 16 | 32, masked: boolean): Pair {
-  const what = `a value for ${text}`;
-  const value = scanNum(sc, bits, what);
+  const value = readNum(sc, bits);
+  if (value === undefined) throw sc.error(`expected a value for ${text}${found(sc)}`);
   let mask = bits === 32 ? U32_MAX : 0xffff;
-  if (masked && sc.input[sc.pos] === '/') {
+  if (masked && sc.input.charCodeAt(sc.pos) === 47 /* / */) {
     sc.pos++;
-    mask = scanNum(sc, bits, `a mask for ${text}`);
+    const m = readNum(sc, bits);
+    if (m === undefined) throw sc.error(`expected a mask for ${text}${found(sc)}`);
+    mask = m;
   }
   return { value, mask };
 }
@@ -713,20 +861,14 @@ function scanPacketType(sc: Scanner, masked: boolean): Pair {
   const fields = [fld('ns', 'ns', 'be16'), fld('id', 'id', 'be16')];
   const v: Record<string, number> = { ns: 0, id: 0 };
   const m: Record<string, number> = { ns: 0, id: 0 };
-  scanFieldList(sc, 'packet_type', fields, masked, (f, p) => {
-    v[f.field] = p.value as number;
-    m[f.field] = p.mask as number;
-  });
+  scanFieldList(sc, 'packet_type', fields, masked, v, m);
   return { value: ((v['ns']! << 16) | v['id']!) >>> 0, mask: ((m['ns']! << 16) | m['id']!) >>> 0 };
 }
 
 function scanNdExt(sc: Scanner, masked: boolean): Pair {
   const v: Record<string, number> = { nd_reserved: 0, nd_options_type: 0 };
   const m: Record<string, number> = { nd_reserved: 0, nd_options_type: 0 };
-  scanFieldList(sc, 'nd_ext', ND_EXT_FIELDS, masked, (f, p) => {
-    v[f.field] = p.value as number;
-    m[f.field] = p.mask as number;
-  });
+  scanFieldList(sc, 'nd_ext', ND_EXT_FIELDS, masked, v, m);
   return { value: v, mask: m };
 }
 
@@ -742,10 +884,7 @@ function scanNsh(sc: Scanner, masked: boolean): Pair {
     v[f.field] = 0;
     m[f.field] = 0;
   }
-  scanFieldList(sc, 'nsh', fields, masked, (f, p) => {
-    v[f.field] = p.value as number;
-    m[f.field] = p.mask as number;
-  });
+  scanFieldList(sc, 'nsh', fields, masked, v, m);
   // path_hdr is spi (24 bits) above si (8 bits); the spi's top byte falls off as in C.
   const path = (spi: number, si: number): number => (((spi << 8) >>> 0) | si) >>> 0;
   const base = (x: Record<string, number>, path_hdr: number) => ({
@@ -758,23 +897,17 @@ function scanNsh(sc: Scanner, masked: boolean): Pair {
   return { value, mask: { base: base(m, path(m['spi']!, m['si']!)), md1: md1(m) } };
 }
 
-/** One tunnel(...) field: each is its own nested attribute, in text order. */
-interface TunnelField {
-  label: string;
-  attr: string;
-  kind: KindName;
-}
-
-const TUNNEL_FIELDS: readonly TunnelField[] = [
-  { label: 'tun_id', attr: 'id', kind: 'be64' },
-  { label: 'src', attr: 'ipv4_src', kind: 'ipv4' },
-  { label: 'dst', attr: 'ipv4_dst', kind: 'ipv4' },
-  { label: 'ipv6_src', attr: 'ipv6_src', kind: 'ipv6' },
-  { label: 'ipv6_dst', attr: 'ipv6_dst', kind: 'ipv6' },
-  { label: 'tos', attr: 'tos', kind: 'u8x' },
-  { label: 'ttl', attr: 'ttl', kind: 'u8' },
-  { label: 'tp_src', attr: 'tp_src', kind: 'be16' },
-  { label: 'tp_dst', attr: 'tp_dst', kind: 'be16' },
+/** The tunnel(...) fields: each is its own nested attribute (`field`), in text order. */
+const TUNNEL_FIELDS: readonly FieldDef[] = [
+  fld('tun_id', 'id', 'be64'),
+  fld('src', 'ipv4_src', 'ipv4'),
+  fld('dst', 'ipv4_dst', 'ipv4'),
+  fld('ipv6_src', 'ipv6_src', 'ipv6'),
+  fld('ipv6_dst', 'ipv6_dst', 'ipv6'),
+  fld('tos', 'tos', 'u8x'),
+  fld('ttl', 'ttl', 'u8'),
+  fld('tp_src', 'tp_src', 'be16'),
+  fld('tp_dst', 'tp_dst', 'be16'),
 ];
 
 function scanTunnel(sc: Scanner, masked: boolean): Pair {
@@ -790,9 +923,7 @@ function scanTunnel(sc: Scanner, masked: boolean): Pair {
     const name = m?.[1];
     const tf = m?.[2] === '=' ? TUNNEL_FIELDS.find((f) => f.label === name) : undefined;
     if (tf) {
-      const p = scanField(sc, { label: tf.label, field: tf.attr, kind: tf.kind }, masked);
-      value[tf.attr] = p.value;
-      mask[tf.attr] = p.mask;
+      scanField(sc, tf, masked, value, mask);
     } else if (m?.[2] === '(' && name === 'flags') {
       const p = scanFlags(sc, TUN_FLAG_NAMES, 0xf, masked, 'tunnel flag');
       expectClose(sc, 'flags');
@@ -833,10 +964,7 @@ function scanVxlan(sc: Scanner, masked: boolean, value: Record<string, unknown>,
   const fields = [fld('id', 'id', 'be16'), fld('flags', 'flags', 'u8')];
   const v: Record<string, number> = { id: 0, flags: 0 };
   const m: Record<string, number> = { id: 0, flags: 0 };
-  scanFieldList(sc, 'gbp', fields, masked, (f, p) => {
-    v[f.field] = p.value as number;
-    m[f.field] = p.mask as number;
-  });
+  scanFieldList(sc, 'gbp', fields, masked, v, m);
   expectClose(sc, 'vxlan');
   const gbp = ((v['flags']! << 16) | v['id']!) >>> 0;
   const gbpMask = ((m['flags']! << 16) | m['id']!) >>> 0;
@@ -850,9 +978,13 @@ function scanVxlan(sc: Scanner, masked: boolean, value: Record<string, unknown>,
  * class or type is wildcarded, the length mask is 0x1f unless given, the data mask all
  * ones unless given; an omitted len= also wildcards the type (an ovs-dpctl quirk).
  */
+const GENEVE_FIELDS = [fld('class', 'class', 'be16'), fld('type', 'type', 'u8'), fld('len', 'len', 'u8')] as const;
+
 function scanGeneve(sc: Scanner, masked: boolean): Pair {
   const keyParts: Buffer[] = [];
   const maskParts: Buffer[] = [];
+  const v: Record<string, number> = {};
+  const m: Record<string, number> = {};
   let total = 0;
   while (sc.input[sc.pos] === '{') {
     sc.pos++;
@@ -867,23 +999,23 @@ function scanGeneve(sc: Scanner, masked: boolean): Pair {
     for (;;) {
       const at = sc.pos;
       if (take(sc, /class=/y)) {
-        const p = scanField(sc, fld('class', 'class', 'be16'), masked);
-        head.writeUInt16BE(p.value as number, 0);
-        headMask.writeUInt16BE(p.mask as number, 0);
+        scanField(sc, GENEVE_FIELDS[0], masked, v, m);
+        head.writeUInt16BE(v['class']!, 0);
+        headMask.writeUInt16BE(m['class']!, 0);
         sawClass = true;
       } else if (take(sc, /type=/y)) {
-        const p = scanField(sc, fld('type', 'type', 'u8'), masked);
-        head[2] = p.value as number;
-        headMask[2] = p.mask as number;
+        scanField(sc, GENEVE_FIELDS[1], masked, v, m);
+        head[2] = v['type']!;
+        headMask[2] = m['type']!;
         sawType = true;
       } else if (take(sc, /len=/y)) {
         const lAt = sc.pos;
-        const p = scanField(sc, fld('len', 'len', 'u8'), masked);
-        const len = p.value as number;
+        scanField(sc, GENEVE_FIELDS[2], masked, v, m);
+        const len = v['len']!;
         if (len > 124 || len % 4) throw sc.error(`geneve option len=${len} is not a multiple of 4 up to 124`, lAt);
         dataLen = len;
         head[3] = len / 4;
-        headMask[3] = (p.mask as number) & 0x1f;
+        headMask[3] = m['len']! & 0x1f;
         data = Buffer.alloc(len);
         dataMask = Buffer.alloc(len, 0xff);
         sawLen = true;
@@ -924,10 +1056,7 @@ function scanErspan(sc: Scanner, masked: boolean): Pair {
   const v: Record<string, number> = {};
   const m: Record<string, number> = {};
   const at = sc.pos;
-  scanFieldList(sc, 'erspan', fields, masked, (f, p) => {
-    v[f.field] = p.value as number;
-    m[f.field] = p.mask as number;
-  });
+  scanFieldList(sc, 'erspan', fields, masked, v, m);
   const ver = v['ver'] ?? 0;
   if (ver !== 1 && ver !== 2) throw sc.error('erspan() needs ver=1 or ver=2', at);
   key.writeInt32LE(ver, 0);
@@ -990,18 +1119,32 @@ function parseGeneric(sc: Scanner, set: AttrSet, masked: boolean): KeyAttr {
 export function parseKeyAttr(sc: Scanner, options: KeyParseOptions): KeyAttr {
   sc.skipSpace();
   const at = sc.pos;
-  const m = take(sc, /[A-Za-z_][A-Za-z0-9_]*/y);
-  if (!m) throw sc.error(`expected a flow key attribute such as in_port(, eth(, ipv4(${found(sc)}`, at);
-  const text = m[0];
-  const def = BY_TEXT.get(text);
+  const end = identifierEnd(sc.input, at);
+  if (end === at) throw sc.error(`expected a flow key attribute such as in_port(, eth(, ipv4(${found(sc)}`, at);
+  const text = sc.input.slice(at, end);
+  return parseNamedKeyAttr(sc, options, text, BY_TEXT.get(text), end);
+}
+
+/** Where the name ([A-Za-z_][A-Za-z0-9_]*) that starts at `pos` ends; `pos` when none does. */
+function identifierEnd(s: string, pos: number): number {
+  if (!isNameStart(s.charCodeAt(pos))) return pos;
+  let end = pos + 1;
+  while (isWordCode(s.charCodeAt(end))) end++;
+  return end;
+}
+
+/** parseKeyAttr once the name `text` (ending at `end`) is read: `def` is its entry, if any. */
+function parseNamedKeyAttr(sc: Scanner, options: KeyParseOptions, text: string, def: AttrDef | undefined, end: number): KeyAttr {
+  const at = end - text.length;
   if (!def) {
-    if (/^key\d+$/.test(text) && sc.input[sc.pos] === '(') {
+    if (/^key\d+$/.test(text) && sc.input[end] === '(') {
       sc.pos = at;
       return parseGeneric(sc, flowKeyAttrs, options.masked);
     }
     sc.pos = at;
     throw sc.error(`unknown flow key attribute "${text}"${didYouMean(text, BY_TEXT.keys())}`, at);
   }
+  sc.pos = end;
   expectOpen(sc, text);
   const p = parseBody(sc, def, options);
   if (!options.masked) return { name: def.attr, value: p.value };
@@ -1094,8 +1237,13 @@ function parseBody(sc: Scanner, def: AttrDef, options: KeyParseOptions): Pair {
   return p;
 }
 
-/** Characters ovs-dpctl skips between key attributes. */
-const DELIMITERS = /[, \t\r\n]*/y;
+/** Skips what ovs-dpctl skips between key attributes: commas, spaces, tabs, CR, LF. */
+export function skipDelimiters(sc: Scanner): void {
+  const s = sc.input;
+  let i = sc.pos;
+  for (let c = s.charCodeAt(i); c === 44 || c === 32 || c === 9 || c === 13 || c === 10; c = s.charCodeAt(++i));
+  sc.pos = i;
+}
 
 /**
  * Key attributes one after another (separated by commas or white space) until the
@@ -1106,15 +1254,23 @@ export function parseKeyList(
 ): { key: AttrValues; mask: AttrValues } {
   const key: AttrValues = {};
   const mask: AttrValues = {};
-  take(sc, DELIMITERS);
+  const s = sc.input;
+  skipDelimiters(sc);
   // What ovs-dpctl prints for a key without attributes.
-  if (take(sc, /<empty>/y)) return { key, mask };
+  if (s.startsWith('<empty>', sc.pos)) {
+    sc.pos += 7;
+    return { key, mask };
+  }
   for (;;) {
-    take(sc, DELIMITERS);
-    if (sc.pos >= sc.input.length || (stop && sc.input.startsWith(stop, sc.pos))) break;
-    if (!startsKeyAttr(sc)) break;
+    skipDelimiters(sc);
+    if (sc.pos >= s.length || (stop && s.startsWith(stop, sc.pos))) break;
     const at = sc.pos;
-    const a = parseKeyAttr(sc, options);
+    const end = identifierEnd(s, at);
+    const text = s.slice(at, end);
+    const def = BY_TEXT.get(text);
+    // A key attribute begins here: a known name (the parser then insists on its '(') or keyN(.
+    if (!def && !(s.charCodeAt(end) === 40 /* ( */ && /^key\d+$/.test(text))) break;
+    const a = parseNamedKeyAttr(sc, options, text, def, end);
     if (Object.hasOwn(key, a.name)) {
       // ovs-dpctl would send both and the kernel refuse the flow ("Duplicate key").
       throw sc.error(`${keyAttrText(a.name)}(...) appears twice in the flow key`, at);
@@ -1123,17 +1279,6 @@ export function parseKeyList(
     if (options.masked) mask[a.name] = a.mask;
   }
   return { key, mask };
-}
-
-/**
- * Whether a key attribute begins at the scanner: a known name (the parser then insists
- * on its '(') or keyN(.
- */
-function startsKeyAttr(sc: Scanner): boolean {
-  const m = /([A-Za-z_][A-Za-z0-9_]*)(\(?)/y;
-  m.lastIndex = sc.pos;
-  const r = m.exec(sc.input);
-  return !!r && (BY_TEXT.has(r[1]!) || (/^key\d+$/.test(r[1]!) && r[2] === '('));
 }
 
 /**
@@ -1393,9 +1538,9 @@ function formatTunnel(value: AttrValues, mask: AttrValues | undefined, verbose: 
     const v = value[name];
     let m: unknown;
     if (mask) m = Object.hasOwn(mask, name) ? mask[name] : wildcardMask(tunnelKeyAttrs, name, v);
-    const tf = TUNNEL_FIELDS.find((f) => f.attr === name);
+    const tf = TUNNEL_FIELDS.find((f) => f.field === name);
     if (tf) {
-      out += formatField({ label: tf.label, field: tf.attr, kind: tf.kind }, tf.label, v, m, verbose);
+      out += formatField(tf, tf.label, v, m, verbose);
       if (name === 'id') {
         flags |= 0x8;
         if (mask) maskFlags |= 0x8;

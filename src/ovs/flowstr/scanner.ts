@@ -30,6 +30,22 @@ export class FlowParseError extends Error {
   }
 }
 
+/** Whether a character code is white space as /\s/ has it (ASCII answered without a regex). */
+export function isSpaceCode(c: number): boolean {
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return /\s/.test(String.fromCharCode(c));
+}
+
+/** Whether a character code may start a name: A-Z, a-z, _. */
+export function isNameStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+}
+
+/** Whether a character code is a word character (\w): A-Z, a-z, 0-9, _. */
+export function isWordCode(c: number): boolean {
+  return isNameStart(c) || (c >= 48 && c <= 57);
+}
+
 /** Characters that end a bare token: the syntax's punctuation and white space. */
 const TOKEN_END = new Set(['(', ')', ',', '=', '/', ' ', '\t', '\n']);
 
@@ -48,7 +64,7 @@ export class Scanner {
   }
 
   skipSpace(): void {
-    while (this.pos < this.input.length && /\s/.test(this.input[this.pos]!)) this.pos++;
+    while (this.pos < this.input.length && isSpaceCode(this.input.charCodeAt(this.pos))) this.pos++;
   }
 
   /** The next character after white space, without consuming it ('' at the end). */
