@@ -1,32 +1,60 @@
 #!/bin/bash
 # Bulk install speed, ovsdp against ovs-dpctl, in one VM run (timings are comparable only
-# within one run): `vm/run scripts/bench-add-flows.sh [N]` (default 20000 ct/nat flows).
-# Prints both times, the ratio, and checks that both datapaths ended up with N flows.
+# within one run; the host is shared, so each tool runs ROUNDS times, alternating, and the
+# best and median are reported):
+#
+#   vm/run scripts/bench/add-flows-vm.sh [N [ROUNDS]]      (default 20000 ct/nat flows, 3 rounds)
+#
+# N distinct ct/nat flows (scripts/bench/workloads.mjs) go into a file; each round adds
+# them to a fresh datapath with `ovs-dpctl add-flows` and with `bin/ovsdp add-flows`, and
+# checks that every flow got in. Start-up alone (an empty file) is timed the same way.
+# OVSDP_NODE="node --flag" runs ovsdp under another node command line (default: as
+# bin/ovsdp's #! line says).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 n=${1:-20000}
+rounds=${2:-3}
+ovsdp=(${OVSDP_NODE:-} bin/ovsdp)
 file=$(mktemp)
-node -e '
+empty=$(mktemp)
+node --input-type=module -e '
+  import { flowLineText } from "./scripts/bench/workloads.mjs";
   const n = Number(process.argv[1]);
-  let out = "";
-  for (let i = 0; i < n; i++) {
-    const src = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
-    out += `recirc_id(0),in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800),` +
-      `ipv4(src=${src},dst=172.16.0.1,proto=6,frag=no),tcp(src=${1024 + (i % 50000)},dst=80),tcp_flags(0/0) ` +
-      `ct(commit,zone=1,nat(src=192.168.0.1-192.168.0.9:1024-65535)),recirc(1)\n`;
-  }
-  process.stdout.write(out);' "$n" > "$file"
+  const out = [];
+  for (let i = 0; i < n; i++) out.push(flowLineText(i));
+  process.stdout.write(out.join("\n") + "\n");' "$n" > "$file"
 
-seconds() { date +%s.%N; }
-ovs-dpctl add-dp bench-dpctl
-ovs-dpctl add-dp bench-ovsdp
-t0=$(seconds); ovs-dpctl add-flows bench-dpctl "$file"; t1=$(seconds)
-t2=$(seconds); node bin/ovsdp add-flows bench-ovsdp "$file"; t3=$(seconds)
-dpctl_n=$(ovs-dpctl dump-flows bench-dpctl | wc -l)
-ovsdp_n=$(ovs-dpctl dump-flows bench-ovsdp | wc -l)
-ovs-dpctl del-dp bench-dpctl
-ovs-dpctl del-dp bench-ovsdp
-rm -f "$file"
-awk -v a="$t0" -v b="$t1" -v c="$t2" -v d="$t3" -v n="$n" -v dn="$dpctl_n" -v on="$ovsdp_n" 'BEGIN {
-  printf "%d ct/nat flows: ovs-dpctl add-flows %.2f s (%d installed), ovsdp add-flows %.2f s (%d installed): %.1fx\n",
-    n, b - a, dn, d - c, on, (b - a) / (d - c) }'
+now() { date +%s.%N; }
+# time_add TOOL... FILE: seconds one add-flows takes into a fresh datapath; checks the count.
+time_add() {
+  local want=$1 file=$2; shift 2
+  ovs-dpctl add-dp bench >/dev/null 2>&1
+  local t0 t1 got
+  t0=$(now)
+  "$@" add-flows bench "$file" 2>/dev/null
+  t1=$(now)
+  got=$(ovs-dpctl dump-flows bench | wc -l)
+  ovs-dpctl del-dp bench
+  [ "$got" -eq "$want" ] || { echo "$* installed $got flows, not $want" >&2; exit 1; }
+  echo "$t1 - $t0" | bc
+}
+# stats LABEL TIMES...: best and median.
+stats() {
+  local label=$1; shift
+  printf '%s\n' "$@" | sort -n | awk -v l="$label" '{ t[NR] = $1 } END { printf "%-34s best %6.2f s  median %6.2f s  (%d runs)\n", l, t[1], t[int((NR + 1) / 2)], NR }'
+}
+
+declare -a d_empty o_empty d_full o_full
+for ((r = 0; r < rounds; r++)); do
+  d_empty+=("$(time_add 0 "$empty" ovs-dpctl)")
+  o_empty+=("$(time_add 0 "$empty" "${ovsdp[@]}")")
+  d_full+=("$(time_add "$n" "$file" ovs-dpctl)")
+  o_full+=("$(time_add "$n" "$file" "${ovsdp[@]}")")
+done
+rm -f "$file" "$empty"
+stats "ovs-dpctl add-flows (empty file)" "${d_empty[@]}"
+stats "ovsdp add-flows (empty file)" "${o_empty[@]}"
+stats "ovs-dpctl add-flows ($n flows)" "${d_full[@]}"
+stats "ovsdp add-flows ($n flows)" "${o_full[@]}"
+best() { printf '%s\n' "$@" | sort -n | head -1; }
+echo "ovsdp is $(echo "scale=2; $(best "${d_full[@]}") / $(best "${o_full[@]}")" | bc)x as fast as ovs-dpctl (best against best; ${ovsdp[*]})"
