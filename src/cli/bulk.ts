@@ -10,9 +10,8 @@
  * are still applied, and a summary follows; the exit code is 1 when any line failed.
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { StringDecoder } from 'node:string_decoder';
-import type { FlowActions, FlowOp } from '../client/flows.js';
+import type { FlowActions, FlowOp, FlowSpec } from '../client/flows.js';
 import type { CliContext } from './context.js';
 import { UsageError } from './context.js';
 import { errorLine } from './dp-args.js';
@@ -42,24 +41,41 @@ export class LineError extends Error {
   }
 }
 
-/** Where the run of `re`'s characters (a sticky regex) that starts at `i` ends. */
-function skip(text: string, i: number, re: RegExp): number {
-  re.lastIndex = i;
-  return re.test(text) ? re.lastIndex : i;
+// A file may have hundreds of thousands of lines: they are split with character codes.
+
+/** Space, tab, CR or LF: what separates a line's parts (ovs-dpctl's isspace, less \v and \f). */
+function isBlankCode(c: number): boolean {
+  return c === 32 || c === 9 || c === 13 || c === 10;
 }
 
-/** The first index at or after `i` of a character `re` (global) matches, or the end. */
-function until(text: string, i: number, re: RegExp): number {
-  re.lastIndex = i;
-  const m = re.exec(text);
-  return m ? m.index : text.length;
+/** The end of the run of blanks that starts at `i`. */
+function skipBlanks(text: string, i: number): number {
+  while (i < text.length && isBlankCode(text.charCodeAt(i))) i++;
+  return i;
 }
 
-const SPACES = /[ \t\r\n]+/y;
-const SPACE = /[ \t\r\n]/g;
-const SPACE_OR_COMMA = /[, \t\r\n]/g;
-/** Blank (ovs-dpctl does not count \r as blank; a CRLF file's empty lines are blank here). */
-const BLANK = /^[ \t\r\n]*$/;
+/** The first index at or after `i` of a blank or a ',' (the end of a short word), or the end. */
+function untilBlankOrComma(text: string, i: number): number {
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (isBlankCode(c) || c === 44) break;
+  }
+  return i;
+}
+
+const BLANKS = [' ', '\t', '\r', '\n'];
+
+/** The first index at or after `i` of a blank, or the end (indexOf: a flow is long). */
+function untilBlank(text: string, i: number): number {
+  let end = text.length;
+  for (const blank of BLANKS) {
+    const j = text.indexOf(blank, i);
+    if (j >= 0 && j < end) end = j;
+  }
+  return end;
+}
+
+const LINE_COMMANDS: readonly LineCommand[] = ['add', 'delete', 'modify'];
 
 /**
  * One line, as dpctl_parse_flow_line() splits it; undefined for a blank or comment line.
@@ -68,35 +84,37 @@ const BLANK = /^[ \t\r\n]*$/;
 export function splitFlowLine(raw: string, lineNo: number, defaultCommand: LineCommand): FlowLine | undefined {
   const hash = raw.indexOf('#');
   const text = hash < 0 ? raw : raw.slice(0, hash);
-  if (BLANK.test(text)) return undefined;
-  let i = skip(text, 0, SPACES);
-  const wordEnd = until(text, i, SPACE_OR_COMMA);
+  // Blank (ovs-dpctl does not count \r as blank; a CRLF file's empty lines are blank here).
+  let i = skipBlanks(text, 0);
+  if (i === text.length) return undefined;
+  const wordEnd = untilBlankOrComma(text, i);
   const word = text.slice(i, wordEnd);
   let command = defaultCommand;
   // strncmp(line, "add", len) == 0: the word is a prefix of the command (even empty).
-  const named = (['add', 'delete', 'modify'] as const).find((c) => c.startsWith(word));
-  if (named) {
-    command = named;
-    i = wordEnd;
+  for (const c of LINE_COMMANDS) {
+    if (c.startsWith(word)) {
+      command = c;
+      i = wordEnd;
+      break;
+    }
   }
-  i = skip(text, i, SPACES);
-  const flowEnd = until(text, i, SPACE);
+  i = skipBlanks(text, i);
+  const flowEnd = untilBlank(text, i);
   if (flowEnd === i) throw new LineError(`expected "[add|modify|delete] FLOW${defaultCommand === 'delete' ? '' : ' ACTIONS'}"`);
   const flow = text.slice(i, flowEnd);
-  const actionsStart = skip(text, flowEnd, SPACES);
+  const actionsStart = skipBlanks(text, flowEnd);
   const actions = actionsStart < text.length ? text.slice(actionsStart).trimEnd() : undefined;
   if (command === 'delete' && actions !== undefined) throw new LineError('a delete line takes a flow and no actions', actionsStart + 1);
   if (command !== 'delete' && actions === undefined) throw new LineError(`an ${command} line needs actions after the flow (e.g. drop)`, flowEnd + 1);
   return { lineNo, command, flow, flowColumn: i + 1, actions, actionsColumn: actionsStart + 1 };
 }
 
-/** A file's lines with their numbers, read in large blocks: no wait per line, and one block in memory. */
-function* fileLines(path: string, onBytes: (n: number) => void): Generator<{ lineNo: number; text: string }> {
+/** A file's lines, read in large blocks: no wait per line, and one block in memory. */
+function* fileLines(path: string, onBytes: (n: number) => void): Generator<string> {
   const fd = openSync(path, 'r');
   const block = Buffer.allocUnsafe(1 << 20);
   const decoder = new StringDecoder('utf8');
   let partial = '';
-  let lineNo = 0;
   try {
     for (;;) {
       const n = readSync(fd, block, 0, block.length, null);
@@ -104,25 +122,25 @@ function* fileLines(path: string, onBytes: (n: number) => void): Generator<{ lin
       if (n === 0) {
         // The last line may lack its newline.
         const last = partial + decoder.end();
-        if (last !== '') yield { lineNo: ++lineNo, text: last };
+        if (last !== '') yield last;
         return;
       }
       const lines = (partial + decoder.write(block.subarray(0, n))).split('\n');
       partial = lines.pop()!;
-      for (const text of lines) yield { lineNo: ++lineNo, text };
+      yield* lines;
     }
   } finally {
     closeSync(fd);
   }
 }
 
-/** Standard input's lines with their numbers, as they arrive. */
-async function* stdinLines(onBytes: (n: number) => void): AsyncGenerator<{ lineNo: number; text: string }> {
-  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-  let lineNo = 0;
-  for await (const text of lines) {
+/** Standard input's lines, as they arrive. */
+async function* stdinLines(onBytes: (n: number) => void): AsyncGenerator<string> {
+  // Loaded only for stdin: start-up reads no more modules than the file case needs.
+  const { createInterface } = await import('node:readline');
+  for await (const text of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
     onBytes(Buffer.byteLength(text) + 1);
-    yield { lineNo: ++lineNo, text };
+    yield text;
   }
 }
 
@@ -133,6 +151,11 @@ type Item = { lineNo: number; line: FlowLine; error?: undefined } | { lineNo: nu
 const ACTIONS_CACHE_SIZE = 4096;
 
 const VERBS: Record<LineCommand, string> = { add: 'added', modify: 'modified', delete: 'deleted' };
+
+/** A parse error of the part of a line that starts at `column`, as a LineError with the line's column. */
+function atColumn(err: unknown, column: number): unknown {
+  return err instanceof FlowParseError ? new LineError(err.detail, column + err.position) : err;
+}
 
 /** Runs a flow file against the target's datapath; reports failures and a summary on stderr. */
 export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, file: string, defaultCommand: LineCommand, commandName: string): Promise<void> {
@@ -152,17 +175,13 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   const toOp = (item: Item): FlowOp => {
     if (item.error) throw item.error;
     const { line } = item;
-    const at = (column: number) => (err: unknown): never => {
-      if (err instanceof FlowParseError) throw new LineError(err.detail, column + err.position);
-      throw err;
-    };
     let match;
     try {
       match = parseFlowMatch(line.flow, textOptions);
     } catch (err) {
-      return at(line.flowColumn)(err);
+      throw atColumn(err, line.flowColumn);
     }
-    if (line.command === 'delete') return { kind: 'del', target: match.ufid ? { ufid: match.ufid, key: match.key! } : { key: match.key! } };
+    if (line.command === 'delete') return { kind: 'del', target: match.ufid ? { ufid: match.ufid, key: match.key } : { key: match.key } };
     // Lines mostly repeat their actions: each text is parsed once, and the one list it
     // gives lets the flow table encode it once.
     let actions = actionsByText.get(line.actions!);
@@ -170,12 +189,13 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
       try {
         actions = parseActionsText(line.actions!, textOptions);
       } catch (err) {
-        return at(line.actionsColumn)(err);
+        throw atColumn(err, line.actionsColumn);
       }
       if (actionsByText.size >= ACTIONS_CACHE_SIZE) actionsByText.clear();
       actionsByText.set(line.actions!, actions);
     }
-    const flow = { key: match.key ?? {}, mask: match.mask, actions, ...(match.ufid ? { ufid: match.ufid } : {}) };
+    const flow: FlowSpec = { key: match.key, mask: match.mask, actions };
+    if (match.ufid) flow.ufid = match.ufid;
     return { kind: 'put', flow, mode: line.command === 'add' ? 'create' : 'modify' };
   };
 
@@ -193,14 +213,16 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   };
   const countBytes = (n: number): void => { bytes += n; };
   function* fileItems(): Generator<Item> {
-    for (const { lineNo, text } of fileLines(file, countBytes)) {
-      const it = item(lineNo, text);
+    let lineNo = 0;
+    for (const text of fileLines(file, countBytes)) {
+      const it = item(++lineNo, text);
       if (it) yield it;
     }
   }
   async function* stdinItems(): AsyncGenerator<Item> {
-    for await (const { lineNo, text } of stdinLines(countBytes)) {
-      const it = item(lineNo, text);
+    let lineNo = 0;
+    for await (const text of stdinLines(countBytes)) {
+      const it = item(++lineNo, text);
       if (it) yield it;
     }
   }

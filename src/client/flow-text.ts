@@ -25,7 +25,7 @@ export interface FlowFormatOptions {
  * sends (recirc_id and the rest of ovs-dpctl's additions included).
  */
 export function parseFlowMatch(text: string, options: FlowTextOptions = {}): FlowSpec & { mask: AttrValues } {
-  const spec = parseFlow(text, options.portNumbers ? { portNumbers: options.portNumbers } : {});
+  const spec = parseFlow(text, options);
   if (spec.actions !== undefined) throw new Error(`"${text}" has more than a flow key (actions go in their own argument)`);
   return spec;
 }
