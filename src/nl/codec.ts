@@ -1,21 +1,32 @@
 /**
  * The one generic attribute codec. Every family's bytes go through here, driven by the
- * sets in schema.ts: encodedLength() sizes a message exactly, encodeAttrs() writes it
- * into one buffer, decodeAttrs() reads it back, bounds-checked, naming the attribute path
- * of anything malformed.
+ * sets in schema.ts: encodeAttrs() writes values as attributes, decodeAttrs() reads them
+ * back, bounds-checked, naming the attribute path of anything malformed.
+ *
+ * Speed comes from compiling, not from special cases: the first time a set (or struct)
+ * is used, each of its attributes is turned into a writer and a reader closure chosen by
+ * its type, byte order, representation and nesting, looked up by name or id in tables
+ * built once. Encoding is one pass into a reused scratch buffer: a nest's header is
+ * written first and its length filled in at its end, so no value (address text above
+ * all) is looked at twice, and nothing is allocated per attribute. The result is then
+ * copied where the caller wants it, so a value that cannot be encoded leaves the
+ * caller's buffer untouched. Error paths ("actions[2].ct.nat.ip_min") are built only
+ * when something fails, on the way out of the nesting.
  */
 import { endianness } from 'node:os';
 import { SchemaError } from './errors.js';
-import { formatIPv4, formatIPv6, formatMac, parseIPv4, parseIPv6, parseMac } from './repr.js';
+import { formatIPv4, formatIPv6, formatMac, parseIPv4, parseIPv6, parseMacInto } from './repr.js';
 import {
   type AttrSet, type AttrSpec, type AttrValues, type IntType, type Repr, type StructSpec,
-  type StructField, type UnknownAttr, UNKNOWN_PREFIX, intSize, resolveSet, structSize, unknownKey,
+  type UnknownAttr, UNKNOWN_PREFIX, intSize, resolveSet, unknownKey,
 } from './schema.js';
 
 export const NLA_HDRLEN = 4;
 export const NLA_F_NESTED = 0x8000;
 export const NLA_F_NET_BYTEORDER = 0x4000;
 export const NLA_TYPE_MASK = 0x3fff;
+/** An attribute's length field is 16 bits. */
+const NLA_MAX_LEN = 0xffff;
 
 const littleEndianHost = endianness() === 'LE';
 
@@ -23,520 +34,526 @@ export function align4(n: number): number {
   return (n + 3) & ~3;
 }
 
+// ---------------------------------------------------------------- error paths
+
+/** `rel` (a path below `name`, "" for the attribute itself) as a path from the parent. */
+function joinPath(name: string, rel: string): string {
+  if (rel === '') return name;
+  if (name === '') return rel;
+  return rel.charCodeAt(0) === 0x5b /* [ */ ? name + rel : `${name}.${rel}`;
+}
+
+/** A SchemaError thrown below `name`, re-rooted one level up; other errors pass unchanged. */
+function under(name: string, err: unknown): unknown {
+  return err instanceof SchemaError ? new SchemaError(joinPath(name, err.path), err.detail) : err;
+}
+
+function fail(detail: string): never {
+  throw new SchemaError('', detail);
+}
+
+// ---------------------------------------------------------------- the writer
+
+/**
+ * A growable byte buffer written front to back. `room(n)` makes sure n more bytes fit;
+ * it may replace `buf`, so writers read `w.buf` after calling it.
+ */
+class Writer {
+  buf: Buffer;
+  off = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  room(n: number): void {
+    if (this.off + n > this.buf.length) this.grow(this.off + n);
+  }
+
+  private grow(need: number): void {
+    const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
+    this.buf.copy(next, 0, 0, this.off);
+    this.buf = next;
+  }
+}
+
+/** The scratch every encode writes into first (a second one only if an encode re-enters). */
+const scratch = new Writer(1 << 16);
+let scratchBusy = false;
+
+/** Larger than this, the scratch buffer is given back after use rather than kept. */
+const SCRATCH_KEEP = 1 << 20;
+
+function takeWriter(): Writer {
+  if (scratchBusy) return new Writer(1 << 12);
+  scratchBusy = true;
+  scratch.off = 0;
+  return scratch;
+}
+
+function releaseWriter(w: Writer): void {
+  if (w !== scratch) return;
+  scratchBusy = false;
+  if (w.buf.length > SCRATCH_KEEP) w.buf = Buffer.allocUnsafe(1 << 16);
+}
+
+/** Writes `payload` as an attribute of type `type`: header, payload, zero padding. */
+function writeAttribute<V>(w: Writer, type: number, payload: (w: Writer, value: V) => void, value: V): void {
+  w.room(NLA_HDRLEN);
+  const start = w.off;
+  w.off += NLA_HDRLEN;
+  payload(w, value);
+  closeAttribute(w, start, type);
+}
+
+/** Fills in the header of the attribute that starts at `start` and pads it to 4 bytes. */
+function closeAttribute(w: Writer, start: number, type: number): void {
+  const len = w.off - start;
+  if (len > NLA_MAX_LEN) fail(`attribute of ${len} bytes exceeds netlink's 65535`);
+  putU16(w.buf, start, len);
+  putU16(w.buf, start + 2, type);
+  const padded = start + align4(len);
+  if (padded !== w.off) {
+    w.room(padded - w.off);
+    w.buf.fill(0, w.off, padded);
+    w.off = padded;
+  }
+}
+
+function putU16(buf: Buffer, off: number, v: number): void {
+  if (littleEndianHost) {
+    buf[off] = v;
+    buf[off + 1] = v >>> 8;
+  } else {
+    buf[off] = v >>> 8;
+    buf[off + 1] = v;
+  }
+}
+
+function getU16(buf: Buffer, off: number): number {
+  return littleEndianHost ? buf[off]! | (buf[off + 1]! << 8) : (buf[off]! << 8) | buf[off + 1]!;
+}
+
 // ---------------------------------------------------------------- integers
 
-const intRange: Record<IntType, [bigint, bigint]> = {
-  u8: [0n, 0xffn], u16: [0n, 0xffffn], u32: [0n, 0xffffffffn], u64: [0n, 0xffffffffffffffffn],
-  s8: [-0x80n, 0x7fn], s16: [-0x8000n, 0x7fffn], s32: [-0x80000000n, 0x7fffffffn],
-  s64: [-0x8000000000000000n, 0x7fffffffffffffffn],
-  be16: [0n, 0xffffn], be32: [0n, 0xffffffffn], be64: [0n, 0xffffffffffffffffn],
+interface IntCodec {
+  size: number;
+  /** Whether a number is a wire value of this type as it is (an in-range integer). */
+  fits(v: number): boolean;
+  put(buf: Buffer, off: number, v: number): void;
+  get(buf: Buffer, off: number): number;
+}
+
+interface BigIntCodec {
+  lo: bigint;
+  hi: bigint;
+  put(buf: Buffer, off: number, v: bigint): void;
+  get(buf: Buffer, off: number): bigint;
+}
+
+/** Stores the low `size` bytes of v at off, most significant first when `big`. */
+function putBytes(size: number, big: boolean): (buf: Buffer, off: number, v: number) => void {
+  if (size === 1) return (buf, off, v) => { buf[off] = v; };
+  if (size === 2) {
+    return big
+      ? (buf, off, v) => { buf[off] = v >>> 8; buf[off + 1] = v; }
+      : (buf, off, v) => { buf[off] = v; buf[off + 1] = v >>> 8; };
+  }
+  return big
+    ? (buf, off, v) => { buf[off] = v >>> 24; buf[off + 1] = v >>> 16; buf[off + 2] = v >>> 8; buf[off + 3] = v; }
+    : (buf, off, v) => { buf[off] = v; buf[off + 1] = v >>> 8; buf[off + 2] = v >>> 16; buf[off + 3] = v >>> 24; };
+}
+
+/** Reads `size` bytes at off as an unsigned number, most significant first when `big`. */
+function getBytes(size: number, big: boolean): (buf: Buffer, off: number) => number {
+  if (size === 1) return (buf, off) => buf[off]!;
+  if (size === 2) {
+    return big ? (buf, off) => (buf[off]! << 8) | buf[off + 1]! : (buf, off) => buf[off]! | (buf[off + 1]! << 8);
+  }
+  return big
+    ? (buf, off) => ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0
+    : (buf, off) => (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24)) >>> 0;
+}
+
+function narrowCodec(size: 1 | 2 | 4, signed: boolean, big: boolean): IntCodec {
+  const shift = 32 - 8 * size;
+  const getUnsigned = getBytes(size, big);
+  return {
+    size,
+    // Bit operations truncate to 32 bits: a value that survives the round trip is an
+    // integer in range (NaN, fractions and out-of-range values do not).
+    fits: signed
+      ? (size === 4 ? (v) => (v | 0) === v : (v) => ((v << shift) >> shift) === v)
+      : (size === 4 ? (v) => v >>> 0 === v : (v) => (v & ((1 << (8 * size)) - 1)) === v),
+    put: putBytes(size, big),
+    get: signed ? (buf, off) => (getUnsigned(buf, off) << shift) >> shift : getUnsigned,
+  };
+}
+
+const hostBig = !littleEndianHost;
+const narrowCodecs: Partial<Record<IntType, IntCodec>> = {
+  u8: narrowCodec(1, false, false), s8: narrowCodec(1, true, false),
+  u16: narrowCodec(2, false, hostBig), s16: narrowCodec(2, true, hostBig),
+  u32: narrowCodec(4, false, hostBig), s32: narrowCodec(4, true, hostBig),
+  be16: narrowCodec(2, false, true), be32: narrowCodec(4, false, true),
 };
+
+const bigCodecs: Partial<Record<IntType, BigIntCodec>> = {
+  u64: littleEndianHost
+    ? { lo: 0n, hi: 0xffffffffffffffffn, put: (b, o, v) => { b.writeBigUInt64LE(v, o); }, get: (b, o) => b.readBigUInt64LE(o) }
+    : { lo: 0n, hi: 0xffffffffffffffffn, put: (b, o, v) => { b.writeBigUInt64BE(v, o); }, get: (b, o) => b.readBigUInt64BE(o) },
+  s64: littleEndianHost
+    ? { lo: -0x8000000000000000n, hi: 0x7fffffffffffffffn, put: (b, o, v) => { b.writeBigInt64LE(v, o); }, get: (b, o) => b.readBigInt64LE(o) }
+    : { lo: -0x8000000000000000n, hi: 0x7fffffffffffffffn, put: (b, o, v) => { b.writeBigInt64BE(v, o); }, get: (b, o) => b.readBigInt64BE(o) },
+  be64: { lo: 0n, hi: 0xffffffffffffffffn, put: (b, o, v) => { b.writeBigUInt64BE(v, o); }, get: (b, o) => b.readBigUInt64BE(o) },
+};
+
+/** The range of a narrow type, for error messages and the slow path. */
+function narrowRange(type: IntType): [number, number] {
+  const bits = 8 * intSize(type);
+  return type.startsWith('s') ? [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1] : [0, 2 ** bits - 1];
+}
 
 interface IntLike {
   type: IntType;
-  repr?: Repr;
-  enum?: Readonly<Record<string, number>>;
+  repr?: Repr | undefined;
+  enum?: Readonly<Record<string, number>> | undefined;
 }
 
-/** The ranges of the types narrower than 64 bits, as plain numbers. */
-const numberRange: Partial<Record<IntType, [number, number]>> = Object.fromEntries(
-  Object.entries(intRange).filter(([t]) => intSize(t as IntType) < 8).map(([t, [lo, hi]]) => [t, [Number(lo), Number(hi)]]),
-);
-
-/** Turns a user value (number, bigint, enum name, dotted IPv4) into the wire number. */
-function intFromValue(spec: IntLike, value: unknown, path: string): number | bigint {
-  // The common case, a plain number for a narrow type, without a BigInt round trip.
-  const range = typeof value === 'number' ? numberRange[spec.type] : undefined;
-  if (range && Number.isInteger(value)) {
-    if ((value as number) < range[0] || (value as number) > range[1]) throw new SchemaError(path, `${value} does not fit in ${spec.type}`);
-    return value as number;
-  }
+/**
+ * A user value (number, bigint, enum name, dotted IPv4, numeric text) as the wire number,
+ * or a SchemaError saying why it is none. The compiled writers call this only for what
+ * their fast check did not take.
+ */
+function intFromValue(spec: IntLike, value: unknown): number | bigint {
   let v: unknown = value;
   if (typeof v === 'string') {
     if (spec.enum && Object.hasOwn(spec.enum, v)) v = spec.enum[v];
     else if (spec.repr === 'ipv4') {
       const n = parseIPv4(v);
-      if (n === undefined) throw new SchemaError(path, `"${v}" is not an IPv4 address`);
+      if (n === undefined) fail(`"${v}" is not an IPv4 address`);
       v = n;
     } else if (/^(0x[0-9a-fA-F]+|\d+)$/.test(v)) v = BigInt(v);
     else {
       const names = spec.enum ? ` (one of ${Object.keys(spec.enum).join(', ')})` : '';
-      throw new SchemaError(path, `"${v}" is not a valid ${spec.type}${names}`);
+      fail(`"${v}" is not a valid ${spec.type}${names}`);
     }
   }
-  if (typeof v !== 'number' && typeof v !== 'bigint') {
-    throw new SchemaError(path, `expected a number for ${spec.type}, got ${describe(value)}`);
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) fail(`${v} is not an integer`);
+    if (intSize(spec.type) < 8) {
+      const [lo, hi] = narrowRange(spec.type);
+      if (v < lo || v > hi) fail(`${v} does not fit in ${spec.type}`);
+      return v;
+    }
+  } else if (typeof v !== 'bigint') {
+    fail(`expected a number for ${spec.type}, got ${describe(value)}`);
   }
-  if (typeof v === 'number' && !Number.isInteger(v)) throw new SchemaError(path, `${v} is not an integer`);
-  const big = BigInt(v);
-  const [lo, hi] = intRange[spec.type];
-  if (big < lo || big > hi) throw new SchemaError(path, `${v} does not fit in ${spec.type}`);
-  return intSize(spec.type) === 8 ? big : Number(big);
+  // A number is shown as given, not as the bigint it becomes.
+  const big = BigInt(v as number | bigint);
+  const narrow = narrowCodecs[spec.type];
+  if (narrow) {
+    const [lo, hi] = narrowRange(spec.type);
+    if (big < BigInt(lo) || big > BigInt(hi)) fail(`${v} does not fit in ${spec.type}`);
+    return Number(big);
+  }
+  const { lo, hi } = bigCodecs[spec.type]!;
+  if (big < lo || big > hi) fail(`${v} does not fit in ${spec.type}`);
+  return big;
 }
 
-function writeInt(buf: Buffer, off: number, type: IntType, v: number | bigint): void {
-  const le = littleEndianHost;
-  switch (type) {
-    case 'u8': buf[off] = v as number; return;
-    case 's8': buf.writeInt8(v as number, off); return;
-    case 'u16': le ? buf.writeUInt16LE(v as number, off) : buf.writeUInt16BE(v as number, off); return;
-    case 's16': le ? buf.writeInt16LE(v as number, off) : buf.writeInt16BE(v as number, off); return;
-    case 'u32': le ? buf.writeUInt32LE(v as number, off) : buf.writeUInt32BE(v as number, off); return;
-    case 's32': le ? buf.writeInt32LE(v as number, off) : buf.writeInt32BE(v as number, off); return;
-    case 'u64': le ? buf.writeBigUInt64LE(v as bigint, off) : buf.writeBigUInt64BE(v as bigint, off); return;
-    case 's64': le ? buf.writeBigInt64LE(v as bigint, off) : buf.writeBigInt64BE(v as bigint, off); return;
-    case 'be16': buf.writeUInt16BE(v as number, off); return;
-    case 'be32': buf.writeUInt32BE(v as number, off); return;
-    case 'be64': buf.writeBigUInt64BE(v as bigint, off); return;
+/** Writes an integer of `spec` at a known place (room already made). */
+type IntPut = (buf: Buffer, off: number, value: unknown) => void;
+
+function compileIntPut(spec: IntLike): IntPut {
+  const narrow = narrowCodecs[spec.type];
+  if (narrow) {
+    const { fits, put } = narrow;
+    if (spec.repr === 'ipv4') {
+      return (buf, off, value) => {
+        if (typeof value === 'string') {
+          const n = parseIPv4(value);
+          if (n !== undefined && fits(n)) {
+            put(buf, off, n);
+            return;
+          }
+        } else if (typeof value === 'number' && fits(value)) {
+          put(buf, off, value);
+          return;
+        }
+        put(buf, off, intFromValue(spec, value) as number);
+      };
+    }
+    return (buf, off, value) => put(buf, off, typeof value === 'number' && fits(value) ? value : intFromValue(spec, value) as number);
   }
+  const { lo, hi, put } = bigCodecs[spec.type]!;
+  return (buf, off, value) => put(buf, off, typeof value === 'bigint' && value >= lo && value <= hi ? value : intFromValue(spec, value) as bigint);
 }
 
-function readInt(buf: Buffer, off: number, type: IntType): number | bigint {
-  const le = littleEndianHost;
-  switch (type) {
-    case 'u8': return buf[off]!;
-    case 's8': return buf.readInt8(off);
-    case 'u16': return le ? buf.readUInt16LE(off) : buf.readUInt16BE(off);
-    case 's16': return le ? buf.readInt16LE(off) : buf.readInt16BE(off);
-    case 'u32': return le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
-    case 's32': return le ? buf.readInt32LE(off) : buf.readInt32BE(off);
-    case 'u64': return le ? buf.readBigUInt64LE(off) : buf.readBigUInt64BE(off);
-    case 's64': return le ? buf.readBigInt64LE(off) : buf.readBigInt64BE(off);
-    case 'be16': return buf.readUInt16BE(off);
-    case 'be32': return buf.readUInt32BE(off);
-    case 'be64': return buf.readBigUInt64BE(off);
-  }
-}
-
-/** The library's view of a wire number: enum name, dotted IPv4, or the number. */
-function intToValue(spec: IntLike, n: number | bigint): unknown {
+/** Reads an integer of `spec` as the library shows it: enum name, dotted IPv4, or the number. */
+function compileIntGet(spec: IntLike): (buf: Buffer, off: number) => unknown {
+  const narrow = narrowCodecs[spec.type];
+  const raw: (buf: Buffer, off: number) => number | bigint = narrow ? narrow.get : bigCodecs[spec.type]!.get;
   if (spec.enum) {
-    for (const name in spec.enum) {
-      const v = spec.enum[name]!;
-      if (v === n || (typeof n === 'bigint' && BigInt(v) === n)) return name;
+    // The first name of a value wins, as the names are listed.
+    const names = new Map<number | bigint, string>();
+    for (const [name, v] of Object.entries(spec.enum)) {
+      const key = narrow ? v : BigInt(v);
+      if (!names.has(key)) names.set(key, name);
     }
+    const ipv4 = spec.repr === 'ipv4';
+    return (buf, off) => {
+      const n = raw(buf, off);
+      return names.get(n) ?? (ipv4 ? formatIPv4(n as number) : n);
+    };
   }
-  if (spec.repr === 'ipv4') return formatIPv4(n as number);
-  return n;
+  if (spec.repr === 'ipv4') return (buf, off) => formatIPv4(raw(buf, off) as number);
+  return raw;
 }
 
 // ---------------------------------------------------------------- byte strings
 
-function ipv4Bytes(n: number): Buffer {
-  const b = Buffer.allocUnsafe(4);
-  b.writeUInt32BE(n);
-  return b;
+const HEX_TEXT = /^([0-9a-fA-F]{2})*$/;
+
+/** Room a byte-string value needs at most, before it is parsed. */
+function bytesRoom(value: unknown): number {
+  if (typeof value === 'string') return Math.max(16, value.length >> 1);
+  return value instanceof Uint8Array ? value.length : 0;
 }
 
-function bytesFromValue(value: unknown, repr: Repr | undefined, path: string): Buffer {
-  if (Buffer.isBuffer(value)) return value;
-  if (value instanceof Uint8Array) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
-  if (typeof value === 'string') {
-    if (repr === 'mac') {
-      const b = parseMac(value);
-      if (!b) throw new SchemaError(path, `"${value}" is not a MAC address`);
-      return b;
-    }
-    if (repr === 'ipv6') {
-      const b = parseIPv6(value);
-      if (!b) throw new SchemaError(path, `"${value}" is not an IPv6 address`);
-      return b;
-    }
-    if (repr === 'ip') {
-      const v4 = parseIPv4(value);
-      const b = v4 === undefined ? parseIPv6(value) : ipv4Bytes(v4);
-      if (!b) throw new SchemaError(path, `"${value}" is not an IPv4 or IPv6 address`);
-      return b;
-    }
-    if (/^([0-9a-fA-F]{2})*$/.test(value)) return Buffer.from(value, 'hex');
-    throw new SchemaError(path, `"${value}" is not a hex byte string`);
+/**
+ * Writes a byte-string value (bytes, or text in `repr`) at off, where bytesRoom(value)
+ * bytes fit; returns how many bytes it took.
+ */
+function putBytesValue(buf: Buffer, off: number, value: unknown, repr: Repr | undefined): number {
+  if (value instanceof Uint8Array) {
+    buf.set(value, off);
+    return value.length;
   }
-  throw new SchemaError(path, `expected bytes, got ${describe(value)}`);
+  if (typeof value !== 'string') fail(`expected bytes, got ${describe(value)}`);
+  switch (repr) {
+    case 'mac':
+      if (!parseMacInto(value, buf, off)) fail(`"${value}" is not a MAC address`);
+      return 6;
+    case 'ipv6': {
+      const b = parseIPv6(value);
+      if (!b) fail(`"${value}" is not an IPv6 address`);
+      buf.set(b, off);
+      return 16;
+    }
+    case 'ip': {
+      const v4 = parseIPv4(value);
+      if (v4 !== undefined) {
+        buf.writeUInt32BE(v4, off);
+        return 4;
+      }
+      const b = parseIPv6(value);
+      if (!b) fail(`"${value}" is not an IPv4 or IPv6 address`);
+      buf.set(b, off);
+      return 16;
+    }
+    default:
+      if (!HEX_TEXT.test(value)) fail(`"${value}" is not a hex byte string`);
+      return buf.write(value, off, 'hex');
+  }
 }
 
-function bytesToValue(buf: Buffer, start: number, len: number, repr: Repr | undefined): unknown {
-  if (repr === 'mac' && len === 6) return formatMac(buf, start);
-  if ((repr === 'ipv6' || repr === 'ip') && len === 16) return formatIPv6(buf, start);
-  if (repr === 'ip' && len === 4) return formatIPv4(buf.readUInt32BE(start));
-  return Buffer.from(buf.subarray(start, start + len));
+/** Bytes as the library shows them: address text where the representation says so. */
+function compileBytesGet(repr: Repr | undefined): (buf: Buffer, start: number, len: number) => unknown {
+  const copy = (buf: Buffer, start: number, len: number): Buffer => Buffer.from(buf.subarray(start, start + len));
+  switch (repr) {
+    case 'mac': return (buf, start, len) => (len === 6 ? formatMac(buf, start) : copy(buf, start, len));
+    case 'ipv6': return (buf, start, len) => (len === 16 ? formatIPv6(buf, start) : copy(buf, start, len));
+    case 'ip': return (buf, start, len) => (len === 16 ? formatIPv6(buf, start) : len === 4 ? formatIPv4(buf.readUInt32BE(start)) : copy(buf, start, len));
+    default: return copy;
+  }
 }
 
 // ---------------------------------------------------------------- structs
 
-function structFieldValue(f: StructField, obj: Record<string, unknown>): unknown {
-  return obj[f.name];
+interface FieldPlan {
+  name: string;
+  size: number;
+  /** Undefined for padding. */
+  put: ((buf: Buffer, off: number, value: unknown) => void) | undefined;
+  get: ((buf: Buffer, off: number) => unknown) | undefined;
 }
 
-function writeStruct(s: StructSpec, value: unknown, buf: Buffer, off: number, path: string): number {
-  if (!isRecord(value)) {
-    throw new SchemaError(path, `expected an object for struct ${s.name}, got ${describe(value)}`);
-  }
-  const obj = value as Record<string, unknown>;
-  for (const key of Object.keys(obj)) {
-    if (!s.fields.some((f) => f.name === key && f.type !== 'pad')) {
-      throw new SchemaError(path, `struct ${s.name} has no field "${key}"`);
+interface StructPlan {
+  spec: StructSpec;
+  size: number;
+  fields: FieldPlan[];
+  /** The fields a value may name (all but padding). */
+  names: ReadonlySet<string>;
+}
+
+const structPlans = new WeakMap<StructSpec, StructPlan>();
+
+function structPlan(s: StructSpec): StructPlan {
+  let plan = structPlans.get(s);
+  if (plan) return plan;
+  const fields: FieldPlan[] = s.fields.map((f): FieldPlan => {
+    if (f.type === 'pad') return { name: f.name, size: f.len, put: undefined, get: undefined };
+    if (f.type === 'bytes') {
+      const { len, repr } = f;
+      const get = compileBytesGet(repr);
+      return {
+        name: f.name, size: len,
+        put: (buf, off, value) => {
+          const n = bytesLength(value, repr);
+          if (n !== len) fail(`needs ${len} bytes, got ${n}`);
+          putBytesValue(buf, off, value, repr);
+        },
+        get: (buf, off) => get(buf, off, len),
+      };
     }
+    return { name: f.name, size: intSize(f.type), put: compileIntPut(f), get: compileIntGet(f) };
+  });
+  const names = new Set(fields.filter((f) => f.put).map((f) => f.name));
+  plan = { spec: s, size: fields.reduce((n, f) => n + f.size, 0), fields, names };
+  structPlans.set(s, plan);
+  return plan;
+}
+
+/**
+ * The length a byte-string value will have, without parsing address text (a struct
+ * field's length is checked before anything is written).
+ */
+function bytesLength(value: unknown, repr: Repr | undefined): number {
+  if (value instanceof Uint8Array) return value.length;
+  if (typeof value !== 'string') fail(`expected bytes, got ${describe(value)}`);
+  switch (repr) {
+    case 'mac': return 6;
+    case 'ipv6': return 16;
+    case 'ip': return parseIPv4(value) === undefined ? 16 : 4;
+    default:
+      if (!HEX_TEXT.test(value)) fail(`"${value}" is not a hex byte string`);
+      return value.length >> 1;
   }
-  for (const f of s.fields) {
-    if (f.type === 'pad') {
-      buf.fill(0, off, off + f.len);
-      off += f.len;
-    } else if (f.type === 'bytes') {
-      const v = structFieldValue(f, obj);
-      if (v === undefined) buf.fill(0, off, off + f.len);
+}
+
+/** The first name in `obj` that is not a field of the struct, if any. */
+function strayField(plan: StructPlan, obj: Record<string, unknown>): string | undefined {
+  for (const key of Object.keys(obj)) if (!plan.names.has(key)) return key;
+  return undefined;
+}
+
+/** Writes a struct value at w.off (fields the value leaves out are zero). */
+function writeStruct(plan: StructPlan, value: unknown, w: Writer): void {
+  if (!isRecord(value)) fail(`expected an object for struct ${plan.spec.name}, got ${describe(value)}`);
+  w.room(plan.size);
+  const buf = w.buf;
+  let off = w.off;
+  let given = 0;
+  let keys = 0;
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  for (const _ in value) keys++;
+  const fields = plan.fields;
+  try {
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i]!;
+      const v = f.put === undefined ? undefined : value[f.name];
+      if (v === undefined) buf.fill(0, off, off + f.size);
       else {
-        const b = bytesFromValue(v, f.repr, `${path}.${f.name}`);
-        if (b.length !== f.len) throw new SchemaError(`${path}.${f.name}`, `needs ${f.len} bytes, got ${b.length}`);
-        b.copy(buf, off);
+        given++;
+        try {
+          f.put!(buf, off, v);
+        } catch (err) {
+          throw under(f.name, err);
+        }
       }
-      off += f.len;
-    } else {
-      const v = structFieldValue(f, obj);
-      writeInt(buf, off, f.type, v === undefined ? (intSize(f.type) === 8 ? 0n : 0) : intFromValue(f, v, `${path}.${f.name}`));
-      off += intSize(f.type);
+      off += f.size;
     }
+  } catch (err) {
+    // A name the struct does not have is the first thing wrong with a value.
+    const stray = strayField(plan, value);
+    if (stray !== undefined) fail(`struct ${plan.spec.name} has no field "${stray}"`);
+    throw err;
   }
-  return off;
+  if (keys !== given) {
+    const stray = strayField(plan, value);
+    if (stray !== undefined) fail(`struct ${plan.spec.name} has no field "${stray}"`);
+  }
+  w.off = off;
 }
 
-function readStruct(s: StructSpec, buf: Buffer, off: number, len: number): Record<string, unknown> {
+function readStruct(plan: StructPlan, buf: Buffer, off: number, len: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const end = off + len;
-  for (const f of s.fields) {
-    const size = f.type === 'bytes' || f.type === 'pad' ? f.len : intSize(f.type);
+  const fields = plan.fields;
+  for (let i = 0; i < fields.length; i++) {
+    const f = fields[i]!;
     // Fields past a short payload (older kernels send shorter structs) are left out.
-    if (off + size > end) break;
-    if (f.type === 'bytes') out[f.name] = bytesToValue(buf, off, f.len, f.repr);
-    else if (f.type !== 'pad') out[f.name] = intToValue(f, readInt(buf, off, f.type));
-    off += size;
+    if (off + f.size > end) break;
+    if (f.get !== undefined) out[f.name] = f.get(buf, off);
+    off += f.size;
   }
   return out;
 }
 
 /** A C struct on its own (e.g. a family's fixed header). */
 export function encodeStruct(s: StructSpec, value: Record<string, unknown>, path = s.name): Buffer {
-  const buf = Buffer.allocUnsafe(structSize(s));
-  writeStruct(s, value, buf, 0, path);
-  return buf;
+  const plan = structPlan(s);
+  const w = takeWriter();
+  try {
+    writeStruct(plan, value, w);
+    return Buffer.from(w.buf.subarray(0, w.off));
+  } catch (err) {
+    throw under(path, err);
+  } finally {
+    releaseWriter(w);
+  }
 }
 
 export function decodeStruct(s: StructSpec, buf: Buffer, off = 0): Record<string, unknown> {
-  if (off + structSize(s) > buf.length) throw new SchemaError(s.name, `needs ${structSize(s)} bytes at offset ${off}, buffer has ${buf.length}`);
-  return readStruct(s, buf, off, structSize(s));
+  const plan = structPlan(s);
+  if (off + plan.size > buf.length) throw new SchemaError(s.name, `needs ${plan.size} bytes at offset ${off}, buffer has ${buf.length}`);
+  return readStruct(plan, buf, off, plan.size);
 }
 
-// ---------------------------------------------------------------- attributes
+// ---------------------------------------------------------------- attribute plans
 
-function isNestedFlag(spec: AttrSpec & { type: 'nested' }, parent: AttrSet): boolean {
-  return spec.nestedFlag ?? parent.nestedFlag;
+/** One attribute of a set, compiled. */
+interface AttrPlan {
+  id: number;
+  name: string;
+  /** The header's type field: the id, with NLA_F_NESTED where the schema says so. */
+  headerType: number;
+  pad: boolean;
+  /** Writes the whole attribute (header, payload, padding) at w.off. */
+  write(w: Writer, value: unknown): void;
+  /** Writes just the payload at w.off (set_masked writes value and mask back to back). */
+  payload(w: Writer, value: unknown): void;
+  /** The library's value of a payload. */
+  read(buf: Buffer, start: number, len: number): unknown;
 }
 
-/** Length of one attribute's payload (without header and padding). */
-function payloadLength(spec: AttrSpec, value: unknown, path: string): number {
-  switch (spec.type) {
-    case 'flag': case 'pad': return 0;
-    case 'string': {
-      if (typeof value !== 'string') throw new SchemaError(path, `expected a string, got ${describe(value)}`);
-      if (value.includes('\0')) throw new SchemaError(path, 'a string cannot contain a NUL character');
-      const n = Buffer.byteLength(value) + (spec.raw ? 0 : 1);
-      if (spec.maxLen !== undefined && n > spec.maxLen) throw new SchemaError(path, `longer than ${spec.maxLen} bytes`);
-      return n;
-    }
-    case 'binary': {
-      const n = bytesFromValue(value, spec.repr, path).length;
-      if (spec.len !== undefined && n !== spec.len) throw new SchemaError(path, `needs ${spec.len} bytes, got ${n}`);
-      if (spec.maxLen !== undefined && n > spec.maxLen) throw new SchemaError(path, `longer than ${spec.maxLen} bytes`);
-      return n;
-    }
-    case 'struct': return structSize(spec.struct);
-    case 'array': {
-      if (!Array.isArray(value)) throw new SchemaError(path, `expected an array, got ${describe(value)}`);
-      return value.length * (typeof spec.of === 'string' ? intSize(spec.of) : structSize(spec.of));
-    }
-    case 'nested': {
-      const set = resolveSet(spec.set);
-      if (spec.masked) return maskedLength(set, value, path);
-      if (spec.indexed) return indexedLength(set, value, path);
-      return spec.list ? listLength(set, value, path) : encodedLength(set, value as AttrValues, path);
-    }
-    default: return intSize(spec.type);
+interface SetPlan {
+  set: AttrSet;
+  byName: Map<string, AttrPlan>;
+  /** By attribute type; holes are unknown types. */
+  byId: (AttrPlan | undefined)[];
+}
+
+const setPlans = new WeakMap<AttrSet, SetPlan>();
+
+function setPlan(set: AttrSet): SetPlan {
+  let plan = setPlans.get(set);
+  if (plan) return plan;
+  plan = { set, byName: new Map(), byId: [] };
+  // Registered before the attributes are compiled: nested sets that lead back here find it.
+  setPlans.set(set, plan);
+  for (const spec of set.attrs) {
+    const a = compileAttr(spec, set);
+    plan.byName.set(spec.name, a);
+    plan.byId[spec.id] = a;
   }
+  return plan;
 }
 
-function writePayload(spec: AttrSpec, value: unknown, buf: Buffer, off: number, path: string): number {
-  switch (spec.type) {
-    case 'flag': case 'pad': return off;
-    case 'string': {
-      off += buf.write(value as string, off);
-      if (!spec.raw) buf[off++] = 0;
-      return off;
-    }
-    case 'binary': {
-      const b = bytesFromValue(value, spec.repr, path);
-      return off + b.copy(buf, off);
-    }
-    case 'struct': return writeStruct(spec.struct, value, buf, off, path);
-    case 'array': {
-      (value as unknown[]).forEach((el, i) => {
-        if (typeof spec.of === 'string') {
-          writeInt(buf, off, spec.of, intFromValue({ type: spec.of }, el, `${path}[${i}]`));
-          off += intSize(spec.of);
-        } else off = writeStruct(spec.of, el, buf, off, `${path}[${i}]`);
-      });
-      return off;
-    }
-    case 'nested': {
-      const set = resolveSet(spec.set);
-      if (spec.masked) return writeMasked(set, value as AttrValues, buf, off, path);
-      if (spec.indexed) return writeIndexed(set, value as AttrValues[], buf, off, path, isNestedFlag(spec, set));
-      return spec.list ? writeList(set, value as AttrValues[], buf, off, path) : writeAttrs(set, value as AttrValues, buf, off, path);
-    }
-    default:
-      writeInt(buf, off, spec.type, intFromValue(spec, value, path));
-      return off + intSize(spec.type);
-  }
-}
-
-function attrHeaderType(spec: AttrSpec, parent: AttrSet): number {
-  return spec.type === 'nested' && isNestedFlag(spec, parent) ? spec.id | NLA_F_NESTED : spec.id;
-}
-
-function writeHeader(buf: Buffer, off: number, len: number, type: number): void {
-  if (littleEndianHost) {
-    buf.writeUInt16LE(len, off);
-    buf.writeUInt16LE(type, off + 2);
-  } else {
-    buf.writeUInt16BE(len, off);
-    buf.writeUInt16BE(type, off + 2);
-  }
-}
-
-function checkAttrLength(n: number, path: string): void {
-  if (n > 0xffff) throw new SchemaError(path, `attribute of ${n} bytes exceeds netlink's 65535`);
-}
-
-function unknownFromValue(key: string, value: unknown, path: string): UnknownAttr {
-  const type = Number(key.slice(UNKNOWN_PREFIX.length));
-  const u = value as UnknownAttr;
-  if (unknownKey(type) !== key || type > NLA_TYPE_MASK || !isRecord(u) || u.type !== type || !Buffer.isBuffer(u.raw)) {
-    throw new SchemaError(path, `unknown attribute "${key}" must be {type: ${key.slice(UNKNOWN_PREFIX.length)}, raw: Buffer}`);
-  }
-  return u;
-}
-
-function entryLength(set: AttrSet, key: string, value: unknown, path: string): number {
-  if (value === undefined) return 0;
-  if (key.startsWith(UNKNOWN_PREFIX)) {
-    const n = NLA_HDRLEN + unknownFromValue(key, value, path).raw.length;
-    checkAttrLength(n, path);
-    return align4(n);
-  }
-  const spec = set.byNameOf(key);
-  if (!spec) throw new SchemaError(path, `${set.name} has no attribute "${key}"`);
-  if (spec.type === 'flag') {
-    if (value === false) return 0;
-    if (value !== true) throw new SchemaError(path, `a flag is true or false, got ${describe(value)}`);
-  }
-  const n = NLA_HDRLEN + payloadLength(spec, value, path);
-  checkAttrLength(n, path);
-  return align4(n);
-}
-
-function writeEntry(set: AttrSet, key: string, value: unknown, buf: Buffer, off: number, path: string): number {
-  if (value === undefined) return off;
-  if (key.startsWith(UNKNOWN_PREFIX)) {
-    const u = value as UnknownAttr;
-    writeHeader(buf, off, NLA_HDRLEN + u.raw.length, u.type | (u.nested ? NLA_F_NESTED : 0));
-    const end = off + NLA_HDRLEN + u.raw.copy(buf, off + NLA_HDRLEN);
-    return padTo4(buf, off, end);
-  }
-  const spec = set.byNameOf(key)!;
-  if (spec.type === 'flag' && value !== true) return off;
-  const end = writePayload(spec, value, buf, off + NLA_HDRLEN, path);
-  writeHeader(buf, off, end - off, attrHeaderType(spec, set));
-  return padTo4(buf, off, end);
-}
-
-/** Zero-pads the attribute that starts at `start` to a multiple of 4 bytes; returns its end. */
-function padTo4(buf: Buffer, start: number, end: number): number {
-  const aligned = start + align4(end - start);
-  if (aligned !== end) buf.fill(0, end, aligned);
-  return aligned;
-}
-
-function childPath(path: string, name: string): string {
-  return path ? `${path}.${name}` : name;
-}
-
-/** Bytes that `values` take as a run of attributes of `set`, padding included. */
-export function encodedLength(set: AttrSet, values: AttrValues, path = ''): number {
-  if (!isRecord(values)) {
-    throw new SchemaError(path, `expected an object of ${set.name} attributes, got ${describe(values)}`);
-  }
-  let n = 0;
-  for (const key in values) n += entryLength(set, key, values[key], childPath(path, key));
-  return n;
-}
-
-function writeAttrs(set: AttrSet, values: AttrValues, buf: Buffer, off: number, path: string): number {
-  for (const key in values) off = writeEntry(set, key, values[key], buf, off, childPath(path, key));
-  return off;
-}
-
-function singleEntry(item: unknown, set: AttrSet, path: string): [string, unknown] {
-  if (!isRecord(item)) {
-    throw new SchemaError(path, `expected {name: value} for ${set.name}, got ${describe(item)}`);
-  }
-  const keys = Object.keys(item);
-  if (keys.length !== 1) throw new SchemaError(path, `each ${set.name} entry needs exactly one key, got ${keys.length}`);
-  return [keys[0]!, (item as AttrValues)[keys[0]!]];
-}
-
-function listLength(set: AttrSet, list: unknown, path: string): number {
-  if (!Array.isArray(list)) throw new SchemaError(path, `expected a list of ${set.name} entries, got ${describe(list)}`);
-  let n = 0;
-  list.forEach((item, i) => {
-    const p = `${path}[${i}]`;
-    const [key, value] = singleEntry(item, set, p);
-    n += entryLength(set, key, value, childPath(p, key));
-  });
-  return n;
-}
-
-function writeList(set: AttrSet, list: AttrValues[], buf: Buffer, off: number, path: string): number {
-  list.forEach((item, i) => {
-    const key = Object.keys(item)[0]!;
-    off = writeEntry(set, key, item[key], buf, off, childPath(`${path}[${i}]`, key));
-  });
-  return off;
-}
-
-function maskedPair(value: unknown, path: string): { value: unknown; mask: unknown } {
-  if (!isRecord(value) || value['value'] === undefined || value['mask'] === undefined) {
-    throw new SchemaError(path, 'a masked attribute needs {value, mask}');
-  }
-  return { value: value['value'], mask: value['mask'] };
-}
-
-function maskedLength(set: AttrSet, values: unknown, path: string): number {
-  if (!isRecord(values)) throw new SchemaError(path, `expected an object of masked ${set.name} attributes, got ${describe(values)}`);
-  let n = 0;
-  for (const key in values) {
-    const v = values[key];
-    const p = childPath(path, key);
-    if (v === undefined || key.startsWith(UNKNOWN_PREFIX)) {
-      n += entryLength(set, key, v, p);
-      continue;
-    }
-    const spec = set.byNameOf(key);
-    if (!spec) throw new SchemaError(p, `${set.name} has no attribute "${key}"`);
-    const pair = maskedPair(v, p);
-    const len = payloadLength(spec, pair.value, `${p}.value`);
-    if (payloadLength(spec, pair.mask, `${p}.mask`) !== len) throw new SchemaError(p, 'value and mask differ in length');
-    checkAttrLength(NLA_HDRLEN + 2 * len, p);
-    n += align4(NLA_HDRLEN + 2 * len);
-  }
-  return n;
-}
-
-function writeMasked(set: AttrSet, values: AttrValues, buf: Buffer, off: number, path: string): number {
-  for (const key in values) {
-    const v = values[key];
-    const p = childPath(path, key);
-    if (v === undefined || key.startsWith(UNKNOWN_PREFIX)) {
-      off = writeEntry(set, key, v, buf, off, p);
-      continue;
-    }
-    const spec = set.byNameOf(key)!;
-    const pair = maskedPair(v, p);
-    let end = writePayload(spec, pair.value, buf, off + NLA_HDRLEN, `${p}.value`);
-    end = writePayload(spec, pair.mask, buf, end, `${p}.mask`);
-    writeHeader(buf, off, end - off, attrHeaderType(spec, set));
-    off = padTo4(buf, off, end);
-  }
-  return off;
-}
-
-function indexedLength(set: AttrSet, list: unknown, path: string): number {
-  if (!Array.isArray(list)) throw new SchemaError(path, `expected an array of ${set.name}, got ${describe(list)}`);
-  let n = 0;
-  list.forEach((item, i) => {
-    const p = `${path}[${i}]`;
-    const len = NLA_HDRLEN + encodedLength(set, item as AttrValues, p);
-    checkAttrLength(len, p);
-    n += len;
-  });
-  return n;
-}
-
-function writeIndexed(set: AttrSet, list: AttrValues[], buf: Buffer, off: number, path: string, nestedFlag: boolean): number {
-  list.forEach((item, i) => {
-    const end = writeAttrs(set, item, buf, off + NLA_HDRLEN, `${path}[${i}]`);
-    writeHeader(buf, off, end - off, (i + 1) | (nestedFlag ? NLA_F_NESTED : 0));
-    off = end;
-  });
-  return off;
-}
-
-/** Encodes `values` as attributes of `set` into a new buffer, or into `buf` at `offset`. */
-export function encodeAttrs(set: AttrSet, values: AttrValues): Buffer;
-export function encodeAttrs(set: AttrSet, values: AttrValues, buf: Buffer, offset: number): number;
-export function encodeAttrs(set: AttrSet, values: AttrValues, buf?: Buffer, offset = 0): Buffer | number {
-  const n = encodedLength(set, values);
-  if (!buf) {
-    const out = Buffer.allocUnsafe(n);
-    writeAttrs(set, values, out, 0, '');
-    return out;
-  }
-  checkRoom(buf, offset, n, set.name);
-  return writeAttrs(set, values, buf, offset, '');
-}
-
-function checkRoom(buf: Buffer, offset: number, n: number, what: string): void {
-  if (!Number.isInteger(offset) || offset < 0 || offset + n > buf.length) {
-    throw new SchemaError('', `${n} bytes of ${what} do not fit at offset ${offset} of a ${buf.length}-byte buffer`);
-  }
-}
-
-/** Encodes a list of single-key objects (e.g. actions) as a run of attributes. */
-export function encodeList(set: AttrSet, list: AttrValues[]): Buffer {
-  const out = Buffer.allocUnsafe(listLength(set, list, ''));
-  writeList(set, list, out, 0, '');
-  return out;
-}
-
-/** Length of one attribute of `spec` (header and padding included), as a member of `parent`. */
-export function encodedAttrLength(parent: AttrSet, name: string, value: unknown): number {
-  return entryLength(parent, name, value, name);
-}
-
-/** Writes one attribute; returns the offset after it. */
-export function encodeAttr(parent: AttrSet, name: string, value: unknown, buf: Buffer, offset: number): number {
-  checkRoom(buf, offset, entryLength(parent, name, value, name), name);
-  return writeEntry(parent, name, value, buf, offset, name);
-}
-
-// ---------------------------------------------------------------- decoding
-
-interface RawAttr {
-  type: number;
-  nested: boolean;
-  start: number;
-  len: number;
-}
-
-/** Walks the attribute headers in buf[start, end), checking every length. */
-function* rawAttrs(buf: Buffer, start: number, end: number, path: string): Generator<RawAttr> {
-  let off = start;
-  while (off < end) {
-    if (end - off < NLA_HDRLEN) throw new SchemaError(path, `${end - off} stray bytes at offset ${off}, too short for an attribute header`);
-    const len = littleEndianHost ? buf.readUInt16LE(off) : buf.readUInt16BE(off);
-    const rawType = littleEndianHost ? buf.readUInt16LE(off + 2) : buf.readUInt16BE(off + 2);
-    if (len < NLA_HDRLEN) throw new SchemaError(path, `attribute type ${rawType & NLA_TYPE_MASK} at offset ${off} has length ${len} (< 4)`);
-    if (off + len > end) throw new SchemaError(path, `attribute type ${rawType & NLA_TYPE_MASK} at offset ${off} runs ${off + len - end} bytes past its container`);
-    yield { type: rawType & NLA_TYPE_MASK, nested: (rawType & NLA_F_NESTED) !== 0, start: off + NLA_HDRLEN, len: len - NLA_HDRLEN };
-    off += align4(len);
-  }
+/** A nested attribute's set plan, resolved on first use (sets may refer to themselves). */
+function lazySetPlan(spec: AttrSpec & { type: 'nested' }): () => SetPlan {
+  let plan: SetPlan | undefined;
+  return () => (plan ??= setPlan(resolveSet(spec.set)));
 }
 
 /**
@@ -546,112 +563,520 @@ function* rawAttrs(buf: Buffer, start: number, end: number, path: string): Gener
 const MAX_NEST_DEPTH = 64;
 let nestDepth = 0;
 
-function decodePayload(spec: AttrSpec, buf: Buffer, start: number, len: number, path: string): unknown {
+function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
+  const { id, name } = spec;
+  const headerType = spec.type === 'nested' && (spec.nestedFlag ?? parent.nestedFlag) ? id | NLA_F_NESTED : id;
+  const base = { id, name, headerType, pad: spec.type === 'pad' };
+  const withPayload = (payload: (w: Writer, value: unknown) => void, read: AttrPlan['read'], write?: AttrPlan['write']): AttrPlan => ({
+    ...base, payload, read,
+    write: write ?? ((w, value) => writeAttribute(w, headerType, payload, value)),
+  });
+
   switch (spec.type) {
-    case 'flag': case 'pad': return true;
+    case 'flag':
+    case 'pad':
+      return withPayload(() => undefined, () => true, (w, value) => {
+        if (spec.type === 'flag') {
+          if (value === false) return;
+          if (value !== true) fail(`a flag is true or false, got ${describe(value)}`);
+        }
+        w.room(NLA_HDRLEN);
+        putU16(w.buf, w.off, NLA_HDRLEN);
+        putU16(w.buf, w.off + 2, headerType);
+        w.off += NLA_HDRLEN;
+      });
     case 'string': {
-      const nul = buf.subarray(start, start + len).indexOf(0);
-      return buf.toString('utf8', start, nul === -1 ? start + len : start + nul);
+      const { maxLen } = spec;
+      const nul = spec.raw ? 0 : 1;
+      return withPayload((w, value) => {
+        if (typeof value !== 'string') fail(`expected a string, got ${describe(value)}`);
+        if (value.includes('\0')) fail('a string cannot contain a NUL character');
+        w.room(3 * value.length + nul);
+        const n = w.buf.write(value, w.off) + nul;
+        if (maxLen !== undefined && n > maxLen) fail(`longer than ${maxLen} bytes`);
+        if (nul) w.buf[w.off + n - 1] = 0;
+        w.off += n;
+      }, (buf, start, len) => {
+        let end = start;
+        while (end < start + len && buf[end] !== 0) end++;
+        return buf.toString('utf8', start, end);
+      });
     }
-    case 'binary':
-      if (spec.len !== undefined && len !== spec.len) throw new SchemaError(path, `expected ${spec.len} bytes, got ${len}`);
-      return bytesToValue(buf, start, len, spec.repr);
+    case 'binary': {
+      const { len, maxLen, repr } = spec;
+      const get = compileBytesGet(repr);
+      return withPayload((w, value) => {
+        w.room(bytesRoom(value));
+        const n = putBytesValue(w.buf, w.off, value, repr);
+        if (len !== undefined && n !== len) fail(`needs ${len} bytes, got ${n}`);
+        if (maxLen !== undefined && n > maxLen) fail(`longer than ${maxLen} bytes`);
+        w.off += n;
+      }, (buf, start, n) => {
+        if (len !== undefined && n !== len) fail(`expected ${len} bytes, got ${n}`);
+        return get(buf, start, n);
+      });
+    }
     case 'struct': {
-      const size = structSize(spec.struct);
-      if (len < (spec.minLen ?? size)) throw new SchemaError(path, `struct ${spec.struct.name} needs ${spec.minLen ?? size} bytes, got ${len}`);
-      return readStruct(spec.struct, buf, start, Math.min(len, size));
+      const plan = structPlan(spec.struct);
+      const minLen = spec.minLen ?? plan.size;
+      return withPayload((w, value) => writeStruct(plan, value, w), (buf, start, n) => {
+        if (n < minLen) fail(`struct ${plan.spec.name} needs ${minLen} bytes, got ${n}`);
+        return readStruct(plan, buf, start, Math.min(n, plan.size));
+      });
     }
     case 'array': {
-      const size = typeof spec.of === 'string' ? intSize(spec.of) : structSize(spec.of);
-      if (len % size !== 0) throw new SchemaError(path, `${len} bytes is not a whole number of ${size}-byte elements`);
-      const out: unknown[] = [];
-      for (let off = start; off < start + len; off += size) {
-        out.push(typeof spec.of === 'string' ? readInt(buf, off, spec.of) : readStruct(spec.of, buf, off, size));
+      const of = spec.of;
+      if (typeof of === 'string') {
+        const size = intSize(of);
+        const put = compileIntPut({ type: of });
+        const get = (narrowCodecs[of]?.get ?? bigCodecs[of]!.get) as (buf: Buffer, off: number) => unknown;
+        return withPayload((w, value) => {
+          if (!Array.isArray(value)) fail(`expected an array, got ${describe(value)}`);
+          w.room(value.length * size);
+          for (let i = 0; i < value.length; i++) {
+            try {
+              put(w.buf, w.off, value[i]);
+            } catch (err) {
+              throw under(`[${i}]`, err);
+            }
+            w.off += size;
+          }
+        }, (buf, start, n) => readArray(buf, start, n, size, (b, off) => get(b, off)));
       }
-      return out;
+      const plan = structPlan(of);
+      return withPayload((w, value) => {
+        if (!Array.isArray(value)) fail(`expected an array, got ${describe(value)}`);
+        for (let i = 0; i < value.length; i++) {
+          try {
+            writeStruct(plan, value[i], w);
+          } catch (err) {
+            throw under(`[${i}]`, err);
+          }
+        }
+      }, (buf, start, n) => readArray(buf, start, n, plan.size, (b, off) => readStruct(plan, b, off, plan.size)));
     }
     case 'nested': {
-      const set = resolveSet(spec.set);
-      if (nestDepth >= MAX_NEST_DEPTH) throw new SchemaError(path, `nested more than ${MAX_NEST_DEPTH} levels deep`);
-      nestDepth++;
-      try {
-        if (spec.masked) return decodeMasked(set, buf, start, start + len, path);
-        if (spec.indexed) return decodeIndexed(set, buf, start, start + len, path);
-        return spec.list ? decodeListAt(set, buf, start, start + len, path) : decodeAttrsAt(set, buf, start, start + len, path);
-      } finally {
-        nestDepth--;
+      const child = lazySetPlan(spec);
+      const nested = (read: (plan: SetPlan, buf: Buffer, start: number, end: number) => unknown) => (buf: Buffer, start: number, n: number): unknown => {
+        if (nestDepth >= MAX_NEST_DEPTH) fail(`nested more than ${MAX_NEST_DEPTH} levels deep`);
+        nestDepth++;
+        try {
+          return read(child(), buf, start, start + n);
+        } finally {
+          nestDepth--;
+        }
+      };
+      if (spec.masked) return withPayload((w, value) => writeMasked(child(), value, w), nested(readMasked));
+      if (spec.indexed) {
+        const entryFlag = spec.nestedFlag ?? parent.nestedFlag ? NLA_F_NESTED : 0;
+        return withPayload((w, value) => writeIndexed(child(), value, w, entryFlag), nested(readIndexed));
       }
+      if (spec.list) return withPayload((w, value) => writeList(child(), value, w), nested(readList));
+      return withPayload((w, value) => writeSet(child(), value, w), nested(readSet));
     }
     default: {
       const size = intSize(spec.type);
-      if (len !== size) throw new SchemaError(path, `expected ${size} bytes for ${spec.type}, got ${len}`);
-      return intToValue(spec, readInt(buf, start, spec.type));
+      const put = compileIntPut(spec);
+      const get = compileIntGet(spec);
+      const type = spec.type;
+      return withPayload((w, value) => {
+        w.room(size);
+        put(w.buf, w.off, value);
+        w.off += size;
+      }, (buf, start, n) => {
+        if (n !== size) fail(`expected ${size} bytes for ${type}, got ${n}`);
+        return get(buf, start);
+      }, (w, value) => {
+        // Fixed size: the header is known up front, and only 1- and 2-byte values need padding.
+        const total = align4(NLA_HDRLEN + size);
+        w.room(total);
+        const buf = w.buf;
+        const off = w.off;
+        put(buf, off + NLA_HDRLEN, value);
+        putU16(buf, off, NLA_HDRLEN + size);
+        putU16(buf, off + 2, headerType);
+        for (let i = NLA_HDRLEN + size; i < total; i++) buf[off + i] = 0;
+        w.off = off + total;
+      });
     }
   }
 }
 
-function unknownAttr(buf: Buffer, a: RawAttr): UnknownAttr {
-  const u: UnknownAttr = { type: a.type, raw: Buffer.from(buf.subarray(a.start, a.start + a.len)) };
-  if (a.nested) u.nested = true;
+function readArray(buf: Buffer, start: number, n: number, size: number, get: (buf: Buffer, off: number) => unknown): unknown[] {
+  if (n % size !== 0) fail(`${n} bytes is not a whole number of ${size}-byte elements`);
+  const out: unknown[] = [];
+  for (let off = start; off < start + n; off += size) out.push(get(buf, off));
+  return out;
+}
+
+// ---------------------------------------------------------------- runs of attributes
+
+function unknownFromValue(key: string, value: unknown): UnknownAttr {
+  const type = Number(key.slice(UNKNOWN_PREFIX.length));
+  const u = value as UnknownAttr;
+  if (unknownKey(type) !== key || type > NLA_TYPE_MASK || !isRecord(u) || u.type !== type || !Buffer.isBuffer(u.raw)) {
+    fail(`unknown attribute "${key}" must be {type: ${key.slice(UNKNOWN_PREFIX.length)}, raw: Buffer}`);
+  }
   return u;
 }
 
-function decodeAttrsAt(set: AttrSet, buf: Buffer, start: number, end: number, path: string): AttrValues {
-  const out: AttrValues = {};
-  for (const a of rawAttrs(buf, start, end, path)) {
-    const spec = set.get(a.type);
-    if (!spec) out[unknownKey(a.type)] = unknownAttr(buf, a);
-    else if (spec.type !== 'pad') out[spec.name] = decodePayload(spec, buf, a.start, a.len, childPath(path, spec.name));
+function writeUnknown(w: Writer, key: string, value: unknown): void {
+  const u = unknownFromValue(key, value);
+  w.room(NLA_HDRLEN + u.raw.length);
+  const start = w.off;
+  w.buf.set(u.raw, start + NLA_HDRLEN);
+  w.off = start + NLA_HDRLEN + u.raw.length;
+  closeAttribute(w, start, u.type | (u.nested ? NLA_F_NESTED : 0));
+}
+
+/** One `key: value` of a run: a known attribute, an unknown one kept as bytes, or an error. */
+function writeEntry(plan: SetPlan, key: string, value: unknown, w: Writer): void {
+  if (value === undefined) return;
+  const a = plan.byName.get(key);
+  try {
+    if (a !== undefined) a.write(w, value);
+    else if (key.startsWith(UNKNOWN_PREFIX)) writeUnknown(w, key, value);
+    else fail(`${plan.set.name} has no attribute "${key}"`);
+  } catch (err) {
+    throw under(key, err);
   }
-  return out;
 }
 
-function decodeListAt(set: AttrSet, buf: Buffer, start: number, end: number, path: string): AttrValues[] {
-  const out: AttrValues[] = [];
-  for (const a of rawAttrs(buf, start, end, path)) {
-    const spec = set.get(a.type);
-    const p = `${path}[${out.length}]`;
-    if (!spec) out.push({ [unknownKey(a.type)]: unknownAttr(buf, a) });
-    else out.push({ [spec.name]: decodePayload(spec, buf, a.start, a.len, childPath(p, spec.name)) });
+function writeSet(plan: SetPlan, values: unknown, w: Writer): void {
+  if (!isRecord(values)) fail(`expected an object of ${plan.set.name} attributes, got ${describe(values)}`);
+  for (const key in values) writeEntry(plan, key, values[key], w);
+}
+
+/** The one key of a list entry. */
+function singleKey(plan: SetPlan, item: unknown): string {
+  if (!isRecord(item)) fail(`expected {name: value} for ${plan.set.name}, got ${describe(item)}`);
+  let only: string | undefined;
+  let count = 0;
+  for (const key in item) {
+    if (!Object.hasOwn(item, key)) continue;
+    only = key;
+    count++;
   }
-  return out;
+  if (count !== 1) fail(`each ${plan.set.name} entry needs exactly one key, got ${count}`);
+  return only!;
 }
 
-function decodeIndexed(set: AttrSet, buf: Buffer, start: number, end: number, path: string): AttrValues[] {
-  const out: AttrValues[] = [];
-  for (const a of rawAttrs(buf, start, end, path)) out.push(decodeAttrsAt(set, buf, a.start, a.start + a.len, `${path}[${out.length}]`));
-  return out;
+function writeList(plan: SetPlan, list: unknown, w: Writer): void {
+  if (!Array.isArray(list)) fail(`expected a list of ${plan.set.name} entries, got ${describe(list)}`);
+  for (let i = 0; i < list.length; i++) {
+    const item: unknown = list[i];
+    try {
+      const key = singleKey(plan, item);
+      writeEntry(plan, key, (item as AttrValues)[key], w);
+    } catch (err) {
+      throw under(`[${i}]`, err);
+    }
+  }
 }
 
-function decodeMasked(set: AttrSet, buf: Buffer, start: number, end: number, path: string): AttrValues {
-  const out: AttrValues = {};
-  for (const a of rawAttrs(buf, start, end, path)) {
-    const spec = set.get(a.type);
-    if (!spec) {
-      out[unknownKey(a.type)] = unknownAttr(buf, a);
+function writeIndexed(plan: SetPlan, list: unknown, w: Writer, entryFlag: number): void {
+  if (!Array.isArray(list)) fail(`expected an array of ${plan.set.name}, got ${describe(list)}`);
+  for (let i = 0; i < list.length; i++) {
+    try {
+      writeAttribute(w, (i + 1) | entryFlag, (ww: Writer, v: unknown) => writeSet(plan, v, ww), list[i]);
+    } catch (err) {
+      throw under(`[${i}]`, err);
+    }
+  }
+}
+
+function writeMasked(plan: SetPlan, values: unknown, w: Writer): void {
+  if (!isRecord(values)) fail(`expected an object of masked ${plan.set.name} attributes, got ${describe(values)}`);
+  for (const key in values) {
+    const v = values[key];
+    const a = plan.byName.get(key);
+    if (v === undefined || a === undefined || key.startsWith(UNKNOWN_PREFIX)) {
+      writeEntry(plan, key, v, w);
       continue;
     }
-    const p = childPath(path, spec.name);
-    if (a.len % 2 !== 0) throw new SchemaError(p, `masked attribute of odd length ${a.len}`);
-    const half = a.len / 2;
-    out[spec.name] = {
-      value: decodePayload(spec, buf, a.start, half, `${p}.value`),
-      mask: decodePayload(spec, buf, a.start + half, half, `${p}.mask`),
-    };
+    try {
+      if (!isRecord(v) || v['value'] === undefined || v['mask'] === undefined) fail('a masked attribute needs {value, mask}');
+      w.room(NLA_HDRLEN);
+      const start = w.off;
+      w.off += NLA_HDRLEN;
+      try {
+        a.payload(w, v['value']);
+      } catch (err) {
+        throw under('value', err);
+      }
+      const half = w.off - start - NLA_HDRLEN;
+      try {
+        a.payload(w, v['mask']);
+      } catch (err) {
+        throw under('mask', err);
+      }
+      if (w.off - start - NLA_HDRLEN !== 2 * half) fail('value and mask differ in length');
+      closeAttribute(w, start, a.headerType);
+    } catch (err) {
+      throw under(key, err);
+    }
+  }
+}
+
+/** Runs `write` on the scratch writer; the bytes are w.buf[0, w.off) until `use` returns. */
+function encodeWith<T>(write: (w: Writer) => void, use: (w: Writer) => T, path: string): T {
+  const w = takeWriter();
+  try {
+    try {
+      write(w);
+    } catch (err) {
+      throw under(path, err);
+    }
+    return use(w);
+  } finally {
+    releaseWriter(w);
+  }
+}
+
+const copyOut = (w: Writer): Buffer => Buffer.from(w.buf.subarray(0, w.off));
+
+/** Bytes that `values` take as a run of attributes of `set`, padding included. */
+export function encodedLength(set: AttrSet, values: AttrValues, path = ''): number {
+  const plan = setPlan(set);
+  return encodeWith((w) => writeSet(plan, values, w), (w) => w.off, path);
+}
+
+function copyInto(buf: Buffer, offset: number, what: string): (w: Writer) => number {
+  return (w) => {
+    if (!Number.isInteger(offset) || offset < 0 || offset + w.off > buf.length) {
+      throw new SchemaError('', `${w.off} bytes of ${what} do not fit at offset ${offset} of a ${buf.length}-byte buffer`);
+    }
+    w.buf.copy(buf, offset, 0, w.off);
+    return offset + w.off;
+  };
+}
+
+/** Encodes `values` as attributes of `set` into a new buffer, or into `buf` at `offset`. */
+export function encodeAttrs(set: AttrSet, values: AttrValues): Buffer;
+export function encodeAttrs(set: AttrSet, values: AttrValues, buf: Buffer, offset: number): number;
+export function encodeAttrs(set: AttrSet, values: AttrValues, buf?: Buffer, offset = 0): Buffer | number {
+  const plan = setPlan(set);
+  const write = (w: Writer): void => writeSet(plan, values, w);
+  return buf ? encodeWith(write, copyInto(buf, offset, set.name), '') : encodeWith(write, copyOut, '');
+}
+
+/** Encodes a list of single-key objects (e.g. actions) as a run of attributes. */
+export function encodeList(set: AttrSet, list: AttrValues[]): Buffer {
+  const plan = setPlan(set);
+  return encodeWith((w) => writeList(plan, list, w), copyOut, '');
+}
+
+/** Length of one attribute (header and padding included), as a member of `parent`. */
+export function encodedAttrLength(parent: AttrSet, name: string, value: unknown): number {
+  const plan = setPlan(parent);
+  return encodeWith((w) => writeEntry(plan, name, value, w), (w) => w.off, '');
+}
+
+/** Writes one attribute; returns the offset after it. */
+export function encodeAttr(parent: AttrSet, name: string, value: unknown, buf: Buffer, offset: number): number {
+  const plan = setPlan(parent);
+  return encodeWith((w) => writeEntry(plan, name, value, w), copyInto(buf, offset, name), '');
+}
+
+/**
+ * A message being built: bytes written front to back into a growable buffer, attributes
+ * through the compiled sets. message.ts builds netlink messages with it, so a request's
+ * attributes are encoded once, straight into the batch that carries them.
+ */
+export class MessageBuilder {
+  private readonly w: Writer;
+
+  constructor(size = 1 << 12) {
+    this.w = new Writer(size);
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.w.off;
+  }
+
+  /** The underlying buffer: valid until the next write (a write may replace it). */
+  get buffer(): Buffer {
+    return this.w.buf;
+  }
+
+  /** The bytes written so far (a view, valid until the next write or truncate). */
+  bytes(): Buffer {
+    return this.w.buf.subarray(0, this.w.off);
+  }
+
+  /** Drops what was written after the first `length` bytes. */
+  truncate(length = 0): void {
+    this.w.off = Math.min(this.w.off, length);
+  }
+
+  /** Adds `n` bytes to fill in later (through `buffer`); returns their offset. */
+  reserve(n: number): number {
+    this.w.room(n);
+    const off = this.w.off;
+    this.w.off += n;
+    return off;
+  }
+
+  /** Adds zero bytes up to a multiple of 4 (netlink's alignment). */
+  align(): void {
+    const n = align4(this.w.off) - this.w.off;
+    if (n) this.w.buf.fill(0, this.reserve(n), this.w.off);
+  }
+
+  append(bytes: Uint8Array): void {
+    this.w.room(bytes.length);
+    this.w.buf.set(bytes, this.w.off);
+    this.w.off += bytes.length;
+  }
+
+  /**
+   * Appends `values` as attributes of `set`. A value that cannot be encoded throws
+   * SchemaError and leaves the builder as it was before the call.
+   */
+  attrs(set: AttrSet, values: AttrValues): void {
+    const start = this.w.off;
+    try {
+      writeSet(setPlan(set), values, this.w);
+    } catch (err) {
+      this.w.off = start;
+      throw err;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- decoding
+
+/**
+ * Walks the attribute headers in buf[start, end), checking every length, and calls
+ * `each(type, nested, payloadStart, payloadLen)` for each.
+ */
+function forEachAttr(buf: Buffer, start: number, end: number, each: (type: number, nested: boolean, at: number, len: number) => void): void {
+  let off = start;
+  while (off < end) {
+    if (end - off < NLA_HDRLEN) fail(`${end - off} stray bytes at offset ${off}, too short for an attribute header`);
+    const len = getU16(buf, off);
+    const rawType = getU16(buf, off + 2);
+    if (len < NLA_HDRLEN) fail(`attribute type ${rawType & NLA_TYPE_MASK} at offset ${off} has length ${len} (< 4)`);
+    if (off + len > end) fail(`attribute type ${rawType & NLA_TYPE_MASK} at offset ${off} runs ${off + len - end} bytes past its container`);
+    each(rawType & NLA_TYPE_MASK, (rawType & NLA_F_NESTED) !== 0, off + NLA_HDRLEN, len - NLA_HDRLEN);
+    off += align4(len);
+  }
+}
+
+function unknownAttr(buf: Buffer, type: number, nested: boolean, at: number, len: number): UnknownAttr {
+  const u: UnknownAttr = { type, raw: Buffer.from(buf.subarray(at, at + len)) };
+  if (nested) u.nested = true;
+  return u;
+}
+
+function readKnown(a: AttrPlan, buf: Buffer, at: number, len: number): unknown {
+  try {
+    return a.read(buf, at, len);
+  } catch (err) {
+    throw under(a.name, err);
+  }
+}
+
+function readSet(plan: SetPlan, buf: Buffer, start: number, end: number): AttrValues {
+  const out: AttrValues = {};
+  const byId = plan.byId;
+  let off = start;
+  // forEachAttr's loop, inlined: this is the decoder's innermost loop.
+  while (off < end) {
+    if (end - off < NLA_HDRLEN) fail(`${end - off} stray bytes at offset ${off}, too short for an attribute header`);
+    const len = getU16(buf, off);
+    const rawType = getU16(buf, off + 2);
+    const type = rawType & NLA_TYPE_MASK;
+    if (len < NLA_HDRLEN) fail(`attribute type ${type} at offset ${off} has length ${len} (< 4)`);
+    if (off + len > end) fail(`attribute type ${type} at offset ${off} runs ${off + len - end} bytes past its container`);
+    const a = byId[type];
+    if (a === undefined) out[unknownKey(type)] = unknownAttr(buf, type, (rawType & NLA_F_NESTED) !== 0, off + NLA_HDRLEN, len - NLA_HDRLEN);
+    else if (!a.pad) out[a.name] = readKnown(a, buf, off + NLA_HDRLEN, len - NLA_HDRLEN);
+    off += (len + 3) & ~3;
   }
   return out;
+}
+
+function readList(plan: SetPlan, buf: Buffer, start: number, end: number): AttrValues[] {
+  const out: AttrValues[] = [];
+  forEachAttr(buf, start, end, (type, nested, at, len) => {
+    const a = plan.byId[type];
+    const entry: AttrValues = {};
+    try {
+      if (a === undefined) entry[unknownKey(type)] = unknownAttr(buf, type, nested, at, len);
+      else entry[a.name] = readKnown(a, buf, at, len);
+    } catch (err) {
+      throw under(`[${out.length}]`, err);
+    }
+    out.push(entry);
+  });
+  return out;
+}
+
+function readIndexed(plan: SetPlan, buf: Buffer, start: number, end: number): AttrValues[] {
+  const out: AttrValues[] = [];
+  forEachAttr(buf, start, end, (_type, _nested, at, len) => {
+    try {
+      out.push(readSet(plan, buf, at, at + len));
+    } catch (err) {
+      throw under(`[${out.length}]`, err);
+    }
+  });
+  return out;
+}
+
+function readMasked(plan: SetPlan, buf: Buffer, start: number, end: number): AttrValues {
+  const out: AttrValues = {};
+  forEachAttr(buf, start, end, (type, nested, at, len) => {
+    const a = plan.byId[type];
+    if (a === undefined) {
+      out[unknownKey(type)] = unknownAttr(buf, type, nested, at, len);
+      return;
+    }
+    try {
+      if (len % 2 !== 0) fail(`masked attribute of odd length ${len}`);
+      const half = len / 2;
+      let value: unknown;
+      try {
+        value = a.read(buf, at, half);
+      } catch (err) {
+        throw under('value', err);
+      }
+      try {
+        out[a.name] = { value, mask: a.read(buf, at + half, half) };
+      } catch (err) {
+        throw under('mask', err);
+      }
+    } catch (err) {
+      throw under(a.name, err);
+    }
+  });
+  return out;
+}
+
+function checkRange(buf: Buffer, start: number, end: number, path: string): void {
+  if (start < 0 || end > buf.length || start > end) throw new SchemaError(path, `range ${start}..${end} is outside the ${buf.length}-byte buffer`);
 }
 
 /** Decodes buf[start, end) as attributes of `set`. Throws SchemaError naming the path. */
 export function decodeAttrs(set: AttrSet, buf: Buffer, start = 0, end = buf.length, path = ''): AttrValues {
-  if (start < 0 || end > buf.length || start > end) throw new SchemaError(path, `range ${start}..${end} is outside the ${buf.length}-byte buffer`);
-  return decodeAttrsAt(set, buf, start, end, path);
+  checkRange(buf, start, end, path);
+  try {
+    return readSet(setPlan(set), buf, start, end);
+  } catch (err) {
+    throw under(path, err);
+  }
 }
 
 /** Decodes a run of attributes as a list of single-key objects (order and repeats kept). */
 export function decodeList(set: AttrSet, buf: Buffer, start = 0, end = buf.length, path = ''): AttrValues[] {
-  if (start < 0 || end > buf.length || start > end) throw new SchemaError(path, `range ${start}..${end} is outside the ${buf.length}-byte buffer`);
-  return decodeListAt(set, buf, start, end, path);
+  checkRange(buf, start, end, path);
+  try {
+    return readList(setPlan(set), buf, start, end);
+  } catch (err) {
+    throw under(path, err);
+  }
 }
 
 // ---------------------------------------------------------------- validation, JSON
@@ -659,7 +1084,7 @@ export function decodeList(set: AttrSet, buf: Buffer, start = 0, end = buf.lengt
 /** Checks that `values` can be encoded with `set`; returns the problems found (empty when fine). */
 export function validate(set: AttrSet, values: AttrValues): SchemaError[] {
   try {
-    encodeAttrs(set, values);
+    encodedLength(set, values);
     return [];
   } catch (e) {
     if (e instanceof SchemaError) return [e];

@@ -1,7 +1,7 @@
 /** Netlink and generic-netlink message headers: building requests, splitting replies. */
 import { endianness } from 'node:os';
 import { MessageError } from './errors.js';
-import { align4, encodedLength, encodeAttrs } from './codec.js';
+import { MessageBuilder, align4, encodedLength } from './codec.js';
 import type { AttrSet, AttrValues } from './schema.js';
 
 export const NLMSG_HDRLEN = 16;
@@ -119,22 +119,50 @@ export function genlRequestLength(req: GenlRequest): number {
   return NLMSG_HDRLEN + GENL_HDRLEN + (req.fixedHeader?.length ?? 0) + (req.set && req.attrs ? encodedLength(req.set, req.attrs) : 0);
 }
 
-/** Writes a request at `off` in `buf` (which must have genlRequestLength bytes free); returns the end. */
-export function writeGenlRequest(buf: Buffer, off: number, req: GenlRequest, seq: number, len = genlRequestLength(req)): number {
-  writeNlmsghdr(buf, off, len, req.family, req.flags, seq);
-  let p = off + NLMSG_HDRLEN;
+/**
+ * Appends a request to `b` (its flags ORed with `extraFlags`), then zero bytes up to the
+ * next 4-byte boundary where the next message of a batch starts. The attributes are
+ * encoded once, in place. A value that cannot be encoded throws SchemaError and leaves
+ * `b` as it was.
+ */
+export function appendGenlRequest(b: MessageBuilder, req: GenlRequest, seq: number, extraFlags = 0): void {
+  const start = b.reserve(NLMSG_HDRLEN + GENL_HDRLEN);
+  try {
+    if (req.fixedHeader) b.append(req.fixedHeader);
+    if (req.set && req.attrs) b.attrs(req.set, req.attrs);
+  } catch (err) {
+    b.truncate(start);
+    throw err;
+  }
+  const buf = b.buffer;
+  writeNlmsghdr(buf, start, b.length - start, req.family, req.flags | extraFlags, seq);
+  const p = start + NLMSG_HDRLEN;
   buf[p] = req.cmd;
   buf[p + 1] = req.version;
   putU16(buf, p + 2, 0);
-  p += GENL_HDRLEN;
-  if (req.fixedHeader) p += req.fixedHeader.copy(buf, p);
-  if (req.set && req.attrs) p = encodeAttrs(req.set, req.attrs, buf, p);
-  return p;
+  b.align();
+}
+
+/** Where single requests are built before they are copied out. */
+const single = new MessageBuilder();
+
+/** Writes a request at `off` in `buf`; returns the end. */
+export function writeGenlRequest(buf: Buffer, off: number, req: GenlRequest, seq: number): number {
+  single.truncate();
+  appendGenlRequest(single, req, seq);
+  const len = messageLength(single);
+  if (off < 0 || off + len > buf.length) throw new RangeError(`a ${len}-byte request does not fit at offset ${off} of a ${buf.length}-byte buffer`);
+  single.buffer.copy(buf, off, 0, len);
+  return off + len;
 }
 
 export function encodeGenlRequest(req: GenlRequest, seq: number): Buffer {
-  const len = genlRequestLength(req);
-  const buf = Buffer.allocUnsafe(len);
-  writeGenlRequest(buf, 0, req, seq, len);
-  return buf;
+  single.truncate();
+  appendGenlRequest(single, req, seq);
+  return Buffer.from(single.buffer.subarray(0, messageLength(single)));
+}
+
+/** The nlmsg_len of the one message in `b` (without the alignment after it). */
+function messageLength(b: MessageBuilder): number {
+  return u32(b.buffer, 0);
 }

@@ -4,39 +4,78 @@ export function formatIPv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-// inet_pton(AF_INET) refuses leading zeros ("010.0.0.1"), which some tools read as octal.
-const ipv4Re = /^(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})$/;
-
-/** Parses dotted-quad IPv4 as inet_pton does; returns undefined for anything else. */
+/**
+ * Parses dotted-quad IPv4 as inet_pton does (four decimal parts up to 255, no leading
+ * zeros: "010.0.0.1" is refused, some tools read it as octal); returns undefined for
+ * anything else. A loop over the characters, not a regular expression: flow encoding
+ * parses several addresses per flow.
+ */
 export function parseIPv4(s: string): number | undefined {
-  const m = ipv4Re.exec(s);
-  if (!m) return undefined;
-  let n = 0;
-  for (let i = 1; i <= 4; i++) {
-    const part = Number(m[i]);
-    if (part > 255) return undefined;
-    n = n * 256 + part;
+  const n = s.length;
+  if (n < 7 || n > 15) return undefined;
+  let value = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || dots === 3) return undefined;
+      value = value * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+      continue;
+    }
+    const d = c - 0x30;
+    if (d < 0 || d > 9 || (digits > 0 && part === 0) || (part = part * 10 + d) > 255) return undefined;
+    digits++;
   }
-  return n;
+  return dots === 3 && digits > 0 ? value * 256 + part : undefined;
 }
+
+/** Two lower-case hex digits for every byte value. */
+const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function formatMac(b: Uint8Array, offset = 0): string {
-  let s = '';
-  for (let i = 0; i < 6; i++) {
-    const v = b[offset + i]!;
-    s += (i ? ':' : '') + (v < 16 ? '0' : '') + v.toString(16);
-  }
-  return s;
+  return `${HEX_PAIRS[b[offset]!]}:${HEX_PAIRS[b[offset + 1]!]}:${HEX_PAIRS[b[offset + 2]!]}:${HEX_PAIRS[b[offset + 3]!]}:${HEX_PAIRS[b[offset + 4]!]}:${HEX_PAIRS[b[offset + 5]!]}`;
 }
 
-const macRe = /^([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})$/;
+/** Hex digit values by character code (-1: not a hex digit). */
+const HEX_VALUES = Int8Array.from({ length: 128 }, (_, c) => {
+  const ch = String.fromCharCode(c);
+  return /[0-9a-fA-F]/.test(ch) ? parseInt(ch, 16) : -1;
+});
+
+function hexValue(c: number): number {
+  return c < 128 ? HEX_VALUES[c]! : -1;
+}
+
+/**
+ * Parses MAC text (six groups of one or two hex digits, colon-separated) into 6 bytes of
+ * `buf` at `offset`; false, with those bytes undefined, for anything else.
+ */
+export function parseMacInto(s: string, buf: Uint8Array, offset: number): boolean {
+  const n = s.length;
+  if (n < 11 || n > 17) return false;
+  let i = 0;
+  for (let k = 0; k < 6; k++) {
+    if (k > 0 && s.charCodeAt(i++) !== 0x3a) return false;
+    let v = hexValue(s.charCodeAt(i++));
+    if (v < 0) return false;
+    const low = i < n ? hexValue(s.charCodeAt(i)) : -1;
+    if (low >= 0) {
+      v = v * 16 + low;
+      i++;
+    }
+    buf[offset + k] = v;
+  }
+  return i === n;
+}
 
 export function parseMac(s: string): Buffer | undefined {
-  const m = macRe.exec(s);
-  if (!m) return undefined;
   const b = Buffer.allocUnsafe(6);
-  for (let i = 0; i < 6; i++) b[i] = parseInt(m[i + 1]!, 16);
-  return b;
+  return parseMacInto(s, b, 0) ? b : undefined;
 }
 
 /** inet_ntop(AF_INET6): longest run of two or more zero words becomes "::"; v4-mapped in dotted form. */
