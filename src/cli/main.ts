@@ -1,4 +1,5 @@
 /** The ovsdp command line: global options, lazy command loading, one way to fail. */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { NetlinkError, SchemaError } from '../nl/errors.js';
 import { FlowParseError } from '../ovs/flowstr/scanner.js';
@@ -12,11 +13,16 @@ function firstCommandName(argv: readonly string[]): string | undefined {
   return argv.slice(2).find((a) => !a.startsWith('-'));
 }
 
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
   const program = new Command('ovsdp')
     .description('Open vSwitch kernel datapath control: datapaths, ports, flows, upcalls.\nCommands and output follow ovs-dpctl; every read command also speaks --json.')
     .option('--no-color', 'never colour the output (also: NO_COLOR=1, or when piped)')
     .option('--debug', 'show stack traces of errors')
+    .version(`ovsdp ${packageVersion()}`, '--version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `ovsdp: ${s.slice(7)}` : s) });
@@ -25,7 +31,10 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   const context = (): CliContext => (ctx ??= new CliContext(program.opts<GlobalOptions>()));
 
   const name = firstCommandName(argv);
-  const wanted = name !== undefined && name in commands ? [name] : Object.keys(commands);
+  // Only the command being run is loaded; --version needs none, and the rest (--help, a
+  // mistyped name) all of them, to list them.
+  const versionOnly = name === undefined && argv.includes('--version');
+  const wanted = name !== undefined && name in commands ? [name] : versionOnly ? [] : Object.keys(commands);
   for (const n of wanted) (await commands[n]!()).define(program, context);
   program.commands.forEach((c) => c.exitOverride());
 
