@@ -389,6 +389,8 @@ interface FieldDef {
   kind: KindName;
   /** Labels the parser also accepts (ovs-dpctl reads ct_tuple6's ports as tp_src/tp_dst). */
   alias?: string;
+  /** Reads a value (or a mask) of the field's kind. */
+  scan: (sc: Scanner, what: string) => unknown;
   /** The field's wildcard and exact-match values (zeroOf, exactOf). */
   zero: unknown;
   exact: unknown;
@@ -411,11 +413,27 @@ function zeroOf(kind: KindName): unknown {
   return KINDS[kind].zero;
 }
 
-/** A value of a field kind other than frag. */
-function scanKind(sc: Scanner, kind: Exclude<KindName, 'frag'>, what: string): unknown {
-  if (kind === 'be32x') return scanNum(sc, 32, what);
-  if (kind === 'be64') return scanInt(sc, 64, what);
-  return KINDS[kind].scan(sc, what);
+/** A frag type: no, first or later, in any case. */
+function scanFrag(sc: Scanner): number {
+  const s = sc.input;
+  const at = sc.pos;
+  let end = at;
+  while (end - at < 7 && isLetterCode(s.charCodeAt(end))) end++;
+  const i = end > at ? FRAG_NAMES.indexOf(s.slice(at, end).toLowerCase() as (typeof FRAG_NAMES)[number]) : -1;
+  if (i < 0) throw sc.error(`expected ${FRAG_NAMES.join(', ')} for frag${found(sc)}`, at);
+  sc.pos = end;
+  return i;
+}
+
+const scanBe32 = (sc: Scanner, what: string): number => scanNum(sc, 32, what);
+const scanBe64 = (sc: Scanner, what: string): bigint => scanInt(sc, 64, what);
+
+/** How a field kind's values are read. */
+function scannerOf(kind: KindName): (sc: Scanner, what: string) => unknown {
+  if (kind === 'frag') return scanFrag;
+  if (kind === 'be32x') return scanBe32;
+  if (kind === 'be64') return scanBe64;
+  return KINDS[kind].scan;
 }
 
 /**
@@ -423,24 +441,11 @@ function scanKind(sc: Scanner, kind: Exclude<KindName, 'frag'>, what: string): u
  * into value[f.field] and mask[f.field].
  */
 function scanField(sc: Scanner, f: FieldDef, masked: boolean, value: Record<string, unknown>, mask: Record<string, unknown>): void {
-  const kind = f.kind;
-  if (kind === 'frag') {
-    const s = sc.input;
-    const at = sc.pos;
-    let end = at;
-    while (end - at < 7 && isLetterCode(s.charCodeAt(end))) end++;
-    const i = end > at ? FRAG_NAMES.indexOf(s.slice(at, end).toLowerCase() as (typeof FRAG_NAMES)[number]) : -1;
-    if (i < 0) throw sc.error(`expected ${FRAG_NAMES.join(', ')} for frag${found(sc)}`, at);
-    sc.pos = end;
-    value[f.field] = i;
-    // A frag type is an enumeration: ovs-dpctl takes no mask for it.
-    mask[f.field] = 0xff;
-    return;
-  }
-  value[f.field] = scanKind(sc, kind, f.what);
-  if (masked && sc.input.charCodeAt(sc.pos) === 47 /* / */) {
+  value[f.field] = f.scan(sc, f.what);
+  // A frag type is an enumeration: ovs-dpctl takes no mask for it.
+  if (masked && f.kind !== 'frag' && sc.input.charCodeAt(sc.pos) === 47 /* / */) {
     sc.pos++;
-    mask[f.field] = scanKind(sc, kind, f.maskWhat);
+    mask[f.field] = f.scan(sc, f.maskWhat);
   } else mask[f.field] = f.exact;
 }
 
@@ -483,6 +488,8 @@ interface StructAttr {
   attr: string;
   kind: 'struct';
   fields: readonly FieldDef[];
+  /** Every field wildcarded: what a key's and a mask's value start from. */
+  zeros: Readonly<Record<string, unknown>>;
 }
 
 interface OtherAttr {
@@ -500,8 +507,15 @@ const ip6 = (label: string, field: string): FieldDef => fld(label, field, 'ipv6'
 const mac = (label: string, field: string): FieldDef => fld(label, field, 'mac');
 function fld(label: string, field: string, kind: KindName, alias?: string): FieldDef {
   return {
-    label, field, kind, alias, zero: zeroOf(kind), exact: exactOf(kind), what: `a value for ${label}`, maskWhat: `a mask for ${label}`,
+    label, field, kind, alias, scan: scannerOf(kind), zero: zeroOf(kind), exact: exactOf(kind),
+    what: `a value for ${label}`, maskWhat: `a mask for ${label}`,
   };
+}
+
+function struct(text: string, attr: string, fields: readonly FieldDef[]): StructAttr {
+  const zeros: Record<string, unknown> = {};
+  for (const f of fields) zeros[f.field] = f.zero;
+  return { text, attr, kind: 'struct', fields, zeros };
 }
 
 const ports = (p: string): FieldDef[] => [fld('src', `${p}_src`, 'be16'), fld('dst', `${p}_dst`, 'be16')];
@@ -516,56 +530,50 @@ const ATTRS: readonly AttrDef[] = [
   { text: 'ct_zone', attr: 'ct_zone', kind: 'ct_zone' },
   { text: 'ct_mark', attr: 'ct_mark', kind: 'ct_mark' },
   { text: 'ct_label', attr: 'ct_labels', kind: 'ct_label' },
-  {
-    text: 'ct_tuple4', attr: 'ct_orig_tuple_ipv4', kind: 'struct',
-    fields: [ip4('src', 'ipv4_src'), ip4('dst', 'ipv4_dst'), fld('proto', 'ipv4_proto', 'u8'),
-      fld('tp_src', 'src_port', 'be16'), fld('tp_dst', 'dst_port', 'be16')],
-  },
-  {
-    // Printed with src_port/dst_port, read by ovs-dpctl only as tp_src/tp_dst: we take both.
-    text: 'ct_tuple6', attr: 'ct_orig_tuple_ipv6', kind: 'struct',
-    fields: [ip6('src', 'ipv6_src'), ip6('dst', 'ipv6_dst'), fld('proto', 'ipv6_proto', 'u8'),
-      fld('src_port', 'src_port', 'be16', 'tp_src'), fld('dst_port', 'dst_port', 'be16', 'tp_dst')],
-  },
+  struct('ct_tuple4', 'ct_orig_tuple_ipv4', [ip4('src', 'ipv4_src'), ip4('dst', 'ipv4_dst'), fld('proto', 'ipv4_proto', 'u8'),
+    fld('tp_src', 'src_port', 'be16'), fld('tp_dst', 'dst_port', 'be16')]),
+  // Printed with src_port/dst_port, read by ovs-dpctl only as tp_src/tp_dst: we take both.
+  struct('ct_tuple6', 'ct_orig_tuple_ipv6', [ip6('src', 'ipv6_src'), ip6('dst', 'ipv6_dst'), fld('proto', 'ipv6_proto', 'u8'),
+    fld('src_port', 'src_port', 'be16', 'tp_src'), fld('dst_port', 'dst_port', 'be16', 'tp_dst')]),
   { text: 'tunnel', attr: 'tunnel', kind: 'tunnel' },
   { text: 'in_port', attr: 'in_port', kind: 'in_port' },
-  { text: 'eth', attr: 'ethernet', kind: 'struct', fields: [mac('src', 'eth_src'), mac('dst', 'eth_dst')] },
+  struct('eth', 'ethernet', [mac('src', 'eth_src'), mac('dst', 'eth_dst')]),
   { text: 'vlan', attr: 'vlan', kind: 'vlan' },
   { text: 'eth_type', attr: 'ethertype', kind: 'eth_type' },
   { text: 'mpls', attr: 'mpls', kind: 'mpls' },
-  {
-    text: 'ipv4', attr: 'ipv4', kind: 'struct',
-    fields: [ip4('src', 'ipv4_src'), ip4('dst', 'ipv4_dst'), fld('proto', 'ipv4_proto', 'u8'),
-      fld('tos', 'ipv4_tos', 'u8x'), fld('ttl', 'ipv4_ttl', 'u8'), fld('frag', 'ipv4_frag', 'frag')],
-  },
-  {
-    text: 'ipv6', attr: 'ipv6', kind: 'struct',
-    fields: [ip6('src', 'ipv6_src'), ip6('dst', 'ipv6_dst'), fld('label', 'ipv6_label', 'label'),
-      fld('proto', 'ipv6_proto', 'u8'), fld('tclass', 'ipv6_tclass', 'u8x'), fld('hlimit', 'ipv6_hlimit', 'u8'),
-      fld('frag', 'ipv6_frag', 'frag')],
-  },
-  { text: 'tcp', attr: 'tcp', kind: 'struct', fields: ports('tcp') },
+  struct('ipv4', 'ipv4', [ip4('src', 'ipv4_src'), ip4('dst', 'ipv4_dst'), fld('proto', 'ipv4_proto', 'u8'),
+    fld('tos', 'ipv4_tos', 'u8x'), fld('ttl', 'ipv4_ttl', 'u8'), fld('frag', 'ipv4_frag', 'frag')]),
+  struct('ipv6', 'ipv6', [ip6('src', 'ipv6_src'), ip6('dst', 'ipv6_dst'), fld('label', 'ipv6_label', 'label'),
+    fld('proto', 'ipv6_proto', 'u8'), fld('tclass', 'ipv6_tclass', 'u8x'), fld('hlimit', 'ipv6_hlimit', 'u8'),
+    fld('frag', 'ipv6_frag', 'frag')]),
+  struct('tcp', 'tcp', ports('tcp')),
   { text: 'tcp_flags', attr: 'tcp_flags', kind: 'tcp_flags' },
-  { text: 'udp', attr: 'udp', kind: 'struct', fields: ports('udp') },
-  { text: 'sctp', attr: 'sctp', kind: 'struct', fields: ports('sctp') },
-  { text: 'icmp', attr: 'icmp', kind: 'struct', fields: [fld('type', 'icmp_type', 'u8'), fld('code', 'icmp_code', 'u8')] },
-  {
-    text: 'icmpv6', attr: 'icmpv6', kind: 'struct',
-    fields: [fld('type', 'icmpv6_type', 'u8'), fld('code', 'icmpv6_code', 'u8')],
-  },
-  {
-    text: 'arp', attr: 'arp', kind: 'struct',
-    fields: [ip4('sip', 'arp_sip'), ip4('tip', 'arp_tip'), fld('op', 'arp_op', 'be16'), mac('sha', 'arp_sha'),
-      mac('tha', 'arp_tha')],
-  },
-  { text: 'nd', attr: 'nd', kind: 'struct', fields: [ip6('target', 'nd_target'), mac('sll', 'nd_sll'), mac('tll', 'nd_tll')] },
+  struct('udp', 'udp', ports('udp')),
+  struct('sctp', 'sctp', ports('sctp')),
+  struct('icmp', 'icmp', [fld('type', 'icmp_type', 'u8'), fld('code', 'icmp_code', 'u8')]),
+  struct('icmpv6', 'icmpv6', [fld('type', 'icmpv6_type', 'u8'), fld('code', 'icmpv6_code', 'u8')]),
+  struct('arp', 'arp', [ip4('sip', 'arp_sip'), ip4('tip', 'arp_tip'), fld('op', 'arp_op', 'be16'), mac('sha', 'arp_sha'),
+    mac('tha', 'arp_tha')]),
+  struct('nd', 'nd', [ip6('target', 'nd_target'), mac('sll', 'nd_sll'), mac('tll', 'nd_tll')]),
   { text: 'nd_ext', attr: 'nd_extensions', kind: 'nd_ext' },
   { text: 'packet_type', attr: 'packet_type', kind: 'packet_type' },
   { text: 'nsh', attr: 'nsh', kind: 'nsh' },
   { text: 'encap', attr: 'encap', kind: 'encap' },
 ];
 
-const BY_TEXT = new Map(ATTRS.map((a) => [a.text, a]));
+/**
+ * ATTRS by length and first character of their text (length * 128 + code), so that a
+ * name in the input is looked up without cutting it out.
+ */
+const BY_SIZE_AND_LEAD: AttrDef[][] = [];
+for (const a of ATTRS) (BY_SIZE_AND_LEAD[a.text.length * 128 + a.text.charCodeAt(0)] ??= []).push(a);
+
+/** The attribute whose text is s[start, end) (a name: its first character is ASCII), if any. */
+function attrNamed(s: string, start: number, end: number): AttrDef | undefined {
+  const candidates = BY_SIZE_AND_LEAD[(end - start) * 128 + s.charCodeAt(start)];
+  if (candidates) for (const a of candidates) if (s.startsWith(a.text, start)) return a;
+  return undefined;
+}
 const BY_ATTR = new Map(ATTRS.map((a) => [a.attr, a]));
 
 const ND_EXT_FIELDS: readonly FieldDef[] = [fld('nd_reserved', 'nd_reserved', 'be32x'), fld('nd_options_type', 'nd_options_type', 'u8')];
@@ -754,12 +762,8 @@ function scanFieldList(
 }
 
 function scanStruct(sc: Scanner, def: StructAttr, masked: boolean): Pair {
-  const value: Record<string, unknown> = {};
-  const mask: Record<string, unknown> = {};
-  for (const f of def.fields) {
-    value[f.field] = f.zero;
-    mask[f.field] = f.zero;
-  }
+  const value: Record<string, unknown> = { ...def.zeros };
+  const mask: Record<string, unknown> = { ...def.zeros };
   scanFieldList(sc, def.text, def.fields, masked, value, mask);
   return { value, mask };
 }
@@ -1121,8 +1125,7 @@ export function parseKeyAttr(sc: Scanner, options: KeyParseOptions): KeyAttr {
   const at = sc.pos;
   const end = identifierEnd(sc.input, at);
   if (end === at) throw sc.error(`expected a flow key attribute such as in_port(, eth(, ipv4(${found(sc)}`, at);
-  const text = sc.input.slice(at, end);
-  return parseNamedKeyAttr(sc, options, text, BY_TEXT.get(text), end);
+  return parseNamedKeyAttr(sc, options, attrNamed(sc.input, at, end), at, end);
 }
 
 /** Where the name ([A-Za-z_][A-Za-z0-9_]*) that starts at `pos` ends; `pos` when none does. */
@@ -1133,19 +1136,19 @@ function identifierEnd(s: string, pos: number): number {
   return end;
 }
 
-/** parseKeyAttr once the name `text` (ending at `end`) is read: `def` is its entry, if any. */
-function parseNamedKeyAttr(sc: Scanner, options: KeyParseOptions, text: string, def: AttrDef | undefined, end: number): KeyAttr {
-  const at = end - text.length;
+/** parseKeyAttr once the name at [at, end) is read: `def` is its entry, if any. */
+function parseNamedKeyAttr(sc: Scanner, options: KeyParseOptions, def: AttrDef | undefined, at: number, end: number): KeyAttr {
   if (!def) {
+    const text = sc.input.slice(at, end);
     if (/^key\d+$/.test(text) && sc.input[end] === '(') {
       sc.pos = at;
       return parseGeneric(sc, flowKeyAttrs, options.masked);
     }
     sc.pos = at;
-    throw sc.error(`unknown flow key attribute "${text}"${didYouMean(text, BY_TEXT.keys())}`, at);
+    throw sc.error(`unknown flow key attribute "${text}"${didYouMean(text, ATTRS.map((a) => a.text))}`, at);
   }
   sc.pos = end;
-  expectOpen(sc, text);
+  expectOpen(sc, def.text);
   const p = parseBody(sc, def, options);
   if (!options.masked) return { name: def.attr, value: p.value };
   return { name: def.attr, value: p.value, mask: p.mask };
@@ -1266,11 +1269,11 @@ export function parseKeyList(
     if (sc.pos >= s.length || (stop && s.startsWith(stop, sc.pos))) break;
     const at = sc.pos;
     const end = identifierEnd(s, at);
-    const text = s.slice(at, end);
-    const def = BY_TEXT.get(text);
+    if (end === at) break;
+    const def = attrNamed(s, at, end);
     // A key attribute begins here: a known name (the parser then insists on its '(') or keyN(.
-    if (!def && !(s.charCodeAt(end) === 40 /* ( */ && /^key\d+$/.test(text))) break;
-    const a = parseNamedKeyAttr(sc, options, text, def, end);
+    if (!def && !(s.charCodeAt(end) === 40 /* ( */ && /^key\d+$/.test(s.slice(at, end)))) break;
+    const a = parseNamedKeyAttr(sc, options, def, at, end);
     if (Object.hasOwn(key, a.name)) {
       // ovs-dpctl would send both and the kernel refuse the flow ("Duplicate key").
       throw sc.error(`${keyAttrText(a.name)}(...) appears twice in the flow key`, at);
