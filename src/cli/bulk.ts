@@ -172,6 +172,8 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   const textOptions = { portNumbers: ports.numbers };
 
   const actionsByText = new Map<string, FlowActions>();
+  let lastActionsText: string | undefined;
+  let lastActions: FlowActions | undefined;
   const toOp = (item: Item): FlowOp => {
     if (item.error) throw item.error;
     const { line } = item;
@@ -183,17 +185,21 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
     }
     if (line.command === 'delete') return { kind: 'del', target: match.ufid ? { ufid: match.ufid, key: match.key } : { key: match.key } };
     // Lines mostly repeat their actions: each text is parsed once, and the one list it
-    // gives lets the flow table encode it once.
-    let actions = actionsByText.get(line.actions!);
+    // gives lets the flow table encode it once. Runs of equal actions are the common case:
+    // comparing with the previous line's is cheaper than hashing the text.
+    const text = line.actions!;
+    let actions = text === lastActionsText ? lastActions : actionsByText.get(text);
     if (!actions) {
       try {
-        actions = parseActionsText(line.actions!, textOptions);
+        actions = parseActionsText(text, textOptions);
       } catch (err) {
         throw atColumn(err, line.actionsColumn);
       }
       if (actionsByText.size >= ACTIONS_CACHE_SIZE) actionsByText.clear();
-      actionsByText.set(line.actions!, actions);
+      actionsByText.set(text, actions);
     }
+    lastActionsText = text;
+    lastActions = actions;
     const flow: FlowSpec = { key: match.key, mask: match.mask, actions };
     if (match.ufid) flow.ufid = match.ufid;
     return { kind: 'put', flow, mode: line.command === 'add' ? 'create' : 'modify' };

@@ -563,9 +563,10 @@ const ATTRS: readonly AttrDef[] = [
 
 /**
  * ATTRS by length and first character of their text (length * 128 + code), so that a
- * name in the input is looked up without cutting it out.
+ * name in the input is looked up without cutting it out. Dense (a sparse array would be
+ * a hash table); a longer name's index is past the end and finds nothing.
  */
-const BY_SIZE_AND_LEAD: AttrDef[][] = [];
+const BY_SIZE_AND_LEAD: (AttrDef[] | undefined)[] = Array.from({ length: (Math.max(...ATTRS.map((a) => a.text.length)) + 1) * 128 }, () => undefined);
 for (const a of ATTRS) (BY_SIZE_AND_LEAD[a.text.length * 128 + a.text.charCodeAt(0)] ??= []).push(a);
 
 /** The attribute whose text is s[start, end) (a name: its first character is ASCII), if any. */
