@@ -1,6 +1,5 @@
 /** What every command gets: where to write, whether to colour, how to fail. */
-import type { ChalkInstance } from 'chalk';
-import { colorEnabled, makeStyle } from './render/style.js';
+import { PLAIN_STYLE, type Style, colorEnabled } from './render/style.js';
 import { formatJSON } from './render/json.js';
 
 /** Bad command-line input: exit code 2. */
@@ -14,14 +13,26 @@ export interface GlobalOptions {
 }
 
 export class CliContext {
-  readonly style: ChalkInstance;
   readonly debug: boolean;
-  readonly stdoutIsTTY: boolean;
+  private readonly colorFlag: boolean | undefined;
+  private readonly colors: Style | undefined;
+  private chosenStyle: Style | undefined;
 
-  constructor(options: GlobalOptions = {}) {
-    this.style = makeStyle(colorEnabled(process.stdout, options.color));
+  /** `colors`: the colouring style (render/style.ts loadColors), when stdout may show colour. */
+  constructor(options: GlobalOptions = {}, colors?: Style) {
     this.debug = options.debug === true;
-    this.stdoutIsTTY = process.stdout.isTTY === true;
+    this.colorFlag = options.color;
+    this.colors = colors;
+  }
+
+  /** Colours for stdout, or none; process.stdout is looked at only by a command that asks. */
+  get style(): Style {
+    this.chosenStyle ??= this.colors && colorEnabled(process.stdout, this.colorFlag) ? this.colors : PLAIN_STYLE;
+    return this.chosenStyle;
+  }
+
+  get stdoutIsTTY(): boolean {
+    return process.stdout.isTTY === true;
   }
 
   /** Writes text to stdout (a newline is added when missing). */

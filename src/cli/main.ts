@@ -1,10 +1,15 @@
 /** The ovsdp command line: global options, lazy command loading, one way to fail. */
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
 import { NetlinkError, SchemaError } from '../nl/errors.js';
 import { FlowParseError } from '../ovs/flowstr/scanner.js';
 import { CliContext, type GlobalOptions, UsageError } from './context.js';
 import { commands } from './registry.js';
+import { loadColors, stdoutMayColor } from './render/style.js';
+
+// commander is CommonJS: required as such, start-up skips its ESM wrapper and the scan
+// of its exports that importing CommonJS from ESM costs.
+const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof import('commander');
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -27,8 +32,9 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     .exitOverride();
   program.configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `ovsdp: ${s.slice(7)}` : s) });
 
+  const colors = stdoutMayColor() ? await loadColors() : undefined;
   let ctx: CliContext | undefined;
-  const context = (): CliContext => (ctx ??= new CliContext(program.opts<GlobalOptions>()));
+  const context = (): CliContext => (ctx ??= new CliContext(program.opts<GlobalOptions>(), colors));
 
   const name = firstCommandName(argv);
   // Only the command being run is loaded; --version needs none, and the rest (--help, a

@@ -5,7 +5,7 @@
  * statistics come from a fresh userspace netdev (so they reflect the port's name, not the
  * kernel), and a masks cache that has never hit shows no `cache:` line.
  */
-import type { ChalkInstance } from 'chalk';
+import type { Style } from './style.js';
 import type { Datapath } from '../../client/datapaths.js';
 import type { LinkErrorCounters, Vport } from '../../client/vports.js';
 import { dpctlPortType, dpctlTunnelConfig, isDpctlTunnelType } from '../../ovs/vport.js';
@@ -25,7 +25,7 @@ export interface ShowOptions {
   statistics?: boolean;
   /** an extra `  features:` line (ovs-dpctl has none) */
   features?: boolean;
-  style?: ChalkInstance;
+  style?: Style;
 }
 
 /** ovs-dpctl's name for a kernel datapath. */

@@ -1,5 +1,23 @@
-/** Colour only for a person at a terminal: never with NO_COLOR, --no-color, or when piped. */
-import { Chalk, type ChalkInstance } from 'chalk';
+/**
+ * Colour only for a person at a terminal: never with NO_COLOR, --no-color, or when piped.
+ * chalk is loaded only when colour may be shown: most runs (scripts, files, pipes) start
+ * up without it.
+ */
+import { fstatSync } from 'node:fs';
+
+/** The colours the CLI uses; each returns its text as it is when colour is off. */
+export interface Style {
+  bold(text: string): string;
+  dim(text: string): string;
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  cyan(text: string): string;
+}
+
+const plain = (text: string): string => text;
+
+export const PLAIN_STYLE: Style = { bold: plain, dim: plain, red: plain, green: plain, yellow: plain, cyan: plain };
 
 export function colorEnabled(stream: NodeJS.WriteStream, flag: boolean | undefined): boolean {
   if (flag === false) return false;
@@ -8,6 +26,22 @@ export function colorEnabled(stream: NodeJS.WriteStream, flag: boolean | undefin
   return stream.isTTY === true && process.env['TERM'] !== 'dumb';
 }
 
-export function makeStyle(enabled: boolean): ChalkInstance {
-  return new Chalk({ level: enabled ? 1 : 0 });
+/**
+ * Whether stdout may show colour (colorEnabled without --no-color), answered without
+ * setting up process.stdout when it is a file or a pipe: a terminal is a character device.
+ */
+export function stdoutMayColor(): boolean {
+  if (process.env['FORCE_COLOR'] !== undefined && process.env['FORCE_COLOR'] !== '0') return true;
+  try {
+    if (!fstatSync(1).isCharacterDevice()) return false;
+  } catch {
+    return false;
+  }
+  return colorEnabled(process.stdout, undefined);
+}
+
+/** The colouring style, with chalk behind it. */
+export async function loadColors(): Promise<Style> {
+  const { Chalk } = await import('chalk');
+  return new Chalk({ level: 1 });
 }
