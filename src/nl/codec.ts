@@ -357,9 +357,21 @@ function putBytesValue(buf: Buffer, off: number, value: unknown, repr: Repr | un
   }
 }
 
+/**
+ * A copy of buf[start, start + len): decoded values never share memory with the message.
+ * Small ones (labels, UFIDs) are copied byte by byte into a buffer from Node's pool,
+ * which makes one object where Buffer.from(subarray) makes two.
+ */
+function copyBytes(buf: Buffer, start: number, len: number): Buffer {
+  if (len > 64) return Buffer.from(buf.subarray(start, start + len));
+  const out = Buffer.allocUnsafe(len);
+  for (let i = 0; i < len; i++) out[i] = buf[start + i]!;
+  return out;
+}
+
 /** Bytes as the library shows them: address text where the representation says so. */
 function compileBytesGet(repr: Repr | undefined): (buf: Buffer, start: number, len: number) => unknown {
-  const copy = (buf: Buffer, start: number, len: number): Buffer => Buffer.from(buf.subarray(start, start + len));
+  const copy = copyBytes;
   switch (repr) {
     case 'mac': return (buf, start, len) => (len === 6 ? formatMac(buf, start) : copy(buf, start, len));
     case 'ipv6': return (buf, start, len) => (len === 16 ? formatIPv6(buf, start) : copy(buf, start, len));
@@ -368,11 +380,133 @@ function compileBytesGet(repr: Repr | undefined): (buf: Buffer, start: number, l
   }
 }
 
+// ---------------------------------------------------------------- scalars
+
+/*
+ * Scalar kinds: the fixed-size values that make up most of a flow (integers of 1, 2 and
+ * 4 bytes in either byte order, dotted IPv4, MAC text). Each field and attribute of such
+ * a kind gets its number once, at compile time; one switch then reads or writes it, with
+ * no call through a closure. Anything else (enums, 64-bit values, other byte strings)
+ * has kind OTHER and goes through its compiled closures.
+ */
+const OTHER = 0;
+const U8 = 1;
+const S8 = 2;
+const LE16 = 3;
+const SLE16 = 4;
+const LE32 = 5;
+const SLE32 = 6;
+const BE16 = 7;
+const SBE16 = 8;
+const BE32 = 9;
+const SBE32 = 10;
+/** be32 shown as dotted IPv4 text */
+const IPV4 = 11;
+/** 6 bytes shown as MAC text */
+const MAC = 12;
+
+function intKind(spec: IntLike): number {
+  if (spec.enum) return OTHER;
+  if (spec.repr === 'ipv4') return spec.type === 'be32' ? IPV4 : OTHER;
+  switch (spec.type) {
+    case 'u8': return U8;
+    case 's8': return S8;
+    case 'u16': return littleEndianHost ? LE16 : BE16;
+    case 's16': return littleEndianHost ? SLE16 : SBE16;
+    case 'u32': return littleEndianHost ? LE32 : BE32;
+    case 's32': return littleEndianHost ? SLE32 : SBE32;
+    case 'be16': return BE16;
+    case 'be32': return BE32;
+    default: return OTHER;
+  }
+}
+
+function bytesKind(len: number | undefined, repr: Repr | undefined): number {
+  return len === 6 && repr === 'mac' ? MAC : OTHER;
+}
+
+/**
+ * Writes `v` as a scalar of `kind` if it is one as it stands (an in-range integer, valid
+ * address text, 6 bytes for a MAC); false leaves the field to its closure, which
+ * converts what else it accepts (enum names, numeric text, bigints) or says what is wrong.
+ */
+function putScalar(kind: number, buf: Buffer, off: number, v: unknown): boolean {
+  if (typeof v === 'number') {
+    // Bit operations truncate to 32 bits: a value that survives the round trip is an
+    // integer in range (NaN, fractions and out-of-range values do not).
+    switch (kind) {
+      case U8: if ((v & 0xff) !== v) return false; buf[off] = v; return true;
+      case S8: if (((v << 24) >> 24) !== v) return false; buf[off] = v; return true;
+      case LE16: if ((v & 0xffff) !== v) return false; break;
+      case SLE16: if (((v << 16) >> 16) !== v) return false; break;
+      case BE16: if ((v & 0xffff) !== v) return false; buf[off] = v >>> 8; buf[off + 1] = v; return true;
+      case SBE16: if (((v << 16) >> 16) !== v) return false; buf[off] = v >>> 8; buf[off + 1] = v; return true;
+      case LE32: if (v >>> 0 !== v) return false; break;
+      case SLE32: if ((v | 0) !== v) return false; break;
+      case BE32: case IPV4: if (v >>> 0 !== v) return false; putBE32(buf, off, v); return true;
+      case SBE32: if ((v | 0) !== v) return false; putBE32(buf, off, v); return true;
+      default: return false;
+    }
+    buf[off] = v;
+    buf[off + 1] = v >>> 8;
+    if (kind === LE32 || kind === SLE32) {
+      buf[off + 2] = v >>> 16;
+      buf[off + 3] = v >>> 24;
+    }
+    return true;
+  }
+  if (typeof v === 'string') {
+    if (kind === IPV4) {
+      const n = parseIPv4(v);
+      if (n === undefined) return false;
+      putBE32(buf, off, n);
+      return true;
+    }
+    return kind === MAC && parseMacInto(v, buf, off);
+  }
+  if (kind === MAC && v instanceof Uint8Array && v.length === 6) {
+    buf.set(v, off);
+    return true;
+  }
+  return false;
+}
+
+function putBE32(buf: Buffer, off: number, v: number): void {
+  buf[off] = v >>> 24;
+  buf[off + 1] = v >>> 16;
+  buf[off + 2] = v >>> 8;
+  buf[off + 3] = v;
+}
+
+/** Reads a scalar of `kind` (not OTHER) as the library shows it. */
+function getScalar(kind: number, buf: Buffer, off: number): unknown {
+  switch (kind) {
+    case U8: return buf[off];
+    case S8: return (buf[off]! << 24) >> 24;
+    case LE16: return buf[off]! | (buf[off + 1]! << 8);
+    case SLE16: return ((buf[off]! | (buf[off + 1]! << 8)) << 16) >> 16;
+    case LE32: return (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24)) >>> 0;
+    case SLE32: return buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24);
+    case BE16: return (buf[off]! << 8) | buf[off + 1]!;
+    case SBE16: return (((buf[off]! << 8) | buf[off + 1]!) << 16) >> 16;
+    case BE32: return ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
+    case SBE32: return (buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!;
+    case IPV4: return `${buf[off]}.${buf[off + 1]}.${buf[off + 2]}.${buf[off + 3]}`;
+    default: return formatMac(buf, off);
+  }
+}
+
 // ---------------------------------------------------------------- structs
 
 interface FieldPlan {
   name: string;
+  /** Where the field starts in the struct. */
+  offset: number;
   size: number;
+  /** Its position in the struct's fields. */
+  index: number;
+  /** A scalar kind, or OTHER: then put and get do the work. */
+  kind: number;
   /** Undefined for padding. */
   put: ((buf: Buffer, off: number, value: unknown) => void) | undefined;
   get: ((buf: Buffer, off: number) => unknown) | undefined;
@@ -383,7 +517,7 @@ interface StructPlan {
   size: number;
   fields: FieldPlan[];
   /** The fields a value may name (all but padding). */
-  names: ReadonlySet<string>;
+  byName: ReadonlyMap<string, FieldPlan>;
 }
 
 const structPlans = new WeakMap<StructSpec, StructPlan>();
@@ -391,13 +525,19 @@ const structPlans = new WeakMap<StructSpec, StructPlan>();
 function structPlan(s: StructSpec): StructPlan {
   let plan = structPlans.get(s);
   if (plan) return plan;
-  const fields: FieldPlan[] = s.fields.map((f): FieldPlan => {
-    if (f.type === 'pad') return { name: f.name, size: f.len, put: undefined, get: undefined };
+  let offset = 0;
+  const fields = s.fields.map((f, index): FieldPlan => {
+    const at = { name: f.name, offset, index };
+    if (f.type === 'pad') {
+      offset += f.len;
+      return { ...at, size: f.len, kind: OTHER, put: undefined, get: undefined };
+    }
     if (f.type === 'bytes') {
       const { len, repr } = f;
       const get = compileBytesGet(repr);
+      offset += len;
       return {
-        name: f.name, size: len,
+        ...at, size: len, kind: bytesKind(len, repr),
         put: (buf, off, value) => {
           const n = bytesLength(value, repr);
           if (n !== len) fail(`needs ${len} bytes, got ${n}`);
@@ -406,10 +546,11 @@ function structPlan(s: StructSpec): StructPlan {
         get: (buf, off) => get(buf, off, len),
       };
     }
-    return { name: f.name, size: intSize(f.type), put: compileIntPut(f), get: compileIntGet(f) };
+    offset += intSize(f.type);
+    return { ...at, size: intSize(f.type), kind: intKind(f), put: compileIntPut(f), get: compileIntGet(f) };
   });
-  const names = new Set(fields.filter((f) => f.put).map((f) => f.name));
-  plan = { spec: s, size: fields.reduce((n, f) => n + f.size, 0), fields, names };
+  const byName = new Map(fields.filter((f) => f.put).map((f) => [f.name, f]));
+  plan = { spec: s, size: offset, fields, byName };
   structPlans.set(s, plan);
   return plan;
 }
@@ -433,35 +574,40 @@ function bytesLength(value: unknown, repr: Repr | undefined): number {
 
 /** The first name in `obj` that is not a field of the struct, if any. */
 function strayField(plan: StructPlan, obj: Record<string, unknown>): string | undefined {
-  for (const key of Object.keys(obj)) if (!plan.names.has(key)) return key;
+  for (const key of Object.keys(obj)) if (!plan.byName.has(key)) return key;
   return undefined;
 }
 
-/** Writes a struct value at w.off (fields the value leaves out are zero). */
+/**
+ * Writes a struct value at w.off (fields the value leaves out are zero). The value's own
+ * keys are walked (cheaper than looking each field up by name), each expected to be the
+ * field after the previous one, as values built in field order are.
+ */
 function writeStruct(plan: StructPlan, value: unknown, w: Writer): void {
   if (!isRecord(value)) fail(`expected an object for struct ${plan.spec.name}, got ${describe(value)}`);
-  w.room(plan.size);
+  const size = plan.size;
+  w.room(size);
   const buf = w.buf;
-  let off = w.off;
-  let given = 0;
-  let keys = 0;
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  for (const _ in value) keys++;
+  const start = w.off;
+  for (let i = 0; i < size; i++) buf[start + i] = 0;
   const fields = plan.fields;
+  let next = 0;
   try {
-    for (let i = 0; i < fields.length; i++) {
-      const f = fields[i]!;
-      const v = f.put === undefined ? undefined : value[f.name];
-      if (v === undefined) buf.fill(0, off, off + f.size);
-      else {
-        given++;
-        try {
-          f.put!(buf, off, v);
-        } catch (err) {
-          throw under(f.name, err);
-        }
+    for (const key in value) {
+      let f = fields[next];
+      if (f === undefined || f.name !== key || f.put === undefined) {
+        const named = plan.byName.get(key);
+        if (named === undefined) fail(`struct ${plan.spec.name} has no field "${key}"`);
+        f = named;
       }
-      off += f.size;
+      next = f.index + 1;
+      const v = value[key];
+      if (v === undefined || putScalar(f.kind, buf, start + f.offset, v)) continue;
+      try {
+        f.put!(buf, start + f.offset, v);
+      } catch (err) {
+        throw under(f.name, err);
+      }
     }
   } catch (err) {
     // A name the struct does not have is the first thing wrong with a value.
@@ -469,23 +615,18 @@ function writeStruct(plan: StructPlan, value: unknown, w: Writer): void {
     if (stray !== undefined) fail(`struct ${plan.spec.name} has no field "${stray}"`);
     throw err;
   }
-  if (keys !== given) {
-    const stray = strayField(plan, value);
-    if (stray !== undefined) fail(`struct ${plan.spec.name} has no field "${stray}"`);
-  }
-  w.off = off;
+  w.off = start + size;
 }
 
 function readStruct(plan: StructPlan, buf: Buffer, off: number, len: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  const end = off + len;
   const fields = plan.fields;
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i]!;
     // Fields past a short payload (older kernels send shorter structs) are left out.
-    if (off + f.size > end) break;
-    if (f.get !== undefined) out[f.name] = f.get(buf, off);
-    off += f.size;
+    if (f.offset + f.size > len) break;
+    if (f.kind !== OTHER) out[f.name] = getScalar(f.kind, buf, off + f.offset);
+    else if (f.get !== undefined) out[f.name] = f.get(buf, off + f.offset);
   }
   return out;
 }
@@ -512,6 +653,13 @@ export function decodeStruct(s: StructSpec, buf: Buffer, off = 0): Record<string
 
 // ---------------------------------------------------------------- attribute plans
 
+/** How a set's run-of-attributes loops treat an attribute: inline, or through its closures. */
+const VIA_CLOSURES = 0;
+const SCALAR_ATTR = 1;
+const STRUCT_ATTR = 2;
+const NESTED_ATTR = 3;
+const LIST_ATTR = 4;
+
 /** One attribute of a set, compiled. */
 interface AttrPlan {
   id: number;
@@ -519,6 +667,18 @@ interface AttrPlan {
   /** The header's type field: the id, with NLA_F_NESTED where the schema says so. */
   headerType: number;
   pad: boolean;
+  /** One of the *_ATTR kinds above. */
+  kind: number;
+  /** SCALAR_ATTR: the scalar kind and its size. */
+  scalar: number;
+  size: number;
+  /** STRUCT_ATTR: the struct, and the shortest payload accepted. */
+  struct: StructPlan | undefined;
+  minLen: number;
+  /** NESTED_ATTR, LIST_ATTR: the nested set. */
+  child: (() => SetPlan) | undefined;
+  /** The attribute that followed this one in the last values written (a guess at the next). */
+  next: AttrPlan | undefined;
   /** Writes the whole attribute (header, payload, padding) at w.off. */
   write(w: Writer, value: unknown): void;
   /** Writes just the payload at w.off (set_masked writes value and mask back to back). */
@@ -532,6 +692,8 @@ interface SetPlan {
   byName: Map<string, AttrPlan>;
   /** By attribute type; holes are unknown types. */
   byId: (AttrPlan | undefined)[];
+  /** The first attribute of the last values written (a guess at the next values' first). */
+  first: AttrPlan | undefined;
 }
 
 const setPlans = new WeakMap<AttrSet, SetPlan>();
@@ -539,7 +701,7 @@ const setPlans = new WeakMap<AttrSet, SetPlan>();
 function setPlan(set: AttrSet): SetPlan {
   let plan = setPlans.get(set);
   if (plan) return plan;
-  plan = { set, byName: new Map(), byId: [] };
+  plan = { set, byName: new Map(), byId: [], first: undefined };
   // Registered before the attributes are compiled: nested sets that lead back here find it.
   setPlans.set(set, plan);
   for (const spec of set.attrs) {
@@ -566,10 +728,14 @@ let nestDepth = 0;
 function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
   const { id, name } = spec;
   const headerType = spec.type === 'nested' && (spec.nestedFlag ?? parent.nestedFlag) ? id | NLA_F_NESTED : id;
-  const base = { id, name, headerType, pad: spec.type === 'pad' };
-  const withPayload = (payload: (w: Writer, value: unknown) => void, read: AttrPlan['read'], write?: AttrPlan['write']): AttrPlan => ({
+  const base = {
+    id, name, headerType, pad: spec.type === 'pad', kind: VIA_CLOSURES, scalar: OTHER, size: 0,
+    struct: undefined, minLen: 0, child: undefined, next: undefined,
+  };
+  const withPayload = (payload: (w: Writer, value: unknown) => void, read: AttrPlan['read'], write?: AttrPlan['write'], inline?: Partial<AttrPlan>): AttrPlan => ({
     ...base, payload, read,
     write: write ?? ((w, value) => writeAttribute(w, headerType, payload, value)),
+    ...inline,
   });
 
   switch (spec.type) {
@@ -605,6 +771,7 @@ function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
     case 'binary': {
       const { len, maxLen, repr } = spec;
       const get = compileBytesGet(repr);
+      const scalar = maxLen === undefined || maxLen >= 6 ? bytesKind(len, repr) : OTHER;
       return withPayload((w, value) => {
         w.room(bytesRoom(value));
         const n = putBytesValue(w.buf, w.off, value, repr);
@@ -614,7 +781,7 @@ function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
       }, (buf, start, n) => {
         if (len !== undefined && n !== len) fail(`expected ${len} bytes, got ${n}`);
         return get(buf, start, n);
-      });
+      }, undefined, scalar === OTHER ? {} : { kind: SCALAR_ATTR, scalar, size: 6 });
     }
     case 'struct': {
       const plan = structPlan(spec.struct);
@@ -622,7 +789,7 @@ function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
       return withPayload((w, value) => writeStruct(plan, value, w), (buf, start, n) => {
         if (n < minLen) fail(`struct ${plan.spec.name} needs ${minLen} bytes, got ${n}`);
         return readStruct(plan, buf, start, Math.min(n, plan.size));
-      });
+      }, undefined, { kind: STRUCT_ATTR, struct: plan, minLen });
     }
     case 'array': {
       const of = spec.of;
@@ -671,14 +838,15 @@ function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
         const entryFlag = spec.nestedFlag ?? parent.nestedFlag ? NLA_F_NESTED : 0;
         return withPayload((w, value) => writeIndexed(child(), value, w, entryFlag), nested(readIndexed));
       }
-      if (spec.list) return withPayload((w, value) => writeList(child(), value, w), nested(readList));
-      return withPayload((w, value) => writeSet(child(), value, w), nested(readSet));
+      if (spec.list) return withPayload((w, value) => writeList(child(), value, w), nested(readList), undefined, { kind: LIST_ATTR, child });
+      return withPayload((w, value) => writeSet(child(), value, w), nested(readSet), undefined, { kind: NESTED_ATTR, child });
     }
     default: {
       const size = intSize(spec.type);
       const put = compileIntPut(spec);
       const get = compileIntGet(spec);
       const type = spec.type;
+      const scalar = intKind(spec);
       return withPayload((w, value) => {
         w.room(size);
         put(w.buf, w.off, value);
@@ -697,7 +865,7 @@ function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
         putU16(buf, off + 2, headerType);
         for (let i = NLA_HDRLEN + size; i < total; i++) buf[off + i] = 0;
         w.off = off + total;
-      });
+      }, scalar === OTHER ? {} : { kind: SCALAR_ATTR, scalar, size });
     }
   }
 }
@@ -734,7 +902,7 @@ function writeEntry(plan: SetPlan, key: string, value: unknown, w: Writer): void
   if (value === undefined) return;
   const a = plan.byName.get(key);
   try {
-    if (a !== undefined) a.write(w, value);
+    if (a !== undefined) writeKnown(a, value, w);
     else if (key.startsWith(UNKNOWN_PREFIX)) writeUnknown(w, key, value);
     else fail(`${plan.set.name} has no attribute "${key}"`);
   } catch (err) {
@@ -744,7 +912,66 @@ function writeEntry(plan: SetPlan, key: string, value: unknown, w: Writer): void
 
 function writeSet(plan: SetPlan, values: unknown, w: Writer): void {
   if (!isRecord(values)) fail(`expected an object of ${plan.set.name} attributes, got ${describe(values)}`);
-  for (const key in values) writeEntry(plan, key, values[key], w);
+  let prev: AttrPlan | undefined;
+  for (const key in values) {
+    const v = values[key];
+    if (v === undefined) continue;
+    // Values are mostly built in the same order each time: the attribute that followed
+    // the previous one last time is tried before the name is looked up.
+    let a = prev === undefined ? plan.first : prev.next;
+    if (a === undefined || a.name !== key) {
+      a = plan.byName.get(key);
+      if (a === undefined) {
+        writeEntry(plan, key, v, w);
+        continue;
+      }
+      if (prev === undefined) plan.first = a;
+      else prev.next = a;
+    }
+    prev = a;
+    try {
+      writeKnown(a, v, w);
+    } catch (err) {
+      throw under(key, err);
+    }
+  }
+}
+
+/** Writes one attribute of a set, inline for the common kinds. */
+function writeKnown(a: AttrPlan, v: unknown, w: Writer): void {
+  switch (a.kind) {
+    case SCALAR_ATTR: {
+      const len = NLA_HDRLEN + a.size;
+      const total = align4(len);
+      w.room(total);
+      const buf = w.buf;
+      const off = w.off;
+      // What putScalar does not take (enum names, numeric text, mistakes) goes the long way.
+      if (!putScalar(a.scalar, buf, off + NLA_HDRLEN, v)) {
+        a.write(w, v);
+        return;
+      }
+      putU16(buf, off, len);
+      putU16(buf, off + 2, a.headerType);
+      for (let i = len; i < total; i++) buf[off + i] = 0;
+      w.off = off + total;
+      return;
+    }
+    case STRUCT_ATTR:
+    case NESTED_ATTR:
+    case LIST_ATTR: {
+      w.room(NLA_HDRLEN);
+      const start = w.off;
+      w.off += NLA_HDRLEN;
+      if (a.kind === STRUCT_ATTR) writeStruct(a.struct!, v, w);
+      else if (a.kind === NESTED_ATTR) writeSet(a.child!(), v, w);
+      else writeList(a.child!(), v, w);
+      closeAttribute(w, start, a.headerType);
+      return;
+    }
+    default:
+      a.write(w, v);
+  }
 }
 
 /** The one key of a list entry. */
@@ -965,14 +1192,36 @@ function forEachAttr(buf: Buffer, start: number, end: number, each: (type: numbe
 }
 
 function unknownAttr(buf: Buffer, type: number, nested: boolean, at: number, len: number): UnknownAttr {
-  const u: UnknownAttr = { type, raw: Buffer.from(buf.subarray(at, at + len)) };
+  const u: UnknownAttr = { type, raw: copyBytes(buf, at, len) };
   if (nested) u.nested = true;
   return u;
 }
 
+/**
+ * One attribute's value, inline for the common kinds. A nest deeper than the limit throws;
+ * the depth count is put back by the outermost decode (decodeAttrs, decodeList).
+ */
 function readKnown(a: AttrPlan, buf: Buffer, at: number, len: number): unknown {
   try {
-    return a.read(buf, at, len);
+    switch (a.kind) {
+      case SCALAR_ATTR:
+        // A wrong size goes to the closure, which says what was expected.
+        return len === a.size ? getScalar(a.scalar, buf, at) : a.read(buf, at, len);
+      case STRUCT_ATTR: {
+        const plan = a.struct!;
+        return len >= a.minLen ? readStruct(plan, buf, at, len < plan.size ? len : plan.size) : a.read(buf, at, len);
+      }
+      case NESTED_ATTR:
+      case LIST_ATTR: {
+        if (nestDepth >= MAX_NEST_DEPTH) fail(`nested more than ${MAX_NEST_DEPTH} levels deep`);
+        nestDepth++;
+        const v = a.kind === NESTED_ATTR ? readSet(a.child!(), buf, at, at + len) : readList(a.child!(), buf, at, at + len);
+        nestDepth--;
+        return v;
+      }
+      default:
+        return a.read(buf, at, len);
+    }
   } catch (err) {
     throw under(a.name, err);
   }
@@ -992,8 +1241,9 @@ function readSet(plan: SetPlan, buf: Buffer, start: number, end: number): AttrVa
     if (off + len > end) fail(`attribute type ${type} at offset ${off} runs ${off + len - end} bytes past its container`);
     const a = byId[type];
     if (a === undefined) out[unknownKey(type)] = unknownAttr(buf, type, (rawType & NLA_F_NESTED) !== 0, off + NLA_HDRLEN, len - NLA_HDRLEN);
+    else if (a.kind === SCALAR_ATTR && len - NLA_HDRLEN === a.size) out[a.name] = getScalar(a.scalar, buf, off + NLA_HDRLEN);
     else if (!a.pad) out[a.name] = readKnown(a, buf, off + NLA_HDRLEN, len - NLA_HDRLEN);
-    off += (len + 3) & ~3;
+    off += align4(len);
   }
   return out;
 }
@@ -1062,9 +1312,11 @@ function checkRange(buf: Buffer, start: number, end: number, path: string): void
 /** Decodes buf[start, end) as attributes of `set`. Throws SchemaError naming the path. */
 export function decodeAttrs(set: AttrSet, buf: Buffer, start = 0, end = buf.length, path = ''): AttrValues {
   checkRange(buf, start, end, path);
+  const depth = nestDepth;
   try {
     return readSet(setPlan(set), buf, start, end);
   } catch (err) {
+    nestDepth = depth;
     throw under(path, err);
   }
 }
@@ -1072,9 +1324,11 @@ export function decodeAttrs(set: AttrSet, buf: Buffer, start = 0, end = buf.leng
 /** Decodes a run of attributes as a list of single-key objects (order and repeats kept). */
 export function decodeList(set: AttrSet, buf: Buffer, start = 0, end = buf.length, path = ''): AttrValues[] {
   checkRange(buf, start, end, path);
+  const depth = nestDepth;
   try {
     return readList(setPlan(set), buf, start, end);
   } catch (err) {
+    nestDepth = depth;
     throw under(path, err);
   }
 }
