@@ -123,9 +123,17 @@ export async function listFamilies(sock: GenlSocket): Promise<FamilyInfo[]> {
 
 // ---------------------------------------------------------------- requests and replies
 
+/** Command names by number, per family spec: every decoded message looks its name up. */
+const commandNames = new WeakMap<GenlFamilySpec, Map<number, string>>();
+
 export function commandName(spec: GenlFamilySpec, cmd: number): string {
-  for (const [name, id] of Object.entries(spec.commands)) if (id === cmd) return name;
-  return `cmd${cmd}`;
+  let names = commandNames.get(spec);
+  if (!names) {
+    names = new Map();
+    for (const [name, id] of Object.entries(spec.commands)) if (!names.has(id)) names.set(id, name);
+    commandNames.set(spec, names);
+  }
+  return names.get(cmd) ?? `cmd${cmd}`;
 }
 
 export function operation(spec: GenlFamilySpec, command: string): NetlinkOperation {
