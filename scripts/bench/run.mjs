@@ -1,0 +1,188 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: ovsdp against the reference tools, in one go.
+ *   1. The codec on the host (codec.mjs): ns per flow encoded, decoded, printed.
+ *   2. One VM boot (vm/run) running vm.mjs: ovsdp and ovs-dpctl (and ovs-vswitchd for
+ *      miss handling) on the same work, several repetitions each; ratios are taken
+ *      within that one run, as timings of different runs do not compare.
+ * Prints a table of medians and ratios and writes it to BENCHMARKS.md with the kernel,
+ * the date and how to reproduce.
+ *
+ *   node scripts/bench/run.mjs [--reps N] [--flows N] [--big N] [--only SECTIONS]
+ *                              [--no-vm] [--profile] [--no-write]
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const { values: opts } = parseArgs({
+  options: {
+    reps: { type: 'string', default: '3' },
+    flows: { type: 'string', default: '20000' },
+    big: { type: 'string', default: '200000' },
+    only: { type: 'string' },
+    'no-vm': { type: 'boolean', default: false },
+    profile: { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const RESULT_MARK = 'BENCH-RESULT ';
+
+/** Runs a command; stderr passes through, stdout is returned. */
+function run(cmd, args, { passStdout = false } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (passStdout) process.stderr.write(d);
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+function resultOf(out) {
+  const line = out.split('\n').find((l) => l.startsWith(RESULT_MARK));
+  return line ? JSON.parse(line.slice(RESULT_MARK.length)) : undefined;
+}
+
+const started = Date.now();
+process.stderr.write('bench: codec on the host\n');
+const codecRun = await run(process.execPath, [path.join(here, 'codec.mjs'), '--json']);
+const codec = codecRun.code === 0 ? JSON.parse(codecRun.out.trim().split('\n').pop()) : { error: `codec.mjs exited with ${codecRun.code}` };
+
+let vm = { error: 'not run (--no-vm)' };
+if (!opts['no-vm']) {
+  const args = ['--mem', '3072', '--timeout', '1500', '--', process.execPath, 'scripts/bench/vm.mjs', '--reps', opts.reps, '--flows', opts.flows, '--big', opts.big];
+  if (opts.only) args.push('--only', opts.only);
+  if (opts.profile) args.push('--profile');
+  process.stderr.write(`bench: booting the VM: vm/run ${args.join(' ')}\n`);
+  const r = await run(path.join(root, 'vm/run'), args, { passStdout: true });
+  vm = resultOf(r.out) ?? { error: `vm/run exited with ${r.code} and gave no result` };
+}
+
+// ---------------------------------------------------------------- the table
+
+const fmtMs = (ms) => (ms === undefined || Number.isNaN(ms) ? '–' : ms >= 10000 ? `${(ms / 1000).toFixed(1)} s` : ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+const fmtNs = (ns) => (ns === undefined ? '–' : ns >= 1000 ? `${(ns / 1000).toFixed(2)} µs` : `${ns.toFixed(0)} ns`);
+const fmtX = (x) => (x === undefined || !Number.isFinite(x) ? '–' : `${x.toFixed(2)}x`);
+const fmtMiB = (kb) => (kb === undefined ? '–' : `${(kb / 1024).toFixed(0)} MiB`);
+const n = (x) => Number(x).toLocaleString('en-US');
+const spread = (s) => (s ? ` (${fmtMs(s.min)}–${fmtMs(s.max)})` : '');
+
+/** Rows: [workload, ovsdp, reference, ratio, target]. Ratio > 1: ovsdp is that many times better. */
+const rows = [];
+const todo = (what, why) => rows.push([what, `TODO: ${why}`, '', '', '']);
+const b = vm.bulk;
+const st = vm.startup;
+if (b && !b.error) {
+  const o = b.ovsdp;
+  const d = b['ovs-dpctl'];
+  rows.push([`add-flows: ${n(b.flows)} ct/nat flows from a file`, fmtMs(o.add.median) + spread(o.add), `${fmtMs(d.add.median)}${spread(d.add)} ovs-dpctl`, fmtX(d.add.median / o.add.median), '≥ 3x (aim 5x)']);
+  rows.push([`dump-flows: ${n(b.flows)} flows to a file, whole process`, fmtMs(o.dump.median) + spread(o.dump), `${fmtMs(d.dump.median)}${spread(d.dump)} ovs-dpctl`, fmtX(d.dump.median / o.dump.median), '']);
+  if (st && !st.error) {
+    const on = o.dump.median - st.ovsdp.median;
+    const dn = d.dump.median - st['ovs-dpctl'].median;
+    rows.push(['dump-flows net of process start (`--version`)', fmtMs(on), `${fmtMs(dn)} ovs-dpctl`, fmtX(dn / on), '≥ 1x (aim 1.25x)']);
+  }
+  rows.push([`del-flows FILE: ${n(b.flows)} flows by key`, fmtMs(o.del.median) + spread(o.del), `${fmtMs(d.del.median)}${spread(d.del)} ovs-dpctl`, fmtX(d.del.median / o.del.median), '']);
+  if (!b.sameDump) rows.push(['(the two dumps differed!)', '', '', '', '']);
+} else todo('add-flows / dump-flows / del-flows', b?.error ?? 'not run');
+if (vm.latency && !vm.latency.error) {
+  const l = vm.latency;
+  rows.push(['add-flow: one flow, one process', fmtMs(l.ovsdp.median) + spread(l.ovsdp), `${fmtMs(l['ovs-dpctl'].median)}${spread(l['ovs-dpctl'])} ovs-dpctl`, fmtX(l['ovs-dpctl'].median / l.ovsdp.median), '']);
+} else todo('add-flow latency', vm.latency?.error ?? 'not run');
+if (st && !st.error) {
+  rows.push(['process start: `--version`', `${fmtMs(st.ovsdp.median)} (node -e 0: ${fmtMs(st.node.median)})`, `${fmtMs(st['ovs-dpctl'].median)} ovs-dpctl`, fmtX(st['ovs-dpctl'].median / st.ovsdp.median), '']);
+} else todo('process start', st?.error ?? 'not run');
+const m = vm.misses;
+if (m && !m.error) {
+  const o = m.ovsdp;
+  const v = m['ovs-vswitchd'];
+  rows.push([`miss handling: flow setups/s, bursts of ${n(m.burst)} new connections`, `${o.setupsPerSecond.median.toFixed(0)}/s (lost ${o.lost.max})`, `${v.setupsPerSecond.median.toFixed(0)}/s (lost ${v.lost.max}) ovs-vswitchd, 1 handler`, fmtX(o.setupsPerSecond.median / v.setupsPerSecond.median), '≥ 0.5x']);
+  rows.push(['miss handling: first packet of a connection, send to arrival', `${o.firstPacketMs.median.toFixed(1)} ms`, `${v.firstPacketMs.median.toFixed(1)} ms ovs-vswitchd`, fmtX(v.firstPacketMs.median / o.firstPacketMs.median), '']);
+  rows.push(['… its second packet (flow installed)', `${o.secondPacketMs.median.toFixed(1)} ms`, `${v.secondPacketMs.median.toFixed(1)} ms ovs-vswitchd`, '', '']);
+} else todo('miss handling (ovsdp controller vs ovs-vswitchd)', m?.error ?? 'not run');
+if (vm.big && !vm.big.error) {
+  const g = vm.big;
+  rows.push([`add-flows: ${n(g.flows)} flows (ovsdp alone)`, `${fmtMs(g.add.ms)}, peak RSS ${fmtMiB(g.add.hwmKB)}`, '', '', 'bounded memory']);
+  rows.push([`dump-flows: ${n(g.flows)} flows (ovsdp alone)`, `${fmtMs(g.dump.ms)}, peak RSS ${fmtMiB(g.dump.hwmKB)}`, '', '', 'bounded memory']);
+} else todo('200,000 flows', vm.big?.error ?? 'not run');
+if (!codec.error) {
+  rows.push([`codec (host): encode a ct/nat flow put (${codec.bytes.put} bytes)`, fmtNs(codec.encode.ns), '', '', '≤ 300 ns']);
+  rows.push([`codec (host): decode a dumped flow (${codec.bytes.dumped} bytes)`, fmtNs(codec.decode.ns), '', '', '≤ 500 ns']);
+  rows.push(['codec (host): print a dumped flow as its dump-flows line', fmtNs(codec.print.ns), '', '', '']);
+  rows.push(['flow text (host): parse an add-flows line', fmtNs(codec.parse.ns), '', '', '']);
+} else todo('codec', codec.error);
+
+const header = ['Workload', 'ovsdp', 'reference', 'ratio', 'target'];
+const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+
+const env = vm.env ?? {};
+const date = new Date().toISOString().slice(0, 10);
+const doc = `# Benchmarks
+
+ovsdp against the reference tools on the same work, measured by \`npm run bench\` on
+${date}: kernel ${env.kernel ?? '(VM not run)'} in a qemu VM (software emulation, ${env.cpus ?? '?'} vCPUs)
+on a host with ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}; ${env.ovsDpctl ?? 'ovs-dpctl'}; Node ${env.node ?? process.version}.
+
+${table}
+
+**Ratio**: how many times better ovsdp is (the reference's time divided by ovsdp's, or
+ovsdp's rate divided by the reference's); above 1, ovsdp wins. Figures are medians of
+${env.reps ?? opts.reps} repetitions (process start and add-flow: ${3 * Number(env.reps ?? opts.reps)}; min–max in parentheses) within one VM
+run, the two tools taking turns going first, after one untimed warm-up of each.
+Times are wall time of the whole process, as a user running the command sees it. Under
+emulation everything runs about 20 times slower than on the host, so only the ratios
+carry over to real machines, and the host is shared: figures from different runs do not
+compare, ratios within a run do.
+
+- **Flows**: distinct TCP flows (\`scripts/bench/workloads.mjs\`), each
+  \`recirc_id(0),in_port(1),eth(...),eth_type(0x0800),ipv4(src=10.x.y.z,dst=172.16.0.1,proto=6,frag=no),tcp(src=...,dst=80),tcp_flags(0/0)\`
+  with actions \`ct(commit,zone=1,nat(src=192.168.0.1-192.168.0.9:1024-65535)),recirc(1)\`.
+  Both tools read the same file; both dumps are checked to hold every flow (and to be
+  the same text); del-flows FILE reads the keys alone and must leave no flow.
+- **Net of process start**: the dump's median minus the tool's own \`--version\` median.
+- **Miss handling** (\`scripts/bench/misses.mjs\`, \`missgen.py\`): two namespaces on
+  ports 1 and 2; a burst of UDP packets, each the first of a new connection (its own
+  source port), and the rule \`in_port=1,udp,actions=mod_tp_src:5000,output:2\` under
+  \`ovsdp controller\` and under ovs-vswitchd (\`n-handler-threads=1\`). A rewritten port
+  is matched exactly in the megaflow by both, so each packet is one miss and one new
+  kernel flow. Rate: packets through, divided by the time from the first send to the
+  last arrival; packets whose upcall the kernel dropped count as lost.
+- **200,000 flows** (ovs-vswitchd's default flow limit): ovsdp alone; peak RSS is the
+  process's VmHWM.
+- **Codec** (host, no VM; \`scripts/bench/codec.mjs\`): CPU time per flow, median of
+  several rounds over 1,024 distinct flows. Encode: the whole request add-flows sends
+  (headers, key, mask, actions); decode: a kernel reply as dump-flows gets it (every key
+  attribute, mask, statistics, actions) to the library's \`Flow\`; print: that flow as
+  its dump-flows line.
+
+## Reproduce
+
+\`\`\`sh
+npm install
+npm run bench                  # build, codec on the host, one VM run (about 10-15 minutes)
+npm run bench -- --reps 1 --only bulk,startup   # fewer repetitions, some sections
+npm run bench -- --profile     # also print where ovsdp's time goes (node --cpu-prof)
+\`\`\`
+
+Sections: \`startup\`, \`bulk\`, \`latency\`, \`big\`, \`misses\`. \`--flows N\` and
+\`--big N\` change the flow counts; \`--no-vm\` runs the codec alone; \`--no-write\` leaves
+this file as it is.
+`;
+
+process.stdout.write(`\n${table}\n`);
+if (!opts['no-write']) {
+  writeFileSync(path.join(root, 'BENCHMARKS.md'), doc);
+  process.stderr.write('bench: wrote BENCHMARKS.md\n');
+}
+const errors = [codec, ...Object.values(vm)].filter((r) => r && typeof r === 'object' && 'error' in r);
+process.stderr.write(`bench: done in ${((Date.now() - started) / 60000).toFixed(1)} min${errors.length ? `, ${errors.length} section(s) failed` : ''}\n`);
+process.exitCode = errors.length ? 1 : 0;
