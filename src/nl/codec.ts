@@ -637,12 +637,11 @@ export function encodeStruct(s: StructSpec, value: Record<string, unknown>, path
   const w = takeWriter();
   try {
     writeStruct(plan, value, w);
-    return Buffer.from(w.buf.subarray(0, w.off));
   } catch (err) {
-    throw under(path, err);
-  } finally {
     releaseWriter(w);
+    throw under(path, err);
   }
+  return takeBytes(w);
 }
 
 export function decodeStruct(s: StructSpec, buf: Buffer, off = 0): Record<string, unknown> {
@@ -913,27 +912,31 @@ function writeEntry(plan: SetPlan, key: string, value: unknown, w: Writer): void
 function writeSet(plan: SetPlan, values: unknown, w: Writer): void {
   if (!isRecord(values)) fail(`expected an object of ${plan.set.name} attributes, got ${describe(values)}`);
   let prev: AttrPlan | undefined;
-  for (const key in values) {
-    const v = values[key];
-    if (v === undefined) continue;
-    // Values are mostly built in the same order each time: the attribute that followed
-    // the previous one last time is tried before the name is looked up.
-    let a = prev === undefined ? plan.first : prev.next;
-    if (a === undefined || a.name !== key) {
-      a = plan.byName.get(key);
-      if (a === undefined) {
-        writeEntry(plan, key, v, w);
-        continue;
+  // The key being written, for the error path (one try around the loop, not one per key).
+  let current = '';
+  try {
+    for (const key in values) {
+      const v = values[key];
+      if (v === undefined) continue;
+      current = key;
+      // Values are mostly built in the same order each time: the attribute that followed
+      // the previous one last time is tried before the name is looked up.
+      let a = prev === undefined ? plan.first : prev.next;
+      if (a === undefined || a.name !== key) {
+        a = plan.byName.get(key);
+        if (a === undefined) {
+          current = '';
+          writeEntry(plan, key, v, w);
+          continue;
+        }
+        if (prev === undefined) plan.first = a;
+        else prev.next = a;
       }
-      if (prev === undefined) plan.first = a;
-      else prev.next = a;
-    }
-    prev = a;
-    try {
+      prev = a;
       writeKnown(a, v, w);
-    } catch (err) {
-      throw under(key, err);
     }
+  } catch (err) {
+    throw current === '' ? err : under(current, err);
   }
 }
 
@@ -1045,64 +1048,87 @@ function writeMasked(plan: SetPlan, values: unknown, w: Writer): void {
   }
 }
 
-/** Runs `write` on the scratch writer; the bytes are w.buf[0, w.off) until `use` returns. */
-function encodeWith<T>(write: (w: Writer) => void, use: (w: Writer) => T, path: string): T {
+/** What encodeToScratch writes. */
+const RUN_SET = 0;
+const RUN_LIST = 1;
+const RUN_ENTRY = 2;
+
+/**
+ * Encodes into the scratch writer and returns it: its bytes are w.buf[0, w.off), and the
+ * caller releases it once they are used. `path` roots the error paths.
+ */
+function encodeToScratch(plan: SetPlan, values: unknown, run: number, name: string, path: string): Writer {
   const w = takeWriter();
   try {
-    try {
-      write(w);
-    } catch (err) {
-      throw under(path, err);
+    if (run === RUN_SET) writeSet(plan, values, w);
+    else if (run === RUN_LIST) writeList(plan, values, w);
+    else writeEntry(plan, name, values, w);
+    return w;
+  } catch (err) {
+    releaseWriter(w);
+    throw under(path, err);
+  }
+}
+
+/** Copies n bytes; a loop for the small runs a flow is made of, cheaper than a native call. */
+function copyRun(from: Buffer, start: number, to: Buffer, at: number, n: number): void {
+  if (n > 256) from.copy(to, at, start, start + n);
+  else for (let i = 0; i < n; i++) to[at + i] = from[start + i]!;
+}
+
+/** The scratch writer's bytes as a buffer of their own; releases the writer. */
+function takeBytes(w: Writer): Buffer {
+  const out = Buffer.allocUnsafe(w.off);
+  copyRun(w.buf, 0, out, 0, w.off);
+  releaseWriter(w);
+  return out;
+}
+
+/** Copies the scratch writer's bytes into `buf` at `offset`; releases the writer; returns the end. */
+function copyBytesInto(w: Writer, buf: Buffer, offset: number, what: string): number {
+  try {
+    if (!Number.isInteger(offset) || offset < 0 || offset + w.off > buf.length) {
+      throw new SchemaError('', `${w.off} bytes of ${what} do not fit at offset ${offset} of a ${buf.length}-byte buffer`);
     }
-    return use(w);
+    copyRun(w.buf, 0, buf, offset, w.off);
+    return offset + w.off;
   } finally {
     releaseWriter(w);
   }
 }
 
-const copyOut = (w: Writer): Buffer => Buffer.from(w.buf.subarray(0, w.off));
-
 /** Bytes that `values` take as a run of attributes of `set`, padding included. */
 export function encodedLength(set: AttrSet, values: AttrValues, path = ''): number {
-  const plan = setPlan(set);
-  return encodeWith((w) => writeSet(plan, values, w), (w) => w.off, path);
-}
-
-function copyInto(buf: Buffer, offset: number, what: string): (w: Writer) => number {
-  return (w) => {
-    if (!Number.isInteger(offset) || offset < 0 || offset + w.off > buf.length) {
-      throw new SchemaError('', `${w.off} bytes of ${what} do not fit at offset ${offset} of a ${buf.length}-byte buffer`);
-    }
-    w.buf.copy(buf, offset, 0, w.off);
-    return offset + w.off;
-  };
+  const w = encodeToScratch(setPlan(set), values, RUN_SET, '', path);
+  const n = w.off;
+  releaseWriter(w);
+  return n;
 }
 
 /** Encodes `values` as attributes of `set` into a new buffer, or into `buf` at `offset`. */
 export function encodeAttrs(set: AttrSet, values: AttrValues): Buffer;
 export function encodeAttrs(set: AttrSet, values: AttrValues, buf: Buffer, offset: number): number;
 export function encodeAttrs(set: AttrSet, values: AttrValues, buf?: Buffer, offset = 0): Buffer | number {
-  const plan = setPlan(set);
-  const write = (w: Writer): void => writeSet(plan, values, w);
-  return buf ? encodeWith(write, copyInto(buf, offset, set.name), '') : encodeWith(write, copyOut, '');
+  const w = encodeToScratch(setPlan(set), values, RUN_SET, '', '');
+  return buf ? copyBytesInto(w, buf, offset, set.name) : takeBytes(w);
 }
 
 /** Encodes a list of single-key objects (e.g. actions) as a run of attributes. */
 export function encodeList(set: AttrSet, list: AttrValues[]): Buffer {
-  const plan = setPlan(set);
-  return encodeWith((w) => writeList(plan, list, w), copyOut, '');
+  return takeBytes(encodeToScratch(setPlan(set), list, RUN_LIST, '', ''));
 }
 
 /** Length of one attribute (header and padding included), as a member of `parent`. */
 export function encodedAttrLength(parent: AttrSet, name: string, value: unknown): number {
-  const plan = setPlan(parent);
-  return encodeWith((w) => writeEntry(plan, name, value, w), (w) => w.off, '');
+  const w = encodeToScratch(setPlan(parent), value, RUN_ENTRY, name, '');
+  const n = w.off;
+  releaseWriter(w);
+  return n;
 }
 
 /** Writes one attribute; returns the offset after it. */
 export function encodeAttr(parent: AttrSet, name: string, value: unknown, buf: Buffer, offset: number): number {
-  const plan = setPlan(parent);
-  return encodeWith((w) => writeEntry(plan, name, value, w), copyInto(buf, offset, name), '');
+  return copyBytesInto(encodeToScratch(setPlan(parent), value, RUN_ENTRY, name, ''), buf, offset, name);
 }
 
 /**
@@ -1151,9 +1177,9 @@ export class MessageBuilder {
     if (n) this.w.buf.fill(0, this.reserve(n), this.w.off);
   }
 
-  append(bytes: Uint8Array): void {
+  append(bytes: Buffer): void {
     this.w.room(bytes.length);
-    this.w.buf.set(bytes, this.w.off);
+    copyRun(bytes, 0, this.w.buf, this.w.off, bytes.length);
     this.w.off += bytes.length;
   }
 
