@@ -9,10 +9,13 @@
  * the date and how to reproduce.
  *
  *   node scripts/bench/run.mjs [--reps N] [--flows N] [--big N] [--only SECTIONS]
- *                              [--no-vm] [--profile] [--no-write]
+ *                              [--no-vm] [--profile] [--no-write] [--from FILE]
+ *
+ * The raw results are kept in dist/bench/last.json; --from FILE renders the table and
+ * BENCHMARKS.md again from such a file, without measuring.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +32,7 @@ const { values: opts } = parseArgs({
     'no-vm': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    from: { type: 'string' },
   },
 });
 const RESULT_MARK = 'BENCH-RESULT ';
@@ -53,18 +57,28 @@ function resultOf(out) {
 }
 
 const started = Date.now();
-process.stderr.write('bench: codec on the host\n');
-const codecRun = await run(process.execPath, [path.join(here, 'codec.mjs'), '--json']);
-const codec = codecRun.code === 0 ? JSON.parse(codecRun.out.trim().split('\n').pop()) : { error: `codec.mjs exited with ${codecRun.code}` };
-
+let codec;
 let vm = { error: 'not run (--no-vm)' };
-if (!opts['no-vm']) {
+let measuredOn = new Date().toISOString();
+if (opts.from) {
+  ({ codec, vm, measuredOn } = JSON.parse(readFileSync(opts.from, 'utf8')));
+} else {
+  process.stderr.write('bench: codec on the host\n');
+  const codecRun = await run(process.execPath, [path.join(here, 'codec.mjs'), '--json']);
+  codec = codecRun.code === 0 ? JSON.parse(codecRun.out.trim().split('\n').pop()) : { error: `codec.mjs exited with ${codecRun.code}` };
+}
+
+if (!opts.from && !opts['no-vm']) {
   const args = ['--mem', '3072', '--timeout', '1500', '--', process.execPath, 'scripts/bench/vm.mjs', '--reps', opts.reps, '--flows', opts.flows, '--big', opts.big];
   if (opts.only) args.push('--only', opts.only);
   if (opts.profile) args.push('--profile');
   process.stderr.write(`bench: booting the VM: vm/run ${args.join(' ')}\n`);
   const r = await run(path.join(root, 'vm/run'), args, { passStdout: true });
   vm = resultOf(r.out) ?? { error: `vm/run exited with ${r.code} and gave no result` };
+}
+if (!opts.from) {
+  mkdirSync(path.join(root, 'dist/bench'), { recursive: true });
+  writeFileSync(path.join(root, 'dist/bench/last.json'), JSON.stringify({ measuredOn, codec, vm }));
 }
 
 // ---------------------------------------------------------------- the table
@@ -125,7 +139,7 @@ const header = ['Workload', 'ovsdp', 'reference', 'ratio', 'target'];
 const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 
 const env = vm.env ?? {};
-const date = new Date().toISOString().slice(0, 10);
+const date = measuredOn.slice(0, 10);
 const doc = `# Benchmarks
 
 ovsdp against the reference tools on the same work, measured by \`npm run bench\` on
@@ -138,10 +152,9 @@ ${table}
 ovsdp's rate divided by the reference's); above 1, ovsdp wins. Figures are medians of
 ${env.reps ?? opts.reps} repetitions (process start and add-flow: ${3 * Number(env.reps ?? opts.reps)}; min–max in parentheses) within one VM
 run, the two tools taking turns going first, after one untimed warm-up of each.
-Times are wall time of the whole process, as a user running the command sees it. Under
-emulation everything runs about 20 times slower than on the host, so only the ratios
-carry over to real machines, and the host is shared: figures from different runs do not
-compare, ratios within a run do.
+Times are wall time of the whole process, as a user running the command sees it. The
+host is shared and emulation slows things unevenly (see below): figures from different
+runs do not compare, ratios within a run do, and neither is what real hardware would show.
 
 - **Flows**: distinct TCP flows (\`scripts/bench/workloads.mjs\`), each
   \`recirc_id(0),in_port(1),eth(...),eth_type(0x0800),ipv4(src=10.x.y.z,dst=172.16.0.1,proto=6,frag=no),tcp(src=...,dst=80),tcp_flags(0/0)\`
@@ -164,18 +177,33 @@ compare, ratios within a run do.
   attribute, mask, statistics, actions) to the library's \`Flow\`; print: that flow as
   its dump-flows line.
 
+## Reading the figures
+
+The VM is qemu's software emulation with one host thread for both vCPUs (\`vm/run\`), and
+it does not slow everything alike. ovs-dpctl is compiled C; ovsdp is JavaScript compiled
+at run time by V8, which emulation handles far worse: the codec that takes about 2.5 µs
+a dumped flow on the host (the codec rows) took about 140 µs a flow inside the VM
+(\`--profile\` of dump-flows), some 50-60 times slower, where the notes on the VM give
+about 20 times for compiled programs. Start-up suffers most: loading some 40 JavaScript
+modules costs about a second in the VM. Node's own switches do not help: \`--no-opt\` and
+\`--jitless\` made a 20,000-flow dump-flows about twice as slow, \`--single-threaded\` and a
+larger young generation changed nothing measurable.
+
+\`npm run bench -- --profile\` prints, per command, where ovsdp's time went (self time by
+function and by file), from \`node --cpu-prof\` of every ovsdp process of the run.
+
 ## Reproduce
 
 \`\`\`sh
 npm install
-npm run bench                  # build, codec on the host, one VM run (about 10-15 minutes)
+npm run bench                  # build, codec on the host, one VM run (5-15 minutes, by the host's load)
 npm run bench -- --reps 1 --only bulk,startup   # fewer repetitions, some sections
 npm run bench -- --profile     # also print where ovsdp's time goes (node --cpu-prof)
 \`\`\`
 
 Sections: \`startup\`, \`bulk\`, \`latency\`, \`big\`, \`misses\`. \`--flows N\` and
 \`--big N\` change the flow counts; \`--no-vm\` runs the codec alone; \`--no-write\` leaves
-this file as it is.
+this file as it is; \`--from dist/bench/last.json\` writes it again from the last run's figures.
 `;
 
 process.stdout.write(`\n${table}\n`);
