@@ -123,7 +123,9 @@ export async function listDatapaths(conn: OvsConnection): Promise<Datapath[]> {
 
 /** One datapath, by name or by the ifindex of its local port. Only reads: nothing changes. */
 export async function getDatapath(conn: OvsConnection, dp: string | { ifindex: number }): Promise<Datapath> {
-  if (typeof dp === 'string') return one(conn, 'get', { attrs: { name: dp }, context: { datapath: dp } });
+  // upcall_pid 0 as ovs-dpctl sends it (one request struct for every datapath command):
+  // a GET ignores it, and the request is then byte for byte ovs-dpctl's.
+  if (typeof dp === 'string') return one(conn, 'get', { attrs: { name: dp, upcall_pid: 0 }, context: { datapath: dp } });
   return one(conn, 'get', { header: { dp_ifindex: dp.ifindex }, context: { datapath: `with ifindex ${dp.ifindex}` } });
 }
 
@@ -191,10 +193,13 @@ export async function createDatapath(conn: OvsConnection, name: string, options:
   }
 }
 
-/** Deletes a datapath and all its ports. */
+/**
+ * Deletes a datapath and all its ports. Like ovs-dpctl, by the ifindex of the datapath it
+ * looked up (ovs_header only, no attributes), so a name is resolved first.
+ */
 export async function deleteDatapath(conn: OvsConnection, dp: DatapathRef): Promise<void> {
-  const name = typeof dp === 'string' ? dp : dp.name;
-  await conn.request(datapathFamily, 'del', { attrs: { name }, context: { datapath: name } });
+  const { name, ifindex } = await resolveDatapath(conn, dp);
+  await conn.request(datapathFamily, 'del', { header: { dp_ifindex: ifindex }, context: { datapath: name } });
 }
 
 /**

@@ -192,18 +192,20 @@ async function explainAddError(
 }
 
 /**
- * Deletes a port and returns what it was. Like ovs-dpctl, a netdev port named like an
- * OVS tunnel (vxlan_sys_4789...: a device ovs-dpctl made through rtnetlink) has its
- * device deleted too; the kernel removes the devices of its own tunnel and internal ports.
+ * Deletes a port and returns what it was. Like ovs-dpctl, by number: a name is looked up
+ * first. A netdev port named like an OVS tunnel (vxlan_sys_4789...: a device ovs-dpctl
+ * made through rtnetlink) has its device deleted too, as ovs-dpctl does; the kernel
+ * removes the devices of its own tunnel and internal ports.
  */
 export async function deleteVport(conn: OvsConnection, dp: DatapathRef, port: PortRef): Promise<Vport> {
   const datapath = await resolveDatapath(conn, dp);
+  const portNo = typeof port === 'number' ? port : (await getVport(conn, datapath, port)).portNo;
   let gone: Vport;
   try {
-    gone = await one(conn, 'del', { flags: NLM_F_ECHO, header: { dp_ifindex: datapath.ifindex }, attrs: portAttr(port) });
+    gone = await one(conn, 'del', { flags: NLM_F_ECHO, header: { dp_ifindex: datapath.ifindex }, attrs: { port_no: portNo } });
   } catch (err) {
     if (isErrno(err, 'ENODEV') || isErrno(err, 'ENOENT') || isErrno(err, 'EFBIG')) throw rewrap(err, `no ${portLabel(port)} in datapath ${datapath.name}`);
-    if (isErrno(err, 'EINVAL') && (port === 0 || port === datapath.name)) {
+    if (isErrno(err, 'EINVAL') && portNo === 0) {
       throw rewrap(err, `port 0 is the datapath's own port: delete the datapath instead (del-dp ${datapath.name})`);
     }
     throw err;
