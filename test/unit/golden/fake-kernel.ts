@@ -96,7 +96,8 @@ export class FakeKernel {
       return [this.reply(spec, cmd, header, { name: attrs['name'] ?? 'dp', user_features: features ?? NEGOTIATED_FEATURES })];
     }
     if (spec === vportFamily) {
-      return [this.reply(spec, cmd, header, { port_no: 1, type: 'netdev', upcall_pid: [0], ...attrs })];
+      // Like the kernel, every vport reply (a DEL's included) describes the whole port.
+      return [this.reply(spec, cmd, header, { port_no: 1, type: 'netdev', name: 'port', upcall_pid: [0], ...attrs })];
     }
     return [];
   }
