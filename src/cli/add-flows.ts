@@ -10,7 +10,8 @@ export function define(program: Command, context: () => CliContext): void {
     .argument('<args...>', '[dp] file')
     .action(async (args: string[]) => {
       checkArgCount('add-flows', args, 1, 2, '[DP] FILE');
-      const { runFlowFile } = await import('./bulk.js');
-      await withFlowTable(args, 2, (target) => runFlowFile(context(), target, target.rest[0]!, 'add', 'add-flows'));
+      // The bulk code loads while the connection is set up.
+      const bulk = import('./bulk.js');
+      await withFlowTable(args, 2, async (target) => (await bulk).runFlowFile(context(), target, target.rest[0]!, 'add', 'add-flows'));
     });
 }

@@ -11,6 +11,7 @@
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
+import { parseActionsText, parseFlowMatch } from '../client/flow-text.js';
 import type { FlowActions, FlowOp, FlowSpec } from '../client/flows.js';
 import type { CliContext } from './context.js';
 import { UsageError } from './context.js';
@@ -167,7 +168,6 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
       throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
     }
   }
-  const { parseActionsText, parseFlowMatch } = await import('../client/flow-text.js');
   const ports = await portMaps(target.conn, target.datapath);
   const textOptions = { portNumbers: ports.numbers };
 
