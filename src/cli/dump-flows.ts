@@ -2,6 +2,7 @@
  * `ovsdp dump-flows [-m] [--names|--no-names] [--json] [DP] [filter=MATCH] [type=TYPES]`:
  * every flow of a datapath, streamed, printed exactly as ovs-dpctl prints them.
  */
+import { once } from 'node:events';
 import type { Command } from 'commander';
 import { DumpInterruptedError } from '../nl/socket.js';
 import { type CliContext, UsageError } from './context.js';
@@ -61,16 +62,21 @@ export function define(program: Command, context: () => CliContext): void {
         }
         const names = render.wantNames(opts) ? ports?.names : undefined;
         const json: unknown[] = [];
-        const now = monotonicMs();
-        let out = '';
+        const line = render.flowLineFormatter(monotonicMs(), opts, names);
         try {
-          for await (const flow of table.dump()) {
-            if (!selected || (matches && !matches(flow.key ?? {}, flow.mask ?? {}))) continue;
-            if (opts.json) json.push(render.flowJSON(flow));
-            else {
-              out += `${render.flowLine(flow, now, opts, names)}\n`;
-              if (out.length > 1 << 16) { process.stdout.write(out); out = ''; }
+          // A batch at a time (a datagram's worth of flows or more): one turn of async
+          // iteration and one write per batch, not per flow.
+          for await (const flows of table.dumpBatches()) {
+            if (!selected) continue;
+            const lines: string[] = [];
+            for (const flow of flows) {
+              if (matches && !matches(flow.key ?? {}, flow.mask ?? {})) continue;
+              if (opts.json) json.push(render.flowJSON(flow));
+              else lines.push(line(flow));
             }
+            if (lines.length === 0) continue;
+            lines.push('');
+            if (!process.stdout.write(lines.join('\n'))) await once(process.stdout, 'drain');
           }
         } catch (err) {
           if (!(err instanceof DumpInterruptedError)) throw err;
@@ -78,7 +84,6 @@ export function define(program: Command, context: () => CliContext): void {
           process.exitCode = 1;
         }
         if (opts.json) ctx.printJSON(json);
-        else if (out) process.stdout.write(out);
       });
     });
 }

@@ -63,9 +63,21 @@ export class OvsConnection {
 
   /** A dump, streamed. */
   async *dump(spec: GenlFamilySpec, command: string, options: RequestOptions = {}): AsyncGenerator<GenlMessage> {
+    for await (const batch of this.dumpBatches(spec, command, options)) yield* batch;
+  }
+
+  /**
+   * dump(), in batches: the replies that had arrived when the consumer asked for more,
+   * decoded. A big dump then pays one turn of async iteration per batch, not per reply.
+   */
+  async *dumpBatches(spec: GenlFamilySpec, command: string, options: RequestOptions = {}): AsyncGenerator<GenlMessage[]> {
     const req = await this.buildRequest(spec, command, options);
     try {
-      for await (const msg of this.socket.dump(req, operation(spec, command))) yield decodeGenlMessage(spec, msg);
+      for await (const batch of this.socket.dumpBatches(req, operation(spec, command))) {
+        const decoded = new Array<GenlMessage>(batch.length);
+        for (let i = 0; i < batch.length; i++) decoded[i] = decodeGenlMessage(spec, batch[i]!);
+        yield decoded;
+      }
     } catch (err) {
       throw explain(err, options.context);
     }

@@ -283,9 +283,19 @@ export class FlowTable {
    * what came may miss or repeat flows (list() retries instead).
    */
   async *dump(): AsyncGenerator<Flow> {
+    for await (const batch of this.dumpBatches()) yield* batch;
+  }
+
+  /**
+   * dump(), in batches (the flows of the replies that had arrived when the consumer asked
+   * for more): for a big dump, one turn of async iteration per batch rather than per flow.
+   */
+  async *dumpBatches(): AsyncGenerator<Flow[]> {
     const { name, ifindex } = await this.datapath();
-    for await (const msg of this.conn.dump(flowFamily, 'get', { header: { dp_ifindex: ifindex }, context: { datapath: name } })) {
-      yield flowFromMessage(msg);
+    for await (const msgs of this.conn.dumpBatches(flowFamily, 'get', { header: { dp_ifindex: ifindex }, context: { datapath: name } })) {
+      const flows = new Array<Flow>(msgs.length);
+      for (let i = 0; i < msgs.length; i++) flows[i] = flowFromMessage(msgs[i]!);
+      yield flows;
     }
   }
 

@@ -21,7 +21,13 @@ export function wantNames(opts: FlowListOptions): boolean {
 
 /** One dump-flows line. */
 export function flowLine(flow: Flow, nowMs: bigint, opts: FlowListOptions, portNames?: ReadonlyMap<number, string>): string {
-  return formatFlowLine(flow, nowMs, { verbose: opts.more === true, ...(portNames ? { portNames } : {}) });
+  return flowLineFormatter(nowMs, opts, portNames)(flow);
+}
+
+/** flowLine() for many flows: the options are worked out once, not per flow. */
+export function flowLineFormatter(nowMs: bigint, opts: FlowListOptions, portNames?: ReadonlyMap<number, string>): (flow: Flow) => string {
+  const options = { verbose: opts.more === true, ...(portNames ? { portNames } : {}) };
+  return (flow) => formatFlowLine(flow, nowMs, options);
 }
 
 /** A flow for --json: the library's values, the UFID as ovs-dpctl writes it. */

@@ -136,9 +136,9 @@ test('list() retries a dump the kernel flags as interrupted; dump() surfaces it'
   let dumps = 0;
   const flowMsg = { cmd: 'new', cmdId: 1, version: 1, header: { dp_ifindex: 5 }, attrs: { key: { in_port: 1 } } };
   const conn = {
-    dump: async function* () {
+    dumpBatches: async function* () {
       dumps++;
-      yield flowMsg;
+      yield [flowMsg];
       if (dumps === 1) throw new DumpInterruptedError();
     },
   } as unknown as OvsConnection;

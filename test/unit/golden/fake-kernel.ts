@@ -59,7 +59,7 @@ export class FakeKernel {
           return { replies: [], error: error as NetlinkError };
         }
       }),
-      dump: async function* (this: FakeKernel, req: GenlRequest): AsyncGenerator<NetlinkMessage> {
+      dumpBatches: async function* (this: FakeKernel, req: GenlRequest): AsyncGenerator<NetlinkMessage[]> {
         this.record(req, NLM_F_DUMP);
       }.bind(this),
       close: () => undefined,
