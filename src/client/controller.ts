@@ -12,15 +12,16 @@
  * table N.
  *
  * Flows idle for longer than the idle timeout are deleted (a periodic dump, as the
- * revalidators of ovs-vswitchd do). New rules (setRules(), or a watched rules file that
+ * revalidators of ovs-vswitchd do: a terse one, UFIDs and statistics alone, on a
+ * connection of its own, so that misses are answered while it runs). New rules (setRules(), or a watched rules file that
  * changed) revalidate every kernel flow: its key is translated again; a flow whose new
  * translation needs bits its mask does not match is deleted (the next packet asks
  * again), one whose actions changed is modified in place, the rest stay.
  *
  * A malformed upcall, a translation problem or a kernel error is counted, reported as a
- * 'failure' event, and the controller goes on. All kernel work (batches of upcalls,
- * expiry, revalidation) runs one job at a time, so flows are always translated with the
- * rules in force when they are installed.
+ * 'failure' event, and the controller goes on. All kernel changes (batches of upcalls,
+ * deletion of idle flows, revalidation) run one job at a time, so flows are always
+ * translated with the rules in force when they are installed.
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -29,14 +30,16 @@ import path from 'node:path';
 import { encodeAttrs, encodeList } from '../nl/codec.js';
 import { NetlinkError, errnoName } from '../nl/errors.js';
 import type { AttrValues } from '../nl/schema.js';
+import { DumpInterruptedError } from '../nl/socket.js';
 import { actionAttrs } from '../ovs/actions.js';
+import { UFID_FLAGS, flowFamily } from '../ovs/flow.js';
 import { flowKeyAttrs } from '../ovs/keys.js';
 import { PACKET_FIELDS, readField } from '../ovs/openflow/fields.js';
 import { Pipeline, RecircIds, type Translation } from '../ovs/openflow/pipeline.js';
 import { type Rule, parseRules } from '../ovs/openflow/rules.js';
 import { OvsConnection } from './connection.js';
 import { type DatapathRef, resolveDatapath } from './datapaths.js';
-import { type Flow, type FlowOp, type FlowSpec, FlowTable } from './flows.js';
+import { type BulkResult, type Flow, type FlowOp, type FlowSpec, FlowTable, flowFromMessage } from './flows.js';
 import { executeMany } from './packets.js';
 import { type DispatchMode, type Upcall, UpcallListener } from './upcalls.js';
 
@@ -50,7 +53,10 @@ export interface ControllerOptions {
   source?: string;
   /** Delete flows idle for longer than this (default 10000 ms, as ovs-vswitchd's max-idle). */
   idleTimeoutMs?: number;
-  /** How often to look for idle flows (default: a tenth of the idle timeout, 100..1000 ms). */
+  /**
+   * How often to look for idle flows (default: half the idle timeout, at least 1000 ms: a
+   * flow goes between one and one and a half idle timeouts after its last packet).
+   */
   expiryIntervalMs?: number;
   /** Wait this long after the last change of the rules file before reloading (default 200 ms). */
   reloadDelayMs?: number;
@@ -138,6 +144,12 @@ function isErrno(err: unknown, name: string): boolean {
   return err instanceof NetlinkError && errnoName(err.errno) === name;
 }
 
+/** Idle flows deleted per job: misses wait for no more than this many deletes. */
+const EXPIRY_CHUNK = 256;
+
+/** The idle scan's dump: the kernel leaves out key, mask and actions of flows with a UFID. */
+const TERSE_DUMP = { ufid_flags: UFID_FLAGS.omit_key | UFID_FLAGS.omit_mask | UFID_FLAGS.omit_actions };
+
 export class Controller extends EventEmitter<ControllerEvents> {
   readonly datapath: { name: string; ifindex: number };
   readonly recirc = new RecircIds();
@@ -146,6 +158,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private readonly source: string;
   private readonly conn: OvsConnection;
   private readonly table: FlowTable;
+  /** The idle scan's dumps: a socket of their own, so that they hold up no miss. */
+  private readonly scanConn: OvsConnection;
   private readonly listener: UpcallListener;
   private readonly counters: ControllerStats = {
     misses: 0, installed: 0, existing: 0, executed: 0, errors: 0, expired: 0, reloads: 0, kept: 0, modified: 0, deleted: 0,
@@ -155,14 +169,21 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private readonly idleTimeoutMs: number;
   private work: Promise<void> = Promise.resolve();
   private expiryTimer: NodeJS.Timeout | undefined;
+  private scanning: Promise<void> | undefined;
+  /** Set by close(): no new scan, no further chunk of deletes. */
+  private shutdown: Promise<void> | undefined;
   private watcher: FSWatcher | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private running: Promise<void> | undefined;
 
-  private constructor(conn: OvsConnection, dp: { name: string; ifindex: number }, listener: UpcallListener, rules: Rule[], text: string, source: string, idleTimeoutMs: number) {
+  private constructor(
+    conn: OvsConnection, scanConn: OvsConnection, dp: { name: string; ifindex: number }, listener: UpcallListener,
+    rules: Rule[], text: string, source: string, idleTimeoutMs: number,
+  ) {
     super();
     this.conn = conn;
+    this.scanConn = scanConn;
     this.datapath = dp;
     this.listener = listener;
     this.pipeline = new Pipeline(rules);
@@ -182,23 +203,24 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const text = options.rules ?? readFileSync(options.rulesFile!, 'utf8');
     const rules = parseRules(text, { source });
     const conn = new OvsConnection();
+    const scanConn = new OvsConnection();
     let listener: UpcallListener | undefined;
     try {
       const dp = await resolveDatapath(conn, options.datapath);
       listener = await UpcallListener.open({ datapath: { name: dp.name, ifindex: dp.ifindex }, mode: options.mode ?? 'auto', connection: conn });
-      const c = new Controller(conn, { name: dp.name, ifindex: dp.ifindex }, listener, rules, text, source, options.idleTimeoutMs ?? 10_000);
+      const c = new Controller(conn, scanConn, { name: dp.name, ifindex: dp.ifindex }, listener, rules, text, source, options.idleTimeoutMs ?? 10_000);
       listener.on('malformed', (err) => c.fail(err, 'malformed upcall'));
       listener.on('overrun', (err) => c.fail(err, 'upcall socket overrun: upcalls were lost'));
       listener.on('warning', (err) => c.fail(err, 'upcall listener'));
       await c.enqueue(() => c.revalidate().then(() => undefined));
       c.running = c.serve();
-      const interval = options.expiryIntervalMs ?? Math.min(1000, Math.max(100, Math.floor(c.idleTimeoutMs / 10)));
-      c.expiryTimer = setInterval(() => void c.enqueue(() => c.expire()), interval);
+      c.scheduleExpiry(options.expiryIntervalMs ?? Math.max(1000, Math.floor(c.idleTimeoutMs / 2)));
       if (options.rulesFile) c.watchRules(options.rulesFile, options.reloadDelayMs ?? 200);
       return c;
     } catch (err) {
       await listener?.close().catch(() => undefined);
       conn.close();
+      scanConn.close();
       throw err;
     }
   }
@@ -235,7 +257,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
     }
   }
 
-  /** One batch of upcalls: translate, install (pipelined), execute (pipelined). */
+  /**
+   * One batch of upcalls: translate, then install (pipelined) and execute (pipelined),
+   * both sent before the replies of either are waited for.
+   */
   private async handle(batch: Upcall[]): Promise<void> {
     const installs: InstalledFlow[] = [];
     const executes: { packet: Buffer; actions: AttrValues[]; key: AttrValues }[] = [];
@@ -259,32 +284,62 @@ export class Controller extends EventEmitter<ControllerEvents> {
       }
       if (t.actions.length) executes.push({ packet: up.packet, actions: t.actions, key: up.key });
     }
-    if (installs.length) {
-      const results = this.table.operate(installs, (i): FlowOp => ({ kind: 'put', flow: i.flow, mode: 'create' }));
-      for await (const r of results) {
-        if (!r.error) {
-          this.counters.installed++;
-          this.seen.set(r.item.flow.ufid.toString('hex'), monotonicMs());
-          this.emit('install', r.item);
-        } else if (isErrno(r.error, 'EEXIST')) this.counters.existing++;
-        else this.fail(r.error, `installing a flow for a miss from port ${r.item.upcall.inPort}`);
-      }
-    }
-    if (executes.length) {
-      const res = await executeMany(this.conn, this.datapath, executes);
-      this.counters.executed += res.executed;
-      for (const e of res.errors) this.fail(e.error, 'executing a packet');
-      this.counters.errors += res.failed - res.errors.length;
+    const done = await Promise.allSettled([
+      installs.length ? this.install(installs) : undefined,
+      executes.length ? this.execute(executes) : undefined,
+    ]);
+    for (const d of done) if (d.status === 'rejected') this.fail(d.reason, 'controller');
+  }
+
+  private async install(installs: InstalledFlow[]): Promise<void> {
+    const results = this.table.operateBatches(installs, (i): FlowOp => ({ kind: 'put', flow: i.flow, mode: 'create' }));
+    for await (const batch of results) {
+      for (const r of batch) this.installed(r);
     }
   }
 
-  /** Deletes the flows whose last packet is older than the idle timeout. */
+  private installed(r: BulkResult<InstalledFlow>): void {
+    if (!r.error) {
+      this.counters.installed++;
+      this.seen.set(r.item.flow.ufid.toString('hex'), monotonicMs());
+      this.emit('install', r.item);
+    } else if (isErrno(r.error, 'EEXIST')) this.counters.existing++;
+    else this.fail(r.error, `installing a flow for a miss from port ${r.item.upcall.inPort}`);
+  }
+
+  private async execute(executes: { packet: Buffer; actions: AttrValues[]; key: AttrValues }[]): Promise<void> {
+    const res = await executeMany(this.conn, this.datapath, executes);
+    this.counters.executed += res.executed;
+    for (const e of res.errors) this.fail(e.error, 'executing a packet');
+    this.counters.errors += res.failed - res.errors.length;
+  }
+
+  /** Looks for idle flows every `intervalMs`, counted from the end of the last look. */
+  private scheduleExpiry(intervalMs: number): void {
+    this.expiryTimer = setTimeout(() => {
+      this.scanning = this.expire()
+        .catch((err: unknown) => this.fail(err, 'looking for idle flows'))
+        .finally(() => {
+          this.scanning = undefined;
+          if (!this.shutdown) this.scheduleExpiry(intervalMs);
+        });
+    }, intervalMs);
+  }
+
+  /**
+   * Deletes the flows whose last packet is older than the idle timeout. The dump (terse:
+   * UFIDs, statistics, last use) runs outside the job queue; the deletes are queued, a
+   * chunk per job, so misses wait for one chunk at most.
+   */
   private async expire(): Promise<void> {
+    const scanStart = monotonicMs();
+    const { flows, complete } = await this.scan();
     const now = monotonicMs();
     const idle: Flow[] = [];
     const present = new Set<string>();
-    for (const f of await this.table.list()) {
+    for (const f of flows) {
       const id = f.ufid?.toString('hex');
+      if (id !== undefined && present.has(id)) continue;
       let since = f.used;
       if (since === undefined && id !== undefined) {
         since = this.seen.get(id) ?? now;
@@ -293,21 +348,57 @@ export class Controller extends EventEmitter<ControllerEvents> {
       if (id !== undefined) present.add(id);
       if (since !== undefined && now - since > BigInt(this.idleTimeoutMs)) idle.push(f);
     }
-    for (const id of this.seen.keys()) if (!present.has(id)) this.seen.delete(id);
-    const deleted = await this.deleteFlows(idle, 'deleting an idle flow');
-    for (const f of idle) if (f.ufid) this.seen.delete(f.ufid.toString('hex'));
+    // Gone from the kernel, unless the dump was interrupted (it may have skipped flows) or
+    // the flow was installed since the dump began (it may not be in it).
+    if (complete) for (const [id, since] of this.seen) if (!present.has(id) && since < scanStart) this.seen.delete(id);
+    let deleted = 0;
+    for (let i = 0; i < idle.length && !this.shutdown; i += EXPIRY_CHUNK) {
+      const chunk = idle.slice(i, i + EXPIRY_CHUNK);
+      deleted += (await this.enqueue(() => this.deleteIdle(chunk, scanStart))) ?? 0;
+    }
     if (deleted) {
       this.counters.expired += deleted;
       this.emit('expire', deleted);
     }
   }
 
+  /**
+   * Every flow of the datapath as its UFID, statistics and last use (a flow without a UFID
+   * comes with its key). Not retried when the kernel flags the dump as interrupted by
+   * concurrent changes, a busy datapath's usual case: `complete` is false, and flows may
+   * be missing or repeated.
+   */
+  private async scan(): Promise<{ flows: Flow[]; complete: boolean }> {
+    const flows: Flow[] = [];
+    const request = { header: { dp_ifindex: this.datapath.ifindex }, attrs: TERSE_DUMP, context: { datapath: this.datapath.name } };
+    try {
+      for await (const msg of this.scanConn.dump(flowFamily, 'get', request)) flows.push(flowFromMessage(msg));
+    } catch (err) {
+      if (!(err instanceof DumpInterruptedError)) throw err;
+      return { flows, complete: false };
+    }
+    return { flows, complete: true };
+  }
+
+  /**
+   * Deletes idle flows of a scan that began at `scanStart`, except those a miss installed
+   * since: the same UFID, but a new flow, whose idle time starts now.
+   */
+  private async deleteIdle(flows: Flow[], scanStart: bigint): Promise<number> {
+    const stillIdle = flows.filter((f) => !f.ufid || (this.seen.get(f.ufid.toString('hex')) ?? 0n) < scanStart);
+    const n = await this.deleteFlows(stillIdle, 'deleting an idle flow');
+    for (const f of stillIdle) if (f.ufid) this.seen.delete(f.ufid.toString('hex'));
+    return n;
+  }
+
   private async deleteFlows(flows: Flow[], what: string): Promise<number> {
     let n = 0;
-    const ops = this.table.operate(flows, (f): FlowOp => ({ kind: 'del', target: f.ufid ? { ufid: f.ufid } : { key: f.key! } }));
-    for await (const r of ops) {
-      if (!r.error) n++;
-      else if (!isErrno(r.error, 'ENOENT')) this.fail(r.error, what);
+    const ops = this.table.operateBatches(flows, (f): FlowOp => ({ kind: 'del', target: f.ufid ? { ufid: f.ufid } : { key: f.key! } }));
+    for await (const batch of ops) {
+      for (const r of batch) {
+        if (!r.error) n++;
+        else if (!isErrno(r.error, 'ENOENT')) this.fail(r.error, what);
+      }
     }
     return n;
   }
@@ -356,9 +447,11 @@ export class Controller extends EventEmitter<ControllerEvents> {
       } else result.kept++;
     }
     result.deleted = await this.deleteFlows(stale, 'deleting a stale flow');
-    for await (const r of this.table.operate(changed, (flow): FlowOp => ({ kind: 'put', flow, mode: 'modify' }))) {
-      if (!r.error) result.modified++;
-      else if (!isErrno(r.error, 'ENOENT')) this.fail(r.error, 'modifying a flow after new rules');
+    for await (const batch of this.table.operateBatches(changed, (flow): FlowOp => ({ kind: 'put', flow, mode: 'modify' }))) {
+      for (const r of batch) {
+        if (!r.error) result.modified++;
+        else if (!isErrno(r.error, 'ENOENT')) this.fail(r.error, 'modifying a flow after new rules');
+      }
     }
     this.counters.kept += result.kept;
     this.counters.modified += result.modified;
@@ -391,11 +484,16 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   /** Stops: the datapath's upcall settings are put back; installed flows stay until idle. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    clearInterval(this.expiryTimer);
+  close(): Promise<void> {
+    this.shutdown ??= this.stop();
+    return this.shutdown;
+  }
+
+  private async stop(): Promise<void> {
+    clearTimeout(this.expiryTimer);
     clearTimeout(this.reloadTimer);
     this.watcher?.close();
+    await this.scanning;
     await this.work;
     this.closed = true;
     try {
@@ -404,6 +502,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     } finally {
       this.table.close();
       this.conn.close();
+      this.scanConn.close();
     }
   }
 }
