@@ -23,6 +23,11 @@ function packageVersion(): string {
 }
 
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  // `ovsdp dump-flows | head`: the reader went away; stop quietly, as C tools do on SIGPIPE.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   const program = new Command('ovsdp')
     .description('Open vSwitch kernel datapath control: datapaths, ports, flows, upcalls.\nCommands and output follow ovs-dpctl; every read command also speaks --json.')
     .option('--no-color', 'never colour the output (also: NO_COLOR=1, or when piped)')
