@@ -22,8 +22,8 @@ import {
   COOKIE_SIZE, COOKIE_STRUCTS, COOKIE_TYPES, OFPP_NONE, SLOW_PATH_REASONS,
 } from '../userspace-cookie.js';
 import {
-  formatKeyAttr, found, hexAlt, hexBytes, parseKeyAttr, scanInt, scanIPv4, scanIPv6, scanMac, scanWideInt,
-  take, u128Bytes,
+  formatKeyAttr, found, hexAlt, hexBytes, parseKeyAttr, scanInt, scanIPv4, scanIPv6, scanMac, scanNum, scanWideInt,
+  skipDelimiters, take, takeName, u128Bytes,
 } from './keys.js';
 import { type FlowParseError, Scanner, closeMatches } from './scanner.js';
 
@@ -44,11 +44,9 @@ const MAX_DEPTH = 32;
 
 const U32_MAX = 0xffffffff;
 
-/** What ovs-dpctl skips between actions and between the items inside one. */
-const SEPARATORS = /[, \t\r\n]*/y;
-
+/** What ovs-dpctl skips between actions and between the items inside one: commas, spaces, tabs, CR, LF. */
 function skipSeparators(sc: Scanner): void {
-  take(sc, SEPARATORS);
+  skipDelimiters(sc);
 }
 
 function isSeparator(c: string | undefined): boolean {
@@ -78,7 +76,7 @@ function scanNumber(sc: Scanner, bits: number, what: string, radix: 'i' | 'u' | 
 }
 
 function num(sc: Scanner, bits: number, what: string, radix: 'i' | 'u' | 'x' = 'i'): number {
-  return Number(scanNumber(sc, bits, what, radix));
+  return radix === 'i' && bits <= 32 ? scanNum(sc, bits, what) : Number(scanNumber(sc, bits, what, radix));
 }
 
 /** Hex digits (white space between bytes allowed) up to `end`, as bytes; an odd count gets a leading 0. */
@@ -141,8 +139,6 @@ class ItemTable {
   }
 }
 
-const ITEM_NAME = /[A-Za-z_][A-Za-z0-9_]*/y;
-
 /**
  * The items of `what(...)` up to and including its ')': any order, separated by commas
  * or white space; an item given twice keeps its last value (as in ovs-dpctl).
@@ -156,7 +152,7 @@ function scanItems(sc: Scanner, ctx: ParseContext, table: ItemTable): Map<string
       return out;
     }
     const at = sc.pos;
-    const name = take(sc, ITEM_NAME)?.[0];
+    const name = takeName(sc);
     const item = name === undefined ? undefined : table.items.get(name);
     if (!item) {
       sc.pos = at;
@@ -236,17 +232,22 @@ const USERSPACE_ONLY: Readonly<Record<string, string>> = {
 
 function parseAction(sc: Scanner, ctx: ParseContext): AttrValues {
   const at = sc.pos;
-  WORD.lastIndex = at;
-  const word = WORD.exec(sc.input)?.[0] ?? '';
-  if (/^[+-]?[0-9]/.test(word)) return { output: num(sc, 32, 'a port number') };
-  if (ctx.portNames && word && sc.input[at + word.length] !== '(') {
-    const port = ctx.portNames(word);
-    if (port !== undefined) {
-      sc.pos = at + word.length;
-      return { output: port };
+  // A number (an optional sign, then a digit) is an output port.
+  const first = sc.input.charCodeAt(at);
+  const digitAt = first === 43 /* + */ || first === 45 /* - */ ? at + 1 : at;
+  if (sc.input.charCodeAt(digitAt) >= 48 && sc.input.charCodeAt(digitAt) <= 57) return { output: num(sc, 32, 'a port number') };
+  if (ctx.portNames) {
+    WORD.lastIndex = at;
+    const word = WORD.exec(sc.input)?.[0] ?? '';
+    if (word && sc.input[at + word.length] !== '(') {
+      const port = ctx.portNames(word);
+      if (port !== undefined) {
+        sc.pos = at + word.length;
+        return { output: port };
+      }
     }
   }
-  const name = take(sc, ITEM_NAME)?.[0];
+  const name = takeName(sc);
   if (name === undefined) throw sc.error(`expected an action${found(sc)}`, at);
   const parser = PARSERS.get(name);
   if (parser) return parser(sc, ctx, at);

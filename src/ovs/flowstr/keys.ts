@@ -189,7 +189,7 @@ function readNum(sc: Scanner, bits: number): number | undefined {
 }
 
 /** scanInt for a field of up to 32 bits, as a number. */
-function scanNum(sc: Scanner, bits: number, what: string): number {
+export function scanNum(sc: Scanner, bits: number, what: string): number {
   const v = readNum(sc, bits);
   if (v === undefined) throw sc.error(`expected ${what}${found(sc)}`);
   return v;
@@ -1135,6 +1135,15 @@ function identifierEnd(s: string, pos: number): number {
   let end = pos + 1;
   while (isWordCode(s.charCodeAt(end))) end++;
   return end;
+}
+
+/** The name ([A-Za-z_][A-Za-z0-9_]*) at the scanner, read past; undefined (not moved) when none is there. */
+export function takeName(sc: Scanner): string | undefined {
+  const at = sc.pos;
+  const end = identifierEnd(sc.input, at);
+  if (end === at) return undefined;
+  sc.pos = end;
+  return sc.input.slice(at, end);
 }
 
 /** parseKeyAttr once the name at [at, end) is read: `def` is its entry, if any. */
