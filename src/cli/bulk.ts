@@ -18,6 +18,7 @@ import { UsageError } from './context.js';
 import { errorLine } from './dp-args.js';
 import { type FlowCommandTarget, portMaps } from './flow-args.js';
 import { Progress } from './render/progress.js';
+import { KeyAttrMemo } from '../ovs/flowstr/keys.js';
 import { FlowParseError } from '../ovs/flowstr/scanner.js';
 
 export type LineCommand = 'add' | 'modify' | 'delete';
@@ -169,7 +170,8 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
     }
   }
   const ports = await portMaps(target.conn, target.datapath);
-  const textOptions = { portNumbers: ports.numbers };
+  // Lines mostly repeat key attributes (in_port, eth, ...): each repeat is parsed once.
+  const textOptions = { portNumbers: ports.numbers, memo: new KeyAttrMemo() };
 
   const actionsByText = new Map<string, FlowActions>();
   let lastActionsText: string | undefined;

@@ -5,12 +5,17 @@
 import type { AttrValues } from '../nl/schema.js';
 import { formatActions, parseActions } from '../ovs/flowstr/actions.js';
 import { formatFlow, formatTcpFlagLetters, formatUsed, parseFlow } from '../ovs/flowstr/flow.js';
-import { formatKey } from '../ovs/flowstr/keys.js';
+import { type KeyAttrMemo, formatKey } from '../ovs/flowstr/keys.js';
 import type { Flow, FlowActions, FlowSpec } from './flows.js';
 
 export interface FlowTextOptions {
   /** The datapath's ports by name, for in_port(eth0) and output:eth0. */
   portNumbers?: ReadonlyMap<string, number>;
+  /**
+   * For many flows read with the same options (a flow file): key attributes repeated from
+   * an earlier flow are not parsed again, and the keys share their values (read-only).
+   */
+  memo?: KeyAttrMemo;
 }
 
 export interface FlowFormatOptions {

@@ -7,7 +7,7 @@
  */
 import type { AttrValues } from '../../nl/schema.js';
 import { formatActions, parseActions } from './actions.js';
-import { formatKey, parseKeyAttr, parseKeyList, skipDelimiters, take } from './keys.js';
+import { type KeyAttrMemo, formatKey, parseKeyAttr, parseKeyList, skipDelimiters, take } from './keys.js';
 import { FlowParseError, Scanner } from './scanner.js';
 
 /** A flow as the library sends it: key and mask as encoded with flowKeyAttrs. */
@@ -36,6 +36,8 @@ export interface FlowDump {
 export interface ParseFlowOptions {
   /** Port names accepted in in_port(NAME) and output actions (the datapath's ports). */
   portNumbers?: ReadonlyMap<string, number>;
+  /** Key attributes parsed before, for many flows parsed with the same options (keys.ts KeyAttrMemo). */
+  memo?: KeyAttrMemo;
 }
 
 export interface FormatFlowOptions {
@@ -121,7 +123,7 @@ const STATS_ITEM = /(?:packets:[0-9]+|bytes:[0-9]+|used:(?:never|-?[0-9]+\.[0-9]
 export function parseFlowKey(text: string, options: ParseFlowOptions = {}): Omit<FlowSpec, 'actions'> {
   const sc = new Scanner(text);
   const ufid = scanUfidPrefix(sc);
-  const keyOptions = { masked: true, portNumbers: options.portNumbers };
+  const keyOptions = { masked: true, portNumbers: options.portNumbers, memo: options.memo };
   const { key, mask } = parseKeyList(sc, keyOptions);
   // Anything left is not a key attribute: let the key parser say why.
   if (sc.pos < text.length) parseKeyAttr(sc, keyOptions);
@@ -139,7 +141,7 @@ export function parseFlowKey(text: string, options: ParseFlowOptions = {}): Omit
 export function parseFlow(text: string, options: ParseFlowOptions = {}): FlowSpec {
   const sc = new Scanner(text);
   const ufid = scanUfidPrefix(sc);
-  const keyOptions = { masked: true, portNumbers: options.portNumbers };
+  const keyOptions = { masked: true, portNumbers: options.portNumbers, memo: options.memo };
   const { key, mask } = parseKeyList(sc, keyOptions);
   // The key ends at white space (add-flows' "KEY ACTIONS") or at the statistics or
   // "actions:" of a dump line. A name( right after a comma is still the key: let the

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import {
   excludePacketType, formatFlow, formatTcpFlagLetters, formatUfid, formatUsed, parseFlow,
 } from '../../../src/ovs/flowstr/flow.js';
+import { KeyAttrMemo, formatKey } from '../../../src/ovs/flowstr/keys.js';
 import { FlowParseError } from '../../../src/ovs/flowstr/scanner.js';
 import { flowArb } from './flowstr-arbitraries.js';
 
@@ -122,4 +123,36 @@ test('property: parseFlow(formatFlow -m) gives back key, mask, actions and UFID'
       const back = parseFlow(text);
       assert.deepEqual(back, { key: km.key, mask: km.mask, actions, ...(ufid ? { ufid: Buffer.from(ufid) } : {}) }, text);
     }), { numRuns: 300 });
+});
+
+test('a KeyAttrMemo reuses repeated attributes and changes no result', () => {
+  const memo = new KeyAttrMemo();
+  const lines = [
+    'in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=6,frag=no)',
+    'in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800),ipv4(src=10.0.0.3,dst=10.0.0.2,proto=6,frag=no)',
+    // Same text up to where the earlier attribute closed, then more: not a repeat.
+    'in_port(12),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02/ff:ff:ff:ff:ff:00),eth_type(0x0800)',
+    'in_port(1),in_port(1)',
+    'in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800),ipv4(src=10.0.0.3,dst=10.0.0.2,proto=6,frag=no)',
+  ];
+  const outcome = (text: string, options: Parameters<typeof parseFlow>[1]): unknown => {
+    try {
+      return parseFlow(text, options);
+    } catch (err) {
+      return err instanceof FlowParseError ? `${err.message}` : err;
+    }
+  };
+  for (const text of lines) assert.deepEqual(outcome(text, { memo }), outcome(text, {}), text);
+  // The repeated eth() of lines 1 and 2 is the one parse, shared (keys from a memo are read-only).
+  const [a, b] = [parseFlow(lines[0]!, { memo }), parseFlow(lines[1]!, { memo })];
+  assert.equal(a.key['ethernet'], b.key['ethernet']);
+  assert.notEqual(a.key['ipv4'], b.key['ipv4']);
+});
+
+test('property: a KeyAttrMemo shared across keys gives what parsing each alone gives', () => {
+  const memo = new KeyAttrMemo();
+  fc.assert(fc.property(flowArb, (km) => {
+    const text = formatKey(km.key, km.mask, { verbose: true });
+    assert.deepEqual(parseFlow(text, { memo }), parseFlow(text), text);
+  }), { numRuns: 300 });
 });
