@@ -9,7 +9,7 @@
  * rest of the line. Unlike ovs-dpctl, each failing line is reported with why, the others
  * are still applied, and a summary follows; the exit code is 1 when any line failed.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { fs } from '../nl/node-fs.js';
 import { StringDecoder } from 'node:string_decoder';
 import { parseActionsText, parseFlowMatch } from '../client/flow-text.js';
 import type { FlowActions, FlowOp, FlowSpec } from '../client/flows.js';
@@ -116,13 +116,13 @@ export function splitFlowLine(raw: string, lineNo: number, defaultCommand: LineC
  * step gives a block's lines (a generator step per line costs more than the line's split).
  */
 function* fileLineBlocks(path: string, onBytes: (n: number) => void): Generator<string[]> {
-  const fd = openSync(path, 'r');
+  const fd = fs.openSync(path, 'r');
   const block = Buffer.allocUnsafe(1 << 20);
   const decoder = new StringDecoder('utf8');
   let partial = '';
   try {
     for (;;) {
-      const n = readSync(fd, block, 0, block.length, null);
+      const n = fs.readSync(fd, block, 0, block.length, null);
       onBytes(n);
       if (n === 0) {
         // The last line may lack its newline.
@@ -135,7 +135,7 @@ function* fileLineBlocks(path: string, onBytes: (n: number) => void): Generator<
       yield lines;
     }
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
 }
 
@@ -167,7 +167,7 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   let totalBytes: number | undefined;
   if (file !== '-') {
     try {
-      totalBytes = statSync(file).size;
+      totalBytes = fs.statSync(file).size;
     } catch (err) {
       throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
     }

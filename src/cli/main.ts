@@ -1,6 +1,6 @@
 /** The ovsdp command line: global options, lazy command loading, one way to fail. */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fs } from '../nl/node-fs.js';
 import { NetlinkError, SchemaError } from '../nl/errors.js';
 import { FlowParseError } from '../ovs/flowstr/scanner.js';
 import { CliContext, type GlobalOptions, UsageError } from './context.js';
@@ -19,7 +19,7 @@ function firstCommandName(argv: readonly string[]): string | undefined {
 }
 
 function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return (JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 export async function main(argv: readonly string[] = process.argv): Promise<number> {

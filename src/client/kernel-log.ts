@@ -6,7 +6,7 @@
  * tied to the request that was just refused. Unreadable (no /dev/kmsg, dmesg_restrict
  * without CAP_SYSLOG) means no reasons, never an error.
  */
-import { closeSync, constants, openSync, readSync } from 'node:fs';
+import { fs } from '../nl/node-fs.js';
 
 /** One /dev/kmsg record: "<prio>,<seq>,<usec>,<flags>;<message>". */
 export interface KernelLogRecord {
@@ -50,7 +50,7 @@ export class KernelLog {
   static open(path = '/dev/kmsg'): KernelLog | undefined {
     let fd: number;
     try {
-      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+      fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     } catch {
       return undefined;
     }
@@ -65,7 +65,7 @@ export class KernelLog {
     while (this.fd !== undefined) {
       let n: number;
       try {
-        n = readSync(this.fd, this.buf, 0, this.buf.length, null);
+        n = fs.readSync(this.fd, this.buf, 0, this.buf.length, null);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // EPIPE: records were overwritten before we read them; the next read goes on.
@@ -87,7 +87,7 @@ export class KernelLog {
 
   close(): void {
     if (this.fd === undefined) return;
-    closeSync(this.fd);
+    fs.closeSync(this.fd);
     this.fd = undefined;
   }
 }

@@ -3,7 +3,7 @@
  * chalk is loaded only when colour may be shown: most runs (scripts, files, pipes) start
  * up without it.
  */
-import { fstatSync } from 'node:fs';
+import { fs } from '../../nl/node-fs.js';
 
 /** The colours the CLI uses; each returns its text as it is when colour is off. */
 export interface Style {
@@ -33,7 +33,7 @@ export function colorEnabled(stream: NodeJS.WriteStream, flag: boolean | undefin
 export function stdoutMayColor(): boolean {
   if (process.env['FORCE_COLOR'] !== undefined && process.env['FORCE_COLOR'] !== '0') return true;
   try {
-    if (!fstatSync(1).isCharacterDevice()) return false;
+    if (!fs.fstatSync(1).isCharacterDevice()) return false;
   } catch {
     return false;
   }
