@@ -3,15 +3,19 @@ import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { checkArgCount, withFlowTable } from './flow-args.js';
 
+async function run(args: string[], context: () => CliContext): Promise<void> {
+  checkArgCount('add-flows', args, 1, 2, '[DP] FILE');
+  // The bulk code loads while the connection is set up.
+  const bulk = import('./bulk.js');
+  await withFlowTable(args, 2, async (target) => (await bulk).runFlowFile(context(), target, target.rest[0]!, 'add', 'add-flows'));
+}
+
+export const plain = { minArgs: 1, run };
+
 export function define(program: Command, context: () => CliContext): void {
   program
     .command('add-flows')
     .description('add the flows of FILE to DP, one "[add|modify|delete] FLOW ACTIONS" per line ("-" reads stdin); each failing line is reported, the rest applied')
     .argument('<args...>', '[dp] file')
-    .action(async (args: string[]) => {
-      checkArgCount('add-flows', args, 1, 2, '[DP] FILE');
-      // The bulk code loads while the connection is set up.
-      const bulk = import('./bulk.js');
-      await withFlowTable(args, 2, async (target) => (await bulk).runFlowFile(context(), target, target.rest[0]!, 'add', 'add-flows'));
-    });
+    .action((args: string[]) => run(args, context));
 }

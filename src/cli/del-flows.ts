@@ -3,18 +3,22 @@ import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { checkArgCount, withFlowTable } from './flow-args.js';
 
+async function run(args: string[], context: () => CliContext): Promise<void> {
+  checkArgCount('del-flows', args, 0, 2, '[DP] [FILE]');
+  await withFlowTable(args, 2, async (target) => {
+    // As ovs-dpctl: one argument is the datapath when one has that name, else a file.
+    if (target.rest.length === 0) return target.table.flush();
+    const { runFlowFile } = await import('./bulk.js');
+    return runFlowFile(context(), target, target.rest[0]!, 'delete', 'del-flows');
+  });
+}
+
+export const plain = { minArgs: 0, run };
+
 export function define(program: Command, context: () => CliContext): void {
   program
     .command('del-flows')
     .description('delete all flows of DP, or (with FILE, "-" for stdin) the flows it lists, one per line')
     .argument('[args...]', '[dp] [file]')
-    .action(async (args: string[]) => {
-      checkArgCount('del-flows', args, 0, 2, '[DP] [FILE]');
-      await withFlowTable(args, 2, async (target) => {
-        // As ovs-dpctl: one argument is the datapath when one has that name, else a file.
-        if (target.rest.length === 0) return target.table.flush();
-        const { runFlowFile } = await import('./bulk.js');
-        return runFlowFile(context(), target, target.rest[0]!, 'delete', 'del-flows');
-      });
-    });
+    .action((args: string[]) => run(args, context));
 }

@@ -1,4 +1,8 @@
-/** The ovsdp command line: global options, lazy command loading, one way to fail. */
+/**
+ * The ovsdp command line: global options, lazy command loading, one way to fail. A
+ * command line of plain words for a command that can run without commander (the bulk
+ * flow commands) starts without loading it.
+ */
 import { createRequire } from 'node:module';
 import { fs } from '../nl/node-fs.js';
 import { NetlinkError, SchemaError } from '../nl/errors.js';
@@ -7,9 +11,8 @@ import { CliContext, type GlobalOptions, UsageError } from './context.js';
 import { commands } from './registry.js';
 import { loadColors, stdoutMayColor } from './render/style.js';
 
-// commander is CommonJS: required as such, start-up skips its ESM wrapper and the scan
-// of its exports that importing CommonJS from ESM costs.
-const { Command, CommanderError } = createRequire(import.meta.url)('commander') as typeof import('commander');
+type Commander = typeof import('commander');
+let commander: Commander | undefined;
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -22,7 +25,22 @@ function packageVersion(): string {
   return (JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
+/** A command-line word that is no option ("-" alone is a file: stdin). */
+function isPlainArg(arg: string): boolean {
+  return arg === '-' || !arg.startsWith('-');
+}
+
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
+  const [first, ...rest] = argv.slice(2);
+  // `ovsdp add-flows dp0 FILE`: no option anywhere, so nothing for commander to parse.
+  if (first !== undefined && Object.hasOwn(commands, first) && rest.every(isPlainArg)) {
+    const { plain } = await commands[first]!();
+    if (plain && rest.length >= plain.minArgs) return runPlain(plain.run, rest);
+  }
+  // commander is CommonJS: required as such, start-up skips its ESM wrapper and the scan
+  // of its exports that importing CommonJS from ESM costs.
+  commander ??= createRequire(import.meta.url)('commander') as Commander;
+  const { Command } = commander;
   // `ovsdp dump-flows | head`: the reader went away; stop quietly, as C tools do on SIGPIPE.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
@@ -57,9 +75,22 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   }
 }
 
+/** A command line of plain words, run by the command's own action (registry.ts CommandModule.plain). */
+async function runPlain(run: (args: string[], ctx: () => CliContext) => Promise<void>, args: string[]): Promise<number> {
+  const colors = stdoutMayColor() ? await loadColors() : undefined;
+  let ctx: CliContext | undefined;
+  try {
+    // No global option was given: the defaults, as commander would have them.
+    await run(args, () => (ctx ??= new CliContext({}, colors)));
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    return report(err, false);
+  }
+}
+
 /** One line on stderr and an exit code; the stack only with --debug. */
 function report(err: unknown, debug: boolean): number {
-  if (err instanceof CommanderError) {
+  if (commander && err instanceof commander.CommanderError) {
     // Commander already printed its message (or the help / version).
     return err.exitCode === 0 ? 0 : EXIT_USAGE;
   }
