@@ -5,6 +5,18 @@ cd "$(dirname "$0")/.."
 ovsdp() { node bin/ovsdp "$@"; }
 
 step() { printf '\n== %s ==\n' "$*"; }
+
+# A host: namespace $1 whose eth0 (MAC $3, address $4) is the peer of veth $2 here.
+make_host() {
+  ip netns add "$1"
+  ip link add "$2" type veth peer name eth0 netns "$1"
+  sysctl -q -w "net.ipv6.conf.$2.disable_ipv6=1"
+  ip netns exec "$1" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1
+  ip -n "$1" link set eth0 address "$3"
+  ip -n "$1" addr add "$4" dev eth0
+  ip -n "$1" link set lo up
+  ip -n "$1" link set eth0 up
+}
 say() { printf '%s\n' "$*" | fold -s -w 88; }
 
 step "The Open vSwitch generic netlink families this kernel offers (ovsdp families)"
@@ -19,14 +31,7 @@ tmp=$(mktemp -d)
 step "Datapaths: ovsdp add-dp demo-static; two hosts in namespaces, their veth peers added with ovsdp add-if"
 ovsdp add-dp demo-static
 for n in 1 2; do
-  ip netns add demo-sns$n
-  ip link add demo-sp$n type veth peer name eth0 netns demo-sns$n
-  sysctl -q -w net.ipv6.conf.demo-sp$n.disable_ipv6=1
-  ip netns exec demo-sns$n sysctl -q -w net.ipv6.conf.all.disable_ipv6=1
-  ip -n demo-sns$n link set eth0 address 02:00:00:00:02:0$n
-  ip -n demo-sns$n addr add 10.1.1.$n/24 dev eth0
-  ip -n demo-sns$n link set lo up
-  ip -n demo-sns$n link set eth0 up
+  make_host demo-sns$n demo-sp$n 02:00:00:00:02:0$n 10.1.1.$n/24
 done
 ovsdp add-if demo-static demo-sp1 demo-sp2
 say "Datapath demo-static exists; host 1 (10.1.1.1, namespace demo-sns1) is behind port 1 (demo-sp1), host 2 (10.1.1.2, demo-sns2) behind port 2 (demo-sp2). add-if also brought the ports up."
@@ -107,14 +112,7 @@ say "No datapath left."
 step "Controller: two hosts in network namespaces, on ports 1 and 2 of a datapath with no flows"
 ovsdp add-dp demo-nat
 for n in 1 2; do
-  ip netns add demo-ns$n
-  ip link add demo-p$n type veth peer name eth0 netns demo-ns$n
-  sysctl -q -w net.ipv6.conf.demo-p$n.disable_ipv6=1
-  ip netns exec demo-ns$n sysctl -q -w net.ipv6.conf.all.disable_ipv6=1
-  ip -n demo-ns$n link set eth0 address 02:00:00:00:01:0$n
-  ip -n demo-ns$n addr add 10.1.1.$n/24 dev eth0
-  ip -n demo-ns$n link set lo up
-  ip -n demo-ns$n link set eth0 up
+  make_host demo-ns$n demo-p$n 02:00:00:00:01:0$n 10.1.1.$n/24
   ip link set demo-p$n up
   ovsdp add-if demo-nat demo-p$n
 done
