@@ -48,7 +48,8 @@ const log = (s) => process.stderr.write(`bench: ${s}\n`);
 
 // ---------------------------------------------------------------- running things
 
-const OVSDP = [process.execPath, path.join(root, 'bin/ovsdp')];
+// bin/ovsdp runs as a user's shell runs it: through its #! line (node's flags included).
+const OVSDP = [path.join(root, 'bin/ovsdp')];
 const DPCTL = ['ovs-dpctl'];
 let profileRun = 0;
 
@@ -58,7 +59,6 @@ let profileRun = 0;
  * A failure (non-zero exit) throws with the command's stderr.
  */
 function run(cmd, { stdout, hwm = false, label, allowFail = false } = {}) {
-  let argv = cmd;
   const env = { ...process.env };
   let hwmFile;
   if (hwm) {
@@ -67,13 +67,14 @@ function run(cmd, { stdout, hwm = false, label, allowFail = false } = {}) {
     env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --require ${path.join(here, 'hwm.cjs')}`.trim();
     env.OVSDP_BENCH_HWM = hwmFile;
   }
-  if (opts.profile && cmd[0] === process.execPath && label) {
-    argv = [cmd[0], '--cpu-prof', `--cpu-prof-dir=${path.join(TMP, 'prof', label)}`, `--cpu-prof-name=${profileRun++}.cpuprofile`, ...cmd.slice(1)];
+  if (opts.profile && cmd[0] === OVSDP[0] && label) {
+    const prof = `--cpu-prof --cpu-prof-dir=${path.join(TMP, 'prof', label)} --cpu-prof-name=${profileRun++}.cpuprofile`;
+    env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} ${prof}`.trim();
   }
   // Output goes straight to the file, as a user's redirection would send it.
   const out = stdout ? openSync(stdout, 'w') : 'ignore';
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(argv[0], argv.slice(1), { env, stdio: ['ignore', out, 'pipe'], maxBuffer: 1 << 26 });
+  const r = spawnSync(cmd[0], cmd.slice(1), { env, stdio: ['ignore', out, 'pipe'], maxBuffer: 1 << 26 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (typeof out === 'number') closeSync(out);
   if (r.status !== 0 && !allowFail) {
