@@ -1685,28 +1685,37 @@ function formatErspan(value: Buffer, mask: Buffer | undefined, verbose: boolean)
 export function formatKey(key: AttrValues, mask?: AttrValues, options: KeyFormatOptions = {}): string {
   const names = Object.keys(key);
   if (!names.length) return '<empty>';
-  const verbose = options.verbose ?? false;
   const withMask = mask !== undefined && Object.keys(mask).length > 0 ? mask : undefined;
   const parts: string[] = [];
   let hasPacketType = false;
   for (const name of names) {
-    const v = key[name];
-    let m = withMask && Object.hasOwn(withMask, name) ? withMask[name] : undefined;
-    if (name === 'packet_type') hasPacketType = true;
-    const nested = name === 'encap' || name === 'tunnel' || name === 'nsh';
-    const wildcard = withMask ? m === undefined || maskIsConstant(name, m, 0) : false;
-    if (verbose || !wildcard || nested) {
-      if (withMask && m === undefined) m = wildcardMask(flowKeyAttrs, name, v);
-      parts.push(formatKeyAttr(name, v, m, options));
-    } else if (name === 'ethernet' && !hasPacketType) {
-      parts.push('eth()');
-    } else if (name === 'packet_type' && wildcard) {
-      hasPacketType = false;
-    }
+    const m = withMask && Object.hasOwn(withMask, name) ? withMask[name] : undefined;
+    const text = formatKeyItem(name, key[name], m, withMask !== undefined, hasPacketType, options);
+    // packet_type counts for a later eth() only when it is shown.
+    if (name === 'packet_type') hasPacketType = text !== '';
+    if (text) parts.push(text);
   }
   let out = parts.join(',');
   if (!Object.hasOwn(key, 'ethertype') && withMask && withMask['ethertype'] !== undefined) {
     out += `,eth_type(0/0x${(withMask['ethertype'] as number).toString(16).padStart(4, '0')})`;
   }
   return out;
+}
+
+/**
+ * One attribute's part of formatKey()'s text: the attribute, `eth()` for a wildcarded
+ * Ethernet header that no shown packet_type came before, or '' when left out. `masked`
+ * says the key has a (non-empty) mask; `mask` is this attribute's, undefined when the
+ * mask lacks it. Nothing else about the key matters, so the same value, mask and flags
+ * always give the same text (what src/client/flow-printer.ts relies on).
+ */
+export function formatKeyItem(
+  name: string, value: unknown, mask: unknown, masked: boolean, afterPacketType: boolean, options: KeyFormatOptions,
+): string {
+  const nested = name === 'encap' || name === 'tunnel' || name === 'nsh';
+  const wildcard = masked && (mask === undefined || maskIsConstant(name, mask, 0));
+  if ((options.verbose ?? false) || !wildcard || nested) {
+    return formatKeyAttr(name, value, masked && mask === undefined ? wildcardMask(flowKeyAttrs, name, value) : mask, options);
+  }
+  return name === 'ethernet' && !afterPacketType ? 'eth()' : '';
 }
