@@ -61,12 +61,13 @@ const UUID_TEXT = /([0-9a-fA-F]{8})-([0-9a-fA-F]{4})-([0-9a-fA-F]{4})-([0-9a-fA-
  * as 8-4-4-4-12 hex digits.
  */
 export function formatUfid(ufid: Uint8Array): string {
-  const b = Buffer.from(ufid.buffer, ufid.byteOffset, ufid.byteLength);
-  if (b.length !== 16) return b.toString('hex');
-  const w = [0, 4, 8, 12].map((o) => b.readUInt32LE(o));
-  const h = (n: number, d: number): string => n.toString(16).padStart(d, '0');
-  return `${h(w[0]!, 8)}-${h(w[1]! >>> 16, 4)}-${h(w[1]! & 0xffff, 4)}-${h(w[2]! >>> 16, 4)}-${h(w[2]! & 0xffff, 4)}${h(w[3]!, 8)}`;
+  if (ufid.length !== 16) return Buffer.from(ufid.buffer, ufid.byteOffset, ufid.byteLength).toString('hex');
+  // Each word's bytes from the last (little-endian words), two hex digits a byte.
+  const x = (i: number): string => HEX_BYTE[ufid[i]!]!;
+  return `${x(3)}${x(2)}${x(1)}${x(0)}-${x(7)}${x(6)}-${x(5)}${x(4)}-${x(11)}${x(10)}-${x(9)}${x(8)}${x(15)}${x(14)}${x(13)}${x(12)}`;
 }
+
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** The `[ufid:UUID,]` a flow may start with (after delimiters), if there. */
 function scanUfidPrefix(sc: Scanner): Buffer | undefined {

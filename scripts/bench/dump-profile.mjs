@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+/**
+ * dump-flows' printing on the host (no VM): 20,000 dumped ct/nat flows as the kernel's
+ * reply bytes -> dump-flows text, through
+ *   - decoded: full decode (decodeGenlMessage, flowFromMessage) and formatFlowLine, the
+ *     path --json and filter= take;
+ *   - raw: FlowLinePrinter over the reply bytes, the path of the text output;
+ * each with and without -m (-m prints port names), lines joined per batch of 64 as
+ * dump-flows writes them. Checks that both give the same text first. Times are the
+ * median of several rounds in CPU time of this process.
+ *
+ *   node scripts/bench/dump-profile.mjs [--json] [--flows N] [--rounds N] [--only raw|decoded]
+ */
+import { parseArgs } from 'node:util';
+import { flowLineText } from './workloads.mjs';
+
+const dist = new URL('../../dist/src/', import.meta.url);
+const load = (p) => import(new URL(p, dist).href);
+const [{ parseFlowText, formatFlowLine }, { flowFromMessage }, { writeGenlRequest, genlRequestLength, parseMessages }, { decodeGenlMessage }, { flowAttrs, flowFamily }, { encodeStruct }, { ovsHeader }, { FlowLinePrinter }] =
+  await Promise.all([
+    load('client/flow-text.js'), load('client/flows.js'), load('nl/message.js'), load('nl/family.js'),
+    load('ovs/flow.js'), load('nl/codec.js'), load('ovs/header.js'), load('client/flow-printer.js'),
+  ]);
+
+const { values: opts } = parseArgs({ options: { json: { type: 'boolean' }, flows: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' } } });
+const N = Number(opts.flows ?? 20000);
+const ROUNDS = Number(opts.rounds ?? 5);
+const BATCH = 64;
+const header = encodeStruct(ovsHeader, { dp_ifindex: 7 });
+
+/** A dumped flow as the kernel sends it: every key attribute it knows, the mask, stats, used, tcp_flags, actions, UFID. */
+function replyBytes(i) {
+  const [k, a] = flowLineText(i).split(' ');
+  const spec = parseFlowText(k, a);
+  const zeroed = { recirc_id: 0, dp_hash: 0, priority: 0, in_port: 0, skb_mark: 0, ct_state: 0, ct_zone: 0, ct_mark: 0, ct_labels: Buffer.alloc(16) };
+  const ufid = Buffer.alloc(16);
+  ufid.writeUInt32LE(i, 0);
+  ufid.writeUInt32LE(0x12345678, 8);
+  const req = {
+    family: 0x20, cmd: flowFamily.commands.get, version: flowFamily.version, flags: 2, fixedHeader: header, set: flowAttrs,
+    attrs: {
+      ufid, key: { ...zeroed, ...spec.key }, mask: { ...zeroed, ...spec.mask },
+      stats: { n_packets: BigInt(i % 7), n_bytes: BigInt((i % 7) * 74) }, used: i % 3 ? 4_000_000n + BigInt(i) : 0n,
+      ...(i % 5 ? { tcp_flags: 0x12 } : {}), actions: spec.actions,
+    },
+  };
+  const b = Buffer.alloc(genlRequestLength(req));
+  writeGenlRequest(b, 0, req, i + 1);
+  return b;
+}
+const replies = parseMessages(Buffer.concat(Array.from({ length: N }, (_, i) => replyBytes(i))));
+const NOW = 4_000_000n + 30_000n;
+const names = new Map([[1, 'eth0'], [2, 'eth1']]);
+const modes = { default: {}, more: { verbose: true, portNames: names } };
+
+const decoded = (options) => (msg) => formatFlowLine(flowFromMessage(decodeGenlMessage(flowFamily, msg)), NOW, options);
+const raw = (options) => { const p = new FlowLinePrinter(NOW, options); return (msg) => p.line(msg); };
+// --only raw: time the raw path alone (for a CPU profile of it).
+const paths = opts.only === 'raw' ? { raw } : opts.only === 'decoded' ? { decoded } : { decoded, raw };
+
+/** The whole dump's text through one path, a batch's lines joined at a time. */
+function run(line) {
+  let size = 0;
+  for (let i = 0; i < N; i += BATCH) {
+    const lines = [];
+    for (let j = i; j < Math.min(N, i + BATCH); j++) lines.push(line(replies[j]));
+    lines.push('');
+    size += lines.join('\n').length;
+  }
+  return size;
+}
+
+function cpuMicros() {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+for (const [mode, options] of Object.entries(modes)) {
+  const a = decoded(options);
+  const b = raw(options);
+  for (let i = 0; i < N; i++) {
+    const x = a(replies[i]);
+    const y = b(replies[i]);
+    if (x !== y) throw new Error(`${mode}: flow ${i} differs:\n  decoded ${x}\n  raw     ${y}`);
+  }
+}
+
+const results = {};
+for (const [mode, options] of Object.entries(modes)) {
+  for (const [path, make] of Object.entries(paths)) {
+    const times = [];
+    for (let r = 0; r < ROUNDS + 1; r++) {
+      const line = make(options);
+      const t = cpuMicros();
+      run(line);
+      if (r) times.push(cpuMicros() - t);
+    }
+    times.sort((x, y) => x - y);
+    results[`${path} ${mode}`] = { ms: times[times.length >> 1] / 1000, usPerFlow: times[times.length >> 1] / N };
+  }
+}
+if (opts.json) process.stdout.write(`${JSON.stringify(results)}\n`);
+else for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(16)} ${v.ms.toFixed(1).padStart(7)} ms for ${N} flows  ${v.usPerFlow.toFixed(3)} µs per flow`);

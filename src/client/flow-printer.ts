@@ -1,0 +1,321 @@
+/**
+ * dump-flows lines straight from the kernel's reply bytes, for big dumps.
+ *
+ * The flows of a dump mostly repeat each other attribute for attribute: the same in_port,
+ * eth, eth_type, recirc_id, ct_* and the same masks, and usually the same actions; only
+ * a few attributes (addresses, ports) change from flow to flow. An attribute's printed
+ * text depends only on its own bytes, its mask's bytes, whether the key has a mask at all,
+ * and the print options (formatKeyItem in src/ovs/flowstr/keys.ts), and the actions' text
+ * only on their bytes and the port names. So each is decoded and printed once and its
+ * text kept, keyed by those bytes; a flow then costs a walk over its attributes and byte
+ * comparisons. A flow whose text depends on more than that (a packet_type, an eth_type
+ * found only in the mask, an attribute twice) or whose bytes look unusual goes the
+ * ordinary way (full decode, formatFlowLine), so every line is the one formatFlowLine
+ * prints for the decoded flow.
+ *
+ * The memo keeps a few recent entries per key attribute type and for the actions, so
+ * memory stays bounded however many flows stream through.
+ */
+import { endianness } from 'node:os';
+import { NLA_HDRLEN, NLA_TYPE_MASK, align4, decodeAttrs, decodeList } from '../nl/codec.js';
+import { decodeGenlMessage } from '../nl/family.js';
+import { GENL_HDRLEN, type NetlinkMessage } from '../nl/message.js';
+import { type AttrValues, structSize } from '../nl/schema.js';
+import { actionAttrs } from '../ovs/actions.js';
+import { flowAttrs, flowFamily } from '../ovs/flow.js';
+import { formatActions } from '../ovs/flowstr/actions.js';
+import { formatTcpFlagLetters, formatUfid } from '../ovs/flowstr/flow.js';
+import { formatKeyItem } from '../ovs/flowstr/keys.js';
+import { flowKeyAttrs } from '../ovs/keys.js';
+import { type FlowFormatOptions, formatFlowLine } from './flow-text.js';
+import { flowFromMessage } from './flows.js';
+
+const le = endianness() === 'LE';
+
+/** Where the attributes of an ovs_flow reply start: genl header, ovs_header. */
+const ATTRS_START = GENL_HDRLEN + structSize(flowFamily.fixedHeader!);
+
+const FLOW_KEY = flowAttrs.id('key');
+const FLOW_ACTIONS = flowAttrs.id('actions');
+const FLOW_STATS = flowAttrs.id('stats');
+const FLOW_TCP_FLAGS = flowAttrs.id('tcp_flags');
+const FLOW_USED = flowAttrs.id('used');
+const FLOW_MASK = flowAttrs.id('mask');
+const FLOW_UFID = flowAttrs.id('ufid');
+const FLOW_PAD = flowAttrs.id('pad');
+const KEY_PACKET_TYPE = flowKeyAttrs.id('packet_type');
+const KEY_ETHERTYPE = flowKeyAttrs.id('ethertype');
+/** A pad attribute in a key would vanish in decoding (the set has none today). */
+const KEY_PAD = flowKeyAttrs.attrs.find((a) => a.type === 'pad')?.id ?? -1;
+
+/** Recent texts kept per key attribute type, and for actions. */
+const ITEMS_PER_TYPE = 4;
+const ACTION_TEXTS = 8;
+/**
+ * A type whose last MISSES_TO_REST texts were all new (addresses, ports that change from
+ * flow to flow) is printed without the memo for the next REST flows, then tried again.
+ */
+const MISSES_TO_REST = 16;
+const REST = 1024;
+/** Attributes longer than this (payload bytes) are printed each time, not kept. */
+const MEMO_MAX_BYTES = 1024;
+
+/** A printed key attribute: its key payload, then its mask payload (maskLen -1: no mask attribute). */
+interface ItemText {
+  bytes: Buffer;
+  keyLen: number;
+  maskLen: number;
+  masked: boolean;
+  text: string;
+}
+
+interface ActionsText {
+  bytes: Buffer;
+  text: string;
+}
+
+function u16(buf: Buffer, off: number): number {
+  return le ? buf[off]! | (buf[off + 1]! << 8) : (buf[off]! << 8) | buf[off + 1]!;
+}
+
+function u32(buf: Buffer, off: number): number {
+  return le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
+}
+
+/** A host-order u64 as decimal text. */
+function u64Text(buf: Buffer, off: number): string {
+  const lo = u32(buf, le ? off : off + 4);
+  const hi = u32(buf, le ? off + 4 : off);
+  if (hi === 0) return String(lo);
+  return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+}
+
+/** Whether buf[at, at + len) holds the same bytes as saved[from, from + len). */
+function sameBytes(buf: Buffer, at: number, saved: Buffer, from: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (buf[at + i] !== saved[from + i]) return false;
+  return true;
+}
+
+/** Thrown inside line() when a flow has to go the ordinary way. */
+const ORDINARY = Symbol('ordinary');
+
+/**
+ * Prints dumped ovs_flow replies as dump-flows lines, equal to formatFlowLine() of the
+ * decoded flows. One printer serves one dump (one clock reading, one set of options).
+ */
+export class FlowLinePrinter {
+  private readonly items: (ItemText[] | undefined)[] = [];
+  private readonly actions: ActionsText[] = [];
+  /** Per key type: the last mask attribute decoded (read-only: formatting does not change values). */
+  private readonly masks: ({ bytes: Buffer; value: AttrValues } | undefined)[] = [];
+  private actionsNext = 0;
+  private readonly itemsNext: number[] = [];
+  /** Per key type: new texts in a row, or (negative) flows left to print without the memo. */
+  private readonly misses = new Int32Array(NLA_TYPE_MASK + 1);
+  /** Where each key type's mask attribute is in the current flow (valid when maskStamp matches). */
+  private readonly maskAt = new Int32Array(NLA_TYPE_MASK + 1);
+  private readonly maskStamp = new Uint32Array(NLA_TYPE_MASK + 1);
+  private readonly keyStamp = new Uint32Array(NLA_TYPE_MASK + 1);
+  private stamp = 0;
+  private readonly verbose: boolean;
+  private readonly nowMs: number | bigint;
+  private readonly nowBig: bigint;
+  private readonly portName: ((no: number) => string | undefined) | undefined;
+  private readonly emptyActions: string;
+
+  constructor(nowMs: bigint, private readonly options: FlowFormatOptions = {}) {
+    this.verbose = options.verbose ?? false;
+    this.nowBig = nowMs;
+    this.nowMs = nowMs <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(nowMs) : nowMs;
+    const names = options.portNames;
+    this.portName = names ? (no) => names.get(no) : undefined;
+    this.emptyActions = formatActions([], this.actionOptions());
+  }
+
+  private actionOptions(): { portName?: (no: number) => string | undefined } {
+    return this.portName ? { portName: this.portName } : {};
+  }
+
+  /** The dump-flows line of one ovs_flow reply. */
+  line(msg: NetlinkMessage): string {
+    try {
+      return this.fromBytes(msg.payload);
+    } catch (err) {
+      if (err !== ORDINARY) throw err;
+      return formatFlowLine(flowFromMessage(decodeGenlMessage(flowFamily, msg)), this.nowBig, this.options);
+    }
+  }
+
+  private fromBytes(p: Buffer): string {
+    const end = p.length;
+    if (end < ATTRS_START) throw ORDINARY;
+    let key = -1, keyEnd = 0, mask = -1, maskEnd = 0, actions = -1, actionsEnd = 0;
+    let stats = -1, used = -1, ufid = -1, ufidLen = 0, tcpFlags = 0;
+    let seen = 0;
+    for (let off = ATTRS_START; off < end;) {
+      if (end - off < NLA_HDRLEN) throw ORDINARY;
+      const len = u16(p, off);
+      const type = u16(p, off + 2) & NLA_TYPE_MASK;
+      if (len < NLA_HDRLEN || off + len > end) throw ORDINARY;
+      const at = off + NLA_HDRLEN;
+      const size = len - NLA_HDRLEN;
+      // Each attribute once, of a known type and size; anything else the decoder judges.
+      if (type >= 32 || seen & (1 << type)) throw ORDINARY;
+      seen |= 1 << type;
+      switch (type) {
+        case FLOW_KEY: key = at; keyEnd = at + size; break;
+        case FLOW_MASK: mask = at; maskEnd = at + size; break;
+        case FLOW_ACTIONS: actions = at; actionsEnd = at + size; break;
+        case FLOW_STATS: if (size !== 16) throw ORDINARY; stats = at; break;
+        case FLOW_USED: if (size !== 8) throw ORDINARY; used = at; break;
+        case FLOW_TCP_FLAGS: if (size !== 1) throw ORDINARY; tcpFlags = p[at]!; break;
+        case FLOW_UFID: if (size > 16) throw ORDINARY; ufid = at; ufidLen = size; break;
+        case FLOW_PAD: break;
+        default: throw ORDINARY;
+      }
+      off += align4(len);
+    }
+    let out = '';
+    if (this.verbose && ufid >= 0) out += `ufid:${formatUfid(p.subarray(ufid, ufid + ufidLen))}, `;
+    out += this.keyText(p, key, keyEnd, mask, maskEnd);
+    out += stats >= 0 ? `, packets:${u64Text(p, stats)}, bytes:${u64Text(p, stats + 8)}` : ', packets:0, bytes:0';
+    out += `, used:${used >= 0 ? this.usedText(p, used) : 'never'}`;
+    if (tcpFlags) out += `, flags:${formatTcpFlagLetters(tcpFlags)}`;
+    if (this.verbose) out += ', dp:ovs';
+    out += `, actions:${actions >= 0 ? this.actionsText(p, actions, actionsEnd) : this.emptyActions}`;
+    return out;
+  }
+
+  /** formatUsed() from the u64's bytes. */
+  private usedText(p: Buffer, at: number): string {
+    const lo = u32(p, le ? at : at + 4);
+    const hi = u32(p, le ? at + 4 : at);
+    if (lo === 0 && hi === 0) return 'never';
+    const ms = hi < 0x200000 && typeof this.nowMs === 'number'
+      ? this.nowMs - (hi * 0x100000000 + lo)
+      : Number(this.nowBig - ((BigInt(hi) << 32n) | BigInt(lo)));
+    return `${(ms / 1000).toFixed(3)}s`;
+  }
+
+  private keyText(p: Buffer, key: number, keyEnd: number, mask: number, maskEnd: number): string {
+    if (key < 0 || keyEnd === key) return '<empty>';
+    const stamp = this.nextStamp();
+    let masked = false;
+    if (mask >= 0) {
+      for (let off = mask; off < maskEnd;) {
+        const len = this.attrLen(p, off, maskEnd);
+        const type = u16(p, off + 2) & NLA_TYPE_MASK;
+        if (this.maskStamp[type] === stamp) throw ORDINARY;
+        this.maskStamp[type] = stamp;
+        this.maskAt[type] = off;
+        masked = true;
+        off += align4(len);
+      }
+    }
+    let out = '';
+    let count = 0;
+    for (let off = key; off < keyEnd;) {
+      const len = this.attrLen(p, off, keyEnd);
+      const type = u16(p, off + 2) & NLA_TYPE_MASK;
+      if (this.keyStamp[type] === stamp || type === KEY_PACKET_TYPE || type === KEY_PAD) throw ORDINARY;
+      this.keyStamp[type] = stamp;
+      const m = masked && this.maskStamp[type] === stamp ? this.maskAt[type]! : -1;
+      const text = this.itemText(p, type, off, len, m, masked);
+      if (text) out += count++ ? `,${text}` : text;
+      off += align4(len);
+    }
+    // An eth_type in the mask only is printed after the rest: the ordinary way does that.
+    if (masked && this.maskStamp[KEY_ETHERTYPE] === stamp && this.keyStamp[KEY_ETHERTYPE] !== stamp) throw ORDINARY;
+    return out;
+  }
+
+  private nextStamp(): number {
+    this.stamp = (this.stamp + 1) >>> 0;
+    if (this.stamp === 0) {
+      this.maskStamp.fill(0);
+      this.keyStamp.fill(0);
+      this.stamp = 1;
+    }
+    return this.stamp;
+  }
+
+  /** The length of the attribute at off (header included), checked against end. */
+  private attrLen(p: Buffer, off: number, end: number): number {
+    if (end - off < NLA_HDRLEN) throw ORDINARY;
+    const len = u16(p, off);
+    if (len < NLA_HDRLEN || off + len > end) throw ORDINARY;
+    return len;
+  }
+
+  /** The text of the key attribute at `at` (length len), with the mask attribute at `m` (-1: none). */
+  private itemText(p: Buffer, type: number, at: number, len: number, m: number, masked: boolean): string {
+    const keyLen = len - NLA_HDRLEN;
+    const maskLen = m < 0 ? -1 : u16(p, m) - NLA_HDRLEN;
+    const misses = this.misses[type]!;
+    const list = (this.items[type] ??= []);
+    if (misses >= 0) {
+      for (const e of list) {
+        if (e.keyLen === keyLen && e.maskLen === maskLen && e.masked === masked &&
+          sameBytes(p, at + NLA_HDRLEN, e.bytes, 0, keyLen) && (maskLen <= 0 || sameBytes(p, m + NLA_HDRLEN, e.bytes, keyLen, maskLen))) {
+          this.misses[type] = 0;
+          return e.text;
+        }
+      }
+      this.misses[type] = misses + 1 >= MISSES_TO_REST ? -REST : misses + 1;
+    } else this.misses[type] = misses + 1;
+    let text: string;
+    try {
+      const value = decodeAttrs(flowKeyAttrs, p, at, at + len);
+      const name = Object.keys(value)[0];
+      if (name === undefined) text = '';
+      else text = formatKeyItem(name, value[name], m < 0 ? undefined : this.maskValue(p, type, m, maskLen)[name], masked, false, this.options);
+    } catch {
+      // The ordinary way reports the error as it always has.
+      throw ORDINARY;
+    }
+    if (misses >= 0 && keyLen + Math.max(maskLen, 0) <= MEMO_MAX_BYTES) {
+      const bytes = Buffer.allocUnsafe(keyLen + Math.max(maskLen, 0));
+      p.copy(bytes, 0, at + NLA_HDRLEN, at + len);
+      if (maskLen > 0) p.copy(bytes, keyLen, m + NLA_HDRLEN, m + NLA_HDRLEN + maskLen);
+      const entry: ItemText = { bytes, keyLen, maskLen, masked, text };
+      if (list.length < ITEMS_PER_TYPE) list.push(entry);
+      else {
+        const next = this.itemsNext[type] ?? 0;
+        list[next] = entry;
+        this.itemsNext[type] = (next + 1) % ITEMS_PER_TYPE;
+      }
+    }
+    return text;
+  }
+
+  /** The mask attribute at m decoded; the last one of each type is kept (masks repeat more than keys). */
+  private maskValue(p: Buffer, type: number, m: number, maskLen: number): AttrValues {
+    const last = this.masks[type];
+    if (last && last.bytes.length === maskLen && sameBytes(p, m + NLA_HDRLEN, last.bytes, 0, maskLen)) return last.value;
+    const value = decodeAttrs(flowKeyAttrs, p, m, m + NLA_HDRLEN + maskLen);
+    if (maskLen <= MEMO_MAX_BYTES) this.masks[type] = { bytes: Buffer.from(p.subarray(m + NLA_HDRLEN, m + NLA_HDRLEN + maskLen)), value };
+    return value;
+  }
+
+  private actionsText(p: Buffer, at: number, end: number): string {
+    const len = end - at;
+    for (const e of this.actions) {
+      if (e.bytes.length === len && sameBytes(p, at, e.bytes, 0, len)) return e.text;
+    }
+    let text: string;
+    try {
+      text = formatActions(decodeList(actionAttrs, p, at, end), this.actionOptions());
+    } catch {
+      throw ORDINARY;
+    }
+    if (len <= MEMO_MAX_BYTES * 4) {
+      const entry = { bytes: Buffer.from(p.subarray(at, end)), text };
+      if (this.actions.length < ACTION_TEXTS) this.actions.push(entry);
+      else {
+        this.actions[this.actionsNext] = entry;
+        this.actionsNext = (this.actionsNext + 1) % ACTION_TEXTS;
+      }
+    }
+    return text;
+  }
+}

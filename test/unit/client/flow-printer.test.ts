@@ -1,0 +1,139 @@
+/**
+ * FlowLinePrinter (dump-flows lines from reply bytes) against the ordinary way (decode,
+ * flowFromMessage, formatFlowLine): the same line for every golden ovs_flow fixture's
+ * key, mask and actions, with and without statistics, for each set of print options,
+ * from one printer in sequence and again (memo hits), and for odd replies.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { FlowLinePrinter } from '../../../src/client/flow-printer.js';
+import { type FlowFormatOptions, formatFlowLine } from '../../../src/client/flow-text.js';
+import { flowFromMessage } from '../../../src/client/flows.js';
+import { encodeStruct } from '../../../src/nl/codec.js';
+import { decodeGenlMessage } from '../../../src/nl/family.js';
+import { type NetlinkMessage, genlRequestLength, parseMessages, writeGenlRequest } from '../../../src/nl/message.js';
+import type { AttrValues } from '../../../src/nl/schema.js';
+import { flowAttrs, flowFamily } from '../../../src/ovs/flow.js';
+import { ovsHeader } from '../../../src/ovs/header.js';
+import { loadFixtures } from '../golden/fixtures.js';
+
+const NOW = 5_000_000n;
+const OPTIONS: FlowFormatOptions[] = [{}, { verbose: true, portNames: new Map([[1, 'v0'], [0, 'dpf']]) }, { portNames: new Map([[1, 'v0']]) }];
+
+function ordinary(msg: NetlinkMessage, options: FlowFormatOptions): string {
+  try {
+    return formatFlowLine(flowFromMessage(decodeGenlMessage(flowFamily, msg)), NOW, options);
+  } catch (err) {
+    return `error: ${(err as Error).message}`;
+  }
+}
+
+function printed(printer: FlowLinePrinter, msg: NetlinkMessage): string {
+  try {
+    return printer.line(msg);
+  } catch (err) {
+    return `error: ${(err as Error).message}`;
+  }
+}
+
+/** A raw netlink attribute (host order header, padded). */
+function attr(type: number, payload: Buffer): Buffer {
+  const b = Buffer.alloc((4 + payload.length + 3) & ~3);
+  b.writeUInt16LE(4 + payload.length, 0);
+  b.writeUInt16LE(type, 2);
+  payload.copy(b, 4);
+  return b;
+}
+
+function withPayload(msg: NetlinkMessage, payload: Buffer): NetlinkMessage {
+  return { ...msg, payload };
+}
+
+/** A flow reply with these attributes (the codec's values). */
+function reply(attrs: AttrValues): NetlinkMessage {
+  const req = {
+    family: 0x20, cmd: flowFamily.commands['get']!, version: flowFamily.version, flags: 2,
+    fixedHeader: encodeStruct(ovsHeader, { dp_ifindex: 3 }), set: flowAttrs, attrs,
+  };
+  const b = Buffer.alloc(genlRequestLength(req));
+  writeGenlRequest(b, 0, req, 1);
+  return parseMessages(b)[0]!;
+}
+
+/** Every ovs_flow fixture message, as sent and with statistics, last use and TCP flags added. */
+function fixtureMessages(): NetlinkMessage[] {
+  const out: NetlinkMessage[] = [];
+  const stats = Buffer.alloc(16);
+  stats.writeBigUInt64LE(7n, 0);
+  stats.writeBigUInt64LE(0x1_0000_0005n, 8);
+  const used = Buffer.alloc(8);
+  used.writeBigUInt64LE(NOW - 1234n);
+  const extra = Buffer.concat([attr(flowAttrs.id('stats'), stats), attr(flowAttrs.id('used'), used), attr(flowAttrs.id('tcp_flags'), Buffer.from([0x13]))]);
+  for (const f of loadFixtures()) {
+    if (f.family !== 'ovs_flow') continue;
+    for (const m of f.messages) {
+      out.push(m, withPayload(m, Buffer.concat([m.payload, extra])));
+    }
+  }
+  return out;
+}
+
+test('the printer prints every fixture flow as formatFlowLine does, memo or not', () => {
+  const msgs = fixtureMessages();
+  assert.ok(msgs.length > 300, `${msgs.length} fixture messages`);
+  for (const options of OPTIONS) {
+    const printer = new FlowLinePrinter(NOW, options);
+    for (let round = 0; round < 2; round++) {
+      for (const [i, m] of msgs.entries()) {
+        assert.equal(printed(printer, m), ordinary(m, options), `message ${i}, round ${round}, options ${JSON.stringify({ ...options, portNames: undefined })}`);
+      }
+    }
+    // A fresh printer for each message: no memo at all.
+    for (const [i, m] of msgs.entries()) assert.equal(printed(new FlowLinePrinter(NOW, options), m), ordinary(m, options), `message ${i} alone`);
+  }
+});
+
+test('odd replies print as formatFlowLine prints them', () => {
+  const key = { in_port: 1, ethernet: { eth_src: '00:00:00:00:00:01', eth_dst: '00:00:00:00:00:02' }, ethertype: 0x0800 };
+  const mask = { in_port: 0xffffffff, ethernet: { eth_src: '00:00:00:00:00:00', eth_dst: '00:00:00:00:00:00' }, ethertype: 0xffff };
+  const cases: NetlinkMessage[] = [
+    reply({ key }),
+    reply({ key, mask: {} }),
+    reply({ key: {}, mask }),
+    reply({ key: { in_port: 1 }, mask: { in_port: 0xffffffff, ethertype: 0x0800 } }),
+    reply({ key, mask: { in_port: 0x0000ffff } }),
+    reply({ key, mask, actions: [] }),
+    reply({ key, mask, actions: [{ output: 1 }], stats: { n_packets: 0xffff_ffff_ffffn, n_bytes: 1n << 63n }, used: 1n }),
+    reply({ key, mask, used: NOW + 5000n, tcp_flags: 0xff, ufid: Buffer.from('0102030405060708090a0b0c0d0e0f10', 'hex') }),
+    reply({ key, mask, ufid: Buffer.from('0102', 'hex') }),
+    reply({ key: { ...key, '#60': { type: 60, raw: Buffer.from([1, 2, 3]) } }, mask: { ...mask, '#60': { type: 60, raw: Buffer.from([0xff, 0, 0]) } } }),
+    reply({ key: { encap: { ethertype: 0x0800 }, in_port: 2 }, mask: { encap: { ethertype: 0xffff }, in_port: 0xffffffff } }),
+    reply({ key: { tunnel: { id: 5n, ipv4_dst: '10.0.0.9', ttl: 64 }, in_port: 2 }, mask: { tunnel: { id: 0xffffffffffffffffn, ipv4_dst: '255.255.255.255' }, in_port: 0xffffffff } }),
+  ];
+  // The same attribute twice, a cut attribute, a cut message.
+  const base = reply({ key, mask, used: 10n });
+  const used = base.payload.subarray(base.payload.length - 12);
+  cases.push(withPayload(base, Buffer.concat([base.payload, used])));
+  cases.push(withPayload(base, base.payload.subarray(0, base.payload.length - 2)));
+  const cut = Buffer.from(base.payload);
+  cut.writeUInt16LE(0xfff0, 8);
+  cases.push(withPayload(base, cut));
+  cases.push(withPayload(base, base.payload.subarray(0, 6)));
+  for (const options of OPTIONS) {
+    const printer = new FlowLinePrinter(NOW, options);
+    for (let round = 0; round < 2; round++) {
+      for (const [i, m] of cases.entries()) assert.equal(printed(printer, m), ordinary(m, options), `case ${i}, round ${round}`);
+    }
+  }
+});
+
+test('a key attribute that changes every flow is still printed right after the memo rests', () => {
+  const printer = new FlowLinePrinter(NOW, {});
+  for (let i = 0; i < 3000; i++) {
+    const m = reply({
+      key: { in_port: 1, ethertype: 0x0800, ipv4: { ipv4_src: `10.0.${(i >> 8) & 255}.${i & 255}`, ipv4_dst: '10.1.0.1', ipv4_proto: 6, ipv4_tos: 0, ipv4_ttl: 64, ipv4_frag: 0 } },
+      mask: { in_port: 0xffffffff, ethertype: 0xffff, ipv4: { ipv4_src: i % 2 ? '255.255.255.255' : '255.255.0.0', ipv4_dst: '0.0.0.0', ipv4_proto: 0xff, ipv4_tos: 0, ipv4_ttl: 0, ipv4_frag: 0xff } },
+    });
+    assert.equal(printed(printer, m), ordinary(m, {}), `flow ${i}`);
+  }
+});
