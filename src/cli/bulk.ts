@@ -174,7 +174,8 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   }
   const ports = await portMaps(target.conn, target.datapath);
   // Lines mostly repeat key attributes (in_port, eth, ...): each repeat is parsed once.
-  const textOptions = { portNumbers: ports.numbers, memo: new KeyAttrMemo() };
+  const memo = new KeyAttrMemo();
+  const textOptions = { portNumbers: ports.numbers, memo };
 
   const actionsByText = new Map<string, FlowActions>();
   let lastActionsText: string | undefined;
@@ -207,7 +208,8 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
     lastActions = actions;
     const flow: FlowSpec = { key: match.key, mask: match.mask, actions };
     if (match.ufid) flow.ufid = match.ufid;
-    return { kind: 'put', flow, mode: line.command === 'add' ? 'create' : 'modify' };
+    // The key's attributes as the memo has them: the flow table encodes each only once.
+    return { kind: 'put', flow, mode: line.command === 'add' ? 'create' : 'modify', keyAttrs: memo.list.slice(0, memo.listLength) };
   };
 
   const counts: Record<LineCommand, number> = { add: 0, modify: 0, delete: 0 };

@@ -16,7 +16,8 @@
  * (src/ovs/flow-check.ts) so a refusal says why; when the kernel still answers EINVAL, the
  * reason the openvswitch module logged is attached (NetlinkError.reason, kernel-log.ts).
  */
-import { encodeAttrs, encodeList, encodeStruct } from '../nl/codec.js';
+import { endianness } from 'node:os';
+import { align4, encodeAttr, encodeAttrs, encodeList, encodeStruct } from '../nl/codec.js';
 import { NetlinkError, errnoName } from '../nl/errors.js';
 import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js';
 import { type GenlRequest, NLM_F_CREATE, NLM_F_ECHO } from '../nl/message.js';
@@ -26,6 +27,7 @@ import { checkFlowMatch } from '../ovs/flow-check.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { flowAttrs, flowFamily } from '../ovs/flow.js';
 import { formatUfid } from '../ovs/flowstr/flow.js';
+import type { MemoAttr } from '../ovs/flowstr/keys.js';
 import { ovsHeader } from '../ovs/header.js';
 import { flowKeyAttrs } from '../ovs/keys.js';
 import type { OvsConnection } from './connection.js';
@@ -91,7 +93,15 @@ export interface PutOptions {
 
 /** One operation of a bulk run. */
 export type FlowOp =
-  | { kind: 'put'; flow: FlowSpec; mode?: PutMode; clear?: boolean }
+  | {
+    kind: 'put'; flow: FlowSpec; mode?: PutMode; clear?: boolean;
+    /**
+     * flow.key's attributes as parsed with a KeyAttrMemo (its `list`), in order, flow.mask
+     * holding each one's mask: each attribute is then encoded once, however many flows
+     * share it, and the request is built from those bytes.
+     */
+    keyAttrs?: readonly MemoAttr[];
+  }
   | { kind: 'del'; target: FlowTarget };
 
 export interface BulkOptions {
@@ -456,16 +466,105 @@ function opRequest(base: RequestBase, op: FlowOp, encoded: WeakMap<FlowActions, 
   if (op.kind === 'del') return buildRequest(base, 'del', 0, targetAttrs(op.target));
   checkFlowMatch(op.flow.key, op.flow.mask);
   const { command, flags } = putCommand(op.mode ?? 'create');
-  const attrs = putAttrs(op.flow, op.clear);
-  const actions = attrs['actions'] as FlowActions;
+  const actions = op.flow.actions ?? [];
   let raw = encoded.get(actions);
   if (!raw) encoded.set(actions, (raw = encodeList(actionAttrs, actions)));
+  if (op.keyAttrs && !op.clear) {
+    const fixedHeader = putFromParts(base.header, op.flow.ufid, op.keyAttrs, raw);
+    if (fixedHeader) return { family: base.familyId, cmd: flowFamily.commands[command]!, version: flowFamily.version, flags, fixedHeader };
+  }
+  const attrs = putAttrs(op.flow, op.clear);
   const withRaw: AttrValues = {};
   for (const k in attrs) {
     if (k === 'actions') withRaw[unknownKey(ACTIONS_ATTR_ID)] = { type: ACTIONS_ATTR_ID, raw };
     else withRaw[k] = attrs[k];
   }
   return buildRequest(base, command, flags, withRaw);
+}
+
+const hostLE = endianness() === 'LE';
+/** A nest's attribute type as the codec writes it (flags included), from the header of an empty one. */
+function nestType(name: string): number {
+  const b = encodeAttrs(flowAttrs, { [name]: {} });
+  return hostLE ? b.readUInt16LE(2) : b.readUInt16BE(2);
+}
+const KEY_TYPE = nestType('key');
+const MASK_TYPE = nestType('mask');
+
+/** Writes a netlink attribute header (host order) at `off`; returns the offset after it. */
+function putAttrHeader(buf: Buffer, off: number, len: number, type: number): number {
+  if (hostLE) {
+    buf.writeUInt16LE(len, off);
+    buf.writeUInt16LE(type, off + 2);
+  } else {
+    buf.writeUInt16BE(len, off);
+    buf.writeUInt16BE(type, off + 2);
+  }
+  return off + 4;
+}
+
+/** Where a bulk put is laid out before it is copied out at its size. */
+const scratch = Buffer.allocUnsafe(1 << 16);
+
+/**
+ * Writes a key attribute's TLV in the KEY (or MASK) nest at `off`; returns the offset after
+ * it. An attribute sent before has its bytes kept on its memo entry and is copied; one
+ * met for the first time is encoded in place (most are never met again).
+ */
+function putKeyAttr(m: MemoAttr, forMask: boolean, buf: Buffer, off: number): number {
+  const kept = m.encoded;
+  if (kept) {
+    const b = forMask ? kept.mask : kept.key;
+    if (off + b.length > buf.length) throw new RangeError('no room');
+    return off + b.copy(buf, off);
+  }
+  return encodeAttr(flowKeyAttrs, m.attr.name, forMask ? m.attr.mask : m.attr.value, buf, off);
+}
+
+/**
+ * The ovs_header and attributes of a put (what buildRequest makes of putAttrs without
+ * `clear`), built from the key's memo entries: UFID, KEY (the attributes' TLVs one after
+ * another: a run of attributes encodes as each one alone does), MASK when the key has
+ * attributes (putAttrs sends a non-empty mask), ACTIONS (already encoded). Undefined
+ * when an attribute cannot be encoded alone, or the flow has packet_type (dpif-netlink
+ * drops it from key and mask: excludePacketType): buildRequest then does it all, and its
+ * error, if any, names the attribute's path.
+ */
+function putFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly MemoAttr[], actions: Buffer): Buffer | undefined {
+  const buf = scratch;
+  let off: number;
+  try {
+    for (let i = 0; i < attrs.length; i++) {
+      const m = attrs[i]!;
+      if (m.attr.name === 'packet_type') return undefined;
+      // Sent a second time: worth keeping its bytes.
+      if (m.sends++ === 1 && !m.encoded) {
+        const { name, value, mask } = m.attr;
+        m.encoded = { key: encodeAttrs(flowKeyAttrs, { [name]: value }), mask: encodeAttrs(flowKeyAttrs, { [name]: mask }) };
+      }
+    }
+    off = header.copy(buf, 0);
+    if (ufid) off = encodeAttr(flowAttrs, 'ufid', ufid, buf, off);
+    const keyAt = off;
+    off += 4;
+    for (let i = 0; i < attrs.length; i++) off = putKeyAttr(attrs[i]!, false, buf, off);
+    putAttrHeader(buf, keyAt, off - keyAt, KEY_TYPE);
+    if (attrs.length > 0) {
+      const maskAt = off;
+      off += 4;
+      for (let i = 0; i < attrs.length; i++) off = putKeyAttr(attrs[i]!, true, buf, off);
+      putAttrHeader(buf, maskAt, off - maskAt, MASK_TYPE);
+    }
+    const actionsEnd = off + 4 + actions.length;
+    if (align4(actionsEnd) > buf.length) return undefined;
+    putAttrHeader(buf, off, 4 + actions.length, ACTIONS_ATTR_ID);
+    actions.copy(buf, off + 4);
+    off = align4(actionsEnd);
+    buf.fill(0, actionsEnd, off);
+  } catch {
+    return undefined;
+  }
+  return Buffer.from(buf.subarray(0, off));
 }
 
 interface Batch<T> {

@@ -45,7 +45,28 @@ export interface KeyParseOptions {
  * One memo serves one set of parse options.
  */
 export class KeyAttrMemo {
-  readonly last = new Map<object, { text: string; attr: KeyAttr }>();
+  readonly last = new Map<object, MemoAttr>();
+  /**
+   * The attributes of the last whole key list parsed with this memo (not those inside
+   * encap()), in text order, the first `listLength` of them: a sender that encodes each
+   * attribute once (MemoAttr.encoded) builds the key and mask from these.
+   */
+  readonly list: MemoAttr[] = [];
+  listLength = 0;
+}
+
+/** A key attribute as KeyAttrMemo keeps it. */
+export interface MemoAttr {
+  /** Its text, name to ')'. */
+  text: string;
+  attr: KeyAttr;
+  /**
+   * For a sender (src/client/flows.ts): the attribute as OVS_FLOW_ATTR_KEY and _MASK
+   * carry it (header, payload, padding), kept once it is sent a second time (the value
+   * and mask never change, so neither do these bytes), and how often it was sent.
+   */
+  encoded: { key: Buffer; mask: Buffer } | undefined;
+  sends: number;
 }
 
 export interface KeyFormatOptions {
@@ -1285,6 +1306,9 @@ export function parseKeyList(
   const key: AttrValues = {};
   const mask: AttrValues = {};
   const s = sc.input;
+  // The whole key (not an encap() inside it): its attributes are listed in the memo.
+  const top = stop === undefined;
+  if (options.memo && top) options.memo.listLength = 0;
   skipDelimiters(sc);
   // What ovs-dpctl prints for a key without attributes.
   if (s.startsWith('<empty>', sc.pos)) {
@@ -1300,14 +1324,20 @@ export function parseKeyList(
     const def = attrNamed(s, at, end);
     // A key attribute begins here: a known name (the parser then insists on its '(') or keyN(.
     if (!def && !(s.charCodeAt(end) === 40 /* ( */ && /^key\d+$/.test(s.slice(at, end)))) break;
-    const last = def && options.memo?.last.get(def);
+    const memo = options.memo;
+    const last = def && memo?.last.get(def);
     let a: KeyAttr;
     if (last && s.slice(at, at + last.text.length) === last.text) {
       a = last.attr;
       sc.pos = at + last.text.length;
+      if (top) memo!.list[memo!.listLength++] = last;
     } else {
       a = parseNamedKeyAttr(sc, options, def, at, end);
-      if (def && options.memo) options.memo.last.set(def, { text: s.slice(at, sc.pos), attr: a });
+      if (memo) {
+        const m: MemoAttr = { text: s.slice(at, sc.pos), attr: a, encoded: undefined, sends: 0 };
+        if (def) memo.last.set(def, m);
+        if (top) memo.list[memo.listLength++] = m;
+      }
     }
     if (key[a.name] !== undefined) {
       // ovs-dpctl would send both and the kernel refuse the flow ("Duplicate key").

@@ -1,0 +1,90 @@
+/**
+ * add-flows' fast path: a put whose key comes with its KeyAttrMemo entries (FlowOp.keyAttrs)
+ * is built from each attribute's bytes, encoded once; the requests must be byte for byte
+ * those the codec builds from the key and mask objects, for every flow the language has
+ * (the golden fixtures' texts, random keys), on first sight and repeated.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { OvsConnection } from '../../../src/client/connection.js';
+import { parseActionsText, parseFlowMatch } from '../../../src/client/flow-text.js';
+import { type FlowOp, type FlowSpec, FlowTable } from '../../../src/client/flows.js';
+import { type GenlRequest, encodeGenlRequest } from '../../../src/nl/message.js';
+import type { RequestResult } from '../../../src/nl/socket.js';
+import { KeyAttrMemo, formatKey } from '../../../src/ovs/flowstr/keys.js';
+import { FLOW_DP_PORTS, loadFixtures } from '../golden/fixtures.js';
+import { flowArb } from '../ovs/flowstr-arbitraries.js';
+
+type Line = [flow: string, actions: string];
+
+/** What operateBatches sends for `lines` (request bytes, hex) and each line's error, through the memo or not. */
+async function run(lines: readonly Line[], viaMemo: boolean): Promise<string[]> {
+  const out: string[] = [];
+  const conn = {
+    family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
+    batch: async (reqs: readonly GenlRequest[]): Promise<RequestResult[]> => {
+      for (const r of reqs) out.push(encodeGenlRequest(r, 0).toString('hex'));
+      return reqs.map(() => ({ replies: [] }));
+    },
+  } as unknown as OvsConnection;
+  const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
+  const memo = new KeyAttrMemo();
+  const options = { portNumbers: FLOW_DP_PORTS, ...(viaMemo ? { memo } : {}) };
+  const toOp = ([flowText, actionsText]: Line): FlowOp => {
+    const match = parseFlowMatch(flowText, options);
+    const flow: FlowSpec = { key: match.key, mask: match.mask, actions: parseActionsText(actionsText, options) };
+    if (match.ufid) flow.ufid = match.ufid;
+    return viaMemo
+      ? { kind: 'put', flow, mode: 'create', keyAttrs: memo.list.slice(0, memo.listLength) }
+      : { kind: 'put', flow, mode: 'create' };
+  };
+  for await (const batch of table.operateBatches(lines, toOp, { batchSize: 7 })) {
+    for (const r of batch) if (r.error) out.push(`error: ${r.error.message}`);
+  }
+  return out;
+}
+
+async function assertSame(lines: readonly Line[]): Promise<void> {
+  const plain = await run(lines, false);
+  const fast = await run(lines, true);
+  assert.equal(fast.length, plain.length);
+  for (let i = 0; i < plain.length; i++) assert.equal(fast[i], plain[i], `request ${i}`);
+}
+
+const fixtureLines: Line[] = loadFixtures()
+  .filter((f) => f.family === 'ovs_flow' && f.json.flow !== undefined)
+  .map((f) => [f.json.flow!, f.json.actions ?? '1']);
+
+test('bulk puts through the memo: the golden fixtures\' flows, first seen, repeated and interleaved', async () => {
+  assert.ok(fixtureLines.length >= 100);
+  const ufid = 'ufid:6aa8b1b9-b3de-4a3e-9c35-5e7bc3e9ad50,';
+  const withUfid: Line[] = fixtureLines.filter(([f]) => !f.startsWith('ufid:')).map(([f, a]) => [ufid + f, a]);
+  const repeated = fixtureLines.flatMap((l) => [l, l, l]);
+  await assertSame([...fixtureLines, ...fixtureLines, ...repeated, ...withUfid, ...fixtureLines.slice().reverse()]);
+});
+
+test('bulk puts through the memo: lines that vary one attribute at a time (add-flows\' usual file)', async () => {
+  const lines: Line[] = [];
+  for (let i = 0; i < 300; i++) {
+    const src = `10.0.${(i >> 8) & 255}.${i & 255}`;
+    lines.push([
+      `recirc_id(0),in_port(${1 + (i % 2)}),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800),` +
+      `ipv4(src=${src},dst=172.16.0.1,proto=6,frag=no),tcp(src=${1024 + (i % 7)},dst=80),tcp_flags(0/0)`,
+      'ct(commit,zone=1,nat(src=192.168.0.1-192.168.0.9:1024-65535)),recirc(1)',
+    ]);
+  }
+  await assertSame(lines);
+});
+
+test('property: bulk puts through the memo send what the codec builds from the key and mask', async () => {
+  await fc.assert(fc.asyncProperty(fc.array(fc.tuple(flowArb, fc.nat(3)), { minLength: 1, maxLength: 12 }), async (flows) => {
+    // Each flow's text, some more than once in a row (memo hits, then kept bytes).
+    const lines: Line[] = [];
+    for (const [f, times] of flows) {
+      const text = formatKey(f.key, f.mask, { verbose: true });
+      for (let i = 0; i <= times; i++) lines.push([text, 'drop']);
+    }
+    await assertSame(lines);
+  }), { numRuns: 150 });
+});
