@@ -20,7 +20,7 @@ import { endianness } from 'node:os';
 import { align4, encodeAttr, encodeAttrs, encodeList, encodeStruct } from '../nl/codec.js';
 import { NetlinkError, errnoName } from '../nl/errors.js';
 import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js';
-import { type GenlRequest, NLM_F_CREATE, NLM_F_ECHO } from '../nl/message.js';
+import { type GenlRequest, type NetlinkMessage, NLM_F_CREATE, NLM_F_ECHO } from '../nl/message.js';
 import { DumpInterruptedError, type RequestResult } from '../nl/socket.js';
 import { type AttrValues, type UnknownAttr, unknownKey } from '../nl/schema.js';
 import { checkFlowMatch } from '../ovs/flow-check.js';
@@ -306,6 +306,21 @@ export class FlowTable {
       const flows = new Array<Flow>(msgs.length);
       for (let i = 0; i < msgs.length; i++) flows[i] = flowFromMessage(msgs[i]!);
       yield flows;
+    }
+  }
+
+  /**
+   * dumpBatches(), undecoded: the kernel's replies as they came, for readers of the bytes
+   * (FlowLinePrinter for dump-flows' text). The same request and errors.
+   */
+  async *dumpRawBatches(): AsyncGenerator<NetlinkMessage[]> {
+    const { name, ifindex } = await this.datapath();
+    const context = { datapath: name };
+    const req = await this.conn.buildRequest(flowFamily, 'get', { header: { dp_ifindex: ifindex }, context });
+    try {
+      yield* this.conn.socket.dumpBatches(req, operation(flowFamily, 'get'));
+    } catch (err) {
+      throw explain(err, context);
     }
   }
 

@@ -234,9 +234,14 @@ const IPV6_FRAG = packetField('ipv6_frag');
  */
 export class Wildcards {
   private readonly bits = new Map<string, bigint>();
+  /** The bits a decision depended on (bits also has those matched only for the kernel's sake). */
+  private readonly looked = new Map<string, bigint>();
 
   constructor() {
-    for (const f of [RECIRC_ID, IN_PORT, ETHERTYPE]) this.bits.set(f.name, fullMask(f));
+    for (const f of [RECIRC_ID, IN_PORT, ETHERTYPE]) {
+      this.bits.set(f.name, fullMask(f));
+      this.looked.set(f.name, fullMask(f));
+    }
   }
 
   get(f: PacketField): bigint {
@@ -248,12 +253,14 @@ export class Wildcards {
    * like `state`: the EtherType for L3 and L4 fields (always exact already), the IP
    * protocol and fragment type for L4 fields. The fragment type is needed because a later
    * fragment has no L4 header: it must not share a megaflow with first fragments, whose
-   * ports were looked at.
+   * ports were looked at. `decided` false: matched for the kernel's sake (a rewritten L4
+   * port), not because the decision depended on it.
    */
-  add(f: PacketField, bits: bigint, state: PacketState): void {
+  add(f: PacketField, bits: bigint, state: PacketState, decided = true): void {
     const m = bits & fullMask(f);
     if (m === 0n) return;
     this.bits.set(f.name, this.get(f) | m);
+    if (decided) this.looked.set(f.name, (this.looked.get(f.name) ?? 0n) | m);
     if (L4.has(f.layer)) {
       const family = state.ipFamily();
       if (family === 'ipv4') this.addAll(IPV4_PROTO, IPV4_FRAG);
@@ -279,6 +286,11 @@ export class Wildcards {
   /** The fields with any bit looked at. */
   entries(): Array<[PacketField, bigint]> {
     return [...this.bits].filter(([, m]) => m !== 0n).map(([n, m]) => [packetField(n), m]);
+  }
+
+  /** The fields with any bit the decision depended on (a subset of entries()). */
+  decisionEntries(): Array<[PacketField, bigint]> {
+    return [...this.looked].filter(([, m]) => m !== 0n).map(([n, m]) => [packetField(n), m]);
   }
 
   /**

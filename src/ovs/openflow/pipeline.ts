@@ -26,7 +26,7 @@
  * bits of them may then be matched needlessly (narrower, never wrong).
  */
 import type { AttrValues } from '../../nl/schema.js';
-import { type PacketField, PacketState, Wildcards, fromBigint, fullMask, isL4, packetField, structOf } from './fields.js';
+import { type PacketField, PacketState, Wildcards, fromBigint, fullMask, isL4, packetField, readField, structOf } from './fields.js';
 import type { MatchEntry, Rule, RuleAction } from './rules.js';
 
 /** OVS's limit on nested resubmits (MAX_DEPTH in ofproto-dpif-xlate.c). */
@@ -173,7 +173,7 @@ class Walk {
     this.state.set(f, (this.state.get(f) & ~mask) | value);
     // The kernel checks an L4 rewrite against the flow's protocol; ovs-vswitchd also
     // matches the ports it rewrites. Matching the field brings both.
-    if (isL4(f.layer)) this.wc.add(f, fullMask(f), this.state);
+    if (isL4(f.layer)) this.wc.add(f, fullMask(f), this.state, false);
     let fields = this.pending.get(f.attr);
     if (!fields) this.pending.set(f.attr, (fields = new Map()));
     fields.set(f, (fields.get(f) ?? 0n) | mask);
@@ -215,10 +215,47 @@ function evidenceBits(e: MatchEntry, diff: bigint, already: bigint): bigint {
   return e.mask & ~((1n << highestBit(diff)) - 1n);
 }
 
+/**
+ * The fields every cached decision is told apart by, whatever the walk looked at: they
+ * decide which headers a key has (a field of a header the packet lacks is skipped).
+ */
+const HEADER_FIELDS = ['ethertype', 'ipv4_proto', 'ipv4_frag', 'ipv6_proto', 'ipv6_frag'].map(packetField);
+
+/** A translation kept for keys that agree with its key on the bits its walk depended on. */
+interface Decision {
+  translation: Translation;
+  /** The key attributes the mask has an attribute for, and whether the key had each. */
+  maskAttrs: string[];
+  present: boolean[];
+}
+
+/**
+ * Decisions that looked at the same bits: keys agreeing on those bits walk the tables the
+ * same way (every rule that matched still matches, every rule that did not still fails
+ * on its evidence), so they get the same actions, and the mask stays a correct megaflow
+ * for each of them. As ovs-vswitchd's classifier, one table per set of bits looked at.
+ */
+interface DecisionTable {
+  signature: string;
+  fields: Array<[PacketField, bigint]>;
+  byValue: Map<string, Decision>;
+}
+
+/** Bounds on the decision cache: tables of distinct looked-at bits, decisions per table. */
+const MAX_DECISION_TABLES = 32;
+const MAX_DECISIONS = 4096;
+
+function valuesOf(key: AttrValues, fields: ReadonlyArray<[PacketField, bigint]>): string {
+  let s = '';
+  for (const [f, m] of fields) s += `${(readField(key, f) & m).toString(16)},`;
+  return s;
+}
+
 /** The rules as tables, each in lookup order. */
 export class Pipeline {
   readonly rules: readonly Rule[];
   private readonly tables = new Map<number, Rule[]>();
+  private readonly decisions: DecisionTable[] = [];
 
   constructor(rules: readonly Rule[]) {
     this.rules = rules;
@@ -256,6 +293,37 @@ export class Pipeline {
     }
     const t: Translation = { actions: problem ? [] : walk.out, mask: walk.wc.toMask(key), matched: walk.matched };
     if (problem) t.problem = problem;
+    else this.remember(key, walk.wc, t);
     return t;
+  }
+
+  /**
+   * translate(), reusing the translation of an earlier key that agrees with `key` on every
+   * bit that translation's walk depended on (and has the same headers). The result may be
+   * shared with other keys: do not change it. Its mask is correct for `key` as well, though
+   * a fresh walk might have found another.
+   */
+  translateCached(key: AttrValues, recirc: RecircIds): Translation {
+    for (const table of this.decisions) {
+      const d = table.byValue.get(valuesOf(key, table.fields));
+      if (d && d.maskAttrs.every((a, i) => (key[a] !== undefined) === d.present[i])) return d.translation;
+    }
+    return this.translate(key, recirc);
+  }
+
+  private remember(key: AttrValues, wc: Wildcards, translation: Translation): void {
+    const looked = new Map(wc.decisionEntries());
+    for (const f of HEADER_FIELDS) looked.set(f, fullMask(f));
+    const fields = [...looked];
+    const signature = fields.map(([f, m]) => `${f.name}/${m.toString(16)}`).sort().join(',');
+    let table = this.decisions.find((t) => t.signature === signature);
+    if (!table) {
+      if (this.decisions.length >= MAX_DECISION_TABLES) return;
+      table = { signature, fields, byValue: new Map() };
+      this.decisions.push(table);
+    }
+    if (table.byValue.size >= MAX_DECISIONS) table.byValue.clear();
+    const maskAttrs = [...new Set(wc.entries().map(([f]) => f.attr))];
+    table.byValue.set(valuesOf(key, table.fields), { translation, maskAttrs, present: maskAttrs.map((a) => key[a] !== undefined) });
   }
 }

@@ -244,3 +244,40 @@ test('property: every packet that falls in a megaflow gets its actions; the mask
     { numRuns: 400 },
   );
 });
+
+test('translateCached: keys that differ only where the walk did not look share a translation; other headers do not', () => {
+  const p = new Pipeline(parseRules('in_port=1,udp,actions=mod_tp_src:5000,output:2'));
+  const ids = new RecircIds();
+  const a = p.translateCached(packet({ inPort: 1, proto: 17, sport: 1000 }), ids);
+  const b = p.translateCached(packet({ inPort: 1, proto: 17, sport: 1001, src: '10.9.9.9' }), ids);
+  assert.equal(b, a, 'the rewritten port is matched for the kernel, not looked at');
+  assert.equal(formatActions(a.actions), 'set(udp(src=5000)),2');
+  assert.notEqual(p.translateCached(packet({ inPort: 2, proto: 17, sport: 1000 }), ids), a, 'in_port was looked at');
+  const later = p.translateCached(packet({ inPort: 1, proto: 17, frag: 2 }), ids);
+  assert.notEqual(later, a, 'a later fragment has no udp header');
+  assert.equal(later.mask['udp'], undefined);
+});
+
+test('property: translateCached gives a fresh walk\'s actions, and its mask is a megaflow of the key', () => {
+  fc.assert(
+    fc.property(fc.array(ruleArb(), { maxLength: 8 }), fc.array(packetArb(), { minLength: 1, maxLength: 12 }), fc.integer(), (rules, keys, seed) => {
+      const parsed = parseRules(rules.join('\n'));
+      const cached = new Pipeline(parsed);
+      const ids = new RecircIds();
+      for (const key of keys) {
+        const t = cached.translateCached(key, ids);
+        const fresh = new Pipeline(parsed).translate(key, ids);
+        const why = `rules:\n${rules.join('\n')}\nkey ${JSON.stringify(key)}`;
+        assert.deepEqual(formatActions(t.actions), formatActions(fresh.actions), why);
+        checkFlowMatch(key, t.mask);
+        const shape = shapeOf(key);
+        const protoExact = ((t.mask['ipv4'] as AttrValues | undefined)?.['ipv4_proto'] ?? 0) !== 0;
+        const otherShape = protoExact ? shape : { ethType: shape.ethType, proto: shape.ethType === 0x0800 ? [6, 17, 1][Math.abs(seed) % 3]! : 0 };
+        const [other] = fc.sample(packetArb(otherShape), { numRuns: 1, seed });
+        const sibling = inside(key, other!, t);
+        assert.deepEqual(formatActions(new Pipeline(parsed).translate(sibling, ids).actions), formatActions(t.actions), `${why}\nsibling ${JSON.stringify(sibling)}`);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
