@@ -62,21 +62,37 @@ export function define(program: Command, context: () => CliContext): void {
         }
         const names = render.wantNames(opts) ? ports?.names : undefined;
         const json: unknown[] = [];
-        const line = render.flowLineFormatter(monotonicMs(), opts, names);
+        const now = monotonicMs();
+        /** One batch's lines, written at once (with backpressure). */
+        const write = async (lines: string[]): Promise<void> => {
+          if (lines.length === 0) return;
+          lines.push('');
+          if (!process.stdout.write(lines.join('\n'))) await once(process.stdout, 'drain');
+        };
         try {
           // A batch at a time (a datagram's worth of flows or more): one turn of async
           // iteration and one write per batch, not per flow.
-          for await (const flows of table.dumpBatches()) {
-            if (!selected) continue;
-            const lines: string[] = [];
-            for (const flow of flows) {
-              if (matches && !matches(flow.key ?? {}, flow.mask ?? {})) continue;
-              if (opts.json) json.push(render.flowJSON(flow));
-              else lines.push(line(flow));
+          if (!opts.json && !matches) {
+            // Plain text: printed from the reply bytes (repeated attributes printed once).
+            const line = render.rawFlowLineFormatter(now, opts, names);
+            for await (const msgs of table.dumpRawBatches()) {
+              if (!selected) continue;
+              const lines = new Array<string>(msgs.length);
+              for (let i = 0; i < msgs.length; i++) lines[i] = line(msgs[i]!);
+              await write(lines);
             }
-            if (lines.length === 0) continue;
-            lines.push('');
-            if (!process.stdout.write(lines.join('\n'))) await once(process.stdout, 'drain');
+          } else {
+            const line = render.flowLineFormatter(now, opts, names);
+            for await (const flows of table.dumpBatches()) {
+              if (!selected) continue;
+              const lines: string[] = [];
+              for (const flow of flows) {
+                if (matches && !matches(flow.key ?? {}, flow.mask ?? {})) continue;
+                if (opts.json) json.push(render.flowJSON(flow));
+                else lines.push(line(flow));
+              }
+              await write(lines);
+            }
           }
         } catch (err) {
           if (!(err instanceof DumpInterruptedError)) throw err;

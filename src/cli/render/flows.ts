@@ -2,8 +2,10 @@
  * Flows for people and scripts: dump-flows lines exactly as ovs-dpctl prints them (the
  * flow-string language does the key and actions), and the JSON form.
  */
+import { FlowLinePrinter } from '../../client/flow-printer.js';
 import { formatFlowLine } from '../../client/flow-text.js';
 import type { Flow } from '../../client/flows.js';
+import type { NetlinkMessage } from '../../nl/message.js';
 import { formatUfid } from '../../ovs/flowstr/flow.js';
 
 export interface FlowListOptions {
@@ -28,6 +30,12 @@ export function flowLine(flow: Flow, nowMs: bigint, opts: FlowListOptions, portN
 export function flowLineFormatter(nowMs: bigint, opts: FlowListOptions, portNames?: ReadonlyMap<number, string>): (flow: Flow) => string {
   const options = { verbose: opts.more === true, ...(portNames ? { portNames } : {}) };
   return (flow) => formatFlowLine(flow, nowMs, options);
+}
+
+/** flowLineFormatter() for the kernel's undecoded replies (FlowTable.dumpRawBatches): the same lines. */
+export function rawFlowLineFormatter(nowMs: bigint, opts: FlowListOptions, portNames?: ReadonlyMap<number, string>): (msg: NetlinkMessage) => string {
+  const printer = new FlowLinePrinter(nowMs, { verbose: opts.more === true, ...(portNames ? { portNames } : {}) });
+  return (msg) => printer.line(msg);
 }
 
 /** A flow for --json: the library's values, the UFID as ovs-dpctl writes it. */
