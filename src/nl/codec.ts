@@ -5,15 +5,23 @@
  *
  * Speed comes from compiling, not from special cases: the first time a set (or struct)
  * is used, each of its attributes is turned into a writer and a reader closure chosen by
- * its type, byte order, representation and nesting, looked up by name or id in tables
- * built once. Encoding is one pass into a reused scratch buffer: a nest's header is
- * written first and its length filled in at its end, so no value (address text above
- * all) is looked at twice, and nothing is allocated per attribute. The result is then
- * copied where the caller wants it, so a value that cannot be encoded leaves the
- * caller's buffer untouched. Error paths ("actions[2].ct.nat.ip_min") are built only
- * when something fails, on the way out of the nesting.
+ * its type, byte order, representation and nesting, and the set itself into generated
+ * JavaScript (codegen.ts): one switch over the value's keys to encode, one over the type
+ * ids to decode, with the common kinds (integers, addresses, structs, nests, flags)
+ * inline and everything else handed to the closures. Encoding is one pass into a reused
+ * scratch buffer: a nest's header is written first and its length filled in at its end,
+ * so no value (address text above all) is looked at twice, and nothing is allocated per
+ * attribute. The result is then copied where the caller wants it, so a value that
+ * cannot be encoded leaves the caller's buffer untouched. Error paths
+ * ("actions[2].ct.nat.ip_min") are built only when something fails, on the way out of
+ * the nesting.
  */
 import { endianness } from 'node:os';
+import {
+  type AttrPlan, type FieldPlan, type Runtime, type SetPlan, type StructPlan, type WriterLike,
+  BE16, BE32, BIG_ATTR, FLAG_ATTR, IPV4, IP_ATTR, LE16, LE32, LIST_ATTR, MAC, NESTED_ATTR, OTHER, PAD_ATTR,
+  S8, SBE16, SBE32, SCALAR_ATTR, SLE16, SLE32, STRUCT_ATTR, U8, VIA_CLOSURES, compileSet, compileStruct,
+} from './codegen.js';
 import { SchemaError } from './errors.js';
 import { formatIPv4, formatIPv6, formatMac, parseIPv4, parseIPv6, parseMacInto } from './repr.js';
 import {
@@ -60,9 +68,12 @@ function fail(detail: string): never {
  */
 class Writer {
   buf: Buffer;
+  /** A view of `buf`, for the generated code's 16- and 32-bit stores. */
+  view: DataView;
   off = 0;
   constructor(size: number) {
     this.buf = Buffer.allocUnsafe(size);
+    this.view = viewOf(this.buf);
   }
 
   room(n: number): void {
@@ -73,7 +84,12 @@ class Writer {
     const next = Buffer.allocUnsafe(Math.max(need, this.buf.length * 2));
     this.buf.copy(next, 0, 0, this.off);
     this.buf = next;
+    this.view = viewOf(next);
   }
+}
+
+function viewOf(buf: Buffer): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 /** The scratch every encode writes into first (a second one only if an encode re-enters). */
@@ -90,14 +106,17 @@ function takeWriter(): Writer {
   return scratch;
 }
 
-function releaseWriter(w: Writer): void {
+function releaseWriter(w: WriterLike): void {
   if (w !== scratch) return;
   scratchBusy = false;
-  if (w.buf.length > SCRATCH_KEEP) w.buf = Buffer.allocUnsafe(1 << 16);
+  if (w.buf.length > SCRATCH_KEEP) {
+    w.buf = Buffer.allocUnsafe(1 << 16);
+    w.view = viewOf(w.buf);
+  }
 }
 
 /** Writes `payload` as an attribute of type `type`: header, payload, zero padding. */
-function writeAttribute<V>(w: Writer, type: number, payload: (w: Writer, value: V) => void, value: V): void {
+function writeAttribute<V>(w: WriterLike, type: number, payload: (w: WriterLike, value: V) => void, value: V): void {
   w.room(NLA_HDRLEN);
   const start = w.off;
   w.off += NLA_HDRLEN;
@@ -106,7 +125,7 @@ function writeAttribute<V>(w: Writer, type: number, payload: (w: Writer, value: 
 }
 
 /** Fills in the header of the attribute that starts at `start` and pads it to 4 bytes. */
-function closeAttribute(w: Writer, start: number, type: number): void {
+function closeAttribute(w: WriterLike, start: number, type: number): void {
   const len = w.off - start;
   if (len > NLA_MAX_LEN) fail(`attribute of ${len} bytes exceeds netlink's 65535`);
   putU16(w.buf, start, len);
@@ -383,28 +402,10 @@ function compileBytesGet(repr: Repr | undefined): (buf: Buffer, start: number, l
 // ---------------------------------------------------------------- scalars
 
 /*
- * Scalar kinds: the fixed-size values that make up most of a flow (integers of 1, 2 and
- * 4 bytes in either byte order, dotted IPv4, MAC text). Each field and attribute of such
- * a kind gets its number once, at compile time; one switch then reads or writes it, with
- * no call through a closure. Anything else (enums, 64-bit values, other byte strings)
- * has kind OTHER and goes through its compiled closures.
+ * Scalar kinds (constants in codegen.ts): the fixed-size values that make up most of a
+ * flow. The generated code reads and writes them inline; getScalar reads them for the
+ * generic struct reader (short payloads, fixed headers).
  */
-const OTHER = 0;
-const U8 = 1;
-const S8 = 2;
-const LE16 = 3;
-const SLE16 = 4;
-const LE32 = 5;
-const SLE32 = 6;
-const BE16 = 7;
-const SBE16 = 8;
-const BE32 = 9;
-const SBE32 = 10;
-/** be32 shown as dotted IPv4 text */
-const IPV4 = 11;
-/** 6 bytes shown as MAC text */
-const MAC = 12;
-
 function intKind(spec: IntLike): number {
   if (spec.enum) return OTHER;
   if (spec.repr === 'ipv4') return spec.type === 'be32' ? IPV4 : OTHER;
@@ -421,61 +422,24 @@ function intKind(spec: IntLike): number {
   }
 }
 
+/** 64-bit integers read inline as bigints (enums and reprs go through the closures). */
+function bigIntType(spec: IntLike): 'u64' | 's64' | 'be64' | undefined {
+  if (spec.enum || spec.repr) return undefined;
+  return spec.type === 'u64' || spec.type === 's64' || spec.type === 'be64' ? spec.type : undefined;
+}
+
 function bytesKind(len: number | undefined, repr: Repr | undefined): number {
   return len === 6 && repr === 'mac' ? MAC : OTHER;
 }
 
-/**
- * Writes `v` as a scalar of `kind` if it is one as it stands (an in-range integer, valid
- * address text, 6 bytes for a MAC); false leaves the field to its closure, which
- * converts what else it accepts (enum names, numeric text, bigints) or says what is wrong.
- */
-function putScalar(kind: number, buf: Buffer, off: number, v: unknown): boolean {
-  if (typeof v === 'number') {
-    // Bit operations truncate to 32 bits: a value that survives the round trip is an
-    // integer in range (NaN, fractions and out-of-range values do not).
-    switch (kind) {
-      case U8: if ((v & 0xff) !== v) return false; buf[off] = v; return true;
-      case S8: if (((v << 24) >> 24) !== v) return false; buf[off] = v; return true;
-      case LE16: if ((v & 0xffff) !== v) return false; break;
-      case SLE16: if (((v << 16) >> 16) !== v) return false; break;
-      case BE16: if ((v & 0xffff) !== v) return false; buf[off] = v >>> 8; buf[off + 1] = v; return true;
-      case SBE16: if (((v << 16) >> 16) !== v) return false; buf[off] = v >>> 8; buf[off + 1] = v; return true;
-      case LE32: if (v >>> 0 !== v) return false; break;
-      case SLE32: if ((v | 0) !== v) return false; break;
-      case BE32: case IPV4: if (v >>> 0 !== v) return false; putBE32(buf, off, v); return true;
-      case SBE32: if ((v | 0) !== v) return false; putBE32(buf, off, v); return true;
-      default: return false;
-    }
-    buf[off] = v;
-    buf[off + 1] = v >>> 8;
-    if (kind === LE32 || kind === SLE32) {
-      buf[off + 2] = v >>> 16;
-      buf[off + 3] = v >>> 24;
-    }
-    return true;
-  }
-  if (typeof v === 'string') {
-    if (kind === IPV4) {
-      const n = parseIPv4(v);
-      if (n === undefined) return false;
-      putBE32(buf, off, n);
-      return true;
-    }
-    return kind === MAC && parseMacInto(v, buf, off);
-  }
-  if (kind === MAC && v instanceof Uint8Array && v.length === 6) {
+/** MAC text or 6 bytes written at off; false for anything else (the caller's closure says why). */
+function putMac(v: unknown, buf: Buffer, off: number): boolean {
+  if (typeof v === 'string') return parseMacInto(v, buf, off);
+  if (v instanceof Uint8Array && v.length === 6) {
     buf.set(v, off);
     return true;
   }
   return false;
-}
-
-function putBE32(buf: Buffer, off: number, v: number): void {
-  buf[off] = v >>> 24;
-  buf[off + 1] = v >>> 16;
-  buf[off + 2] = v >>> 8;
-  buf[off + 3] = v;
 }
 
 /** Reads a scalar of `kind` (not OTHER) as the library shows it. */
@@ -498,28 +462,6 @@ function getScalar(kind: number, buf: Buffer, off: number): unknown {
 
 // ---------------------------------------------------------------- structs
 
-interface FieldPlan {
-  name: string;
-  /** Where the field starts in the struct. */
-  offset: number;
-  size: number;
-  /** Its position in the struct's fields. */
-  index: number;
-  /** A scalar kind, or OTHER: then put and get do the work. */
-  kind: number;
-  /** Undefined for padding. */
-  put: ((buf: Buffer, off: number, value: unknown) => void) | undefined;
-  get: ((buf: Buffer, off: number) => unknown) | undefined;
-}
-
-interface StructPlan {
-  spec: StructSpec;
-  size: number;
-  fields: FieldPlan[];
-  /** The fields a value may name (all but padding). */
-  byName: ReadonlyMap<string, FieldPlan>;
-}
-
 const structPlans = new WeakMap<StructSpec, StructPlan>();
 
 function structPlan(s: StructSpec): StructPlan {
@@ -530,14 +472,14 @@ function structPlan(s: StructSpec): StructPlan {
     const at = { name: f.name, offset, index };
     if (f.type === 'pad') {
       offset += f.len;
-      return { ...at, size: f.len, kind: OTHER, put: undefined, get: undefined };
+      return { ...at, size: f.len, kind: OTHER, bigType: undefined, put: undefined, get: undefined };
     }
     if (f.type === 'bytes') {
       const { len, repr } = f;
       const get = compileBytesGet(repr);
       offset += len;
       return {
-        ...at, size: len, kind: bytesKind(len, repr),
+        ...at, size: len, kind: bytesKind(len, repr), bigType: undefined,
         put: (buf, off, value) => {
           const n = bytesLength(value, repr);
           if (n !== len) fail(`needs ${len} bytes, got ${n}`);
@@ -547,12 +489,16 @@ function structPlan(s: StructSpec): StructPlan {
       };
     }
     offset += intSize(f.type);
-    return { ...at, size: intSize(f.type), kind: intKind(f), put: compileIntPut(f), get: compileIntGet(f) };
+    return { ...at, size: intSize(f.type), kind: intKind(f), bigType: bigIntType(f), put: compileIntPut(f), get: compileIntGet(f) };
   });
   const byName = new Map(fields.filter((f) => f.put).map((f) => [f.name, f]));
-  plan = { spec: s, size: offset, fields, byName };
-  structPlans.set(s, plan);
-  return plan;
+  const compiled: StructPlan = {
+    spec: s, size: offset, fields, byName,
+    write: () => undefined, read: () => ({}),
+  };
+  Object.assign(compiled, compileStruct(compiled, runtime));
+  structPlans.set(s, compiled);
+  return compiled;
 }
 
 /**
@@ -578,52 +524,26 @@ function strayField(plan: StructPlan, obj: Record<string, unknown>): string | un
   return undefined;
 }
 
-/**
- * Writes a struct value at w.off (fields the value leaves out are zero). The value's own
- * keys are walked (cheaper than looking each field up by name), each expected to be the
- * field after the previous one, as values built in field order are.
- */
-function writeStruct(plan: StructPlan, value: unknown, w: Writer): void {
-  if (!isRecord(value)) fail(`expected an object for struct ${plan.spec.name}, got ${describe(value)}`);
-  const size = plan.size;
-  w.room(size);
-  const buf = w.buf;
-  const start = w.off;
-  for (let i = 0; i < size; i++) buf[start + i] = 0;
-  const fields = plan.fields;
-  let next = 0;
-  try {
-    for (const key in value) {
-      let f = fields[next];
-      if (f === undefined || f.name !== key || f.put === undefined) {
-        const named = plan.byName.get(key);
-        if (named === undefined) fail(`struct ${plan.spec.name} has no field "${key}"`);
-        f = named;
-      }
-      next = f.index + 1;
-      const v = value[key];
-      if (v === undefined || putScalar(f.kind, buf, start + f.offset, v)) continue;
-      try {
-        f.put!(buf, start + f.offset, v);
-      } catch (err) {
-        throw under(f.name, err);
-      }
-    }
-  } catch (err) {
-    // A name the struct does not have is the first thing wrong with a value.
-    const stray = strayField(plan, value);
-    if (stray !== undefined) fail(`struct ${plan.spec.name} has no field "${stray}"`);
-    throw err;
-  }
-  w.off = start + size;
+/** Writes a struct value at w.off (fields the value leaves out are zero). */
+function writeStruct(plan: StructPlan, value: unknown, w: WriterLike): void {
+  w.room(plan.size);
+  plan.write(value, w.buf, w.view, w.off);
+  w.off += plan.size;
 }
 
+/** A struct value's failure as thrown: a name the struct does not have is the first thing wrong with it. */
+function structFailure(plan: StructPlan, value: Record<string, unknown>, field: string, err: unknown): unknown {
+  const stray = strayField(plan, value);
+  if (stray !== undefined) return new SchemaError('', `struct ${plan.spec.name} has no field "${stray}"`);
+  return field === '' ? err : under(field, err);
+}
+
+/** Reads a struct field by field: fields past a short payload (older kernels send shorter structs) are left out. */
 function readStruct(plan: StructPlan, buf: Buffer, off: number, len: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const fields = plan.fields;
   for (let i = 0; i < fields.length; i++) {
     const f = fields[i]!;
-    // Fields past a short payload (older kernels send shorter structs) are left out.
     if (f.offset + f.size > len) break;
     if (f.kind !== OTHER) out[f.name] = getScalar(f.kind, buf, off + f.offset);
     else if (f.get !== undefined) out[f.name] = f.get(buf, off + f.offset);
@@ -652,55 +572,23 @@ export function decodeStruct(s: StructSpec, buf: Buffer, off = 0): Record<string
 
 // ---------------------------------------------------------------- attribute plans
 
-/** How a set's run-of-attributes loops treat an attribute: inline, or through its closures. */
-const VIA_CLOSURES = 0;
-const SCALAR_ATTR = 1;
-const STRUCT_ATTR = 2;
-const NESTED_ATTR = 3;
-const LIST_ATTR = 4;
-
-/** One attribute of a set, compiled. */
-interface AttrPlan {
-  id: number;
-  name: string;
-  /** The header's type field: the id, with NLA_F_NESTED where the schema says so. */
-  headerType: number;
-  pad: boolean;
-  /** One of the *_ATTR kinds above. */
-  kind: number;
-  /** SCALAR_ATTR: the scalar kind and its size. */
-  scalar: number;
-  size: number;
-  /** STRUCT_ATTR: the struct, and the shortest payload accepted. */
-  struct: StructPlan | undefined;
-  minLen: number;
-  /** NESTED_ATTR, LIST_ATTR: the nested set. */
-  child: (() => SetPlan) | undefined;
-  /** The attribute that followed this one in the last values written (a guess at the next). */
-  next: AttrPlan | undefined;
-  /** Writes the whole attribute (header, payload, padding) at w.off. */
-  write(w: Writer, value: unknown): void;
-  /** Writes just the payload at w.off (set_masked writes value and mask back to back). */
-  payload(w: Writer, value: unknown): void;
-  /** The library's value of a payload. */
-  read(buf: Buffer, start: number, len: number): unknown;
-}
-
-interface SetPlan {
-  set: AttrSet;
-  byName: Map<string, AttrPlan>;
-  /** By attribute type; holes are unknown types. */
-  byId: (AttrPlan | undefined)[];
-  /** The first attribute of the last values written (a guess at the next values' first). */
-  first: AttrPlan | undefined;
-}
-
 const setPlans = new WeakMap<AttrSet, SetPlan>();
 
 function setPlan(set: AttrSet): SetPlan {
   let plan = setPlans.get(set);
   if (plan) return plan;
-  plan = { set, byName: new Map(), byId: [], first: undefined };
+  // The generated functions are made on the first call of any of them; until then these
+  // stand in (a set's plan exists as soon as a parent set refers to it).
+  const compileThen = <K extends 'write' | 'writeList' | 'read' | 'readList'>(name: K) =>
+    ((...args: unknown[]) => {
+      Object.assign(created, compileSet(created, runtime));
+      return (created[name] as (...a: unknown[]) => unknown)(...args);
+    }) as SetPlan[K];
+  const created: SetPlan = {
+    set, byName: new Map(), byId: [],
+    write: compileThen('write'), writeList: compileThen('writeList'), read: compileThen('read'), readList: compileThen('readList'),
+  };
+  plan = created;
   // Registered before the attributes are compiled: nested sets that lead back here find it.
   setPlans.set(set, plan);
   for (const spec of set.attrs) {
@@ -722,16 +610,16 @@ function lazySetPlan(spec: AttrSpec & { type: 'nested' }): () => SetPlan {
  * deeper than the stack goes; the kernel itself nests far less than this.
  */
 const MAX_NEST_DEPTH = 64;
-let nestDepth = 0;
+/** The depth of the decode under way; put back by the outermost decode when one fails. */
+const nestDepth = { n: 0 };
 
 function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
   const { id, name } = spec;
   const headerType = spec.type === 'nested' && (spec.nestedFlag ?? parent.nestedFlag) ? id | NLA_F_NESTED : id;
   const base = {
-    id, name, headerType, pad: spec.type === 'pad', kind: VIA_CLOSURES, scalar: OTHER, size: 0,
-    struct: undefined, minLen: 0, child: undefined, next: undefined,
+    id, name, spec, headerType, kind: VIA_CLOSURES, scalar: OTHER, size: 0, struct: undefined, child: undefined,
   };
-  const withPayload = (payload: (w: Writer, value: unknown) => void, read: AttrPlan['read'], write?: AttrPlan['write'], inline?: Partial<AttrPlan>): AttrPlan => ({
+  const withPayload = (payload: (w: WriterLike, value: unknown) => void, read: AttrPlan['read'], write?: AttrPlan['write'], inline?: Partial<AttrPlan>): AttrPlan => ({
     ...base, payload, read,
     write: write ?? ((w, value) => writeAttribute(w, headerType, payload, value)),
     ...inline,
@@ -749,7 +637,7 @@ function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
         putU16(w.buf, w.off, NLA_HDRLEN);
         putU16(w.buf, w.off + 2, headerType);
         w.off += NLA_HDRLEN;
-      });
+      }, { kind: spec.type === 'flag' ? FLAG_ATTR : PAD_ATTR });
     case 'string': {
       const { maxLen } = spec;
       const nul = spec.raw ? 0 : 1;
@@ -771,6 +659,8 @@ function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
       const { len, maxLen, repr } = spec;
       const get = compileBytesGet(repr);
       const scalar = maxLen === undefined || maxLen >= 6 ? bytesKind(len, repr) : OTHER;
+      // 'ip' byte strings of either length: IPv4 (4 bytes) goes inline, IPv6 through here.
+      const ipInline = repr === 'ip' && (len === undefined || len === 4) && (maxLen === undefined || maxLen >= 4);
       return withPayload((w, value) => {
         w.room(bytesRoom(value));
         const n = putBytesValue(w.buf, w.off, value, repr);
@@ -780,7 +670,7 @@ function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
       }, (buf, start, n) => {
         if (len !== undefined && n !== len) fail(`expected ${len} bytes, got ${n}`);
         return get(buf, start, n);
-      }, undefined, scalar === OTHER ? {} : { kind: SCALAR_ATTR, scalar, size: 6 });
+      }, undefined, scalar !== OTHER ? { kind: SCALAR_ATTR, scalar, size: 6 } : ipInline ? { kind: IP_ATTR } : {});
     }
     case 'struct': {
       const plan = structPlan(spec.struct);
@@ -788,7 +678,7 @@ function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
       return withPayload((w, value) => writeStruct(plan, value, w), (buf, start, n) => {
         if (n < minLen) fail(`struct ${plan.spec.name} needs ${minLen} bytes, got ${n}`);
         return readStruct(plan, buf, start, Math.min(n, plan.size));
-      }, undefined, { kind: STRUCT_ATTR, struct: plan, minLen });
+      }, undefined, { kind: STRUCT_ATTR, struct: plan });
     }
     case 'array': {
       const of = spec.of;
@@ -824,12 +714,12 @@ function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
     case 'nested': {
       const child = lazySetPlan(spec);
       const nested = (read: (plan: SetPlan, buf: Buffer, start: number, end: number) => unknown) => (buf: Buffer, start: number, n: number): unknown => {
-        if (nestDepth >= MAX_NEST_DEPTH) fail(`nested more than ${MAX_NEST_DEPTH} levels deep`);
-        nestDepth++;
+        if (nestDepth.n >= MAX_NEST_DEPTH) fail(`nested more than ${MAX_NEST_DEPTH} levels deep`);
+        nestDepth.n++;
         try {
           return read(child(), buf, start, start + n);
         } finally {
-          nestDepth--;
+          nestDepth.n--;
         }
       };
       if (spec.masked) return withPayload((w, value) => writeMasked(child(), value, w), nested(readMasked));
@@ -837,8 +727,10 @@ function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
         const entryFlag = spec.nestedFlag ?? parent.nestedFlag ? NLA_F_NESTED : 0;
         return withPayload((w, value) => writeIndexed(child(), value, w, entryFlag), nested(readIndexed));
       }
-      if (spec.list) return withPayload((w, value) => writeList(child(), value, w), nested(readList), undefined, { kind: LIST_ATTR, child });
-      return withPayload((w, value) => writeSet(child(), value, w), nested(readSet), undefined, { kind: NESTED_ATTR, child });
+      if (spec.list) {
+        return withPayload((w, value) => child().writeList(value, w), nested((p, buf, s, e) => p.readList(buf, viewOf(buf), s, e)), undefined, { kind: LIST_ATTR, child });
+      }
+      return withPayload((w, value) => child().write(value, w), nested(readSet), undefined, { kind: NESTED_ATTR, child });
     }
     default: {
       const size = intSize(spec.type);
@@ -864,7 +756,7 @@ function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
         putU16(buf, off + 2, headerType);
         for (let i = NLA_HDRLEN + size; i < total; i++) buf[off + i] = 0;
         w.off = off + total;
-      }, scalar === OTHER ? {} : { kind: SCALAR_ATTR, scalar, size });
+      }, scalar !== OTHER ? { kind: SCALAR_ATTR, scalar, size } : bigIntType(spec) ? { kind: BIG_ATTR } : {});
     }
   }
 }
@@ -887,7 +779,7 @@ function unknownFromValue(key: string, value: unknown): UnknownAttr {
   return u;
 }
 
-function writeUnknown(w: Writer, key: string, value: unknown): void {
+function writeUnknown(w: WriterLike, key: string, value: unknown): void {
   const u = unknownFromValue(key, value);
   w.room(NLA_HDRLEN + u.raw.length);
   const start = w.off;
@@ -897,83 +789,15 @@ function writeUnknown(w: Writer, key: string, value: unknown): void {
 }
 
 /** One `key: value` of a run: a known attribute, an unknown one kept as bytes, or an error. */
-function writeEntry(plan: SetPlan, key: string, value: unknown, w: Writer): void {
+function writeEntry(plan: SetPlan, key: string, value: unknown, w: WriterLike): void {
   if (value === undefined) return;
   const a = plan.byName.get(key);
   try {
-    if (a !== undefined) writeKnown(a, value, w);
+    if (a !== undefined) a.write(w, value);
     else if (key.startsWith(UNKNOWN_PREFIX)) writeUnknown(w, key, value);
     else fail(`${plan.set.name} has no attribute "${key}"`);
   } catch (err) {
     throw under(key, err);
-  }
-}
-
-function writeSet(plan: SetPlan, values: unknown, w: Writer): void {
-  if (!isRecord(values)) fail(`expected an object of ${plan.set.name} attributes, got ${describe(values)}`);
-  let prev: AttrPlan | undefined;
-  // The key being written, for the error path (one try around the loop, not one per key).
-  let current = '';
-  try {
-    for (const key in values) {
-      const v = values[key];
-      if (v === undefined) continue;
-      current = key;
-      // Values are mostly built in the same order each time: the attribute that followed
-      // the previous one last time is tried before the name is looked up.
-      let a = prev === undefined ? plan.first : prev.next;
-      if (a === undefined || a.name !== key) {
-        a = plan.byName.get(key);
-        if (a === undefined) {
-          current = '';
-          writeEntry(plan, key, v, w);
-          continue;
-        }
-        if (prev === undefined) plan.first = a;
-        else prev.next = a;
-      }
-      prev = a;
-      writeKnown(a, v, w);
-    }
-  } catch (err) {
-    throw current === '' ? err : under(current, err);
-  }
-}
-
-/** Writes one attribute of a set, inline for the common kinds. */
-function writeKnown(a: AttrPlan, v: unknown, w: Writer): void {
-  switch (a.kind) {
-    case SCALAR_ATTR: {
-      const len = NLA_HDRLEN + a.size;
-      const total = align4(len);
-      w.room(total);
-      const buf = w.buf;
-      const off = w.off;
-      // What putScalar does not take (enum names, numeric text, mistakes) goes the long way.
-      if (!putScalar(a.scalar, buf, off + NLA_HDRLEN, v)) {
-        a.write(w, v);
-        return;
-      }
-      putU16(buf, off, len);
-      putU16(buf, off + 2, a.headerType);
-      for (let i = len; i < total; i++) buf[off + i] = 0;
-      w.off = off + total;
-      return;
-    }
-    case STRUCT_ATTR:
-    case NESTED_ATTR:
-    case LIST_ATTR: {
-      w.room(NLA_HDRLEN);
-      const start = w.off;
-      w.off += NLA_HDRLEN;
-      if (a.kind === STRUCT_ATTR) writeStruct(a.struct!, v, w);
-      else if (a.kind === NESTED_ATTR) writeSet(a.child!(), v, w);
-      else writeList(a.child!(), v, w);
-      closeAttribute(w, start, a.headerType);
-      return;
-    }
-    default:
-      a.write(w, v);
   }
 }
 
@@ -991,31 +815,18 @@ function singleKey(plan: SetPlan, item: unknown): string {
   return only!;
 }
 
-function writeList(plan: SetPlan, list: unknown, w: Writer): void {
-  if (!Array.isArray(list)) fail(`expected a list of ${plan.set.name} entries, got ${describe(list)}`);
-  for (let i = 0; i < list.length; i++) {
-    const item: unknown = list[i];
-    try {
-      const key = singleKey(plan, item);
-      writeEntry(plan, key, (item as AttrValues)[key], w);
-    } catch (err) {
-      throw under(`[${i}]`, err);
-    }
-  }
-}
-
-function writeIndexed(plan: SetPlan, list: unknown, w: Writer, entryFlag: number): void {
+function writeIndexed(plan: SetPlan, list: unknown, w: WriterLike, entryFlag: number): void {
   if (!Array.isArray(list)) fail(`expected an array of ${plan.set.name}, got ${describe(list)}`);
   for (let i = 0; i < list.length; i++) {
     try {
-      writeAttribute(w, (i + 1) | entryFlag, (ww: Writer, v: unknown) => writeSet(plan, v, ww), list[i]);
+      writeAttribute(w, (i + 1) | entryFlag, (ww: WriterLike, v: unknown) => plan.write(v, ww), list[i]);
     } catch (err) {
       throw under(`[${i}]`, err);
     }
   }
 }
 
-function writeMasked(plan: SetPlan, values: unknown, w: Writer): void {
+function writeMasked(plan: SetPlan, values: unknown, w: WriterLike): void {
   if (!isRecord(values)) fail(`expected an object of masked ${plan.set.name} attributes, got ${describe(values)}`);
   for (const key in values) {
     const v = values[key];
@@ -1060,8 +871,8 @@ const RUN_ENTRY = 2;
 function encodeToScratch(plan: SetPlan, values: unknown, run: number, name: string, path: string): Writer {
   const w = takeWriter();
   try {
-    if (run === RUN_SET) writeSet(plan, values, w);
-    else if (run === RUN_LIST) writeList(plan, values, w);
+    if (run === RUN_SET) plan.write(values, w);
+    else if (run === RUN_LIST) plan.writeList(values, w);
     else writeEntry(plan, name, values, w);
     return w;
   } catch (err) {
@@ -1077,7 +888,7 @@ function copyRun(from: Buffer, start: number, to: Buffer, at: number, n: number)
 }
 
 /** The scratch writer's bytes as a buffer of their own; releases the writer. */
-function takeBytes(w: Writer): Buffer {
+function takeBytes(w: WriterLike): Buffer {
   const out = Buffer.allocUnsafe(w.off);
   copyRun(w.buf, 0, out, 0, w.off);
   releaseWriter(w);
@@ -1085,7 +896,7 @@ function takeBytes(w: Writer): Buffer {
 }
 
 /** Copies the scratch writer's bytes into `buf` at `offset`; releases the writer; returns the end. */
-function copyBytesInto(w: Writer, buf: Buffer, offset: number, what: string): number {
+function copyBytesInto(w: WriterLike, buf: Buffer, offset: number, what: string): number {
   try {
     if (!Number.isInteger(offset) || offset < 0 || offset + w.off > buf.length) {
       throw new SchemaError('', `${w.off} bytes of ${what} do not fit at offset ${offset} of a ${buf.length}-byte buffer`);
@@ -1137,7 +948,7 @@ export function encodeAttr(parent: AttrSet, name: string, value: unknown, buf: B
  * attributes are encoded once, straight into the batch that carries them.
  */
 export class MessageBuilder {
-  private readonly w: Writer;
+  private readonly w: WriterLike;
 
   constructor(size = 1 << 12) {
     this.w = new Writer(size);
@@ -1190,7 +1001,7 @@ export class MessageBuilder {
   attrs(set: AttrSet, values: AttrValues): void {
     const start = this.w.off;
     try {
-      writeSet(setPlan(set), values, this.w);
+      setPlan(set).write(values, this.w);
     } catch (err) {
       this.w.off = start;
       throw err;
@@ -1223,71 +1034,9 @@ function unknownAttr(buf: Buffer, type: number, nested: boolean, at: number, len
   return u;
 }
 
-/**
- * One attribute's value, inline for the common kinds. A nest deeper than the limit throws;
- * the depth count is put back by the outermost decode (decodeAttrs, decodeList).
- */
-function readKnown(a: AttrPlan, buf: Buffer, at: number, len: number): unknown {
-  try {
-    switch (a.kind) {
-      case SCALAR_ATTR:
-        // A wrong size goes to the closure, which says what was expected.
-        return len === a.size ? getScalar(a.scalar, buf, at) : a.read(buf, at, len);
-      case STRUCT_ATTR: {
-        const plan = a.struct!;
-        return len >= a.minLen ? readStruct(plan, buf, at, len < plan.size ? len : plan.size) : a.read(buf, at, len);
-      }
-      case NESTED_ATTR:
-      case LIST_ATTR: {
-        if (nestDepth >= MAX_NEST_DEPTH) fail(`nested more than ${MAX_NEST_DEPTH} levels deep`);
-        nestDepth++;
-        const v = a.kind === NESTED_ATTR ? readSet(a.child!(), buf, at, at + len) : readList(a.child!(), buf, at, at + len);
-        nestDepth--;
-        return v;
-      }
-      default:
-        return a.read(buf, at, len);
-    }
-  } catch (err) {
-    throw under(a.name, err);
-  }
-}
-
+/** Reads buf[start, end) as attributes of the set (the generated reader, given a view of buf). */
 function readSet(plan: SetPlan, buf: Buffer, start: number, end: number): AttrValues {
-  const out: AttrValues = {};
-  const byId = plan.byId;
-  let off = start;
-  // forEachAttr's loop, inlined: this is the decoder's innermost loop.
-  while (off < end) {
-    if (end - off < NLA_HDRLEN) fail(`${end - off} stray bytes at offset ${off}, too short for an attribute header`);
-    const len = getU16(buf, off);
-    const rawType = getU16(buf, off + 2);
-    const type = rawType & NLA_TYPE_MASK;
-    if (len < NLA_HDRLEN) fail(`attribute type ${type} at offset ${off} has length ${len} (< 4)`);
-    if (off + len > end) fail(`attribute type ${type} at offset ${off} runs ${off + len - end} bytes past its container`);
-    const a = byId[type];
-    if (a === undefined) out[unknownKey(type)] = unknownAttr(buf, type, (rawType & NLA_F_NESTED) !== 0, off + NLA_HDRLEN, len - NLA_HDRLEN);
-    else if (a.kind === SCALAR_ATTR && len - NLA_HDRLEN === a.size) out[a.name] = getScalar(a.scalar, buf, off + NLA_HDRLEN);
-    else if (!a.pad) out[a.name] = readKnown(a, buf, off + NLA_HDRLEN, len - NLA_HDRLEN);
-    off += align4(len);
-  }
-  return out;
-}
-
-function readList(plan: SetPlan, buf: Buffer, start: number, end: number): AttrValues[] {
-  const out: AttrValues[] = [];
-  forEachAttr(buf, start, end, (type, nested, at, len) => {
-    const a = plan.byId[type];
-    const entry: AttrValues = {};
-    try {
-      if (a === undefined) entry[unknownKey(type)] = unknownAttr(buf, type, nested, at, len);
-      else entry[a.name] = readKnown(a, buf, at, len);
-    } catch (err) {
-      throw under(`[${out.length}]`, err);
-    }
-    out.push(entry);
-  });
-  return out;
+  return plan.read(buf, viewOf(buf), start, end);
 }
 
 function readIndexed(plan: SetPlan, buf: Buffer, start: number, end: number): AttrValues[] {
@@ -1338,11 +1087,11 @@ function checkRange(buf: Buffer, start: number, end: number, path: string): void
 /** Decodes buf[start, end) as attributes of `set`. Throws SchemaError naming the path. */
 export function decodeAttrs(set: AttrSet, buf: Buffer, start = 0, end = buf.length, path = ''): AttrValues {
   checkRange(buf, start, end, path);
-  const depth = nestDepth;
+  const depth = nestDepth.n;
   try {
     return readSet(setPlan(set), buf, start, end);
   } catch (err) {
-    nestDepth = depth;
+    nestDepth.n = depth;
     throw under(path, err);
   }
 }
@@ -1350,11 +1099,11 @@ export function decodeAttrs(set: AttrSet, buf: Buffer, start = 0, end = buf.leng
 /** Decodes a run of attributes as a list of single-key objects (order and repeats kept). */
 export function decodeList(set: AttrSet, buf: Buffer, start = 0, end = buf.length, path = ''): AttrValues[] {
   checkRange(buf, start, end, path);
-  const depth = nestDepth;
+  const depth = nestDepth.n;
   try {
-    return readList(setPlan(set), buf, start, end);
+    return setPlan(set).readList(buf, viewOf(buf), start, end);
   } catch (err) {
-    nestDepth = depth;
+    nestDepth.n = depth;
     throw under(path, err);
   }
 }
@@ -1395,3 +1144,9 @@ function describe(v: unknown): string {
   if (Buffer.isBuffer(v)) return 'a Buffer';
   return typeof v === 'string' ? `"${v}"` : typeof v;
 }
+
+/** What the generated code calls (codegen.ts). */
+const runtime: Runtime = {
+  fail, under, describe, isRecord, parseIPv4, formatIPv4, formatMac, putMac, writeEntry, singleKey,
+  closeAttribute, unknownAttr, unknownKey, structFailure, depth: nestDepth, maxDepth: MAX_NEST_DEPTH,
+};

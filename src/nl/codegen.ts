@@ -1,0 +1,497 @@
+/**
+ * Code generation for the generic codec: each attribute set and struct of a schema is
+ * turned, once and on first use, into specialised JavaScript (new Function), the way
+ * protobuf code generators do it, but at run time from the same declarative schema.
+ *
+ * Why generate: an interpreter over the schema pays, per attribute, for a name or id
+ * lookup, a dispatch on the attribute's kind, calls through closures and keyed property
+ * stores into objects of unpredictable shape. Generated code has the schema folded in:
+ *   - encoding: one `switch` over the value's keys (constant strings), each case writing
+ *     its header as one constant 32-bit store and its value with an inlined range check
+ *     and a DataView store; fixed sizes are constants, so room is checked once per
+ *     attribute and padding is known;
+ *   - decoding: one `switch` over the type id (a jump table), each case storing a named
+ *     property (so every decoded object of a set gets the same hidden class) read with
+ *     an inlined DataView load; structs are object literals built in one go.
+ * Anything the fast paths do not take (enum names, numeric text, 64-bit writes, strings,
+ * other byte strings, arrays, masked and indexed nests, bad values) goes to the
+ * attribute's compiled closures in codec.ts, which convert it or say what is wrong: so
+ * there is still one codec, and the generated code is only its fast lane.
+ *
+ * Generated functions see nothing but their arguments (the plans and a runtime object of
+ * codec helpers); no value from a message or a caller is ever placed in generated
+ * source, only schema names (as JSON string literals), ids and sizes.
+ */
+import { endianness } from 'node:os';
+import type { AttrSet, AttrSpec, StructSpec } from './schema.js';
+
+const LE = endianness() === 'LE';
+
+// ---------------------------------------------------------------- plans (what codec.ts compiles)
+
+/*
+ * Scalar kinds: the fixed-size values that make up most of a flow (integers of 1, 2 and
+ * 4 bytes in either byte order, dotted IPv4, MAC text). Each field and attribute of such
+ * a kind gets its number once, at compile time. Anything else (enums, 64-bit values,
+ * other byte strings) has kind OTHER and goes through its compiled closures.
+ */
+export const OTHER = 0;
+export const U8 = 1;
+export const S8 = 2;
+export const LE16 = 3;
+export const SLE16 = 4;
+export const LE32 = 5;
+export const SLE32 = 6;
+export const BE16 = 7;
+export const SBE16 = 8;
+export const BE32 = 9;
+export const SBE32 = 10;
+/** be32 shown as dotted IPv4 text */
+export const IPV4 = 11;
+/** 6 bytes shown as MAC text */
+export const MAC = 12;
+
+/** Writer state generated code writes through (codec.ts's Writer). */
+export interface WriterLike {
+  buf: Buffer;
+  view: DataView;
+  off: number;
+  room(n: number): void;
+}
+
+export interface FieldPlan {
+  name: string;
+  /** Where the field starts in the struct. */
+  offset: number;
+  size: number;
+  /** Its position in the struct's fields. */
+  index: number;
+  /** A scalar kind, or OTHER: then put and get do the work. */
+  kind: number;
+  /** 64-bit integer fields without enum or repr: read inline as bigints. */
+  bigType: 'u64' | 's64' | 'be64' | undefined;
+  /** Undefined for padding. */
+  put: ((buf: Buffer, off: number, value: unknown) => void) | undefined;
+  get: ((buf: Buffer, off: number) => unknown) | undefined;
+}
+
+export interface StructPlan {
+  spec: StructSpec;
+  size: number;
+  fields: FieldPlan[];
+  /** The fields a value may name (all but padding). */
+  byName: ReadonlyMap<string, FieldPlan>;
+  /** Writes a whole struct value at `at`, where `size` bytes fit (generated). */
+  write(value: unknown, buf: Buffer, d: DataView, at: number): void;
+  /** Reads a whole (full-size) struct at `at` (generated). */
+  read(buf: Buffer, d: DataView, at: number): Record<string, unknown>;
+}
+
+/** How generated code treats an attribute: inline, or through its closures. */
+export const VIA_CLOSURES = 0;
+export const SCALAR_ATTR = 1;
+export const STRUCT_ATTR = 2;
+export const NESTED_ATTR = 3;
+export const LIST_ATTR = 4;
+export const FLAG_ATTR = 5;
+/** binary with repr 'ip': IPv4 text inline, the rest (IPv6) through the closures */
+export const IP_ATTR = 6;
+/** u64/s64/be64 without enum or repr: read inline, written through the closures */
+export const BIG_ATTR = 7;
+export const PAD_ATTR = 8;
+
+/** One attribute of a set, compiled. */
+export interface AttrPlan {
+  id: number;
+  name: string;
+  spec: AttrSpec;
+  /** The header's type field: the id, with NLA_F_NESTED where the schema says so. */
+  headerType: number;
+  /** One of the *_ATTR kinds above. */
+  kind: number;
+  /** SCALAR_ATTR: the scalar kind and its size. */
+  scalar: number;
+  size: number;
+  /** STRUCT_ATTR: the struct. */
+  struct: StructPlan | undefined;
+  /** NESTED_ATTR, LIST_ATTR: the nested set. */
+  child: (() => SetPlan) | undefined;
+  /** Writes the whole attribute (header, payload, padding) at w.off. */
+  write(w: WriterLike, value: unknown): void;
+  /** Writes just the payload at w.off (set_masked writes value and mask back to back). */
+  payload(w: WriterLike, value: unknown): void;
+  /** The library's value of a payload. */
+  read(buf: Buffer, start: number, len: number): unknown;
+}
+
+export interface SetPlan {
+  set: AttrSet;
+  byName: Map<string, AttrPlan>;
+  /** By attribute type; holes are unknown types. */
+  byId: (AttrPlan | undefined)[];
+  /** Writes an object of attribute values at w.off, in the object's key order. */
+  write(values: unknown, w: WriterLike): void;
+  /** Writes a list of single-key objects at w.off, in list order. */
+  writeList(list: unknown, w: WriterLike): void;
+  /** Reads buf[start, end) as an object of attribute values. */
+  read(buf: Buffer, d: DataView, start: number, end: number): Record<string, unknown>;
+  /** Reads buf[start, end) as a list of single-key objects. */
+  readList(buf: Buffer, d: DataView, start: number, end: number): Record<string, unknown>[];
+}
+
+/** The codec helpers generated code calls (slow paths, errors, address text). */
+export interface Runtime {
+  fail(detail: string): never;
+  under(name: string, err: unknown): unknown;
+  describe(v: unknown): string;
+  isRecord(v: unknown): v is Record<string, unknown>;
+  parseIPv4(s: string): number | undefined;
+  formatIPv4(n: number): string;
+  formatMac(b: Uint8Array, off: number): string;
+  /** MAC text or 6 bytes written at `at`; false for anything else. */
+  putMac(v: unknown, buf: Buffer, at: number): boolean;
+  /** A named entry that is not a known attribute: an unknown one kept as bytes, or an error. */
+  writeEntry(plan: SetPlan, key: string, value: unknown, w: WriterLike): void;
+  singleKey(plan: SetPlan, item: unknown): string;
+  closeAttribute(w: WriterLike, start: number, type: number): void;
+  unknownAttr(buf: Buffer, type: number, nested: boolean, at: number, len: number): unknown;
+  unknownKey(type: number): string;
+  /** Why a struct value failed: a field it does not have first, else the field's error. */
+  structFailure(plan: StructPlan, value: Record<string, unknown>, field: string, err: unknown): unknown;
+  /** Nesting depth of the decode under way (checked against maxDepth). */
+  depth: { n: number };
+  maxDepth: number;
+}
+
+// ---------------------------------------------------------------- scalar snippets
+
+const lit = (s: string): string => JSON.stringify(s);
+
+/** A DataView read of a scalar of `kind` at `at` (an expression in the generated code). */
+function scalarGet(kind: number, at: string): string {
+  switch (kind) {
+    case U8: return `d.getUint8(${at})`;
+    case S8: return `d.getInt8(${at})`;
+    case LE16: return `d.getUint16(${at}, true)`;
+    case SLE16: return `d.getInt16(${at}, true)`;
+    case LE32: return `d.getUint32(${at}, true)`;
+    case SLE32: return `d.getInt32(${at}, true)`;
+    case BE16: return `d.getUint16(${at})`;
+    case SBE16: return `d.getInt16(${at})`;
+    case BE32: return `d.getUint32(${at})`;
+    case SBE32: return `d.getInt32(${at})`;
+    case IPV4: return `rt.formatIPv4(d.getUint32(${at}))`;
+    case MAC: return `rt.formatMac(buf, ${at})`;
+    default: throw new Error(`scalar kind ${kind} has no inline read`);
+  }
+}
+
+function bigGet(type: 'u64' | 's64' | 'be64', at: string): string {
+  if (type === 'be64') return `d.getBigUint64(${at})`;
+  return `d.${type === 'u64' ? 'getBigUint64' : 'getBigInt64'}(${at}, ${LE})`;
+}
+
+/**
+ * Statements that write `v` as a scalar of `kind` at `at` when it is one as it stands (an
+ * in-range integer, valid address text, 6 bytes for a MAC), then run `done`; otherwise
+ * `fallback` (which converts what else the type accepts, or throws).
+ * Bit operations truncate to 32 bits: a number that survives the round trip is an
+ * integer in range (NaN, fractions and out-of-range values do not).
+ */
+function scalarPut(kind: number, at: string, done: string, fallback: string): string {
+  const num = (fits: string, store: string): string =>
+    `if (typeof v === "number" && ${fits}) { ${store}; ${done} } else { ${fallback} }`;
+  switch (kind) {
+    case U8: return num('(v & 0xff) === v', `d.setUint8(${at}, v)`);
+    case S8: return num('((v << 24) >> 24) === v', `d.setInt8(${at}, v)`);
+    case LE16: return num('(v & 0xffff) === v', `d.setUint16(${at}, v, true)`);
+    case SLE16: return num('((v << 16) >> 16) === v', `d.setInt16(${at}, v, true)`);
+    case LE32: return num('v >>> 0 === v', `d.setUint32(${at}, v, true)`);
+    case SLE32: return num('(v | 0) === v', `d.setInt32(${at}, v, true)`);
+    case BE16: return num('(v & 0xffff) === v', `d.setUint16(${at}, v)`);
+    case SBE16: return num('((v << 16) >> 16) === v', `d.setInt16(${at}, v)`);
+    case BE32: return num('v >>> 0 === v', `d.setUint32(${at}, v)`);
+    case SBE32: return num('(v | 0) === v', `d.setInt32(${at}, v)`);
+    case IPV4:
+      return `const x = typeof v === "string" ? rt.parseIPv4(v) : typeof v === "number" && v >>> 0 === v ? v : undefined;
+        if (x !== undefined) { d.setUint32(${at}, x); ${done} } else { ${fallback} }`;
+    case MAC: return `if (rt.putMac(v, buf, ${at})) { ${done} } else { ${fallback} }`;
+    default: throw new Error(`scalar kind ${kind} has no inline write`);
+  }
+}
+
+/** Statements zeroing buf[from, to) (to - from < 8 here: padding of one attribute). */
+function zeroBytes(from: string, count: number): string {
+  const out: string[] = [];
+  let i = 0;
+  for (; i + 4 <= count; i += 4) out.push(`d.setUint32(${from} + ${i}, 0);`);
+  for (; i + 2 <= count; i += 2) out.push(`d.setUint16(${from} + ${i}, 0);`);
+  for (; i < count; i++) out.push(`d.setUint8(${from} + ${i}, 0);`);
+  return out.join(' ');
+}
+
+/** An attribute header (length and type) as one 32-bit store in host order. */
+function headerStore(at: string, len: number, type: number): string {
+  return `d.setUint32(${at}, ${(((type << 16) | len) >>> 0)}, ${LE});`;
+}
+
+const align4 = (n: number): number => (n + 3) & ~3;
+
+/** Builds functions from generated source; `names` and `args` are what they may see. */
+function build<T>(names: string[], args: unknown[], source: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function(...names, source)(...args) as T;
+}
+
+// ---------------------------------------------------------------- structs
+
+/** Generates write(value, buf, d, at) and read(buf, d, at) for a struct. */
+export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, 'write' | 'read'> {
+  const { name } = plan.spec;
+  const F = plan.fields;
+  const cases: string[] = [];
+  const fields: string[] = [];
+  for (const f of F) {
+    if (f.put === undefined) continue;
+    const at = `at + ${f.offset}`;
+    const slow = `F[${f.index}].put(buf, ${at}, v);`;
+    const write = f.kind === OTHER ? slow : scalarPut(f.kind, at, '', slow);
+    cases.push(`case ${lit(f.name)}: field = ${lit(f.name)}; if (v !== undefined) { ${write} } break;`);
+    const read = f.kind !== OTHER ? scalarGet(f.kind, at)
+      : f.bigType !== undefined ? bigGet(f.bigType, at)
+        : `F[${f.index}].get(buf, ${at})`;
+    fields.push(`${lit(f.name)}: ${read}`);
+  }
+  const source = `
+    // struct ${name}, ${plan.size} bytes
+    function write(value, buf, d, at) {
+      if (!rt.isRecord(value)) rt.fail("expected an object for struct ${name}, got " + rt.describe(value));
+      // Fields the value leaves out (and padding) are zero.
+      for (let i = 0; i < ${plan.size}; i++) buf[at + i] = 0;
+      let field = "";
+      try {
+        // The value's own key order: each key is one of the fields, or an error.
+        for (const key in value) {
+          const v = value[key];
+          switch (key) {
+            ${cases.join('\n            ')}
+            default: rt.fail("struct ${name} has no field \\"" + key + "\\"");
+          }
+        }
+      } catch (err) {
+        throw rt.structFailure(plan, value, field, err);
+      }
+    }
+    // A full-size struct as one object literal: every value of it gets one hidden class.
+    function read(buf, d, at) {
+      return { ${fields.join(', ')} };
+    }
+    return { write, read };`;
+  return build(['rt', 'plan', 'F'], [rt, plan, F], source);
+}
+
+// ---------------------------------------------------------------- attribute sets
+
+/** The case of the encoder's switch for attribute `a` (value `v`, writer `w`). */
+function writeCase(a: AttrPlan, i: number): string {
+  const slow = `A${i}.write(w, v);`;
+  const head = `// ${a.id}: ${a.spec.type}${a.kind === SCALAR_ATTR && a.spec.type === 'binary' ? ` (${a.spec.repr ?? ''})` : ''}`;
+  let body: string;
+  switch (a.kind) {
+    case SCALAR_ATTR:
+    case IP_ATTR: {
+      const size = a.kind === IP_ATTR ? 4 : a.size;
+      const total = align4(4 + size);
+      const pad = total - 4 - size;
+      const put = a.kind === IP_ATTR
+        ? (done: string, fallback: string) => `const x = typeof v === "string" ? rt.parseIPv4(v) : undefined;
+          if (x !== undefined) { d.setUint32(o + 4, x); ${done} } else { ${fallback} }`
+        : (done: string, fallback: string) => scalarPut(a.scalar, 'o + 4', done, fallback);
+      body = `if (w.off + ${total} > w.buf.length) w.room(${total});
+          const o = w.off, d = w.view, buf = w.buf;
+          ${put(`${headerStore('o', 4 + size, a.headerType)} ${pad ? zeroBytes(`o + ${4 + size}`, pad) : ''} w.off = o + ${total};`, slow)}`;
+      break;
+    }
+    case STRUCT_ATTR: {
+      const size = a.struct!.size;
+      const total = align4(4 + size);
+      body = `if (w.off + ${total} > w.buf.length) w.room(${total});
+          const o = w.off, d = w.view;
+          S${i}.write(v, w.buf, d, o + 4);
+          ${headerStore('o', 4 + size, a.headerType)} ${total > 4 + size ? zeroBytes(`o + ${4 + size}`, total - 4 - size) : ''}
+          w.off = o + ${total};`;
+      break;
+    }
+    case NESTED_ATTR:
+    case LIST_ATTR:
+      // The header first, its length once the nest is written.
+      body = `if (w.off + 4 > w.buf.length) w.room(4);
+          const o = w.off;
+          w.off = o + 4;
+          C${i}.${a.kind === NESTED_ATTR ? 'write' : 'writeList'}(v, w);
+          rt.closeAttribute(w, o, ${a.headerType});`;
+      break;
+    case FLAG_ATTR:
+      body = `if (v === true) {
+            if (w.off + 4 > w.buf.length) w.room(4);
+            const d = w.view;
+            ${headerStore('w.off', 4, a.headerType)}
+            w.off += 4;
+          } else if (v !== false) ${slow}`;
+      break;
+    default:
+      body = slow;
+  }
+  return `case ${lit(a.name)}: { ${head}
+          ${body}
+          break;
+        }`;
+}
+
+/** The decoder's statements for attribute `a`: `store(expr)` stores its value. */
+function readCase(a: AttrPlan, i: number, store: (expr: string) => string): string {
+  const slow = `A${i}.read(buf, at, n)`;
+  switch (a.kind) {
+    case SCALAR_ATTR: return store(`n === ${a.size} ? ${scalarGet(a.scalar, 'at')} : ${slow}`);
+    case IP_ATTR: return store(`n === 4 ? rt.formatIPv4(d.getUint32(at)) : ${slow}`);
+    case BIG_ATTR: return store(`n === 8 ? ${bigGet(a.spec.type as 'u64', 'at')} : ${slow}`);
+    // Shorter payloads (older kernels) and bad lengths go the long way.
+    case STRUCT_ATTR: return store(`n >= ${a.struct!.size} ? S${i}.read(buf, d, at) : ${slow}`);
+    case FLAG_ATTR: return store('true');
+    case PAD_ATTR: return '';
+    case NESTED_ATTR:
+    case LIST_ATTR:
+      return `if (depth.n >= maxDepth) rt.fail("nested more than " + maxDepth + " levels deep");
+          depth.n++;
+          const value = C${i}.${a.kind === NESTED_ATTR ? 'read' : 'readList'}(buf, d, at, at + n);
+          depth.n--;
+          ${store('value')}`;
+    default: return store(slow);
+  }
+}
+
+/** The attribute-header walk both decoders share: checks every length, then `body`. */
+function attributeLoop(body: string): string {
+  return `let off = start;
+    while (off < end) {
+      if (end - off < 4) rt.fail((end - off) + " stray bytes at offset " + off + ", too short for an attribute header");
+      const len = d.getUint16(off, ${LE});
+      const rawType = d.getUint16(off + 2, ${LE});
+      const type = rawType & 0x3fff;
+      if (len < 4) rt.fail("attribute type " + type + " at offset " + off + " has length " + len + " (< 4)");
+      if (off + len > end) rt.fail("attribute type " + type + " at offset " + off + " runs " + (off + len - end) + " bytes past its container");
+      const at = off + 4, n = len - 4;
+      ${body}
+      off += (len + 3) & ~3;
+    }`;
+}
+
+/** Generates a set's four functions (write, writeList, read, readList). */
+export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 'writeList' | 'read' | 'readList'> {
+  const attrs = plan.set.attrs.map((spec) => plan.byName.get(spec.name)!);
+  const setName = plan.set.name;
+  const consts = attrs.map((a, i) => {
+    const refs = [`const A${i} = A[${i}];`];
+    if (a.struct) refs.push(`const S${i} = A[${i}].struct;`);
+    if (a.child) refs.push(`let C${i};`);
+    return refs.join(' ');
+  });
+  // Child plans are looked up on the first call: sets may nest themselves (actions).
+  const children = attrs.map((a, i) => (a.child ? `C${i} = A[${i}].child();` : '')).join(' ');
+  const writeCases = attrs.filter((a) => a.kind !== PAD_ATTR).map((a) => writeCase(a, attrs.indexOf(a)));
+  const readCases = (store: (name: string) => (expr: string) => string): string => attrs.map((a, i) =>
+    `case ${a.id}: { // ${a.name}
+          ${readCase(a, i, store(a.name))}
+          break;
+        }`).join('\n        ');
+  const switchWrite = `switch (key) {
+        ${writeCases.join('\n        ')}
+        default:
+          // An unknown attribute kept as bytes ("#<type>"), or a name the set does not have.
+          current = "";
+          rt.writeEntry(plan, key, v, w);
+      }`;
+  const source = `
+    ${consts.join('\n    ')}
+    const depth = rt.depth, maxDepth = rt.maxDepth;
+    let linked = false;
+    function link() { ${children} linked = true; }
+
+    // ${setName}: the value's attributes, in the value's own key order.
+    function write(values, w) {
+      if (!linked) link();
+      if (!rt.isRecord(values)) rt.fail("expected an object of ${setName} attributes, got " + rt.describe(values));
+      // The key being written, for the error path (one try around the loop, not one per key).
+      let current = "";
+      try {
+        for (const key in values) {
+          const v = values[key];
+          if (v === undefined) continue;
+          current = key;
+          ${switchWrite}
+        }
+      } catch (err) {
+        throw current === "" ? err : rt.under(current, err);
+      }
+    }
+
+    // ${setName} as a list of single-key objects: order and repeats kept.
+    function writeList(list, w) {
+      if (!linked) link();
+      if (!Array.isArray(list)) rt.fail("expected a list of ${setName} entries, got " + rt.describe(list));
+      for (let i = 0; i < list.length; i++) {
+        const item = list[i];
+        let current = "";
+        try {
+          const key = rt.singleKey(plan, item);
+          const v = item[key];
+          if (v === undefined) continue;
+          current = key;
+          ${switchWrite}
+        } catch (err) {
+          throw rt.under("[" + i + "]", current === "" ? err : rt.under(current, err));
+        }
+      }
+    }
+
+    function read(buf, d, start, end) {
+      if (!linked) link();
+      const out = {};
+      // The attribute being read (-1: a header), for the error path.
+      let current = -1;
+      try {
+        ${attributeLoop(`current = type;
+        switch (type) {
+        ${readCases((name) => (expr) => `out[${lit(name)}] = ${expr};`)}
+        default: out[rt.unknownKey(type)] = rt.unknownAttr(buf, type, (rawType & 0x8000) !== 0, at, n);
+        }
+        current = -1;`)}
+      } catch (err) {
+        const a = current < 0 ? undefined : plan.byId[current];
+        throw a === undefined ? err : rt.under(a.name, err);
+      }
+      return out;
+    }
+
+    function readList(buf, d, start, end) {
+      if (!linked) link();
+      const out = [];
+      let current = -1;
+      try {
+        ${attributeLoop(`current = type;
+        switch (type) {
+        ${readCases((name) => (expr) => `out.push({ ${lit(name)}: ${expr} });`)}
+        default: out.push({ [rt.unknownKey(type)]: rt.unknownAttr(buf, type, (rawType & 0x8000) !== 0, at, n) });
+        }
+        current = -1;`)}
+      } catch (err) {
+        // A bad header is the run's problem, not one entry's.
+        if (current < 0) throw err;
+        const a = plan.byId[current];
+        throw rt.under("[" + out.length + "]", a === undefined ? err : rt.under(a.name, err));
+      }
+      return out;
+    }
+    return { write, writeList, read, readList };`;
+  return build(['rt', 'plan', 'A'], [rt, plan, attrs], source);
+}
