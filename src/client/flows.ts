@@ -23,7 +23,7 @@ import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js'
 import { type GenlRequest, type NetlinkMessage, NLM_F_CREATE, NLM_F_ECHO } from '../nl/message.js';
 import { DumpInterruptedError, type RequestResult } from '../nl/socket.js';
 import { type AttrValues, type UnknownAttr, unknownKey } from '../nl/schema.js';
-import { checkFlowMatch } from '../ovs/flow-check.js';
+import { FlowCheckMemo, checkFlowMatch } from '../ovs/flow-check.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { flowAttrs, flowFamily } from '../ovs/flow.js';
 import { formatUfid } from '../ovs/flowstr/flow.js';
@@ -364,6 +364,7 @@ export class FlowTable {
     const { name } = await this.datapath();
     const base = await this.requestBase();
     const encodedActions = new WeakMap<FlowActions, Buffer>();
+    const checks = new FlowCheckMemo();
     this.watchLog();
     const inflight: Batch<T>[] = [];
     let current: Batch<T> = newBatch();
@@ -419,7 +420,7 @@ export class FlowTable {
         const item = step.value;
         try {
           const op = toOp(item);
-          const req = opRequest(base, op, encodedActions);
+          const req = opRequest(base, op, encodedActions, checks);
           current.entries.push({ item, op });
           current.requests.push(req);
         } catch (err) {
@@ -475,11 +476,14 @@ const ACTIONS_ATTR_ID = flowAttrs.id('actions');
 /**
  * The request of one bulk operation. Many lines of a bulk file share their actions (the
  * caller passes the same list object for the same text): each list is encoded once per
- * run (`encoded`) and sent as the raw attribute the codec copies verbatim.
+ * run (`encoded`) and sent as the raw attribute the codec copies verbatim. A key given as
+ * memo entries (keyAttrs) is checked only when it differs from the last one that passed
+ * in what the checks read (`checks`), and laid out from its attributes' bytes.
  */
-function opRequest(base: RequestBase, op: FlowOp, encoded: WeakMap<FlowActions, Buffer>): GenlRequest {
+function opRequest(base: RequestBase, op: FlowOp, encoded: WeakMap<FlowActions, Buffer>, checks: FlowCheckMemo): GenlRequest {
   if (op.kind === 'del') return buildRequest(base, 'del', 0, targetAttrs(op.target));
-  checkFlowMatch(op.flow.key, op.flow.mask);
+  if (op.keyAttrs && op.flow.mask) checks.check(op.keyAttrs, op.flow.key, op.flow.mask);
+  else checkFlowMatch(op.flow.key, op.flow.mask);
   const { command, flags } = putCommand(op.mode ?? 'create');
   const actions = op.flow.actions ?? [];
   let raw = encoded.get(actions);

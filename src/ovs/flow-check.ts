@@ -248,3 +248,70 @@ export function checkFlowMatch(key: AttrValues, mask?: AttrValues): void {
     if (problem) throw new FlowCheckError(problem);
   }
 }
+
+/**
+ * Everything checkFlowMatch reads of one key attribute and its mask (an attribute in the
+ * key has its mask at the same name): which it is, whether value and mask are there,
+ * whether the mask is all zero, and the fields the rules look at (the EtherType, IP
+ * protocol and fragment type, ICMPv6 type). Null for vlan() and encap(), whose rules read
+ * more: a key with them is always checked in full.
+ */
+function checkShape(name: string, value: unknown, mask: unknown): string | null {
+  // packet_type: the key checked is not its attributes (dpif-netlink's excludePacketType).
+  if (name === 'vlan' || name === 'encap' || name === 'packet_type') return null;
+  let shape = `${name}${value === undefined ? '-' : '+'}${mask === undefined ? '-' : isZeroValue(mask) ? '0' : '1'}`;
+  if (name === 'ethertype') shape += `:${toNumber(value)}`;
+  else if (name === 'ipv4') shape += `:${member(value, 'ipv4_proto')}:${member(value, 'ipv4_frag')}:${member(mask, 'ipv4_proto')}`;
+  else if (name === 'ipv6') shape += `:${member(value, 'ipv6_proto')}:${member(value, 'ipv6_frag')}:${member(mask, 'ipv6_proto')}`;
+  else if (name === 'icmpv6') shape += `:${member(value, 'icmpv6_type')}:${member(mask, 'icmpv6_type')}`;
+  return shape;
+}
+
+/** A struct attribute's field as a number, as field() reads it. */
+function member(v: unknown, name: string): number | undefined {
+  return isRecord(v) ? toNumber(v[name]) : undefined;
+}
+
+/** A key attribute with its mask, as a flow key parser gives it (flowstr/keys.ts KeyAttr). */
+interface CheckedAttr {
+  attr: { name: string; value: unknown; mask?: unknown };
+}
+
+/**
+ * checkFlowMatch for many flows in a row (a flow file) whose keys are lists of attribute
+ * entries that repeat (KeyAttrMemo's): a flow whose attributes are, one by one, the same
+ * entries as those of the last flow that passed, or entries of the same check shape (what
+ * the rules read of them), passes without being checked again. Only a pass is remembered.
+ */
+export class FlowCheckMemo {
+  private readonly entries: CheckedAttr[] = [];
+  private readonly shapes: string[] = [];
+  private length = -1;
+
+  /** checkFlowMatch(key, mask), where `attrs` are key's attributes with their masks, in mask's order. */
+  check(attrs: readonly CheckedAttr[], key: AttrValues, mask: AttrValues): void {
+    if (this.passedAlike(attrs)) return;
+    checkFlowMatch(key, mask);
+    this.length = -1;
+    for (let i = 0; i < attrs.length; i++) {
+      const e = attrs[i]!;
+      const shape = checkShape(e.attr.name, e.attr.value, e.attr.mask);
+      if (shape === null) return;
+      this.entries[i] = e;
+      this.shapes[i] = shape;
+    }
+    this.length = attrs.length;
+  }
+
+  private passedAlike(attrs: readonly CheckedAttr[]): boolean {
+    if (attrs.length !== this.length) return false;
+    for (let i = 0; i < attrs.length; i++) {
+      const e = attrs[i]!;
+      if (e === this.entries[i]) continue;
+      if (checkShape(e.attr.name, e.attr.value, e.attr.mask) !== this.shapes[i]) return false;
+      // Alike: the next flow likely repeats this entry.
+      this.entries[i] = e;
+    }
+    return true;
+  }
+}

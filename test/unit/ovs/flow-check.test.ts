@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FlowCheckError, checkFlowMatch, isZeroValue } from '../../../src/ovs/flow-check.js';
+import fc from 'fast-check';
+import { FlowCheckError, FlowCheckMemo, checkFlowMatch, isZeroValue } from '../../../src/ovs/flow-check.js';
+import { parseFlowKey } from '../../../src/ovs/flowstr/flow.js';
+import { KeyAttrMemo, formatKey } from '../../../src/ovs/flowstr/keys.js';
+import { flowArb } from './flowstr-arbitraries.js';
 
 const tcpKey = {
   in_port: 1, ethertype: 0x0800,
@@ -66,4 +70,55 @@ test('zero values as the codec writes them', () => {
     assert.equal(isZeroValue(v), true, String(v));
   }
   for (const v of [1, 1n, '10.0.0.1', '::1', Buffer.from([0, 1]), { a: 0, b: 1 }, true]) assert.equal(isZeroValue(v), false, String(v));
+});
+
+/** Each flow text's verdict from checkFlowMatch and from one FlowCheckMemo, in order: they must agree. */
+function sameVerdicts(texts: readonly string[]): void {
+  const memo = new KeyAttrMemo();
+  const checks = new FlowCheckMemo();
+  const verdict = (f: () => void): string => {
+    try {
+      f();
+      return 'pass';
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  for (const text of texts) {
+    let parsed;
+    try {
+      parsed = parseFlowKey(text, { memo });
+    } catch {
+      continue;
+    }
+    const { key, mask } = parsed;
+    const attrs = memo.list.slice(0, memo.listLength);
+    assert.equal(verdict(() => checks.check(attrs, key, mask)), verdict(() => checkFlowMatch(key, mask)), text);
+  }
+}
+
+test('FlowCheckMemo: flows alike in everything but what the rules read pass unchecked; any difference they read is checked', () => {
+  const eth = 'in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)';
+  const tcp = (i: number, ipv4 = 'proto=6,frag=no', l4 = `tcp(src=${i},dst=80),tcp_flags(0/0)`, ethType = 'eth_type(0x0800)') =>
+    `${eth},${ethType},ipv4(src=10.0.0.${i},dst=10.0.0.2,${ipv4}),${l4}`;
+  sameVerdicts([
+    tcp(1), tcp(2), tcp(3, 'proto=17,frag=no'), tcp(4), tcp(5, 'proto=6,frag=later'), tcp(6), tcp(7, 'proto=6/0xf0,frag=no'), tcp(8),
+    tcp(9, 'proto=6,frag=no', 'tcp(src=9,dst=80)'), tcp(10), tcp(11, 'proto=6,frag=no', 'tcp(src=0/0,dst=0/0),tcp_flags(0/0)'), tcp(12),
+    tcp(13, 'proto=6,frag=no', `tcp(src=13,dst=80),tcp_flags(0/0)`, 'eth_type(0x86dd)'), tcp(14), tcp(15, 'proto=6,frag=no', 'tcp(src=1,dst=80),tcp_flags(0/0)', 'eth_type(0x0800/0)'),
+    tcp(20, 'proto=6/0,frag=no', 'tcp(src=0/0,dst=0/0),tcp_flags(0/0)'), tcp(21, 'proto=6/0,frag=no', 'tcp(src=21,dst=0/0),tcp_flags(0/0)'),
+    tcp(16, 'src=10.0.0.1', 'tcp(src=16,dst=80),tcp_flags(0/0)'), tcp(17), tcp(18, 'frag=no'), tcp(19, 'proto=6,frag=no', 'udp(src=1,dst=2)'),
+    'eth_type(0x86dd),ipv6(src=::1,proto=58),icmpv6(type=135,code=0)', 'eth_type(0x86dd),ipv6(src=::2,proto=58),icmpv6(type=1,code=0)',
+    'eth_type(0x86dd),ipv6(src=::3,proto=58),icmpv6(type=135,code=0),nd(target=::1)', 'eth_type(0x86dd),ipv6(src=::4,proto=58),icmpv6(type=135/0,code=0),nd(target=::1)',
+    'eth_type(0x8100),vlan(vid=10),encap(eth_type(0x0800))', 'eth_type(0x8100),vlan(vid=10)', 'eth_type(0x0806),arp(sip=10.0.0.1)', 'eth_type(0x0800),arp(sip=10.0.0.1)',
+    'in_port(1),ct_tuple6(src=::1,dst=::2,proto=6,tp_src=1,tp_dst=2)', 'in_port(1),eth_type(0x86dd),ipv6(src=::1),ct_tuple6(src=::1,dst=::2,proto=6,tp_src=1,tp_dst=2)',
+    'packet_type(ns=1,id=0x800),ipv4(src=10.0.0.1)', 'packet_type(ns=1,id=0x806),ipv4(src=10.0.0.1)',
+  ]);
+});
+
+test('property: FlowCheckMemo agrees with checkFlowMatch on random keys, repeated and varied', () => {
+  fc.assert(fc.property(fc.array(fc.tuple(flowArb, fc.nat(2)), { minLength: 1, maxLength: 10 }), (flows) => {
+    const texts: string[] = [];
+    for (const [f, times] of flows) for (let i = 0; i <= times; i++) texts.push(formatKey(f.key, f.mask, { verbose: i % 2 === 1 }));
+    sameVerdicts(texts);
+  }), { numRuns: 300 });
 });
