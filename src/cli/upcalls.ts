@@ -35,7 +35,8 @@ export function upcallLine(up: Upcall, names: ReadonlyMap<number, string>): stri
 
 /** One upcall for --json (one object per line): the codec's values plus the texts. */
 export function upcallJSON(up: Upcall, names: ReadonlyMap<number, string>): unknown {
-  const { handlerPid, ...rest } = up;
+  // keyBytes is the key again, as the kernel encoded it: the JSON has the key.
+  const { handlerPid, keyBytes: _keyBytes, ...rest } = up;
   const port = names.get(up.inPort);
   return toJSONValue({
     ...rest,

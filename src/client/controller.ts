@@ -27,20 +27,25 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import path from 'node:path';
-import { encodeAttrs, encodeList } from '../nl/codec.js';
+import { encodeAttrs, encodeList, encodeStruct } from '../nl/codec.js';
 import { NetlinkError, errnoName } from '../nl/errors.js';
-import type { AttrValues } from '../nl/schema.js';
-import { DumpInterruptedError } from '../nl/socket.js';
+import { operation } from '../nl/family.js';
+import { type GenlRequest, NLM_F_CREATE } from '../nl/message.js';
+import { type AttrValues, unknownKey } from '../nl/schema.js';
+import { DumpInterruptedError, type RequestResult } from '../nl/socket.js';
 import { actionAttrs } from '../ovs/actions.js';
-import { UFID_FLAGS, flowFamily } from '../ovs/flow.js';
+import { UFID_FLAGS, flowAttrs, flowFamily } from '../ovs/flow.js';
+import { checkFlowMatch } from '../ovs/flow-check.js';
+import { ovsHeader } from '../ovs/header.js';
 import { flowKeyAttrs } from '../ovs/keys.js';
-import { PACKET_FIELDS, readField } from '../ovs/openflow/fields.js';
+import { PACKET_FIELDS, type PacketField, readField } from '../ovs/openflow/fields.js';
+import { packetFamily } from '../ovs/packet.js';
 import { Pipeline, RecircIds, type Translation } from '../ovs/openflow/pipeline.js';
 import { type Rule, parseRules } from '../ovs/openflow/rules.js';
 import { OvsConnection } from './connection.js';
 import { type DatapathRef, resolveDatapath } from './datapaths.js';
-import { type BulkResult, type Flow, type FlowOp, type FlowSpec, FlowTable, flowFromMessage } from './flows.js';
-import { executeMany } from './packets.js';
+import { type Flow, type FlowOp, type FlowSpec, FlowTable, explainFlowError, flowFromMessage } from './flows.js';
+import { explainExecuteError } from './packets.js';
 import { type DispatchMode, type Upcall, UpcallListener } from './upcalls.js';
 
 export interface ControllerOptions {
@@ -119,13 +124,62 @@ function monotonicMs(): bigint {
  * upcalls of one megaflow name the same flow.
  */
 export function megaflowUfid(key: AttrValues, mask: AttrValues): Buffer {
-  const h = createHash('md5');
-  h.update(encodeAttrs(flowKeyAttrs, mask));
+  return ufidOf(key, encodeAttrs(flowKeyAttrs, mask), maskedFields(mask));
+}
+
+/** The fields a mask has bits of, with those bits, in PACKET_FIELDS order. */
+function maskedFields(mask: AttrValues): Array<[PacketField, bigint]> {
+  const out: Array<[PacketField, bigint]> = [];
   for (const f of PACKET_FIELDS.values()) {
     const m = readField(mask, f);
-    if (m) h.update(`${f.name}=${(readField(key, f) & m).toString(16)};`);
+    if (m) out.push([f, m]);
   }
-  return h.digest();
+  return out;
+}
+
+/** megaflowUfid() from the mask's encoding and masked fields, worked out once per mask. */
+function ufidOf(key: AttrValues, maskBytes: Buffer, fields: ReadonlyArray<[PacketField, bigint]>): Buffer {
+  let text = '';
+  for (const [f, m] of fields) text += `${f.name}=${(readField(key, f) & m).toString(16)};`;
+  return createHash('md5').update(maskBytes).update(text).digest();
+}
+
+/** What every megaflow and execute of one translation shares, encoded once. */
+interface EncodedTranslation {
+  mask: Buffer;
+  actions: Buffer;
+  maskFields: Array<[PacketField, bigint]>;
+  /** Why the kernel would refuse the megaflow (flow-check), if it would. */
+  refusal?: Error;
+}
+
+/** A put or an execute of a batch, and what its result is counted against. */
+type Sent =
+  | { kind: 'put'; installed: InstalledFlow }
+  | { kind: 'execute'; upcall: Upcall };
+
+/** Upcalls per sendmsg (ovs-vswitchd's handlers take up to 64 at a time). */
+const UPCALL_BATCH = 64;
+
+// Attributes sent pre-encoded, as the codec's raw attributes: ids and value keys.
+const FLOW_KEY_ID = flowAttrs.id('key');
+const FLOW_MASK_ID = flowAttrs.id('mask');
+const FLOW_ACTIONS_ID = flowAttrs.id('actions');
+const PACKET_KEY_ID = packetFamily.attrs.id('key');
+const PACKET_ACTIONS_ID = packetFamily.attrs.id('actions');
+const FLOW_KEY = unknownKey(FLOW_KEY_ID);
+const FLOW_MASK = unknownKey(FLOW_MASK_ID);
+const FLOW_ACTIONS = unknownKey(FLOW_ACTIONS_ID);
+const PACKET_KEY = unknownKey(PACKET_KEY_ID);
+const PACKET_ACTIONS = unknownKey(PACKET_ACTIONS_ID);
+const PUT_OP = operation(flowFamily, 'new');
+const PUT_CMD = flowFamily.commands['new']!;
+const EXECUTE_CMD = packetFamily.commands['execute']!;
+const EXECUTE_OP = operation(packetFamily, 'execute');
+
+/** An attribute whose payload is already encoded: the codec copies it as it is. */
+function raw(type: number, bytes: Buffer): { type: number; raw: Buffer } {
+  return { type, raw: bytes };
 }
 
 /** Whether every bit of `inner` is set in `outer` (field by field). */
@@ -173,6 +227,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   /** Set by close(): no new scan, no further chunk of deletes. */
   private shutdown: Promise<void> | undefined;
   private watcher: FSWatcher | undefined;
+  private base: Promise<{ flow: number; packet: number; header: Buffer }> | undefined;
+  private readonly encodedTranslations = new WeakMap<Translation, EncodedTranslation>();
   private reloadTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private running: Promise<void> | undefined;
@@ -257,61 +313,107 @@ export class Controller extends EventEmitter<ControllerEvents> {
     }
   }
 
+  /** The families' ids and the ovs_header, for requests built here. */
+  private requestBase(): Promise<{ flow: number; packet: number; header: Buffer }> {
+    this.base ??= Promise.all([this.conn.family(flowFamily), this.conn.family(packetFamily)]).then(([flow, packet]) => ({
+      flow: flow.id, packet: packet.id, header: encodeStruct(ovsHeader, { dp_ifindex: this.datapath.ifindex }),
+    }));
+    return this.base;
+  }
+
+  /** Mask, actions and the flow check of a translation, once per translation object. */
+  private encodedOf(t: Translation, key: AttrValues): EncodedTranslation {
+    let e = this.encodedTranslations.get(t);
+    if (!e) {
+      e = { mask: encodeAttrs(flowKeyAttrs, t.mask), actions: encodeList(actionAttrs, t.actions), maskFields: maskedFields(t.mask) };
+      try {
+        checkFlowMatch(key, t.mask);
+      } catch (err) {
+        e.refusal = err as Error;
+      }
+      this.encodedTranslations.set(t, e);
+    }
+    return e;
+  }
+
   /**
-   * One batch of upcalls: translate, then install (pipelined) and execute (pipelined),
-   * both sent before the replies of either are waited for.
+   * One batch of upcalls: translate each miss (a translation is reused for keys that
+   * agree on what it depended on), then send, UPCALL_BATCH upcalls per sendmsg, each
+   * megaflow's put followed by its packet's execute, with one ACK per sendmsg; the
+   * upcall's own key bytes go back in both. All are sent before any reply is awaited.
    */
   private async handle(batch: Upcall[]): Promise<void> {
-    const installs: InstalledFlow[] = [];
-    const executes: { packet: Buffer; actions: AttrValues[]; key: AttrValues }[] = [];
+    const base = await this.requestBase();
     const inBatch = new Set<string>();
+    const sends: Promise<void>[] = [];
+    let reqs: GenlRequest[] = [];
+    let sent: Sent[] = [];
+    let upcalls = 0;
     for (const up of batch) {
       if (up.cmd !== 'miss') continue;
       this.counters.misses++;
       let t: Translation;
       try {
-        t = this.pipeline.translate(up.key, this.recirc);
+        t = this.pipeline.translateCached(up.key, this.recirc);
       } catch (err) {
         this.fail(err, `translating a miss from port ${up.inPort}`);
         continue;
       }
       if (t.problem) this.fail(new Error(t.problem), `translating a miss from port ${up.inPort}`);
-      const ufid = megaflowUfid(up.key, t.mask);
+      const e = this.encodedOf(t, up.key);
+      const keyBytes = up.keyBytes ?? encodeAttrs(flowKeyAttrs, up.key);
+      const ufid = ufidOf(up.key, e.mask, e.maskFields);
       const id = ufid.toString('hex');
       if (!inBatch.has(id)) {
         inBatch.add(id);
-        installs.push({ flow: { key: up.key, mask: t.mask, actions: t.actions, ufid }, translation: t, upcall: up });
+        const installed: InstalledFlow = { flow: { key: up.key, mask: t.mask, actions: t.actions, ufid }, translation: t, upcall: up };
+        if (e.refusal) this.fail(e.refusal, `installing a flow for a miss from port ${up.inPort}`);
+        else {
+          const attrs: AttrValues = {
+            ufid, [FLOW_KEY]: raw(FLOW_KEY_ID, keyBytes), [FLOW_MASK]: raw(FLOW_MASK_ID, e.mask), [FLOW_ACTIONS]: raw(FLOW_ACTIONS_ID, e.actions),
+          };
+          reqs.push({ family: base.flow, cmd: PUT_CMD, version: flowFamily.version, flags: NLM_F_CREATE, fixedHeader: base.header, set: flowAttrs, attrs });
+          sent.push({ kind: 'put', installed });
+        }
       }
-      if (t.actions.length) executes.push({ packet: up.packet, actions: t.actions, key: up.key });
+      if (t.actions.length) {
+        const attrs: AttrValues = { packet: up.packet, [PACKET_KEY]: raw(PACKET_KEY_ID, keyBytes), [PACKET_ACTIONS]: raw(PACKET_ACTIONS_ID, e.actions) };
+        reqs.push({ family: base.packet, cmd: EXECUTE_CMD, version: packetFamily.version, flags: 0, fixedHeader: base.header, set: packetFamily.attrs, attrs });
+        sent.push({ kind: 'execute', upcall: up });
+      }
+      if (++upcalls % UPCALL_BATCH === 0 && reqs.length) {
+        sends.push(this.send(reqs, sent));
+        reqs = [];
+        sent = [];
+      }
     }
-    const done = await Promise.allSettled([
-      installs.length ? this.install(installs) : undefined,
-      executes.length ? this.execute(executes) : undefined,
-    ]);
-    for (const d of done) if (d.status === 'rejected') this.fail(d.reason, 'controller');
+    if (reqs.length) sends.push(this.send(reqs, sent));
+    await Promise.all(sends);
   }
 
-  private async install(installs: InstalledFlow[]): Promise<void> {
-    const results = this.table.operateBatches(installs, (i): FlowOp => ({ kind: 'put', flow: i.flow, mode: 'create' }));
-    for await (const batch of results) {
-      for (const r of batch) this.installed(r);
+  /** Sends one sendmsg's requests; counts and reports their results. */
+  private async send(reqs: GenlRequest[], sent: Sent[]): Promise<void> {
+    let results: RequestResult[];
+    try {
+      results = await this.conn.socket.batch(reqs, { ops: sent.map((s) => (s.kind === 'put' ? PUT_OP : EXECUTE_OP)) });
+    } catch (err) {
+      results = reqs.map(() => ({ replies: [], error: err as NetlinkError }));
     }
-  }
-
-  private installed(r: BulkResult<InstalledFlow>): void {
-    if (!r.error) {
-      this.counters.installed++;
-      this.seen.set(r.item.flow.ufid.toString('hex'), monotonicMs());
-      this.emit('install', r.item);
-    } else if (isErrno(r.error, 'EEXIST')) this.counters.existing++;
-    else this.fail(r.error, `installing a flow for a miss from port ${r.item.upcall.inPort}`);
-  }
-
-  private async execute(executes: { packet: Buffer; actions: AttrValues[]; key: AttrValues }[]): Promise<void> {
-    const res = await executeMany(this.conn, this.datapath, executes);
-    this.counters.executed += res.executed;
-    for (const e of res.errors) this.fail(e.error, 'executing a packet');
-    this.counters.errors += res.failed - res.errors.length;
+    const now = monotonicMs();
+    const announce = this.listenerCount('install') > 0;
+    for (let i = 0; i < sent.length; i++) {
+      const s = sent[i]!;
+      const error = results[i]?.error;
+      if (s.kind === 'execute') {
+        if (!error) this.counters.executed++;
+        else this.fail(explainExecuteError(error, this.datapath.name, s.upcall.packet.length, []), 'executing a packet');
+      } else if (!error) {
+        this.counters.installed++;
+        this.seen.set(s.installed.flow.ufid.toString('hex'), now);
+        if (announce) this.emit('install', s.installed);
+      } else if (isErrno(error, 'EEXIST')) this.counters.existing++;
+      else this.fail(explainFlowError(error, 'put', 'create', this.datapath.name, s.installed.flow), `installing a flow for a miss from port ${s.installed.upcall.inPort}`);
+    }
   }
 
   /** Looks for idle flows every `intervalMs`, counted from the end of the last look. */

@@ -49,7 +49,8 @@ export function executeAttrs(spec: ExecuteSpec): AttrValues {
 /** The kernel's policy for OVS_PACKET_ATTR_PACKET: at least an Ethernet header. */
 const MIN_PACKET = 14;
 
-function explainExecuteError(err: unknown, dpName: string, packetLength: number, reasons: readonly string[]): unknown {
+/** An execute's kernel error as a sentence; `reasons`: what the kernel logged for it. */
+export function explainExecuteError(err: unknown, dpName: string, packetLength: number, reasons: readonly string[]): unknown {
   if (!(err instanceof NetlinkError)) return err;
   const code = errnoName(err.errno);
   if (code === 'ERANGE' && packetLength < MIN_PACKET) return rewrap(err, `the kernel takes no packet shorter than ${MIN_PACKET} bytes (an Ethernet header); this one has ${packetLength}`);

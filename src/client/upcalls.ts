@@ -33,10 +33,11 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { NetlinkError, errnoName, errnoNumber } from '../nl/errors.js';
+import { NLA_HDRLEN, NLA_TYPE_MASK, align4 } from '../nl/codec.js';
 import { decodeGenlMessage } from '../nl/family.js';
-import { NETLINK_GENERIC, type NetlinkMessage } from '../nl/message.js';
+import { GENL_HDRLEN, NETLINK_GENERIC, type NetlinkMessage } from '../nl/message.js';
 import { netlinkDropsOf, netlinkPortsInUse, setNoEnobufs } from '../nl/overrun.js';
-import type { AttrValues } from '../nl/schema.js';
+import { type AttrValues, structSize } from '../nl/schema.js';
 import { GenlSocket } from '../nl/socket.js';
 import { DP_FEATURES, featureNames } from '../ovs/datapath.js';
 import { packetFamily } from '../ovs/packet.js';
@@ -88,6 +89,11 @@ export interface Upcall {
   inPort: number;
   /** The flow key the kernel extracted (OVS_KEY_ATTR_* values, every field exact). */
   key: AttrValues;
+  /**
+   * The same key as the kernel encoded it (the OVS_PACKET_ATTR_KEY payload), to send back
+   * in a flow or an execute without encoding it again.
+   */
+  keyBytes?: Buffer;
   /** The packet from its Ethernet header (truncated when the action said so; see len). */
   packet: Buffer;
   /** action: the userspace action's cookie. */
@@ -158,6 +164,20 @@ export function possibleCpuSlots(text?: string): number {
   return max >= 0 ? max + 1 : availableParallelism();
 }
 
+const KEY_ATTR = packetFamily.attrs.id('key');
+const ATTRS_START = GENL_HDRLEN + structSize(packetFamily.fixedHeader!);
+
+/** The payload of the first top-level attribute of type `type` in an ovs_packet message. */
+function attrPayload(payload: Buffer, type: number): Buffer | undefined {
+  for (let off = ATTRS_START; off + NLA_HDRLEN <= payload.length;) {
+    const len = payload.readUInt16LE(off);
+    if (len < NLA_HDRLEN || off + len > payload.length) return undefined;
+    if ((payload.readUInt16LE(off + 2) & NLA_TYPE_MASK) === type) return payload.subarray(off + NLA_HDRLEN, off + len);
+    off += align4(len);
+  }
+  return undefined;
+}
+
 /** Decodes one ovs_packet message into an Upcall; throws on anything else. */
 export function decodeUpcall(msg: NetlinkMessage, datapathName: string, handlerPid: number): Upcall {
   const m = decodeGenlMessage(packetFamily, msg);
@@ -175,6 +195,9 @@ export function decodeUpcall(msg: NetlinkMessage, datapathName: string, handlerP
     packet,
     handlerPid,
   };
+  const keyBytes = attrPayload(msg.payload, KEY_ATTR);
+  // A copy: the message's buffer is the whole read buffer of its datagram.
+  if (keyBytes) up.keyBytes = Buffer.from(keyBytes);
   if (a['userdata'] !== undefined) up.userdata = a['userdata'] as Buffer;
   if (a['actions'] !== undefined) up.actions = a['actions'] as AttrValues[];
   if (a['egress_tun_key'] !== undefined) up.egressTunKey = a['egress_tun_key'] as AttrValues;

@@ -9,10 +9,12 @@ import { executeAttrs } from '../../../src/client/packets.js';
 import { decodeUpcall, possibleCpuSlots } from '../../../src/client/upcalls.js';
 import { packetArg } from '../../../src/cli/execute.js';
 import { statsLine, upcallJSON, upcallLine } from '../../../src/cli/upcalls.js';
+import { encodeAttrs } from '../../../src/nl/codec.js';
 import { genlRequest } from '../../../src/nl/family.js';
 import { encodeGenlRequest, parseMessages, type NetlinkMessage } from '../../../src/nl/message.js';
 import { parseProcNetlink } from '../../../src/nl/overrun.js';
 import type { AttrValues } from '../../../src/nl/schema.js';
+import { flowKeyAttrs } from '../../../src/ovs/keys.js';
 import { packetFamily } from '../../../src/ovs/packet.js';
 import { udpFrame } from '../../frames.js';
 
@@ -40,7 +42,8 @@ test('a miss decodes to its datapath, in_port, key and packet', () => {
   assert.deepEqual(up.key, key);
   assert.deepEqual(up.packet, frame);
   assert.equal(up.handlerPid, 1234);
-  assert.deepEqual(Object.keys(up).sort(), ['cmd', 'datapath', 'handlerPid', 'inPort', 'key', 'packet']);
+  assert.deepEqual(up.keyBytes, encodeAttrs(flowKeyAttrs, key), 'the key as encoded in the message');
+  assert.deepEqual(Object.keys(up).sort(), ['cmd', 'datapath', 'handlerPid', 'inPort', 'key', 'keyBytes', 'packet']);
 });
 
 test('an action upcall carries userdata, actions, egress tunnel, mru, len and hash', () => {
