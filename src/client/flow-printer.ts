@@ -17,15 +17,15 @@
  * memory stays bounded however many flows stream through.
  */
 import { endianness } from 'node:os';
-import { NLA_HDRLEN, NLA_TYPE_MASK, align4, decodeAttrs, decodeList } from '../nl/codec.js';
+import { NLA_HDRLEN, NLA_TYPE_MASK, align4, decodeAttrs, decodeList, decodeStruct } from '../nl/codec.js';
 import { decodeGenlMessage } from '../nl/family.js';
 import { GENL_HDRLEN, type NetlinkMessage } from '../nl/message.js';
-import { type AttrValues, structSize } from '../nl/schema.js';
+import { type AttrValues, type StructSpec, structSize } from '../nl/schema.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { flowAttrs, flowFamily } from '../ovs/flow.js';
 import { formatActions } from '../ovs/flowstr/actions.js';
 import { formatTcpFlagLetters, formatUfid } from '../ovs/flowstr/flow.js';
-import { formatKeyItem } from '../ovs/flowstr/keys.js';
+import { type StructItemPlan, formatKeyItem, structItemPlan } from '../ovs/flowstr/keys.js';
 import { flowKeyAttrs } from '../ovs/keys.js';
 import { type FlowFormatOptions, formatFlowLine } from './flow-text.js';
 import { flowFromMessage } from './flows.js';
@@ -47,6 +47,17 @@ const KEY_PACKET_TYPE = flowKeyAttrs.id('packet_type');
 const KEY_ETHERTYPE = flowKeyAttrs.id('ethertype');
 /** A pad attribute in a key would vanish in decoding (the set has none today). */
 const KEY_PAD = flowKeyAttrs.attrs.find((a) => a.type === 'pad')?.id ?? -1;
+
+/** The struct of each struct-typed key attribute, by type. */
+const STRUCTS: (StructSpec | undefined)[] = [];
+for (const a of flowKeyAttrs.attrs) if (a.type === 'struct') STRUCTS[a.id] = a.struct;
+
+/** A struct attribute's text from its plan and decoded value. */
+function planText(plan: StructItemPlan, value: Record<string, unknown>): string {
+  let out = plan.parts[0]!;
+  for (let i = 0; i < plan.fields.length; i++) out += plan.shows[i]!(value[plan.fields[i]!]) + plan.parts[i + 1]!;
+  return out;
+}
 
 /** Recent texts kept per key attribute type, and for actions. */
 const ITEMS_PER_TYPE = 4;
@@ -108,6 +119,8 @@ export class FlowLinePrinter {
   private readonly actions: ActionsText[] = [];
   /** Per key type: the last mask attribute decoded (read-only: formatting does not change values). */
   private readonly masks: ({ bytes: Buffer; value: AttrValues } | undefined)[] = [];
+  /** Per struct key type: the print plan of the last mask seen. */
+  private readonly plans: ({ bytes: Buffer; maskLen: number; masked: boolean; plan: StructItemPlan } | undefined)[] = [];
   private actionsNext = 0;
   private readonly itemsNext: number[] = [];
   /** Per key type: new texts in a row, or (negative) flows left to print without the memo. */
@@ -191,10 +204,14 @@ export class FlowLinePrinter {
     const lo = u32(p, le ? at : at + 4);
     const hi = u32(p, le ? at + 4 : at);
     if (lo === 0 && hi === 0) return 'never';
-    const ms = hi < 0x200000 && typeof this.nowMs === 'number'
-      ? this.nowMs - (hi * 0x100000000 + lo)
-      : Number(this.nowBig - ((BigInt(hi) << 32n) | BigInt(lo)));
-    return `${(ms / 1000).toFixed(3)}s`;
+    if (hi < 0x200000 && typeof this.nowMs === 'number') {
+      // Whole milliseconds, well inside 2^53: the digits directly (toFixed is slow).
+      const ms = this.nowMs - (hi * 0x100000000 + lo);
+      const abs = ms < 0 ? -ms : ms;
+      const frac = abs % 1000;
+      return `${ms < 0 ? '-' : ''}${(abs - frac) / 1000}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}s`;
+    }
+    return `${(Number(this.nowBig - ((BigInt(hi) << 32n) | BigInt(lo))) / 1000).toFixed(3)}s`;
   }
 
   private keyText(p: Buffer, key: number, keyEnd: number, mask: number, maskEnd: number): string {
@@ -265,10 +282,14 @@ export class FlowLinePrinter {
     } else this.misses[type] = misses + 1;
     let text: string;
     try {
-      const value = decodeAttrs(flowKeyAttrs, p, at, at + len);
-      const name = Object.keys(value)[0];
-      if (name === undefined) text = '';
-      else text = formatKeyItem(name, value[name], m < 0 ? undefined : this.maskValue(p, type, m, maskLen)[name], masked, false, this.options);
+      const plan = this.structPlan(p, type, keyLen, m, maskLen, masked);
+      if (plan) text = planText(plan, decodeStruct(STRUCTS[type]!, p, at + NLA_HDRLEN));
+      else {
+        const value = decodeAttrs(flowKeyAttrs, p, at, at + len);
+        const name = Object.keys(value)[0];
+        if (name === undefined) text = '';
+        else text = formatKeyItem(name, value[name], m < 0 ? undefined : this.maskValue(p, type, m, maskLen)[name], masked, false, this.options);
+      }
     } catch {
       // The ordinary way reports the error as it always has.
       throw ORDINARY;
@@ -286,6 +307,23 @@ export class FlowLinePrinter {
       }
     }
     return text;
+  }
+
+  /**
+   * For a struct attribute of the struct's size: its print plan for this mask (the last
+   * one of each type is kept), so that only the value is decoded and its fields put in.
+   */
+  private structPlan(p: Buffer, type: number, keyLen: number, m: number, maskLen: number, masked: boolean): StructItemPlan | undefined {
+    const struct = STRUCTS[type];
+    if (!struct || keyLen !== structSize(struct)) return undefined;
+    const last = this.plans[type];
+    if (last && last.masked === masked && last.maskLen === maskLen && (maskLen <= 0 || sameBytes(p, m + NLA_HDRLEN, last.bytes, 0, maskLen))) return last.plan;
+    const name = flowKeyAttrs.get(type)!.name;
+    const plan = structItemPlan(name, m < 0 ? undefined : this.maskValue(p, type, m, maskLen)[name], masked, false, this.options);
+    if (!plan) return undefined;
+    const bytes = maskLen > 0 ? Buffer.from(p.subarray(m + NLA_HDRLEN, m + NLA_HDRLEN + maskLen)) : Buffer.alloc(0);
+    this.plans[type] = { bytes, maskLen, masked, plan };
+    return plan;
   }
 
   /** The mask attribute at m decoded; the last one of each type is kept (masks repeat more than keys). */

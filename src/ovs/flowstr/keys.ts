@@ -490,27 +490,42 @@ function scanField(sc: Scanner, f: FieldDef, masked: boolean, value: Record<stri
  * undefined mask means exact (a key without mask, a set() action).
  */
 function formatField(f: FieldDef, label: string, v: unknown, m: unknown, verbose: boolean): string {
+  const piece = fieldPiece(f, label, m, verbose);
+  return piece.show ? piece.text + piece.show(v) + piece.tail : piece.text;
+}
+
+/** What formatField() prints for a mask, before the value: `text`, or text + show(value) + tail. */
+interface FieldPiece {
+  text: string;
+  show?: (v: unknown) => string;
+  tail: string;
+}
+
+const showFrag = (v: unknown): string => FRAG_NAMES[v as number] ?? '<error>';
+const showHex = (v: unknown): string => hex(v as number | bigint);
+
+function fieldPiece(f: FieldDef, label: string, m: unknown, verbose: boolean): FieldPiece {
   switch (f.kind) {
     case 'frag': {
       // Verbose or not, a wildcarded frag is left out; a partial mask is an error text.
-      if (m !== undefined && m === 0) return '';
-      if (m !== undefined && m !== 0xff) return `error: partial mask not supported for frag (${hexAlt(m as number)}),`;
-      return `${label}=${FRAG_NAMES[v as number] ?? '<error>'},`;
+      if (m !== undefined && m === 0) return { text: '', tail: '' };
+      if (m !== undefined && m !== 0xff) return { text: `error: partial mask not supported for frag (${hexAlt(m as number)}),`, tail: '' };
+      return { text: `${label}=`, show: showFrag, tail: ',' };
     }
     case 'be32x':
-      return `${label}=${hex(v as number)},`;
+      return { text: `${label}=`, show: showHex, tail: ',' };
     case 'be64': {
       // format_be64 treats a missing mask as empty: tun_id shows only with -m then.
       const mask = m === undefined ? 0n : (m as bigint);
-      if (!verbose && mask === 0n) return '';
+      if (!verbose && mask === 0n) return { text: '', tail: '' };
       const full = m === undefined || mask === 0xffffffffffffffffn;
-      return `${label}=${hex(v as bigint)}${full ? '' : `/${hexAlt(mask)}`},`;
+      return { text: `${label}=`, show: showHex, tail: full ? ',' : `/${hexAlt(mask)},` };
     }
     default: {
       const k: Kind = KINDS[f.kind];
-      if (!verbose && m !== undefined && k.isZero(m)) return '';
+      if (!verbose && m !== undefined && k.isZero(m)) return { text: '', tail: '' };
       const full = m === undefined || k.isExact(m);
-      return `${label}=${k.show(v)}${full ? '' : `/${k.showMask(m)}`},`;
+      return { text: `${label}=`, show: k.show, tail: full ? ',' : `/${k.showMask(m)},` };
     }
   }
 }
@@ -1748,4 +1763,40 @@ export function formatKeyItem(
     return formatKeyAttr(name, value, masked && mask === undefined ? wildcardMask(flowKeyAttrs, name, value) : mask, options);
   }
   return name === 'ethernet' && !afterPacketType ? 'eth()' : '';
+}
+
+/**
+ * formatKeyItem() of a struct attribute (eth, ipv4, tcp, ct_tuple4, ...) worked out for
+ * its mask ahead of the value: the text is parts[0] + shows[0](value[fields[0]]) +
+ * parts[1] + ... + parts[n]. Undefined for other attributes. For many keys whose masks
+ * repeat while their values change (src/client/flow-printer.ts).
+ */
+export interface StructItemPlan {
+  parts: string[];
+  fields: string[];
+  shows: ((v: unknown) => string)[];
+}
+
+export function structItemPlan(name: string, mask: unknown, masked: boolean, afterPacketType: boolean, options: KeyFormatOptions): StructItemPlan | undefined {
+  const def = BY_ATTR.get(name);
+  if (def?.kind !== 'struct') return undefined;
+  const verbose = options.verbose ?? false;
+  const wildcard = masked && (mask === undefined || maskIsConstant(name, mask, 0));
+  if (!verbose && wildcard) return { parts: [name === 'ethernet' && !afterPacketType ? 'eth()' : ''], fields: [], shows: [] };
+  const m = (masked && mask === undefined ? wildcardMask(flowKeyAttrs, name, def.zeros) : mask) as Record<string, unknown> | undefined;
+  const plan: StructItemPlan = { parts: [], fields: [], shows: [] };
+  let text = `${def.text}(`;
+  for (const f of def.fields) {
+    const piece = fieldPiece(f, f.label, m?.[f.field], verbose);
+    text += piece.text;
+    if (piece.show) {
+      plan.parts.push(text);
+      plan.fields.push(f.field);
+      plan.shows.push(piece.show);
+      text = piece.tail;
+    }
+  }
+  // formatBody's struct case drops the last field's comma.
+  plan.parts.push(`${text.replace(/,$/, '')})`);
+  return plan;
 }
