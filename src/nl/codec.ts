@@ -432,6 +432,49 @@ function bytesKind(len: number | undefined, repr: Repr | undefined): number {
   return len === 6 && repr === 'mac' ? MAC : OTHER;
 }
 
+/*
+ * Address text of decoded values, remembered: a dump repeats the same few addresses
+ * (masks, a server, a gateway, the MACs of a few hosts) in flow after flow, and making
+ * the text is most of what decoding an address costs (each piece of a concatenation is
+ * a string of its own). Direct-mapped: one slot per hash, the newest text wins.
+ */
+const TEXT_SLOTS = 1024;
+const ipv4Keys = new Int32Array(TEXT_SLOTS);
+const ipv4Texts: (string | undefined)[] = new Array<string | undefined>(TEXT_SLOTS).fill(undefined);
+
+/** The dotted text of a be32 address. */
+function ipv4Text(n: number): string {
+  const h = (n ^ (n >>> 10) ^ (n >>> 20)) & (TEXT_SLOTS - 1);
+  const known = ipv4Texts[h];
+  if (known !== undefined && ipv4Keys[h] === (n | 0)) return known;
+  const text = formatIPv4(n);
+  ipv4Keys[h] = n;
+  ipv4Texts[h] = text;
+  return text;
+}
+
+const macKeysHigh = new Int32Array(TEXT_SLOTS);
+const macKeysLow = new Int32Array(TEXT_SLOTS);
+const macTexts: (string | undefined)[] = new Array<string | undefined>(TEXT_SLOTS).fill(undefined);
+
+/** The text of the MAC address at buf[at, at + 6). */
+function macText(buf: Buffer, at: number): string {
+  const high = (buf[at]! << 8) | buf[at + 1]!;
+  const low = (buf[at + 2]! << 24) | (buf[at + 3]! << 16) | (buf[at + 4]! << 8) | buf[at + 5]!;
+  const h = (low ^ (low >>> 10) ^ (low >>> 20) ^ high) & (TEXT_SLOTS - 1);
+  const known = macTexts[h];
+  if (known !== undefined && macKeysLow[h] === low && macKeysHigh[h] === high) return known;
+  const text = formatMac(buf, at);
+  macKeysHigh[h] = high;
+  macKeysLow[h] = low;
+  macTexts[h] = text;
+  return text;
+}
+
+function u64(hi: number, lo: number): bigint {
+  return hi === 0 ? BigInt(lo) : (BigInt(hi) << 32n) | BigInt(lo);
+}
+
 /** MAC text or 6 bytes written at off; false for anything else (the caller's closure says why). */
 function putMac(v: unknown, buf: Buffer, off: number): boolean {
   if (typeof v === 'string') return parseMacInto(v, buf, off);
@@ -567,7 +610,7 @@ export function encodeStruct(s: StructSpec, value: Record<string, unknown>, path
 export function decodeStruct(s: StructSpec, buf: Buffer, off = 0): Record<string, unknown> {
   const plan = structPlan(s);
   if (off + plan.size > buf.length) throw new SchemaError(s.name, `needs ${plan.size} bytes at offset ${off}, buffer has ${buf.length}`);
-  return readStruct(plan, buf, off, plan.size);
+  return plan.read(buf, off);
 }
 
 // ---------------------------------------------------------------- attribute plans
@@ -677,7 +720,7 @@ function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
       const minLen = spec.minLen ?? plan.size;
       return withPayload((w, value) => writeStruct(plan, value, w), (buf, start, n) => {
         if (n < minLen) fail(`struct ${plan.spec.name} needs ${minLen} bytes, got ${n}`);
-        return readStruct(plan, buf, start, Math.min(n, plan.size));
+        return n >= plan.size ? plan.read(buf, start) : readStruct(plan, buf, start, n);
       }, undefined, { kind: STRUCT_ATTR, struct: plan });
     }
     case 'array': {
@@ -709,7 +752,7 @@ function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
             throw under(`[${i}]`, err);
           }
         }
-      }, (buf, start, n) => readArray(buf, start, n, plan.size, (b, off) => readStruct(plan, b, off, plan.size)));
+      }, (buf, start, n) => readArray(buf, start, n, plan.size, (b, off) => plan.read(b, off)));
     }
     case 'nested': {
       const child = lazySetPlan(spec);
@@ -728,9 +771,9 @@ function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
         return withPayload((w, value) => writeIndexed(child(), value, w, entryFlag), nested(readIndexed));
       }
       if (spec.list) {
-        return withPayload((w, value) => child().writeList(value, w), nested((p, buf, s, e) => p.readList(buf, viewOf(buf), s, e)), undefined, { kind: LIST_ATTR, child });
+        return withPayload((w, value) => child().writeList(value, w), nested((p, buf, s, e) => p.readList(buf, s, e)), undefined, { kind: LIST_ATTR, child });
       }
-      return withPayload((w, value) => child().write(value, w), nested(readSet), undefined, { kind: NESTED_ATTR, child });
+      return withPayload((w, value) => child().write(value, w), nested((p, buf, s, e) => p.read(buf, s, e)), undefined, { kind: NESTED_ATTR, child });
     }
     default: {
       const size = intSize(spec.type);
@@ -1034,16 +1077,11 @@ function unknownAttr(buf: Buffer, type: number, nested: boolean, at: number, len
   return u;
 }
 
-/** Reads buf[start, end) as attributes of the set (the generated reader, given a view of buf). */
-function readSet(plan: SetPlan, buf: Buffer, start: number, end: number): AttrValues {
-  return plan.read(buf, viewOf(buf), start, end);
-}
-
 function readIndexed(plan: SetPlan, buf: Buffer, start: number, end: number): AttrValues[] {
   const out: AttrValues[] = [];
   forEachAttr(buf, start, end, (_type, _nested, at, len) => {
     try {
-      out.push(readSet(plan, buf, at, at + len));
+      out.push(plan.read(buf, at, at + len));
     } catch (err) {
       throw under(`[${out.length}]`, err);
     }
@@ -1089,7 +1127,7 @@ export function decodeAttrs(set: AttrSet, buf: Buffer, start = 0, end = buf.leng
   checkRange(buf, start, end, path);
   const depth = nestDepth.n;
   try {
-    return readSet(setPlan(set), buf, start, end);
+    return setPlan(set).read(buf, start, end);
   } catch (err) {
     nestDepth.n = depth;
     throw under(path, err);
@@ -1101,7 +1139,7 @@ export function decodeList(set: AttrSet, buf: Buffer, start = 0, end = buf.lengt
   checkRange(buf, start, end, path);
   const depth = nestDepth.n;
   try {
-    return setPlan(set).readList(buf, viewOf(buf), start, end);
+    return setPlan(set).readList(buf, start, end);
   } catch (err) {
     nestDepth.n = depth;
     throw under(path, err);
@@ -1147,6 +1185,6 @@ function describe(v: unknown): string {
 
 /** What the generated code calls (codegen.ts). */
 const runtime: Runtime = {
-  fail, under, describe, isRecord, parseIPv4, formatIPv4, formatMac, putMac, writeEntry, singleKey,
+  fail, under, describe, isRecord, parseIPv4, ipv4Text, macText, u64, putMac, writeEntry, singleKey,
   closeAttribute, unknownAttr, unknownKey, structFailure, depth: nestDepth, maxDepth: MAX_NEST_DEPTH,
 };

@@ -84,7 +84,7 @@ export interface StructPlan {
   /** Writes a whole struct value at `at`, where `size` bytes fit (generated). */
   write(value: unknown, buf: Buffer, d: DataView, at: number): void;
   /** Reads a whole (full-size) struct at `at` (generated). */
-  read(buf: Buffer, d: DataView, at: number): Record<string, unknown>;
+  read(buf: Buffer, at: number): Record<string, unknown>;
 }
 
 /** How generated code treats an attribute: inline, or through its closures. */
@@ -134,9 +134,9 @@ export interface SetPlan {
   /** Writes a list of single-key objects at w.off, in list order. */
   writeList(list: unknown, w: WriterLike): void;
   /** Reads buf[start, end) as an object of attribute values. */
-  read(buf: Buffer, d: DataView, start: number, end: number): Record<string, unknown>;
+  read(buf: Buffer, start: number, end: number): Record<string, unknown>;
   /** Reads buf[start, end) as a list of single-key objects. */
-  readList(buf: Buffer, d: DataView, start: number, end: number): Record<string, unknown>[];
+  readList(buf: Buffer, start: number, end: number): Record<string, unknown>[];
 }
 
 /** The codec helpers generated code calls (slow paths, errors, address text). */
@@ -146,8 +146,11 @@ export interface Runtime {
   describe(v: unknown): string;
   isRecord(v: unknown): v is Record<string, unknown>;
   parseIPv4(s: string): number | undefined;
-  formatIPv4(n: number): string;
-  formatMac(b: Uint8Array, off: number): string;
+  /** Address text (remembered: dumps repeat addresses). */
+  ipv4Text(n: number): string;
+  macText(buf: Buffer, at: number): string;
+  /** The bigint of a 64-bit integer's two unsigned 32-bit halves. */
+  u64(hi: number, lo: number): bigint;
   /** MAC text or 6 bytes written at `at`; false for anything else. */
   putMac(v: unknown, buf: Buffer, at: number): boolean;
   /** A named entry that is not a known attribute: an unknown one kept as bytes, or an error. */
@@ -167,28 +170,42 @@ export interface Runtime {
 
 const lit = (s: string): string => JSON.stringify(s);
 
-/** A DataView read of a scalar of `kind` at `at` (an expression in the generated code). */
+/*
+ * Decoding reads bytes by index rather than through a DataView: a decode starts from any
+ * Buffer, and a DataView of it (with the .buffer it needs) costs more to make than the
+ * few multi-byte reads of a message save.
+ */
+const byte = (at: string, k: number): string => (k === 0 ? `buf[${at}]` : `buf[${at} + ${k}]`);
+const le16 = (at: string): string => `(${byte(at, 0)} | ${byte(at, 1)} << 8)`;
+const be16 = (at: string): string => `(${byte(at, 0)} << 8 | ${byte(at, 1)})`;
+const le32 = (at: string): string => `(${byte(at, 0)} | ${byte(at, 1)} << 8 | ${byte(at, 2)} << 16 | ${byte(at, 3)} << 24)`;
+const be32 = (at: string): string => `(${byte(at, 0)} << 24 | ${byte(at, 1)} << 16 | ${byte(at, 2)} << 8 | ${byte(at, 3)})`;
+
+/** A read of a scalar of `kind` at `at` (an expression in the generated code, over `buf`). */
 function scalarGet(kind: number, at: string): string {
   switch (kind) {
-    case U8: return `d.getUint8(${at})`;
-    case S8: return `d.getInt8(${at})`;
-    case LE16: return `d.getUint16(${at}, true)`;
-    case SLE16: return `d.getInt16(${at}, true)`;
-    case LE32: return `d.getUint32(${at}, true)`;
-    case SLE32: return `d.getInt32(${at}, true)`;
-    case BE16: return `d.getUint16(${at})`;
-    case SBE16: return `d.getInt16(${at})`;
-    case BE32: return `d.getUint32(${at})`;
-    case SBE32: return `d.getInt32(${at})`;
-    case IPV4: return `rt.formatIPv4(d.getUint32(${at}))`;
-    case MAC: return `rt.formatMac(buf, ${at})`;
+    case U8: return byte(at, 0);
+    case S8: return `(${byte(at, 0)} << 24 >> 24)`;
+    case LE16: return le16(at);
+    case SLE16: return `(${le16(at)} << 16 >> 16)`;
+    case LE32: return `(${le32(at)} >>> 0)`;
+    case SLE32: return le32(at);
+    case BE16: return be16(at);
+    case SBE16: return `(${be16(at)} << 16 >> 16)`;
+    case BE32: return `(${be32(at)} >>> 0)`;
+    case SBE32: return be32(at);
+    case IPV4: return `rt.ipv4Text(${be32(at)} >>> 0)`;
+    case MAC: return `rt.macText(buf, ${at})`;
     default: throw new Error(`scalar kind ${kind} has no inline read`);
   }
 }
 
+/** A 64-bit integer at `at` as a bigint, from its two 32-bit halves. */
 function bigGet(type: 'u64' | 's64' | 'be64', at: string): string {
-  if (type === 'be64') return `d.getBigUint64(${at})`;
-  return `d.${type === 'u64' ? 'getBigUint64' : 'getBigInt64'}(${at}, ${LE})`;
+  const half = type === 'be64' || !LE ? be32 : le32;
+  const [hi, lo] = type === 'be64' || !LE ? [at, `${at} + 4`] : [`${at} + 4`, at];
+  const u = `rt.u64(${half(hi)} >>> 0, ${half(lo)} >>> 0)`;
+  return type === 's64' ? `BigInt.asIntN(64, ${u})` : u;
 }
 
 /**
@@ -237,10 +254,12 @@ function headerStore(at: string, len: number, type: number): string {
 
 const align4 = (n: number): number => (n + 3) & ~3;
 
-/** Builds functions from generated source; `names` and `args` are what they may see. */
-function build<T>(names: string[], args: unknown[], source: string): T {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval
-  return new Function(...names, source)(...args) as T;
+/**
+ * Builds functions from generated source; `names` and `args` are what they may see. The
+ * source is named after the set or struct, so profiles and stack traces say which.
+ */
+function build<T>(what: string, names: string[], args: unknown[], source: string): T {
+  return new Function(...names, `${source}\n//# sourceURL=codegen/${what}.js`)(...args) as T;
 }
 
 // ---------------------------------------------------------------- structs
@@ -264,8 +283,9 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
   }
   const source = `
     // struct ${name}, ${plan.size} bytes
+    const STRUCT = ${lit(name)};
     function write(value, buf, d, at) {
-      if (!rt.isRecord(value)) rt.fail("expected an object for struct ${name}, got " + rt.describe(value));
+      if (!rt.isRecord(value)) rt.fail("expected an object for struct " + STRUCT + ", got " + rt.describe(value));
       // Fields the value leaves out (and padding) are zero.
       for (let i = 0; i < ${plan.size}; i++) buf[at + i] = 0;
       let field = "";
@@ -275,7 +295,7 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
           const v = value[key];
           switch (key) {
             ${cases.join('\n            ')}
-            default: rt.fail("struct ${name} has no field \\"" + key + "\\"");
+            default: rt.fail("struct " + STRUCT + " has no field \\"" + key + "\\"");
           }
         }
       } catch (err) {
@@ -283,11 +303,11 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
       }
     }
     // A full-size struct as one object literal: every value of it gets one hidden class.
-    function read(buf, d, at) {
+    function read(buf, at) {
       return { ${fields.join(', ')} };
     }
     return { write, read };`;
-  return build(['rt', 'plan', 'F'], [rt, plan, F], source);
+  return build(`struct-${name}`, ['rt', 'plan', 'F'], [rt, plan, F], source);
 }
 
 // ---------------------------------------------------------------- attribute sets
@@ -353,17 +373,17 @@ function readCase(a: AttrPlan, i: number, store: (expr: string) => string): stri
   const slow = `A${i}.read(buf, at, n)`;
   switch (a.kind) {
     case SCALAR_ATTR: return store(`n === ${a.size} ? ${scalarGet(a.scalar, 'at')} : ${slow}`);
-    case IP_ATTR: return store(`n === 4 ? rt.formatIPv4(d.getUint32(at)) : ${slow}`);
+    case IP_ATTR: return store(`n === 4 ? ${scalarGet(IPV4, 'at')} : ${slow}`);
     case BIG_ATTR: return store(`n === 8 ? ${bigGet(a.spec.type as 'u64', 'at')} : ${slow}`);
     // Shorter payloads (older kernels) and bad lengths go the long way.
-    case STRUCT_ATTR: return store(`n >= ${a.struct!.size} ? S${i}.read(buf, d, at) : ${slow}`);
+    case STRUCT_ATTR: return store(`n >= ${a.struct!.size} ? S${i}.read(buf, at) : ${slow}`);
     case FLAG_ATTR: return store('true');
     case PAD_ATTR: return '';
     case NESTED_ATTR:
     case LIST_ATTR:
       return `if (depth.n >= maxDepth) rt.fail("nested more than " + maxDepth + " levels deep");
           depth.n++;
-          const value = C${i}.${a.kind === NESTED_ATTR ? 'read' : 'readList'}(buf, d, at, at + n);
+          const value = C${i}.${a.kind === NESTED_ATTR ? 'read' : 'readList'}(buf, at, at + n);
           depth.n--;
           ${store('value')}`;
     default: return store(slow);
@@ -375,8 +395,8 @@ function attributeLoop(body: string): string {
   return `let off = start;
     while (off < end) {
       if (end - off < 4) rt.fail((end - off) + " stray bytes at offset " + off + ", too short for an attribute header");
-      const len = d.getUint16(off, ${LE});
-      const rawType = d.getUint16(off + 2, ${LE});
+      const len = ${LE ? le16('off') : be16('off')};
+      const rawType = ${LE ? le16('off + 2') : be16('off + 2')};
       const type = rawType & 0x3fff;
       if (len < 4) rt.fail("attribute type " + type + " at offset " + off + " has length " + len + " (< 4)");
       if (off + len > end) rt.fail("attribute type " + type + " at offset " + off + " runs " + (off + len - end) + " bytes past its container");
@@ -413,6 +433,7 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
       }`;
   const source = `
     ${consts.join('\n    ')}
+    const SET = ${lit(setName)};
     const depth = rt.depth, maxDepth = rt.maxDepth;
     let linked = false;
     function link() { ${children} linked = true; }
@@ -420,7 +441,7 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
     // ${setName}: the value's attributes, in the value's own key order.
     function write(values, w) {
       if (!linked) link();
-      if (!rt.isRecord(values)) rt.fail("expected an object of ${setName} attributes, got " + rt.describe(values));
+      if (!rt.isRecord(values)) rt.fail("expected an object of " + SET + " attributes, got " + rt.describe(values));
       // The key being written, for the error path (one try around the loop, not one per key).
       let current = "";
       try {
@@ -438,7 +459,7 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
     // ${setName} as a list of single-key objects: order and repeats kept.
     function writeList(list, w) {
       if (!linked) link();
-      if (!Array.isArray(list)) rt.fail("expected a list of ${setName} entries, got " + rt.describe(list));
+      if (!Array.isArray(list)) rt.fail("expected a list of " + SET + " entries, got " + rt.describe(list));
       for (let i = 0; i < list.length; i++) {
         const item = list[i];
         let current = "";
@@ -454,7 +475,7 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
       }
     }
 
-    function read(buf, d, start, end) {
+    function read(buf, start, end) {
       if (!linked) link();
       const out = {};
       // The attribute being read (-1: a header), for the error path.
@@ -473,7 +494,7 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
       return out;
     }
 
-    function readList(buf, d, start, end) {
+    function readList(buf, start, end) {
       if (!linked) link();
       const out = [];
       let current = -1;
@@ -493,5 +514,5 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
       return out;
     }
     return { write, writeList, read, readList };`;
-  return build(['rt', 'plan', 'A'], [rt, plan, attrs], source);
+  return build(setName, ['rt', 'plan', 'A'], [rt, plan, attrs], source);
 }
