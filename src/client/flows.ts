@@ -363,8 +363,7 @@ export class FlowTable {
     const window = Math.max(1, options.window ?? 8);
     const { name } = await this.datapath();
     const base = await this.requestBase();
-    const encodedActions = new WeakMap<FlowActions, Buffer>();
-    const checks = new FlowCheckMemo();
+    const run: BulkMemo = { actions: new WeakMap(), checks: new FlowCheckMemo(), masks: new Map() };
     this.watchLog();
     const inflight: Batch<T>[] = [];
     let current: Batch<T> = newBatch();
@@ -420,7 +419,7 @@ export class FlowTable {
         const item = step.value;
         try {
           const op = toOp(item);
-          const req = opRequest(base, op, encodedActions, checks);
+          const req = opRequest(base, op, run);
           current.entries.push({ item, op });
           current.requests.push(req);
         } catch (err) {
@@ -452,6 +451,13 @@ export class FlowTable {
   }
 }
 
+/** What the requests of one bulk run share: encoded actions lists, the last passed check, the last masks. */
+interface BulkMemo {
+  actions: WeakMap<FlowActions, Buffer>;
+  checks: FlowCheckMemo;
+  masks: LastMasks;
+}
+
 interface RequestBase {
   familyId: number;
   header: Buffer;
@@ -476,20 +482,20 @@ const ACTIONS_ATTR_ID = flowAttrs.id('actions');
 /**
  * The request of one bulk operation. Many lines of a bulk file share their actions (the
  * caller passes the same list object for the same text): each list is encoded once per
- * run (`encoded`) and sent as the raw attribute the codec copies verbatim. A key given as
- * memo entries (keyAttrs) is checked only when it differs from the last one that passed
- * in what the checks read (`checks`), and laid out from its attributes' bytes.
+ * run and sent as the raw attribute the codec copies verbatim. A key given as memo
+ * entries (keyAttrs) is checked only when it differs from the last one that passed in
+ * what the checks read, and laid out from its attributes' bytes.
  */
-function opRequest(base: RequestBase, op: FlowOp, encoded: WeakMap<FlowActions, Buffer>, checks: FlowCheckMemo): GenlRequest {
+function opRequest(base: RequestBase, op: FlowOp, run: BulkMemo): GenlRequest {
   if (op.kind === 'del') return buildRequest(base, 'del', 0, targetAttrs(op.target));
-  if (op.keyAttrs && op.flow.mask) checks.check(op.keyAttrs, op.flow.key, op.flow.mask);
+  if (op.keyAttrs && op.flow.mask) run.checks.check(op.keyAttrs, op.flow.key, op.flow.mask);
   else checkFlowMatch(op.flow.key, op.flow.mask);
   const { command, flags } = putCommand(op.mode ?? 'create');
   const actions = op.flow.actions ?? [];
-  let raw = encoded.get(actions);
-  if (!raw) encoded.set(actions, (raw = encodeList(actionAttrs, actions)));
+  let raw = run.actions.get(actions);
+  if (!raw) run.actions.set(actions, (raw = encodeList(actionAttrs, actions)));
   if (op.keyAttrs && !op.clear) {
-    const fixedHeader = putFromParts(base.header, op.flow.ufid, op.keyAttrs, raw);
+    const fixedHeader = putFromParts(base.header, op.flow.ufid, op.keyAttrs, raw, run.masks);
     if (fixedHeader) return { family: base.familyId, cmd: flowFamily.commands[command]!, version: flowFamily.version, flags, fixedHeader };
   }
   const attrs = putAttrs(op.flow, op.clear);
@@ -530,14 +536,46 @@ const scratch = Buffer.allocUnsafe(1 << 16);
  * it. An attribute sent before has its bytes kept on its memo entry and is copied; one
  * met for the first time is encoded in place (most are never met again).
  */
-function putKeyAttr(m: MemoAttr, forMask: boolean, buf: Buffer, off: number): number {
+function putKeyAttr(m: MemoAttr, forMask: boolean, buf: Buffer, off: number, masks: LastMasks): number {
   const kept = m.encoded;
-  if (kept) {
-    const b = forMask ? kept.mask : kept.key;
-    if (off + b.length > buf.length) throw new RangeError('no room');
-    return off + b.copy(buf, off);
+  if (kept) return putBytes(forMask ? kept.mask : kept.key, buf, off);
+  const { name, value, mask } = m.attr;
+  if (!forMask) return encodeAttr(flowKeyAttrs, name, value, buf, off);
+  // A new value mostly comes with the mask the attribute had before (ipv4(src=...) of
+  // flow after flow): an equal mask has the same bytes.
+  const last = masks.get(name);
+  if (last && sameFlatValue(last.mask, mask)) return putBytes(last.bytes, buf, off);
+  const end = encodeAttr(flowKeyAttrs, name, mask, buf, off);
+  masks.set(name, { mask, bytes: Buffer.from(buf.subarray(off, end)) });
+  return end;
+}
+
+function putBytes(b: Buffer, buf: Buffer, off: number): number {
+  if (off + b.length > buf.length) throw new RangeError('no room');
+  return off + b.copy(buf, off);
+}
+
+/** The last mask encoded for each key attribute (by name), with its TLV. */
+type LastMasks = Map<string, { mask: unknown; bytes: Buffer }>;
+
+/**
+ * Whether two values encode the same because they are equal: the same primitive, or
+ * objects with the same keys in the same order and the same primitive at each (a nested
+ * object or a buffer is not compared: false).
+ */
+function sameFlatValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || a instanceof Uint8Array || b instanceof Uint8Array) return false;
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i]!;
+    if (k !== kb[i]) return false;
+    const v = (a as Record<string, unknown>)[k];
+    if ((typeof v === 'object' && v !== null) || v !== (b as Record<string, unknown>)[k]) return false;
   }
-  return encodeAttr(flowKeyAttrs, m.attr.name, forMask ? m.attr.mask : m.attr.value, buf, off);
+  return true;
 }
 
 /**
@@ -549,7 +587,7 @@ function putKeyAttr(m: MemoAttr, forMask: boolean, buf: Buffer, off: number): nu
  * drops it from key and mask: excludePacketType): buildRequest then does it all, and its
  * error, if any, names the attribute's path.
  */
-function putFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly MemoAttr[], actions: Buffer): Buffer | undefined {
+function putFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly MemoAttr[], actions: Buffer, masks: LastMasks): Buffer | undefined {
   const buf = scratch;
   let off: number;
   try {
@@ -566,12 +604,12 @@ function putFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly 
     if (ufid) off = encodeAttr(flowAttrs, 'ufid', ufid, buf, off);
     const keyAt = off;
     off += 4;
-    for (let i = 0; i < attrs.length; i++) off = putKeyAttr(attrs[i]!, false, buf, off);
+    for (let i = 0; i < attrs.length; i++) off = putKeyAttr(attrs[i]!, false, buf, off, masks);
     putAttrHeader(buf, keyAt, off - keyAt, KEY_TYPE);
     if (attrs.length > 0) {
       const maskAt = off;
       off += 4;
-      for (let i = 0; i < attrs.length; i++) off = putKeyAttr(attrs[i]!, true, buf, off);
+      for (let i = 0; i < attrs.length; i++) off = putKeyAttr(attrs[i]!, true, buf, off, masks);
       putAttrHeader(buf, maskAt, off - maskAt, MASK_TYPE);
     }
     const actionsEnd = off + 4 + actions.length;

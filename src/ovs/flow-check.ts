@@ -249,66 +249,79 @@ export function checkFlowMatch(key: AttrValues, mask?: AttrValues): void {
   }
 }
 
-/**
- * Everything checkFlowMatch reads of one key attribute and its mask (an attribute in the
- * key has its mask at the same name): which it is, whether value and mask are there,
- * whether the mask is all zero, and the fields the rules look at (the EtherType, IP
- * protocol and fragment type, ICMPv6 type). Null for vlan() and encap(), whose rules read
- * more: a key with them is always checked in full.
- */
-function checkShape(name: string, value: unknown, mask: unknown): string | null {
-  // packet_type: the key checked is not its attributes (dpif-netlink's excludePacketType).
-  if (name === 'vlan' || name === 'encap' || name === 'packet_type') return null;
-  let shape = `${name}${value === undefined ? '-' : '+'}${mask === undefined ? '-' : isZeroValue(mask) ? '0' : '1'}`;
-  if (name === 'ethertype') shape += `:${toNumber(value)}`;
-  else if (name === 'ipv4') shape += `:${member(value, 'ipv4_proto')}:${member(value, 'ipv4_frag')}:${member(mask, 'ipv4_proto')}`;
-  else if (name === 'ipv6') shape += `:${member(value, 'ipv6_proto')}:${member(value, 'ipv6_frag')}:${member(mask, 'ipv6_proto')}`;
-  else if (name === 'icmpv6') shape += `:${member(value, 'icmpv6_type')}:${member(mask, 'icmpv6_type')}`;
-  return shape;
-}
-
-/** A struct attribute's field as a number, as field() reads it. */
-function member(v: unknown, name: string): number | undefined {
-  return isRecord(v) ? toNumber(v[name]) : undefined;
-}
-
 /** A key attribute with its mask, as a flow key parser gives it (flowstr/keys.ts KeyAttr). */
-interface CheckedAttr {
-  attr: { name: string; value: unknown; mask?: unknown };
+interface KeyMaskAttr {
+  name: string;
+  value: unknown;
+  mask?: unknown;
+}
+
+/**
+ * Whether checkFlowMatch reads the same of key attributes `a` and `b` (each with its mask,
+ * at the same name in key and mask): which attribute it is, whether value and mask are
+ * there, whether the mask is all zero, and the fields the rules look at (the EtherType,
+ * the IP protocol and fragment type, the ICMPv6 type). Never for vlan() and encap(), whose
+ * rules read more, nor packet_type (the key checked is not its attributes then:
+ * dpif-netlink's excludePacketType).
+ */
+function checkedAlike(a: KeyMaskAttr, b: KeyMaskAttr): boolean {
+  const name = a.name;
+  if (name !== b.name || !memoCheckable(name)) return false;
+  if ((a.value === undefined) !== (b.value === undefined) || (a.mask === undefined) !== (b.mask === undefined)) return false;
+  if (isZeroValue(a.mask) !== isZeroValue(b.mask)) return false;
+  switch (name) {
+    case 'ethertype':
+      return toNumber(a.value) === toNumber(b.value);
+    case 'ipv4':
+      return sameMember(a.value, b.value, 'ipv4_proto') && sameMember(a.value, b.value, 'ipv4_frag') && sameMember(a.mask, b.mask, 'ipv4_proto');
+    case 'ipv6':
+      return sameMember(a.value, b.value, 'ipv6_proto') && sameMember(a.value, b.value, 'ipv6_frag') && sameMember(a.mask, b.mask, 'ipv6_proto');
+    case 'icmpv6':
+      return sameMember(a.value, b.value, 'icmpv6_type') && sameMember(a.mask, b.mask, 'icmpv6_type');
+    default:
+      return true;
+  }
+}
+
+function memoCheckable(name: string): boolean {
+  return name !== 'vlan' && name !== 'encap' && name !== 'packet_type';
+}
+
+/** Whether two struct values have the same number in a field, as field() reads it. */
+function sameMember(a: unknown, b: unknown, name: string): boolean {
+  return (isRecord(a) ? toNumber(a[name]) : undefined) === (isRecord(b) ? toNumber(b[name]) : undefined);
 }
 
 /**
  * checkFlowMatch for many flows in a row (a flow file) whose keys are lists of attribute
  * entries that repeat (KeyAttrMemo's): a flow whose attributes are, one by one, the same
- * entries as those of the last flow that passed, or entries of the same check shape (what
- * the rules read of them), passes without being checked again. Only a pass is remembered.
+ * entries as those of the last flow that passed, or read alike by the rules
+ * (checkedAlike), passes without being checked again. Only a pass is remembered.
  */
 export class FlowCheckMemo {
-  private readonly entries: CheckedAttr[] = [];
-  private readonly shapes: string[] = [];
+  private readonly entries: { attr: KeyMaskAttr }[] = [];
   private length = -1;
 
   /** checkFlowMatch(key, mask), where `attrs` are key's attributes with their masks, in mask's order. */
-  check(attrs: readonly CheckedAttr[], key: AttrValues, mask: AttrValues): void {
+  check(attrs: readonly { attr: KeyMaskAttr }[], key: AttrValues, mask: AttrValues): void {
     if (this.passedAlike(attrs)) return;
     checkFlowMatch(key, mask);
     this.length = -1;
     for (let i = 0; i < attrs.length; i++) {
       const e = attrs[i]!;
-      const shape = checkShape(e.attr.name, e.attr.value, e.attr.mask);
-      if (shape === null) return;
+      if (!memoCheckable(e.attr.name)) return;
       this.entries[i] = e;
-      this.shapes[i] = shape;
     }
     this.length = attrs.length;
   }
 
-  private passedAlike(attrs: readonly CheckedAttr[]): boolean {
+  private passedAlike(attrs: readonly { attr: KeyMaskAttr }[]): boolean {
     if (attrs.length !== this.length) return false;
     for (let i = 0; i < attrs.length; i++) {
       const e = attrs[i]!;
-      if (e === this.entries[i]) continue;
-      if (checkShape(e.attr.name, e.attr.value, e.attr.mask) !== this.shapes[i]) return false;
+      const last = this.entries[i]!;
+      if (e === last) continue;
+      if (!checkedAlike(e.attr, last.attr)) return false;
       // Alike: the next flow likely repeats this entry.
       this.entries[i] = e;
     }

@@ -77,6 +77,17 @@ test('bulk puts through the memo: lines that vary one attribute at a time (add-f
   await assertSame(lines);
 });
 
+test('bulk puts through the memo: an attribute\'s fields in another order, masks alike', async () => {
+  const tunnel = (fields: string[]) => `tunnel(${fields.join(',')}),in_port(1),eth_type(0x0800),ipv4(src=10.0.0.1,proto=17),udp(dst=4789)`;
+  const fields = ['tun_id=0x1', 'src=1.1.1.1', 'dst=2.2.2.2', 'ttl=64', 'tp_dst=4789'];
+  const lines: Line[] = [];
+  for (let i = 0; i < fields.length; i++) {
+    const rotated = [...fields.slice(i), ...fields.slice(0, i)];
+    lines.push([tunnel(rotated), '1'], [tunnel(rotated.map((f) => f.replace('ttl=64', `ttl=${60 + i}`))), '1']);
+  }
+  await assertSame(lines);
+});
+
 test('property: bulk puts through the memo send what the codec builds from the key and mask', async () => {
   await fc.assert(fc.asyncProperty(fc.array(fc.tuple(flowArb, fc.nat(3)), { minLength: 1, maxLength: 12 }), async (flows) => {
     // Each flow's text, some more than once in a row (memo hits, then kept bytes).
