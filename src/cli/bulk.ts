@@ -225,13 +225,16 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
     }
   };
   const countBytes = (n: number): void => { bytes += n; };
-  function* fileItems(): Generator<Item> {
+  /** A file's items a block of lines at a time (the flow table takes a block in a plain loop). */
+  function* fileItemBlocks(): Generator<Item[]> {
     let lineNo = 0;
     for (const lines of fileLineBlocks(file, countBytes)) {
-      for (const text of lines) {
-        const it = item(++lineNo, text);
-        if (it) yield it;
+      const items: Item[] = [];
+      for (let i = 0; i < lines.length; i++) {
+        const it = item(++lineNo, lines[i]!);
+        if (it) items.push(it);
       }
+      yield items;
     }
   }
   async function* stdinItems(): AsyncGenerator<Item> {
@@ -242,7 +245,8 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
     }
   }
 
-  for await (const results of target.table.operateBatches(file === '-' ? stdinItems() : fileItems(), toOp)) {
+  const batches = file === '-' ? target.table.operateBatches(stdinItems(), toOp) : target.table.operateBlocks(fileItemBlocks(), toOp);
+  for await (const results of batches) {
     for (const result of results) {
       const { lineNo, line } = result.item;
       if (result.error) {

@@ -356,8 +356,19 @@ export class FlowTable {
   }
 
   /** operate(), yielding each batch's results as one array (less per-item overhead). */
-  async *operateBatches<T>(
+  operateBatches<T>(
     items: AsyncIterable<T> | Iterable<T>, toOp: (item: T) => FlowOp, options: BulkOptions = {},
+  ): AsyncGenerator<BulkResult<T>[]> {
+    return this.operateBlocks(blocksOf(items, Math.max(1, options.batchSize ?? 64)), toOp, options);
+  }
+
+  /**
+   * operateBatches() over items that come in blocks (arrays, e.g. a file's lines a
+   * megabyte at a time): the items of a block are taken in a plain loop, without a turn of
+   * an iterator each.
+   */
+  async *operateBlocks<T>(
+    blocks: AsyncIterable<readonly T[]> | Iterable<readonly T[]>, toOp: (item: T) => FlowOp, options: BulkOptions = {},
   ): AsyncGenerator<BulkResult<T>[]> {
     const batchSize = Math.max(1, options.batchSize ?? 64);
     const window = Math.max(1, options.window ?? 8);
@@ -406,29 +417,32 @@ export class FlowTable {
       current = newBatch();
     };
 
-    // A synchronous source is read without a wait per item: the loop waits only when the
+    // A synchronous source is read without a wait per block: the loop waits only when the
     // window is full, and that is when replies are taken in.
-    const iterator: Iterator<T> | AsyncIterator<T> = Symbol.asyncIterator in items
-      ? (items as AsyncIterable<T>)[Symbol.asyncIterator]()
-      : (items as Iterable<T>)[Symbol.iterator]();
+    const iterator: Iterator<readonly T[]> | AsyncIterator<readonly T[]> = Symbol.asyncIterator in blocks
+      ? (blocks as AsyncIterable<readonly T[]>)[Symbol.asyncIterator]()
+      : (blocks as Iterable<readonly T[]>)[Symbol.iterator]();
     try {
       for (;;) {
         const next = iterator.next();
         const step = next instanceof Promise ? await next : next;
         if (step.done) break;
-        const item = step.value;
-        try {
-          const op = toOp(item);
-          const req = opRequest(base, op, run);
-          current.entries.push({ item, op });
-          current.requests.push(req);
-        } catch (err) {
-          current.entries.push({ item, error: err as Error });
-        }
-        // Items that failed before sending wait in the batch too; bound them as well.
-        if (current.requests.length >= batchSize || current.entries.length >= 4 * batchSize) {
-          send();
-          if (inflight.length >= window) yield await settle(inflight.shift()!);
+        const block = step.value;
+        for (let i = 0; i < block.length; i++) {
+          const item = block[i]!;
+          try {
+            const op = toOp(item);
+            const req = opRequest(base, op, run);
+            current.entries.push({ item, op });
+            current.requests.push(req);
+          } catch (err) {
+            current.entries.push({ item, error: err as Error });
+          }
+          // Items that failed before sending wait in the batch too; bound them as well.
+          if (current.requests.length >= batchSize || current.entries.length >= 4 * batchSize) {
+            send();
+            if (inflight.length >= window) yield await settle(inflight.shift()!);
+          }
         }
       }
     } finally {
@@ -622,6 +636,31 @@ function putFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly 
     return undefined;
   }
   return Buffer.from(buf.subarray(0, off));
+}
+
+/**
+ * Items as blocks for operateBlocks: an array is one block; a synchronous source is cut
+ * into blocks of `size` (nothing waits for them); an asynchronous one gives each item as
+ * it comes, as a block of one (a slow source is not held back).
+ */
+function blocksOf<T>(items: AsyncIterable<T> | Iterable<T>, size: number): AsyncIterable<readonly T[]> | Iterable<readonly T[]> {
+  if (Array.isArray(items)) return [items];
+  if (Symbol.asyncIterator in items) {
+    return (async function* () {
+      for await (const item of items as AsyncIterable<T>) yield [item];
+    })();
+  }
+  return (function* () {
+    let block: T[] = [];
+    for (const item of items as Iterable<T>) {
+      block.push(item);
+      if (block.length >= size) {
+        yield block;
+        block = [];
+      }
+    }
+    if (block.length) yield block;
+  })();
 }
 
 interface Batch<T> {
