@@ -1,0 +1,56 @@
+/**
+ * bin/ovsdp as users run it (its #! line; the bundle, dist/bundle/cli.js, when the build
+ * made it and tsc has not written since) says and exits exactly what the ES modules in
+ * dist/src do, for commands that need no kernel.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../../../../bin/ovsdp', import.meta.url));
+const mainModule = new URL('../../../src/cli/main.js', import.meta.url).href;
+
+interface Outcome {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function viaBin(args: string[]): Outcome {
+  const { status, stdout, stderr } = spawnSync(bin, args, { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  return { status, stdout, stderr };
+}
+
+function viaModules(args: string[]): Outcome {
+  const code = `import { main } from ${JSON.stringify(mainModule)};\nprocess.exitCode = await main(process.argv);`;
+  const { status, stdout, stderr } = spawnSync(process.execPath, ['--input-type=module', '-e', code, '--', 'ovsdp', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  return { status, stdout, stderr };
+}
+
+const flow = 'recirc_id(0),in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800),ipv4(src=10.0.0.0,dst=172.16.0.1,proto=6,frag=no),tcp(src=1024,dst=80),tcp_flags(0/0)';
+const actions = 'ct(commit,zone=1,nat(src=192.168.0.1-192.168.0.9:1024-65535)),recirc(1)';
+
+const cases: [string, string[], number][] = [
+  ['--version', ['--version'], 0],
+  ['--help', ['--help'], 0],
+  ['a command\'s --help', ['add-flow', '--help'], 0],
+  ['an unknown command', ['frobnicate'], 2],
+  ['an unknown option', ['dump-flows', '--frobnicate'], 2],
+  ['a plain command line\'s usage error', ['add-flows', 'a', 'b', 'c'], 2],
+  ['encode-flow', ['encode-flow', flow, actions], 0],
+  ['encode-flow --json', ['encode-flow', '--json', flow, actions], 0],
+  ['a flow parse error, with its caret', ['encode-flow', 'in_port(1),bogus(2)'], 1],
+  ['decode-flow', ['decode-flow', '--key', '0800030001000000'], 0],
+];
+
+for (const [what, args, status] of cases) {
+  test(`bin/ovsdp and the modules agree: ${what}`, () => {
+    const got = viaBin(args);
+    assert.equal(got.status, status, got.stderr);
+    assert.deepEqual(got, viaModules(args));
+  });
+}
