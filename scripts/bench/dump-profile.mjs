@@ -5,7 +5,7 @@
  *   - decoded: full decode (decodeGenlMessage, flowFromMessage) and formatFlowLine, the
  *     path --json and filter= take;
  *   - raw: FlowLinePrinter over the reply bytes, the path of the text output;
- * each with and without -m (-m prints port names), lines joined per batch of 64 as
+ * each with and without -m (-m prints port names), a batch of 64 replies at a time as
  * dump-flows writes them. Checks that both give the same text first. Times are the
  * median of several rounds in CPU time of this process.
  *
@@ -53,20 +53,18 @@ const NOW = 4_000_000n + 30_000n;
 const names = new Map([[1, 'eth0'], [2, 'eth1']]);
 const modes = { default: {}, more: { verbose: true, portNames: names } };
 
-const decoded = (options) => (msg) => formatFlowLine(flowFromMessage(decodeGenlMessage(flowFamily, msg)), NOW, options);
-const raw = (options) => { const p = new FlowLinePrinter(NOW, options); return (msg) => p.line(msg); };
+/** Each path prints a batch of replies (dump-flows' unit of writing). */
+const decoded = (options) => (msgs) => `${msgs.map((m) => formatFlowLine(flowFromMessage(decodeGenlMessage(flowFamily, m)), NOW, options)).join('\n')}\n`;
+const raw = (options) => { const p = new FlowLinePrinter(NOW, options); return (msgs) => p.print(msgs); };
 // --only raw: time the raw path alone (for a CPU profile of it).
 const paths = opts.only === 'raw' ? { raw } : opts.only === 'decoded' ? { decoded } : { decoded, raw };
+const batches = [];
+for (let i = 0; i < N; i += BATCH) batches.push(replies.slice(i, i + BATCH));
 
-/** The whole dump's text through one path, a batch's lines joined at a time. */
-function run(line) {
+/** The whole dump's text through one path. */
+function run(print) {
   let size = 0;
-  for (let i = 0; i < N; i += BATCH) {
-    const lines = [];
-    for (let j = i; j < Math.min(N, i + BATCH); j++) lines.push(line(replies[j]));
-    lines.push('');
-    size += lines.join('\n').length;
-  }
+  for (const b of batches) size += print(b).length;
   return size;
 }
 
@@ -78,10 +76,10 @@ function cpuMicros() {
 for (const [mode, options] of Object.entries(modes)) {
   const a = decoded(options);
   const b = raw(options);
-  for (let i = 0; i < N; i++) {
-    const x = a(replies[i]);
-    const y = b(replies[i]);
-    if (x !== y) throw new Error(`${mode}: flow ${i} differs:\n  decoded ${x}\n  raw     ${y}`);
+  for (const [i, batch] of batches.entries()) {
+    const x = a(batch);
+    const y = b(batch);
+    if (x !== y) throw new Error(`${mode}: batch ${i} differs:\n  decoded ${x.slice(0, 400)}\n  raw     ${y.slice(0, 400)}`);
   }
 }
 

@@ -63,23 +63,18 @@ export function define(program: Command, context: () => CliContext): void {
         const names = render.wantNames(opts) ? ports?.names : undefined;
         const json: unknown[] = [];
         const now = monotonicMs();
-        /** One batch's lines, written at once (with backpressure). */
-        const write = async (lines: string[]): Promise<void> => {
-          if (lines.length === 0) return;
-          lines.push('');
-          if (!process.stdout.write(lines.join('\n'))) await once(process.stdout, 'drain');
+        /** One batch's text, written at once (with backpressure). */
+        const write = async (text: string): Promise<void> => {
+          if (text.length && !process.stdout.write(text)) await once(process.stdout, 'drain');
         };
         try {
           // A batch at a time (a datagram's worth of flows or more): one turn of async
           // iteration and one write per batch, not per flow.
           if (!opts.json && !matches) {
             // Plain text: printed from the reply bytes (repeated attributes printed once).
-            const line = render.rawFlowLineFormatter(now, opts, names);
+            const print = render.rawFlowLinesPrinter(now, opts, names);
             for await (const msgs of table.dumpRawBatches()) {
-              if (!selected) continue;
-              const lines = new Array<string>(msgs.length);
-              for (let i = 0; i < msgs.length; i++) lines[i] = line(msgs[i]!);
-              await write(lines);
+              if (selected) await write(print(msgs));
             }
           } else {
             const line = render.flowLineFormatter(now, opts, names);
@@ -91,7 +86,7 @@ export function define(program: Command, context: () => CliContext): void {
                 if (opts.json) json.push(render.flowJSON(flow));
                 else lines.push(line(flow));
               }
-              await write(lines);
+              if (lines.length) await write(`${lines.join('\n')}\n`);
             }
           }
         } catch (err) {

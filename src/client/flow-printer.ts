@@ -149,6 +149,13 @@ export class FlowLinePrinter {
     return this.portName ? { portName: this.portName } : {};
   }
 
+  /** The dump-flows lines of a batch of ovs_flow replies, each ending in a newline. */
+  print(msgs: readonly NetlinkMessage[]): string {
+    let out = '';
+    for (const msg of msgs) out += `${this.line(msg)}\n`;
+    return out;
+  }
+
   /** The dump-flows line of one ovs_flow reply. */
   line(msg: NetlinkMessage): string {
     try {

@@ -32,10 +32,13 @@ export function flowLineFormatter(nowMs: bigint, opts: FlowListOptions, portName
   return (flow) => formatFlowLine(flow, nowMs, options);
 }
 
-/** flowLineFormatter() for the kernel's undecoded replies (FlowTable.dumpRawBatches): the same lines. */
-export function rawFlowLineFormatter(nowMs: bigint, opts: FlowListOptions, portNames?: ReadonlyMap<number, string>): (msg: NetlinkMessage) => string {
+/**
+ * flowLineFormatter() for the kernel's undecoded replies (FlowTable.dumpRawBatches): a
+ * batch's lines at once, each ending in a newline.
+ */
+export function rawFlowLinesPrinter(nowMs: bigint, opts: FlowListOptions, portNames?: ReadonlyMap<number, string>): (msgs: readonly NetlinkMessage[]) => string {
   const printer = new FlowLinePrinter(nowMs, { verbose: opts.more === true, ...(portNames ? { portNames } : {}) });
-  return (msg) => printer.line(msg);
+  return (msgs) => printer.print(msgs);
 }
 
 /** A flow for --json: the library's values, the UFID as ovs-dpctl writes it. */
