@@ -209,13 +209,43 @@ function bigGet(type: 'u64' | 's64' | 'be64', at: string): string {
 }
 
 /**
+ * IPv4 text memos: the last two texts one place of the schema encoded, and their
+ * values (two: a flow's key and mask go through the same places one after the other). A
+ * bulk load repeats most addresses from one flow to the next (masks, servers, NAT ranges,
+ * the MACs of a few hosts): a repeat then costs a string comparison (a pointer comparison
+ * when it is the very same string) instead of a parse. Only text that parsed is kept; the
+ * newer of the two is A.
+ */
+class Memos {
+  private count = 0;
+  readonly declarations: string[] = [];
+
+  /**
+   * Statements setting `x` to the be32 of v as IPv4 text (or, with `numbers`, as a number),
+   * undefined when it is neither.
+   */
+  ipv4(numbers: boolean): string {
+    const k = this.count++;
+    this.declarations.push(`let ipTextA${k} = null, ipValueA${k} = 0, ipTextB${k} = null, ipValueB${k} = 0;`);
+    return `let x;
+        if (typeof v === "string") {
+          if (v === ipTextA${k}) x = ipValueA${k};
+          else if (v === ipTextB${k}) x = ipValueB${k};
+          else if ((x = rt.parseIPv4(v)) !== undefined) {
+            ipTextB${k} = ipTextA${k}; ipValueB${k} = ipValueA${k}; ipTextA${k} = v; ipValueA${k} = x;
+          }
+        }${numbers ? ' else if (typeof v === "number" && v >>> 0 === v) x = v;' : ''}`;
+  }
+}
+
+/**
  * Statements that write `v` as a scalar of `kind` at `at` when it is one as it stands (an
  * in-range integer, valid address text, 6 bytes for a MAC), then run `done`; otherwise
  * `fallback` (which converts what else the type accepts, or throws).
  * Bit operations truncate to 32 bits: a number that survives the round trip is an
  * integer in range (NaN, fractions and out-of-range values do not).
  */
-function scalarPut(kind: number, at: string, done: string, fallback: string): string {
+function scalarPut(memos: Memos, kind: number, at: string, done: string, fallback: string): string {
   const num = (fits: string, store: string): string =>
     `if (typeof v === "number" && ${fits}) { ${store}; ${done} } else { ${fallback} }`;
   switch (kind) {
@@ -230,8 +260,10 @@ function scalarPut(kind: number, at: string, done: string, fallback: string): st
     case BE32: return num('v >>> 0 === v', `d.setUint32(${at}, v)`);
     case SBE32: return num('(v | 0) === v', `d.setInt32(${at}, v)`);
     case IPV4:
-      return `const x = typeof v === "string" ? rt.parseIPv4(v) : typeof v === "number" && v >>> 0 === v ? v : undefined;
+      return `${memos.ipv4(true)}
         if (x !== undefined) { d.setUint32(${at}, x); ${done} } else { ${fallback} }`;
+    // No memo for MAC text: the flow parser's are slices of the line, and comparing
+    // sliced strings costs about what parsing them does.
     case MAC: return `if (rt.putMac(v, buf, ${at})) { ${done} } else { ${fallback} }`;
     default: throw new Error(`scalar kind ${kind} has no inline write`);
   }
@@ -270,11 +302,12 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
   const F = plan.fields;
   const cases: string[] = [];
   const fields: string[] = [];
+  const memos = new Memos();
   for (const f of F) {
     if (f.put === undefined) continue;
     const at = `at + ${f.offset}`;
     const slow = `F[${f.index}].put(buf, ${at}, v);`;
-    const write = f.kind === OTHER ? slow : scalarPut(f.kind, at, '', slow);
+    const write = f.kind === OTHER ? slow : scalarPut(memos, f.kind, at, '', slow);
     cases.push(`case ${lit(f.name)}: field = ${lit(f.name)}; if (v !== undefined) { ${write} } break;`);
     const read = f.kind !== OTHER ? scalarGet(f.kind, at)
       : f.bigType !== undefined ? bigGet(f.bigType, at)
@@ -284,6 +317,7 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
   const source = `
     // struct ${name}, ${plan.size} bytes
     const STRUCT = ${lit(name)};
+    ${memos.declarations.join('\n    ')}
     function write(value, buf, d, at) {
       if (!rt.isRecord(value)) rt.fail("expected an object for struct " + STRUCT + ", got " + rt.describe(value));
       // Fields the value leaves out (and padding) are zero.
@@ -312,8 +346,8 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
 
 // ---------------------------------------------------------------- attribute sets
 
-/** The case of the encoder's switch for attribute `a` (value `v`, writer `w`). */
-function writeCase(a: AttrPlan, i: number): string {
+/** The encoder's statements for attribute `a` (value `v`, writer `w`). */
+function writeCase(a: AttrPlan, i: number, memos: Memos): string {
   const slow = `A${i}.write(w, v);`;
   const head = `// ${a.id}: ${a.spec.type}${a.kind === SCALAR_ATTR && a.spec.type === 'binary' ? ` (${a.spec.repr ?? ''})` : ''}`;
   let body: string;
@@ -324,9 +358,9 @@ function writeCase(a: AttrPlan, i: number): string {
       const total = align4(4 + size);
       const pad = total - 4 - size;
       const put = a.kind === IP_ATTR
-        ? (done: string, fallback: string) => `const x = typeof v === "string" ? rt.parseIPv4(v) : undefined;
+        ? (done: string, fallback: string) => `${memos.ipv4(false)}
           if (x !== undefined) { d.setUint32(o + 4, x); ${done} } else { ${fallback} }`
-        : (done: string, fallback: string) => scalarPut(a.scalar, 'o + 4', done, fallback);
+        : (done: string, fallback: string) => scalarPut(memos, a.scalar, 'o + 4', done, fallback);
       body = `if (w.off + ${total} > w.buf.length) w.room(${total});
           const o = w.off, d = w.view, buf = w.buf;
           ${put(`${headerStore('o', 4 + size, a.headerType)} ${pad ? zeroBytes(`o + ${4 + size}`, pad) : ''} w.off = o + ${total};`, slow)}`;
@@ -362,10 +396,8 @@ function writeCase(a: AttrPlan, i: number): string {
     default:
       body = slow;
   }
-  return `case ${lit(a.name)}: { ${head}
-          ${body}
-          break;
-        }`;
+  return `${head}
+          ${body}`;
 }
 
 /** The decoder's statements for attribute `a`: `store(expr)` stores its value. */
@@ -418,22 +450,38 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
   });
   // Child plans are looked up on the first call: sets may nest themselves (actions).
   const children = attrs.map((a, i) => (a.child ? `C${i} = A[${i}].child();` : '')).join(' ');
-  const writeCases = attrs.filter((a) => a.kind !== PAD_ATTR).map((a) => writeCase(a, attrs.indexOf(a)));
+  const memos = new Memos();
+  // Names grouped by length: one switch on the key's length, then a comparison or two
+  // (property keys are internalized strings: comparing them is comparing pointers), where
+  // one switch over all names would compare against every name before the one it is.
+  const byLength = new Map<number, string[]>();
+  attrs.forEach((a, i) => {
+    if (a.kind === PAD_ATTR) return;
+    const group = byLength.get(a.name.length) ?? [];
+    group.push(`if (key === ${lit(a.name)}) { ${writeCase(a, i, memos)}
+          }`);
+    byLength.set(a.name.length, group);
+  });
+  const otherEntry = `{
+            // An unknown attribute kept as bytes ("#<type>"), or a name the set does not have.
+            current = "";
+            rt.writeEntry(plan, key, v, w);
+          }`;
   const readCases = (store: (name: string) => (expr: string) => string): string => attrs.map((a, i) =>
     `case ${a.id}: { // ${a.name}
           ${readCase(a, i, store(a.name))}
           break;
         }`).join('\n        ');
-  const switchWrite = `switch (key) {
-        ${writeCases.join('\n        ')}
-        default:
-          // An unknown attribute kept as bytes ("#<type>"), or a name the set does not have.
-          current = "";
-          rt.writeEntry(plan, key, v, w);
+  const switchWrite = `switch (key.length) {
+        ${[...byLength].map(([len, group]) => `case ${len}:
+          ${group.join(' else ')} else ${otherEntry}
+          break;`).join('\n        ')}
+        default: ${otherEntry}
       }`;
   const source = `
     ${consts.join('\n    ')}
     const SET = ${lit(setName)};
+    ${memos.declarations.join('\n    ')}
     const depth = rt.depth, maxDepth = rt.maxDepth;
     let linked = false;
     function link() { ${children} linked = true; }
