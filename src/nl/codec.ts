@@ -1007,6 +1007,11 @@ export class MessageBuilder {
     return this.w.buf;
   }
 
+  /** A DataView of `buffer`, valid as long as it is. */
+  get view(): DataView {
+    return this.w.view;
+  }
+
   /** The bytes written so far (a view, valid until the next write or truncate). */
   bytes(): Buffer {
     return this.w.buf.subarray(0, this.w.off);

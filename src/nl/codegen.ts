@@ -269,7 +269,7 @@ function scalarPut(memos: Memos, kind: number, at: string, done: string, fallbac
   }
 }
 
-/** Statements zeroing buf[from, to) (to - from < 8 here: padding of one attribute). */
+/** Statements zeroing `count` bytes from `from` (padding, or a small struct). */
 function zeroBytes(from: string, count: number): string {
   const out: string[] = [];
   let i = 0;
@@ -321,7 +321,7 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
     function write(value, buf, d, at) {
       if (!rt.isRecord(value)) rt.fail("expected an object for struct " + STRUCT + ", got " + rt.describe(value));
       // Fields the value leaves out (and padding) are zero.
-      for (let i = 0; i < ${plan.size}; i++) buf[at + i] = 0;
+      ${plan.size <= 32 ? zeroBytes('at', plan.size) : `for (let i = 0; i < ${plan.size}; i++) buf[at + i] = 0;`}
       let field = "";
       try {
         // The value's own key order: each key is one of the fields, or an error.

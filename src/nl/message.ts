@@ -48,21 +48,17 @@ function u16(buf: Buffer, off: number): number {
 function u32(buf: Buffer, off: number): number {
   return le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
 }
-function putU16(buf: Buffer, off: number, v: number): void {
-  if (le) buf.writeUInt16LE(v, off);
-  else buf.writeUInt16BE(v, off);
-}
-function putU32(buf: Buffer, off: number, v: number): void {
-  if (le) buf.writeUInt32LE(v >>> 0, off);
-  else buf.writeUInt32BE(v >>> 0, off);
-}
-
-export function writeNlmsghdr(buf: Buffer, off: number, len: number, type: number, flags: number, seq: number, pid = 0): void {
-  putU32(buf, off, len);
-  putU16(buf, off + 4, type);
-  putU16(buf, off + 6, flags);
-  putU32(buf, off + 8, seq);
-  putU32(buf, off + 12, pid);
+/**
+ * Writes a netlink message header at `off`, through a DataView: a request's headers are
+ * written once per request of a bulk load, and Buffer's write methods check their
+ * arguments each time.
+ */
+export function writeNlmsghdr(d: DataView, off: number, len: number, type: number, flags: number, seq: number, pid = 0): void {
+  d.setUint32(off, len, le);
+  d.setUint16(off + 4, type, le);
+  d.setUint16(off + 6, flags, le);
+  d.setUint32(off + 8, seq >>> 0, le);
+  d.setUint32(off + 12, pid >>> 0, le);
 }
 
 /** Splits one received datagram into its netlink messages, checking every length. */
@@ -134,12 +130,12 @@ export function appendGenlRequest(b: MessageBuilder, req: GenlRequest, seq: numb
     b.truncate(start);
     throw err;
   }
-  const buf = b.buffer;
-  writeNlmsghdr(buf, start, b.length - start, req.family, req.flags | extraFlags, seq);
+  const d = b.view;
+  writeNlmsghdr(d, start, b.length - start, req.family, req.flags | extraFlags, seq);
   const p = start + NLMSG_HDRLEN;
-  buf[p] = req.cmd;
-  buf[p + 1] = req.version;
-  putU16(buf, p + 2, 0);
+  d.setUint8(p, req.cmd);
+  d.setUint8(p + 1, req.version);
+  d.setUint16(p + 2, 0);
   b.align();
 }
 
