@@ -18,7 +18,7 @@ import { UsageError } from './context.js';
 import { errorLine } from './dp-args.js';
 import { type FlowCommandTarget, portMaps } from './flow-args.js';
 import { Progress } from './render/progress.js';
-import { KeyAttrMemo } from '../ovs/flowstr/keys.js';
+import { KeyAttrMemo, type MemoAttr, parseKeyEntries } from '../ovs/flowstr/keys.js';
 import { FlowParseError } from '../ovs/flowstr/scanner.js';
 
 export type LineCommand = 'add' | 'modify' | 'delete';
@@ -183,13 +183,21 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   const toOp = (item: Item): FlowOp => {
     if (item.error) throw item.error;
     const { line } = item;
-    let match;
-    try {
-      match = parseFlowMatch(line.flow, textOptions);
-    } catch (err) {
-      throw atColumn(err, line.flowColumn);
+    // A put's FLOW of key attributes alone (nearly every line) goes as the memo's entries,
+    // no key and mask objects built; anything else is parsed whole (which says what is
+    // wrong with it, if anything).
+    let keyAttrs: MemoAttr[] | undefined;
+    let match: ReturnType<typeof parseFlowMatch> | undefined;
+    if (line.command !== 'delete' && parseKeyEntries(line.flow, memo, ports.numbers)) {
+      keyAttrs = memo.list.slice(0, memo.listLength);
+    } else {
+      try {
+        match = parseFlowMatch(line.flow, textOptions);
+      } catch (err) {
+        throw atColumn(err, line.flowColumn);
+      }
+      if (line.command === 'delete') return { kind: 'del', target: match.ufid ? { ufid: match.ufid, key: match.key } : { key: match.key } };
     }
-    if (line.command === 'delete') return { kind: 'del', target: match.ufid ? { ufid: match.ufid, key: match.key } : { key: match.key } };
     // Lines mostly repeat their actions: each text is parsed once, and the one list it
     // gives lets the flow table encode it once. Runs of equal actions are the common case:
     // comparing with the previous line's is cheaper than hashing the text.
@@ -206,10 +214,11 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
     }
     lastActionsText = text;
     lastActions = actions;
-    const flow: FlowSpec = { key: match.key, mask: match.mask, actions };
-    if (match.ufid) flow.ufid = match.ufid;
-    // The key's attributes as the memo has them: the flow table encodes each only once.
-    return { kind: 'put', flow, mode: line.command === 'add' ? 'create' : 'modify', keyAttrs: memo.list.slice(0, memo.listLength) };
+    const mode = line.command === 'add' ? 'create' : 'modify';
+    if (keyAttrs) return { kind: 'putAttrs', keyAttrs, actions, mode };
+    const flow: FlowSpec = { key: match!.key, mask: match!.mask, actions };
+    if (match!.ufid) flow.ufid = match!.ufid;
+    return { kind: 'put', flow, mode };
   };
 
   const counts: Record<LineCommand, number> = { add: 0, modify: 0, delete: 0 };

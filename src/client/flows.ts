@@ -27,7 +27,7 @@ import { FlowCheckMemo, checkFlowMatch } from '../ovs/flow-check.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { flowAttrs, flowFamily } from '../ovs/flow.js';
 import { formatUfid } from '../ovs/flowstr/flow.js';
-import type { MemoAttr } from '../ovs/flowstr/keys.js';
+import { type MemoAttr, keyAndMask } from '../ovs/flowstr/keys.js';
 import { ovsHeader } from '../ovs/header.js';
 import { flowKeyAttrs } from '../ovs/keys.js';
 import type { OvsConnection } from './connection.js';
@@ -93,14 +93,14 @@ export interface PutOptions {
 
 /** One operation of a bulk run. */
 export type FlowOp =
+  | { kind: 'put'; flow: FlowSpec; mode?: PutMode; clear?: boolean }
   | {
-    kind: 'put'; flow: FlowSpec; mode?: PutMode; clear?: boolean;
     /**
-     * flow.key's attributes as parsed with a KeyAttrMemo (its `list`), in order, flow.mask
-     * holding each one's mask: each attribute is then encoded once, however many flows
-     * share it, and the request is built from those bytes.
+     * A put whose key comes as the attributes a KeyAttrMemo parsed (its `list`, in order,
+     * each with its mask: the key and mask are these): each attribute is encoded once
+     * however many flows share it, and key and mask objects are built only if needed.
      */
-    keyAttrs?: readonly MemoAttr[];
+    kind: 'putAttrs'; keyAttrs: readonly MemoAttr[]; ufid?: Buffer; actions: FlowActions; mode?: PutMode;
   }
   | { kind: 'del'; target: FlowTarget };
 
@@ -496,29 +496,49 @@ const ACTIONS_ATTR_ID = flowAttrs.id('actions');
 /**
  * The request of one bulk operation. Many lines of a bulk file share their actions (the
  * caller passes the same list object for the same text): each list is encoded once per
- * run and sent as the raw attribute the codec copies verbatim. A key given as memo
- * entries (keyAttrs) is checked only when it differs from the last one that passed in
- * what the checks read, and laid out from its attributes' bytes.
+ * run and sent as the raw attribute the codec copies verbatim. A putAttrs key is checked
+ * only when it differs from the last one that passed in what the checks read, and laid
+ * out from its attributes' bytes.
  */
 function opRequest(base: RequestBase, op: FlowOp, run: BulkMemo): GenlRequest {
   if (op.kind === 'del') return buildRequest(base, 'del', 0, targetAttrs(op.target));
-  if (op.keyAttrs && op.flow.mask) run.checks.check(op.keyAttrs, op.flow.key, op.flow.mask);
-  else checkFlowMatch(op.flow.key, op.flow.mask);
-  const { command, flags } = putCommand(op.mode ?? 'create');
-  const actions = op.flow.actions ?? [];
-  let raw = run.actions.get(actions);
-  if (!raw) run.actions.set(actions, (raw = encodeList(actionAttrs, actions)));
-  if (op.keyAttrs && !op.clear) {
-    const fixedHeader = putFromParts(base.header, op.flow.ufid, op.keyAttrs, raw, run.masks);
+  let flow: FlowSpec;
+  let clear = false;
+  if (op.kind === 'putAttrs') {
+    run.checks.check(op.keyAttrs);
+    const raw = encodedActions(run, op.actions);
+    const { command, flags } = putCommand(op.mode ?? 'create');
+    const fixedHeader = putFromParts(base.header, op.ufid, op.keyAttrs, raw, run.masks);
     if (fixedHeader) return { family: base.familyId, cmd: flowFamily.commands[command]!, version: flowFamily.version, flags, fixedHeader };
+    flow = putAttrsFlow(op);
+  } else {
+    flow = op.flow;
+    clear = op.clear === true;
+    checkFlowMatch(flow.key, flow.mask);
   }
-  const attrs = putAttrs(op.flow, op.clear);
+  const { command, flags } = putCommand(op.mode ?? 'create');
+  const raw = encodedActions(run, flow.actions ?? []);
+  const attrs = putAttrs(flow, clear);
   const withRaw: AttrValues = {};
   for (const k in attrs) {
     if (k === 'actions') withRaw[unknownKey(ACTIONS_ATTR_ID)] = { type: ACTIONS_ATTR_ID, raw };
     else withRaw[k] = attrs[k];
   }
   return buildRequest(base, command, flags, withRaw);
+}
+
+function encodedActions(run: BulkMemo, actions: FlowActions): Buffer {
+  let raw = run.actions.get(actions);
+  if (!raw) run.actions.set(actions, (raw = encodeList(actionAttrs, actions)));
+  return raw;
+}
+
+/** A putAttrs operation as the flow it puts: key and mask built from its attributes. */
+function putAttrsFlow(op: { keyAttrs: readonly MemoAttr[]; ufid?: Buffer; actions: FlowActions }): FlowSpec {
+  const { key, mask } = keyAndMask(op.keyAttrs);
+  const flow: FlowSpec = { key, mask, actions: op.actions };
+  if (op.ufid) flow.ufid = op.ufid;
+  return flow;
 }
 
 const hostLE = endianness() === 'LE';
@@ -674,9 +694,9 @@ function newBatch<T>(): Batch<T> {
 }
 
 function explainOpError(err: NetlinkError, op: FlowOp, dpName: string): NetlinkError {
-  return op.kind === 'put'
-    ? explainFlowError(err, 'put', op.mode ?? 'create', dpName, op.flow)
-    : explainFlowError(err, 'del', undefined, dpName, op.target);
+  if (op.kind === 'put') return explainFlowError(err, 'put', op.mode ?? 'create', dpName, op.flow);
+  if (op.kind === 'putAttrs') return explainFlowError(err, 'put', op.mode ?? 'create', dpName, op.ufid ? { ufid: op.ufid } : {});
+  return explainFlowError(err, 'del', undefined, dpName, op.target);
 }
 
 /** A flow request's kernel error as a sentence that says what to do. */

@@ -17,7 +17,7 @@
  * Works on codec-shaped values (src/ovs/keys.ts).
  */
 import type { AttrValues } from '../nl/schema.js';
-import { keyAttrText } from './flowstr/keys.js';
+import { keyAndMask, keyAttrText } from './flowstr/keys.js';
 
 /** A flow the kernel would refuse, with what to write instead. */
 export class FlowCheckError extends Error {
@@ -302,9 +302,10 @@ export class FlowCheckMemo {
   private readonly entries: { attr: KeyMaskAttr }[] = [];
   private length = -1;
 
-  /** checkFlowMatch(key, mask), where `attrs` are key's attributes with their masks, in mask's order. */
-  check(attrs: readonly { attr: KeyMaskAttr }[], key: AttrValues, mask: AttrValues): void {
+  /** checkFlowMatch of the key and mask `attrs` stand for (keyAndMask). */
+  check(attrs: readonly { attr: KeyMaskAttr }[]): void {
     if (this.passedAlike(attrs)) return;
+    const { key, mask } = keyAndMask(attrs);
     checkFlowMatch(key, mask);
     this.length = -1;
     for (let i = 0; i < attrs.length; i++) {

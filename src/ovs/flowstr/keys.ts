@@ -1340,19 +1340,13 @@ export function parseKeyList(
     // A key attribute begins here: a known name (the parser then insists on its '(') or keyN(.
     if (!def && !(s.charCodeAt(end) === 40 /* ( */ && /^key\d+$/.test(s.slice(at, end)))) break;
     const memo = options.memo;
-    const last = def && memo?.last.get(def);
     let a: KeyAttr;
-    if (last && s.slice(at, at + last.text.length) === last.text) {
-      a = last.attr;
-      sc.pos = at + last.text.length;
-      if (top) memo!.list[memo!.listLength++] = last;
+    if (memo) {
+      const m = memoAttrAt(sc, options, memo, def, at, end);
+      if (top) memo.list[memo.listLength++] = m;
+      a = m.attr;
     } else {
       a = parseNamedKeyAttr(sc, options, def, at, end);
-      if (memo) {
-        const m: MemoAttr = { text: s.slice(at, sc.pos), attr: a, encoded: undefined, sends: 0 };
-        if (def) memo.last.set(def, m);
-        if (top) memo.list[memo.listLength++] = m;
-      }
     }
     if (key[a.name] !== undefined) {
       // ovs-dpctl would send both and the kernel refuse the flow ("Duplicate key").
@@ -1362,6 +1356,65 @@ export function parseKeyList(
     if (options.masked) mask[a.name] = a.mask;
   }
   return { key, mask };
+}
+
+/**
+ * The attribute whose name is at [at, end) (`def`: its entry, if any) through the memo:
+ * the last one of its kind when its text repeats, else parsed (and remembered).
+ */
+function memoAttrAt(sc: Scanner, options: KeyParseOptions, memo: KeyAttrMemo, def: AttrDef | undefined, at: number, end: number): MemoAttr {
+  const s = sc.input;
+  const last = def && memo.last.get(def);
+  if (last && s.slice(at, at + last.text.length) === last.text) {
+    sc.pos = at + last.text.length;
+    return last;
+  }
+  const attr = parseNamedKeyAttr(sc, options, def, at, end);
+  const m: MemoAttr = { text: s.slice(at, sc.pos), attr, encoded: undefined, sends: 0 };
+  if (def) memo.last.set(def, m);
+  return m;
+}
+
+/** The key and mask a list of key attributes stands for (masked: as parseKeyList builds them). */
+export function keyAndMask(list: readonly { attr: KeyAttr }[]): { key: AttrValues; mask: AttrValues } {
+  const key: AttrValues = {};
+  const mask: AttrValues = {};
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i]!.attr;
+    key[a.name] = a.value;
+    mask[a.name] = a.mask;
+  }
+  return { key, mask };
+}
+
+/**
+ * A flow file's FLOW (parseFlowKey's text) as its key attributes alone, into memo.list
+ * (masked, as parseFlowKey parses): no key and mask objects are built. False, with
+ * nothing thrown, for anything else or more — a `ufid:` prefix, `<empty>`, packet_type
+ * (dpif-netlink rewrites key and mask for it), an attribute twice, something that is
+ * not a key attribute, an error: parseFlowKey then reads it (and says what is wrong).
+ */
+export function parseKeyEntries(text: string, memo: KeyAttrMemo, portNumbers?: ReadonlyMap<string, number>): boolean {
+  const options: KeyParseOptions = { masked: true, portNumbers, memo };
+  const sc = new Scanner(text);
+  const list = memo.list;
+  memo.listLength = 0;
+  try {
+    for (;;) {
+      skipDelimiters(sc);
+      const at = sc.pos;
+      if (at >= text.length) return true;
+      const end = identifierEnd(text, at);
+      const def = end === at ? undefined : attrNamed(text, at, end);
+      if (!def || def.kind === 'packet_type') return false;
+      const m = memoAttrAt(sc, options, memo, def, at, end);
+      const name = m.attr.name;
+      for (let i = 0; i < memo.listLength; i++) if (list[i]!.attr.name === name) return false;
+      list[memo.listLength++] = m;
+    }
+  } catch {
+    return false;
+  }
 }
 
 /**

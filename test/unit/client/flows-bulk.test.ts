@@ -1,6 +1,6 @@
 /**
- * add-flows' fast path: a put whose key comes with its KeyAttrMemo entries (FlowOp.keyAttrs)
- * is built from each attribute's bytes, encoded once; the requests must be byte for byte
+ * add-flows' fast path: a put whose key comes as its KeyAttrMemo entries (FlowOp putAttrs)
+ * is checked through a FlowCheckMemo and built from each attribute's bytes, encoded once; the requests must be byte for byte
  * those the codec builds from the key and mask objects, for every flow the language has
  * (the golden fixtures' texts, random keys), on first sight and repeated.
  */
@@ -12,7 +12,8 @@ import { parseActionsText, parseFlowMatch } from '../../../src/client/flow-text.
 import { type FlowOp, type FlowSpec, FlowTable } from '../../../src/client/flows.js';
 import { type GenlRequest, encodeGenlRequest } from '../../../src/nl/message.js';
 import type { RequestResult } from '../../../src/nl/socket.js';
-import { KeyAttrMemo, formatKey } from '../../../src/ovs/flowstr/keys.js';
+import { parseFlowKey } from '../../../src/ovs/flowstr/flow.js';
+import { KeyAttrMemo, formatKey, keyAndMask, parseKeyEntries } from '../../../src/ovs/flowstr/keys.js';
 import { FLOW_DP_PORTS, loadFixtures } from '../golden/fixtures.js';
 import { flowArb } from '../ovs/flowstr-arbitraries.js';
 
@@ -31,13 +32,15 @@ async function run(lines: readonly Line[], viaMemo: boolean): Promise<string[]> 
   const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
   const memo = new KeyAttrMemo();
   const options = { portNumbers: FLOW_DP_PORTS, ...(viaMemo ? { memo } : {}) };
+  // As add-flows does: key attributes alone go as the memo's entries, the rest parsed whole.
   const toOp = ([flowText, actionsText]: Line): FlowOp => {
+    if (viaMemo && parseKeyEntries(flowText, memo, FLOW_DP_PORTS)) {
+      return { kind: 'putAttrs', keyAttrs: memo.list.slice(0, memo.listLength), actions: parseActionsText(actionsText, options), mode: 'create' };
+    }
     const match = parseFlowMatch(flowText, options);
     const flow: FlowSpec = { key: match.key, mask: match.mask, actions: parseActionsText(actionsText, options) };
     if (match.ufid) flow.ufid = match.ufid;
-    return viaMemo
-      ? { kind: 'put', flow, mode: 'create', keyAttrs: memo.list.slice(0, memo.listLength) }
-      : { kind: 'put', flow, mode: 'create' };
+    return { kind: 'put', flow, mode: 'create' };
   };
   for await (const batch of table.operateBatches(lines, toOp, { batchSize: 7 })) {
     for (const r of batch) if (r.error) out.push(`error: ${r.error.message}`);
@@ -98,4 +101,45 @@ test('property: bulk puts through the memo send what the codec builds from the k
     }
     await assertSame(lines);
   }), { numRuns: 150 });
+});
+
+/** parseKeyEntries against parseFlowKey: the same key and mask when it takes the text, and it never takes a text parseFlowKey refuses. */
+function sameAsParseFlowKey(texts: readonly string[]): number {
+  const memo = new KeyAttrMemo();
+  let taken = 0;
+  for (const text of texts) {
+    const ok = parseKeyEntries(text, memo, FLOW_DP_PORTS);
+    let whole;
+    try {
+      whole = parseFlowKey(text, { portNumbers: FLOW_DP_PORTS });
+    } catch {
+      assert.equal(ok, false, text);
+      continue;
+    }
+    if (!ok) continue;
+    taken++;
+    assert.equal(whole.ufid, undefined, text);
+    assert.deepEqual(keyAndMask(memo.list.slice(0, memo.listLength)), { key: whole.key, mask: whole.mask }, text);
+  }
+  return taken;
+}
+
+test('parseKeyEntries: the key and mask parseFlowKey gives, or false (ufid, packet_type, twice, errors)', () => {
+  const texts = fixtureLines.map(([f]) => f);
+  const odd = ['in_port(1),in_port(2)', 'ufid:6aa8b1b9-b3de-4a3e-9c35-5e7bc3e9ad50,in_port(1)', 'packet_type(ns=1,id=0x800),ipv4(src=1.2.3.4)', 'in_port(1),bogus(2)',
+    'in_port(1) eth_type(0x800)', 'in_port(1),,eth_type(0x0800),', '<empty>', '', 'key99(01 02)', 'in_port(1),eth_type(0x0800),ipv4(src=1.2.3.4.5)', 'in_port(v0)', 'in_port(nope)'];
+  const taken = sameAsParseFlowKey([...texts, ...texts, ...odd, ...odd.slice().reverse(), ...texts]);
+  assert.ok(taken > texts.length);
+  const memo = new KeyAttrMemo();
+  for (const t of ['in_port(1),in_port(2)', 'ufid:6aa8b1b9-b3de-4a3e-9c35-5e7bc3e9ad50,in_port(1)', 'packet_type(ns=1,id=0x800)', 'in_port(1),bogus(2)']) {
+    assert.equal(parseKeyEntries(t, memo), false, t);
+  }
+});
+
+test('property: parseKeyEntries agrees with parseFlowKey on random keys, repeated', () => {
+  fc.assert(fc.property(fc.array(fc.tuple(flowArb, fc.nat(2)), { minLength: 1, maxLength: 10 }), (flows) => {
+    const texts: string[] = [];
+    for (const [f, times] of flows) for (let i = 0; i <= times; i++) texts.push(formatKey(f.key, f.mask, { verbose: i === 1 }));
+    sameAsParseFlowKey(texts);
+  }), { numRuns: 300 });
 });
