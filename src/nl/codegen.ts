@@ -168,7 +168,11 @@ export interface Runtime {
 
 // ---------------------------------------------------------------- scalar snippets
 
+/** A schema name as a string literal of the generated code. */
 const lit = (s: string): string => JSON.stringify(s);
+
+/** A schema name in a comment (or the source's name): nothing that could end the comment. */
+const note = (s: string): string => s.replace(/[^\w .,:()-]/g, '?');
 
 /*
  * Decoding reads bytes by index rather than through a DataView: a decode starts from any
@@ -291,7 +295,7 @@ const align4 = (n: number): number => (n + 3) & ~3;
  * source is named after the set or struct, so profiles and stack traces say which.
  */
 function build<T>(what: string, names: string[], args: unknown[], source: string): T {
-  return new Function(...names, `${source}\n//# sourceURL=codegen/${what}.js`)(...args) as T;
+  return new Function(...names, `${source}\n//# sourceURL=codegen/${note(what)}.js`)(...args) as T;
 }
 
 // ---------------------------------------------------------------- structs
@@ -315,7 +319,7 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
     fields.push(`${lit(f.name)}: ${read}`);
   }
   const source = `
-    // struct ${name}, ${plan.size} bytes
+    // struct ${note(name)}, ${plan.size} bytes
     const STRUCT = ${lit(name)};
     ${memos.declarations.join('\n    ')}
     function write(value, buf, d, at) {
@@ -468,7 +472,7 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
             rt.writeEntry(plan, key, v, w);
           }`;
   const readCases = (store: (name: string) => (expr: string) => string): string => attrs.map((a, i) =>
-    `case ${a.id}: { // ${a.name}
+    `case ${a.id}: { // ${note(a.name)}
           ${readCase(a, i, store(a.name))}
           break;
         }`).join('\n        ');
@@ -486,7 +490,7 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
     let linked = false;
     function link() { ${children} linked = true; }
 
-    // ${setName}: the value's attributes, in the value's own key order.
+    // ${note(setName)}: the value's attributes, in the value's own key order.
     function write(values, w) {
       if (!linked) link();
       if (!rt.isRecord(values)) rt.fail("expected an object of " + SET + " attributes, got " + rt.describe(values));
@@ -504,7 +508,7 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
       }
     }
 
-    // ${setName} as a list of single-key objects: order and repeats kept.
+    // ${note(setName)} as a list of single-key objects: order and repeats kept.
     function writeList(list, w) {
       if (!linked) link();
       if (!Array.isArray(list)) rt.fail("expected a list of " + SET + " entries, got " + rt.describe(list));

@@ -155,10 +155,14 @@ export function writeGenlRequest(buf: Buffer, off: number, req: GenlRequest, seq
 export function encodeGenlRequest(req: GenlRequest, seq: number): Buffer {
   single.truncate();
   appendGenlRequest(single, req, seq);
-  return Buffer.from(single.buffer.subarray(0, messageLength(single)));
+  const len = messageLength(single);
+  // A copy of the bytes (a small one comes from Node's pool), not a copy of a view of them.
+  const out = Buffer.allocUnsafe(len);
+  single.buffer.copy(out, 0, 0, len);
+  return out;
 }
 
 /** The nlmsg_len of the one message in `b` (without the alignment after it). */
 function messageLength(b: MessageBuilder): number {
-  return u32(b.buffer, 0);
+  return b.view.getUint32(0, le);
 }

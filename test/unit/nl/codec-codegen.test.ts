@@ -1,0 +1,101 @@
+/**
+ * What the generated code keeps between calls must never change a result: the IPv4 text
+ * memos of the encoders (last two texts per schema place), the address text caches of the
+ * decoders (direct-mapped, so different addresses share slots), and the dispatch on a
+ * key's length (names of one length told apart by comparison).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeAttrs, encodeAttrs } from '../../../src/nl/codec.js';
+import { SchemaError } from '../../../src/nl/errors.js';
+import { formatIPv4, formatMac } from '../../../src/nl/repr.js';
+import { defineSet } from '../../../src/nl/schema.js';
+import { allSet, endpoint } from './schemas.js';
+
+/** The bytes of a be32 attribute of type 18 (allSet's ipv4) holding `n`. */
+function ipv4Attr(n: number): Buffer {
+  const b = Buffer.from([8, 0, 18, 0, 0, 0, 0, 0]);
+  b.writeUInt32BE(n >>> 0, 4);
+  return b;
+}
+
+test('IPv4 text memos: texts cycling through one place encode each to its own bytes', () => {
+  const texts = ['10.0.0.1', '255.255.255.255', '10.0.0.2', '10.0.0.1', '10.0.0.1', '255.255.255.255', '0.0.0.0'];
+  for (let round = 0; round < 3; round++) {
+    for (const text of texts) {
+      const n = text.split('.').reduce((acc, p) => acc * 256 + Number(p), 0);
+      assert.deepEqual(encodeAttrs(allSet, { ipv4: text }), ipv4Attr(n), text);
+      // Built afresh: equal text that is not the same string.
+      assert.deepEqual(encodeAttrs(allSet, { ipv4: [...text].join('') }), ipv4Attr(n), text);
+    }
+  }
+});
+
+test('IPv4 text memos: bad text after good is still refused, and "" never matches a memo', () => {
+  encodeAttrs(allSet, { ipv4: '10.1.1.1' });
+  for (const bad of ['10.1.1', '', '10.1.1.1 ', '10.01.1.1']) {
+    assert.throws(() => encodeAttrs(allSet, { ipv4: bad }), (e: unknown) => e instanceof SchemaError && e.path === 'ipv4', bad);
+  }
+  assert.throws(() => encodeAttrs(allSet, { endpoint: { ip: '' } }), (e: unknown) => e instanceof SchemaError && e.path === 'endpoint.ip');
+  assert.deepEqual(encodeAttrs(allSet, { ipv4: '10.1.1.1' }), ipv4Attr(0x0a010101));
+});
+
+test('IPv4 text memos: numbers and text mix in one struct field', () => {
+  const value = (ip: string | number) => ({ proto: 6, port: 80, ip, mac: '00:11:22:33:44:55' });
+  const byText = encodeAttrs(allSet, { endpoint: value('192.168.1.2') });
+  assert.deepEqual(encodeAttrs(allSet, { endpoint: value(0xc0a80102) }), byText);
+  assert.deepEqual(encodeAttrs(allSet, { endpoint: value('192.168.1.2') }), byText);
+  assert.notDeepEqual(encodeAttrs(allSet, { endpoint: value('192.168.1.3') }), byText);
+});
+
+test('decoded address text: many different addresses (sharing cache slots) each read back as themselves', () => {
+  let seed = 12345;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  for (let i = 0; i < 5000; i++) {
+    const n = next();
+    const mac = Buffer.from([next() & 255, next() & 255, next() & 255, next() & 255, next() & 255, next() & 255]);
+    const bytes = encodeAttrs(allSet, { ipv4: n, mac });
+    const decoded = decodeAttrs(allSet, bytes);
+    assert.equal(decoded['ipv4'], formatIPv4(n));
+    assert.equal(decoded['mac'], formatMac(mac));
+    // And again, now from the caches.
+    assert.deepEqual(decodeAttrs(allSet, bytes), decoded);
+  }
+});
+
+test('a struct of the same layout decodes addresses in place, fields in order', () => {
+  const bytes = encodeAttrs(allSet, { endpoint: { proto: 'udp', port: 53, ip: '8.8.4.4', mac: 'aa:bb:cc:dd:ee:ff' } });
+  assert.equal(endpoint.fields.length, 6);
+  assert.deepEqual(Object.keys(decodeAttrs(allSet, bytes)['endpoint'] as object), ['proto', 'port', 'ip', 'mac']);
+  assert.deepEqual(decodeAttrs(allSet, bytes), { endpoint: { proto: 'udp', port: 53, ip: '8.8.4.4', mac: 'aa:bb:cc:dd:ee:ff' } });
+});
+
+test('names of one length: each goes to its own attribute, in the value\'s order; others are errors', () => {
+  const set = defineSet('same_length', [
+    { id: 1, name: 'aa', type: 'u8' },
+    { id: 2, name: 'ab', type: 'u16' },
+    { id: 3, name: 'ba', type: 'u32' },
+    { id: 4, name: 'abc', type: 'u8' },
+  ]);
+  const bytes = encodeAttrs(set, { ba: 3, abc: 4, aa: 1, ab: 2 });
+  assert.deepEqual(bytes, Buffer.from([
+    8, 0, 3, 0, 3, 0, 0, 0,
+    5, 0, 4, 0, 4, 0, 0, 0,
+    5, 0, 1, 0, 1, 0, 0, 0,
+    6, 0, 2, 0, 2, 0, 0, 0,
+  ]));
+  assert.deepEqual(Object.keys(decodeAttrs(set, bytes)), ['ba', 'abc', 'aa', 'ab']);
+  assert.throws(() => encodeAttrs(set, { aa: 1, bb: 2 }), { message: 'bb: same_length has no attribute "bb"' });
+  assert.throws(() => encodeAttrs(set, { aa: 1, abcd: 2 }), { message: 'abcd: same_length has no attribute "abcd"' });
+});
+
+test('schema names are data in the generated code, never code', () => {
+  const odd = defineSet('odd "set"\n// */', [
+    { id: 1, name: 'quote"s', type: 'u8' },
+    { id: 2, name: 'back\\slash', type: 'flag' },
+    { id: 3, name: 'new\nline', type: 'be16' },
+  ]);
+  const values = { 'quote"s': 7, 'back\\slash': true, 'new\nline': 0x1234 };
+  assert.deepEqual(decodeAttrs(odd, encodeAttrs(odd, values)), values);
+  assert.throws(() => encodeAttrs(odd, [] as unknown as Record<string, unknown>), { message: 'expected an object of odd "set"\n// */ attributes, got an array' });
+});
