@@ -8,7 +8,8 @@
 # times `--version` and `dump-flows DP > FILE` of both tools. The figures are best and
 # median, and the ratio net of each tool's start-up (dump-flows minus --version, medians).
 # The texts must be identical: dump-flows, -m, --names and -m --no-names, byte for byte
-# (no traffic: every flow has used:never).
+# (no traffic: every flow has used:never). BEFORE=DIR also times DIR/bin/ovsdp (another
+# built checkout, e.g. an older commit) the same way, for a before/after in one run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 n=${1:-20000}
@@ -42,12 +43,16 @@ stats() {
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{ t[NR] = $1 } END { print t[int((NR + 1) / 2)] }'; }
 
-declare -a dv ov dd od
+declare -a dv ov dd od bv bd
 for ((r = 0; r < rounds; r++)); do
   dv+=("$(timed /dev/null ovs-dpctl --version)")
   ov+=("$(timed /dev/null "${ovsdp[@]}" --version)")
   dd+=("$(timed "$dir/dpctl.txt" ovs-dpctl dump-flows bench)")
   od+=("$(timed "$dir/ovsdp.txt" "${ovsdp[@]}" dump-flows bench)")
+  if [ -n "${BEFORE:-}" ]; then
+    bv+=("$(timed /dev/null "$BEFORE/bin/ovsdp" --version)")
+    bd+=("$(timed "$dir/before.txt" "$BEFORE/bin/ovsdp" dump-flows bench)")
+  fi
 done
 stats "ovs-dpctl --version" "${dv[@]}"
 stats "ovsdp --version" "${ov[@]}"
@@ -56,6 +61,13 @@ stats "ovsdp dump-flows ($n flows)" "${od[@]}"
 dnet=$(echo "$(median "${dd[@]}") - $(median "${dv[@]}")" | bc)
 onet=$(echo "$(median "${od[@]}") - $(median "${ov[@]}")" | bc)
 echo "net of start-up (medians): ovs-dpctl $dnet s, ovsdp $onet s: ovsdp is $(echo "scale=2; $dnet / $onet" | bc)x as fast"
+if [ -n "${BEFORE:-}" ]; then
+  stats "before: ovsdp --version" "${bv[@]}"
+  stats "before: ovsdp dump-flows ($n flows)" "${bd[@]}"
+  bnet=$(echo "$(median "${bd[@]}") - $(median "${bv[@]}")" | bc)
+  echo "before, net of start-up: $bnet s: $(echo "scale=2; $dnet / $bnet" | bc)x as fast as ovs-dpctl"
+  cmp -s "$dir/before.txt" "$dir/ovsdp.txt" && echo "before and now print the same text" || echo "before and now DIFFER" >&2
+fi
 
 status=0
 for args in "" "-m" "--names" "-m --no-names"; do
