@@ -213,12 +213,13 @@ function bigGet(type: 'u64' | 's64' | 'be64', at: string): string {
 }
 
 /**
- * IPv4 text memos: the last two texts one place of the schema encoded, and their
+ * Address text memos: the last two texts one place of the schema encoded, and their
  * values (two: a flow's key and mask go through the same places one after the other). A
  * bulk load repeats most addresses from one flow to the next (masks, servers, NAT ranges,
  * the MACs of a few hosts): a repeat then costs a string comparison (a pointer comparison
- * when it is the very same string) instead of a parse. Only text that parsed is kept; the
- * newer of the two is A.
+ * when it is the very same string; the flow parser's MAC texts are slices of their line,
+ * which compare more slowly, still a little faster than a parse) instead of a parse. Only
+ * text that parsed is kept; the newer of the two is A.
  */
 class Memos {
   private count = 0;
@@ -239,6 +240,23 @@ class Memos {
             ipTextB${k} = ipTextA${k}; ipValueB${k} = ipValueA${k}; ipTextA${k} = v; ipValueA${k} = x;
           }
         }${numbers ? ' else if (typeof v === "number" && v >>> 0 === v) x = v;' : ''}`;
+  }
+
+  /** Statements writing MAC text (or 6 bytes) at `at`, then `done`; else `fallback`. */
+  mac(at: string, done: string, fallback: string): string {
+    const k = this.count++;
+    this.declarations.push(`let macTextA${k} = null, macHighA${k} = 0, macLowA${k} = 0, macTextB${k} = null, macHighB${k} = 0, macLowB${k} = 0;`);
+    return `if (typeof v === "string" && v === macTextA${k}) {
+          d.setUint16(${at}, macHighA${k}); d.setUint32(${at} + 2, macLowA${k}); ${done}
+        } else if (typeof v === "string" && v === macTextB${k}) {
+          d.setUint16(${at}, macHighB${k}); d.setUint32(${at} + 2, macLowB${k}); ${done}
+        } else if (rt.putMac(v, buf, ${at})) {
+          if (typeof v === "string") {
+            macTextB${k} = macTextA${k}; macHighB${k} = macHighA${k}; macLowB${k} = macLowA${k};
+            macTextA${k} = v; macHighA${k} = d.getUint16(${at}); macLowA${k} = d.getUint32(${at} + 2);
+          }
+          ${done}
+        } else { ${fallback} }`;
   }
 }
 
@@ -266,9 +284,7 @@ function scalarPut(memos: Memos, kind: number, at: string, done: string, fallbac
     case IPV4:
       return `${memos.ipv4(true)}
         if (x !== undefined) { d.setUint32(${at}, x); ${done} } else { ${fallback} }`;
-    // No memo for MAC text: the flow parser's are slices of the line, and comparing
-    // sliced strings costs about what parsing them does.
-    case MAC: return `if (rt.putMac(v, buf, ${at})) { ${done} } else { ${fallback} }`;
+    case MAC: return memos.mac(at, done, fallback);
     default: throw new Error(`scalar kind ${kind} has no inline write`);
   }
 }

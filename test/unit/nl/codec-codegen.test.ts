@@ -1,6 +1,6 @@
 /**
- * What the generated code keeps between calls must never change a result: the IPv4 text
- * memos of the encoders (last two texts per schema place), the address text caches of the
+ * What the generated code keeps between calls must never change a result: the address
+ * text memos of the encoders (last two texts per schema place), the address text caches of the
  * decoders (direct-mapped, so different addresses share slots), and the dispatch on a
  * key's length (names of one length told apart by comparison).
  */
@@ -46,6 +46,24 @@ test('IPv4 text memos: numbers and text mix in one struct field', () => {
   assert.deepEqual(encodeAttrs(allSet, { endpoint: value(0xc0a80102) }), byText);
   assert.deepEqual(encodeAttrs(allSet, { endpoint: value('192.168.1.2') }), byText);
   assert.notDeepEqual(encodeAttrs(allSet, { endpoint: value('192.168.1.3') }), byText);
+});
+
+test('MAC text memos: texts and bytes cycling through one place encode each to its own bytes; bad text is refused', () => {
+  const macs = ['00:00:00:00:00:01', 'ff:ff:ff:ff:ff:ff', '00:00:00:00:00:02', 'ff:ff:ff:ff:ff:ff', '0:1:2:3:4:5'];
+  for (let round = 0; round < 3; round++) {
+    for (const text of macs) {
+      const bytes = Buffer.from(text.split(':').map((h) => parseInt(h, 16)));
+      const expected = Buffer.concat([Buffer.from([10, 0, 20, 0]), bytes, Buffer.alloc(2)]);
+      // A slice of a longer text, as the flow parser makes them.
+      const sliced = `eth(src=${text}),`.slice(8, 8 + text.length);
+      assert.deepEqual(encodeAttrs(allSet, { mac: text }), expected, text);
+      assert.deepEqual(encodeAttrs(allSet, { mac: sliced }), expected, text);
+      assert.deepEqual(encodeAttrs(allSet, { mac: bytes }), expected, text);
+    }
+  }
+  for (const bad of ['00:00:00:00:00', '', '00:00:00:00:00:01:02', 'gg:00:00:00:00:00']) {
+    assert.throws(() => encodeAttrs(allSet, { mac: bad }), (e: unknown) => e instanceof SchemaError && e.path === 'mac', bad);
+  }
 });
 
 test('decoded address text: many different addresses (sharing cache slots) each read back as themselves', () => {
