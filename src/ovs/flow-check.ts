@@ -58,7 +58,11 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 /** Whether a value (as the codec takes it) encodes to all-zero bytes. */
 export function isZeroValue(v: unknown): boolean {
   if (v === undefined || v === false || v === 0 || v === 0n) return true;
-  if (typeof v === 'string') return ZERO_TEXT.test(v);
+  if (typeof v === 'string') {
+    // Zero text starts with 0, ':' or '.' (or is empty): most masks are decided by their first character.
+    const c = v.charCodeAt(0);
+    return (v.length === 0 || c === 48 || c === 58 || c === 46) && ZERO_TEXT.test(v);
+  }
   if (v instanceof Uint8Array) {
     for (const b of v) if (b !== 0) return false;
     return true;

@@ -53,6 +53,8 @@ export class KeyAttrMemo {
    */
   readonly list: MemoAttr[] = [];
   listLength = 0;
+  /** parseKeyEntries' parse options, made once per set of ports. */
+  entryOptions: KeyParseOptions | undefined;
 }
 
 /** A key attribute as KeyAttrMemo keeps it. */
@@ -454,10 +456,18 @@ function scanFrag(sc: Scanner): number {
   const at = sc.pos;
   let end = at;
   while (end - at < 7 && isLetterCode(s.charCodeAt(end))) end++;
-  const i = end > at ? FRAG_NAMES.indexOf(s.slice(at, end).toLowerCase() as (typeof FRAG_NAMES)[number]) : -1;
-  if (i < 0) throw sc.error(`expected ${FRAG_NAMES.join(', ')} for frag${found(sc)}`, at);
-  sc.pos = end;
-  return i;
+  // The names, in any case (compared by character: no text made per key).
+  for (let i = 0; i < FRAG_NAMES.length; i++) {
+    const name = FRAG_NAMES[i]!;
+    if (name.length !== end - at) continue;
+    let j = 0;
+    while (j < name.length && (s.charCodeAt(at + j) | 0x20) === name.charCodeAt(j)) j++;
+    if (j === name.length) {
+      sc.pos = end;
+      return i;
+    }
+  }
+  throw sc.error(`expected ${FRAG_NAMES.join(', ')} for frag${found(sc)}`, at);
 }
 
 const scanBe32 = (sc: Scanner, what: string): number => scanNum(sc, 32, what);
@@ -1395,7 +1405,8 @@ export function keyAndMask(list: readonly { attr: KeyAttr }[]): { key: AttrValue
  * not a key attribute, an error: parseFlowKey then reads it (and says what is wrong).
  */
 export function parseKeyEntries(text: string, memo: KeyAttrMemo, portNumbers?: ReadonlyMap<string, number>): boolean {
-  const options: KeyParseOptions = { masked: true, portNumbers, memo };
+  let options = memo.entryOptions;
+  if (!options || options.portNumbers !== portNumbers) options = memo.entryOptions = { masked: true, portNumbers, memo };
   const sc = new Scanner(text);
   const list = memo.list;
   memo.listLength = 0;
