@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run build` after tsc: the CLI as one script, dist/bundle/cli.js, plus a V8 code
-// cache for it, dist/bundle/cli.js.cache. bin/ovsdp runs these when they are at least as
+// cache for it, dist/bundle/cli.js.cache (and .threads.cache). bin/ovsdp runs these when they are at least as
 // new as the tsc output (dist/.tsbuildinfo), else dist/src/cli/main.js as before.
 //
 // Why: start-up is most of a single command's time. Node resolves, reads and compiles
@@ -24,10 +24,30 @@ const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const outDir = path.join(root, 'dist/bundle');
 const bundle = path.join(outDir, 'cli.js');
 const cache = `${bundle}.cache`;
+const threadsCache = `${bundle}.threads.cache`;
 
 mkdirSync(outDir, { recursive: true });
 // A cache must never outlive the script it was made from (V8 checks only its length).
 rmSync(cache, { force: true });
+rmSync(threadsCache, { force: true });
+
+/**
+ * commander requires node:child_process when loaded, for subcommands that are programs of
+ * their own (ovsdp has none), and with it Node's net, dgram and stream modules: ~40 of
+ * Node's own modules to compile, ~0.1 s in the test VM. In the bundle it gets
+ * child_process on first use instead.
+ */
+const lazyChildProcess = {
+  name: 'lazy-child-process',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /node_modules\/commander\//.test(args.importer) ? { path: 'lazy-child-process', namespace: 'lazy-child-process' } : undefined);
+    b.onLoad({ filter: /.*/, namespace: 'lazy-child-process' }, () => ({
+      loader: 'js',
+      contents: `module.exports = new Proxy({}, { get: (_, name) => require('node:child_process')[name] });`,
+    }));
+  },
+};
 
 /**
  * main.ts and node-fs.ts load CommonJS synchronously with createRequire(import.meta.url),
@@ -62,7 +82,7 @@ await build({
   external: ['netlink', 'koffi'],
   // import() of those (and of node: modules) as require(): no ES module loader at all.
   supported: { 'dynamic-import': false },
-  plugins: [bundledRequire],
+  plugins: [bundledRequire, lazyChildProcess],
   // import.meta.url: the module the bundle stands for, for paths relative to it.
   define: { 'import.meta.url': '__ovsdpMainUrl' },
   banner: { js: '(function (exports, require, module, __filename, __dirname) {"use strict";\nconst __ovsdpMainUrl = require("node:url").pathToFileURL(require("node:path").join(__dirname, "../src/cli/main.js")).href;' },
@@ -71,11 +91,13 @@ await build({
   logLevel: 'warning',
 });
 
-// The cache, made by running the script as bin/ovsdp would (same node flags: V8 rejects a
-// cache made under other flags) through commands that need no kernel, so that the
-// functions they call come compiled.
-const made = spawnSync(process.execPath, ['--single-threaded', path.join(root, 'scripts/bundle-cache.cjs'), bundle, cache], { stdio: ['ignore', 'ignore', 'inherit'] });
-if (made.status !== 0) {
-  console.error('build-bundle: making the code cache failed');
-  process.exit(1);
+// The caches, made by running the script as bin/ovsdp would through commands that need no
+// kernel, so that the functions they call come compiled. V8 takes a cache only under the
+// node flags it was made with: one for bin/ovsdp's #! line, one for `node bin/ovsdp`.
+for (const [flags, file] of [[['--single-threaded'], cache], [[], threadsCache]]) {
+  const made = spawnSync(process.execPath, [...flags, path.join(root, 'scripts/bundle-cache.cjs'), bundle, file], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (made.status !== 0) {
+    console.error('build-bundle: making the code cache failed');
+    process.exit(1);
+  }
 }
