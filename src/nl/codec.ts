@@ -622,14 +622,15 @@ function setPlan(set: AttrSet): SetPlan {
   if (plan) return plan;
   // The generated functions are made on the first call of any of them; until then these
   // stand in (a set's plan exists as soon as a parent set refers to it).
-  const compileThen = <K extends 'write' | 'writeList' | 'read' | 'readList'>(name: K) =>
+  const compileThen = <K extends 'write' | 'writeList' | 'writeEntry' | 'read' | 'readList'>(name: K) =>
     ((...args: unknown[]) => {
       Object.assign(created, compileSet(created, runtime));
       return (created[name] as (...a: unknown[]) => unknown)(...args);
     }) as SetPlan[K];
   const created: SetPlan = {
     set, byName: new Map(), byId: [],
-    write: compileThen('write'), writeList: compileThen('writeList'), read: compileThen('read'), readList: compileThen('readList'),
+    write: compileThen('write'), writeList: compileThen('writeList'), writeEntry: compileThen('writeEntry'),
+    read: compileThen('read'), readList: compileThen('readList'),
   };
   plan = created;
   // Registered before the attributes are compiled: nested sets that lead back here find it.
@@ -916,7 +917,7 @@ function encodeToScratch(plan: SetPlan, values: unknown, run: number, name: stri
   try {
     if (run === RUN_SET) plan.write(values, w);
     else if (run === RUN_LIST) plan.writeList(values, w);
-    else writeEntry(plan, name, values, w);
+    else plan.writeEntry(name, values, w);
     return w;
   } catch (err) {
     releaseWriter(w);

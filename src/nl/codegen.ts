@@ -133,6 +133,8 @@ export interface SetPlan {
   write(values: unknown, w: WriterLike): void;
   /** Writes a list of single-key objects at w.off, in list order. */
   writeList(list: unknown, w: WriterLike): void;
+  /** Writes one named attribute at w.off (nothing for an undefined value). */
+  writeEntry(key: string, value: unknown, w: WriterLike): void;
   /** Reads buf[start, end) as an object of attribute values. */
   read(buf: Buffer, start: number, end: number): Record<string, unknown>;
   /** Reads buf[start, end) as a list of single-key objects. */
@@ -458,8 +460,8 @@ function attributeLoop(body: string): string {
     }`;
 }
 
-/** Generates a set's four functions (write, writeList, read, readList). */
-export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 'writeList' | 'read' | 'readList'> {
+/** Generates a set's functions (write, writeList, writeEntry, read, readList). */
+export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 'writeList' | 'writeEntry' | 'read' | 'readList'> {
   const attrs = plan.set.attrs.map((spec) => plan.byName.get(spec.name)!);
   const setName = plan.set.name;
   const consts = attrs.map((a, i) => {
@@ -543,6 +545,18 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
       }
     }
 
+    // One attribute of ${note(setName)} by name (a bulk load encodes a key's attributes one by one).
+    function writeEntry(key, v, w) {
+      if (!linked) link();
+      if (v === undefined) return;
+      let current = key;
+      try {
+        ${switchWrite}
+      } catch (err) {
+        throw current === "" ? err : rt.under(current, err);
+      }
+    }
+
     function read(buf, start, end) {
       if (!linked) link();
       const out = {};
@@ -581,6 +595,6 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
       }
       return out;
     }
-    return { write, writeList, read, readList };`;
+    return { write, writeList, writeEntry, read, readList };`;
   return build(setName, ['rt', 'plan', 'A'], [rt, plan, attrs], source);
 }
