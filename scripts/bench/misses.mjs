@@ -11,7 +11,7 @@
  * the last arrival; misses the kernel dropped (upcall queue full) count as lost.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatSummary, summarizeProfiles } from './profile-summary.mjs';
 
@@ -83,7 +83,10 @@ async function withOvsdpController(root, tmp, profileDir, fn) {
   const rules = path.join(tmp, 'miss.rules');
   writeFileSync(rules, `${RULE}\n`);
   sh('ovs-dpctl add-dp mbench && ovs-dpctl add-if mbench mp1 && ovs-dpctl add-if mbench mp2');
-  const node = profileDir ? [process.execPath, '--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [process.execPath];
+  // Node's flags as `ovsdp controller` runs: those of bin/ovsdp's #! line.
+  const shebang = readFileSync(path.join(root, 'bin/ovsdp'), 'utf8').split('\n', 1)[0];
+  const flags = shebang.split(/\s+/).filter((w) => w.startsWith('--'));
+  const node = [process.execPath, ...flags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   const ctl = spawn(node[0], [...node.slice(1), path.join(root, 'bin/ovsdp'), 'controller', '--quiet', '--idle-timeout', '600', 'mbench', rules], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   ctl.stdout.on('data', (d) => { output += d; });

@@ -23,22 +23,22 @@
  * deletion of idle flows, revalidation) run one job at a time, so flows are always
  * translated with the rules in force when they are installed.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import path from 'node:path';
-import { encodeAttrs, encodeList, encodeStruct } from '../nl/codec.js';
+import { NLA_HDRLEN, NLA_TYPE_MASK, align4, encodeAttrs, encodeList, encodeStruct } from '../nl/codec.js';
 import { NetlinkError, errnoName } from '../nl/errors.js';
 import { operation } from '../nl/family.js';
 import { type GenlRequest, NLM_F_CREATE } from '../nl/message.js';
-import { type AttrValues, unknownKey } from '../nl/schema.js';
+import type { AttrValues } from '../nl/schema.js';
 import { DumpInterruptedError, type RequestResult } from '../nl/socket.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { UFID_FLAGS, flowAttrs, flowFamily } from '../ovs/flow.js';
 import { checkFlowMatch } from '../ovs/flow-check.js';
 import { ovsHeader } from '../ovs/header.js';
 import { flowKeyAttrs } from '../ovs/keys.js';
-import { PACKET_FIELDS, type PacketField, readField } from '../ovs/openflow/fields.js';
+import { PACKET_FIELDS, readField } from '../ovs/openflow/fields.js';
 import { packetFamily } from '../ovs/packet.js';
 import { Pipeline, RecircIds, type Translation } from '../ovs/openflow/pipeline.js';
 import { type Rule, parseRules } from '../ovs/openflow/rules.js';
@@ -124,31 +124,49 @@ function monotonicMs(): bigint {
  * upcalls of one megaflow name the same flow.
  */
 export function megaflowUfid(key: AttrValues, mask: AttrValues): Buffer {
-  return ufidOf(key, encodeAttrs(flowKeyAttrs, mask), maskedFields(mask));
+  return ufidOf(encodeAttrs(flowKeyAttrs, key), encodeAttrs(flowKeyAttrs, mask), new Int32Array(KEY_TYPES));
 }
 
-/** The fields a mask has bits of, with those bits, in PACKET_FIELDS order. */
-function maskedFields(mask: AttrValues): Array<[PacketField, bigint]> {
-  const out: Array<[PacketField, bigint]> = [];
-  for (const f of PACKET_FIELDS.values()) {
-    const m = readField(mask, f);
-    if (m) out.push([f, m]);
+/** Key attribute types an encoded key is indexed by (OVS_KEY_ATTR_* are below this). */
+const KEY_TYPES = 128;
+
+/**
+ * megaflowUfid() from the encoded key and mask: an MD5 of the mask, then the key's bytes
+ * under it laid out as the mask is (each of the mask's attributes with the key's payload
+ * ANDed in; zeros where the key lacks it). `at` is scratch room, KEY_TYPES long.
+ */
+function ufidOf(keyBytes: Buffer, maskBytes: Buffer, at: Int32Array): Buffer {
+  at.fill(-1);
+  for (let off = 0; off + NLA_HDRLEN <= keyBytes.length;) {
+    const len = keyBytes.readUInt16LE(off);
+    if (len < NLA_HDRLEN) break;
+    const type = keyBytes.readUInt16LE(off + 2) & NLA_TYPE_MASK;
+    if (type < KEY_TYPES && at[type] === -1) at[type] = off;
+    off += align4(len);
   }
-  return out;
-}
-
-/** megaflowUfid() from the mask's encoding and masked fields, worked out once per mask. */
-function ufidOf(key: AttrValues, maskBytes: Buffer, fields: ReadonlyArray<[PacketField, bigint]>): Buffer {
-  let text = '';
-  for (const [f, m] of fields) text += `${f.name}=${(readField(key, f) & m).toString(16)};`;
-  return createHash('md5').update(maskBytes).update(text).digest();
+  const n = maskBytes.length;
+  const input = Buffer.allocUnsafe(2 * n);
+  maskBytes.copy(input, 0);
+  maskBytes.copy(input, n);
+  for (let off = 0; off + NLA_HDRLEN <= n;) {
+    const len = maskBytes.readUInt16LE(off);
+    if (len < NLA_HDRLEN) break;
+    const type = maskBytes.readUInt16LE(off + 2) & NLA_TYPE_MASK;
+    const k = type < KEY_TYPES ? at[type]! : -1;
+    const keyEnd = k < 0 ? 0 : k + keyBytes.readUInt16LE(k);
+    for (let i = NLA_HDRLEN; i < len; i++) {
+      const kb = k >= 0 && k + i < keyEnd ? keyBytes[k + i]! : 0;
+      input[n + off + i] = maskBytes[off + i]! & kb;
+    }
+    off += align4(len);
+  }
+  return hash('md5', input, 'buffer');
 }
 
 /** What every megaflow and execute of one translation shares, encoded once. */
 interface EncodedTranslation {
   mask: Buffer;
   actions: Buffer;
-  maskFields: Array<[PacketField, bigint]>;
   /** Why the kernel would refuse the megaflow (flow-check), if it would. */
   refusal?: Error;
 }
@@ -161,25 +179,37 @@ type Sent =
 /** Upcalls per sendmsg (ovs-vswitchd's handlers take up to 64 at a time). */
 const UPCALL_BATCH = 64;
 
-// Attributes sent pre-encoded, as the codec's raw attributes: ids and value keys.
+// The attributes of puts and executes, in ovs-vswitchd's order (their payloads encoded once).
+const FLOW_UFID_ID = flowAttrs.id('ufid');
 const FLOW_KEY_ID = flowAttrs.id('key');
 const FLOW_MASK_ID = flowAttrs.id('mask');
 const FLOW_ACTIONS_ID = flowAttrs.id('actions');
+const PACKET_PACKET_ID = packetFamily.attrs.id('packet');
 const PACKET_KEY_ID = packetFamily.attrs.id('key');
 const PACKET_ACTIONS_ID = packetFamily.attrs.id('actions');
-const FLOW_KEY = unknownKey(FLOW_KEY_ID);
-const FLOW_MASK = unknownKey(FLOW_MASK_ID);
-const FLOW_ACTIONS = unknownKey(FLOW_ACTIONS_ID);
-const PACKET_KEY = unknownKey(PACKET_KEY_ID);
-const PACKET_ACTIONS = unknownKey(PACKET_ACTIONS_ID);
 const PUT_OP = operation(flowFamily, 'new');
 const PUT_CMD = flowFamily.commands['new']!;
 const EXECUTE_CMD = packetFamily.commands['execute']!;
 const EXECUTE_OP = operation(packetFamily, 'execute');
 
-/** An attribute whose payload is already encoded: the codec copies it as it is. */
-function raw(type: number, bytes: Buffer): { type: number; raw: Buffer } {
-  return { type, raw: bytes };
+/**
+ * A request's payload after the genl header: the ovs_header, then attributes whose
+ * payloads are already encoded (the upcall's key, a translation's mask and actions, the
+ * packet), each framed as an attribute; padding zeroed.
+ */
+function payloadOf(header: Buffer, attrs: ReadonlyArray<readonly [number, Buffer]>): Buffer {
+  let n = header.length;
+  for (const [, p] of attrs) n += align4(NLA_HDRLEN + p.length);
+  const out = Buffer.alloc(n);
+  header.copy(out, 0);
+  let off = header.length;
+  for (const [type, p] of attrs) {
+    out.writeUInt16LE(NLA_HDRLEN + p.length, off);
+    out.writeUInt16LE(type, off + 2);
+    p.copy(out, off + NLA_HDRLEN);
+    off += align4(NLA_HDRLEN + p.length);
+  }
+  return out;
 }
 
 /** Whether every bit of `inner` is set in `outer` (field by field). */
@@ -229,6 +259,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private watcher: FSWatcher | undefined;
   private base: Promise<{ flow: number; packet: number; header: Buffer }> | undefined;
   private readonly encodedTranslations = new WeakMap<Translation, EncodedTranslation>();
+  /** ufidOf()'s scratch room. */
+  private readonly keyIndex = new Int32Array(KEY_TYPES);
   private reloadTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private running: Promise<void> | undefined;
@@ -325,7 +357,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private encodedOf(t: Translation, key: AttrValues): EncodedTranslation {
     let e = this.encodedTranslations.get(t);
     if (!e) {
-      e = { mask: encodeAttrs(flowKeyAttrs, t.mask), actions: encodeList(actionAttrs, t.actions), maskFields: maskedFields(t.mask) };
+      e = { mask: encodeAttrs(flowKeyAttrs, t.mask), actions: encodeList(actionAttrs, t.actions) };
       try {
         checkFlowMatch(key, t.mask);
       } catch (err) {
@@ -362,23 +394,21 @@ export class Controller extends EventEmitter<ControllerEvents> {
       if (t.problem) this.fail(new Error(t.problem), `translating a miss from port ${up.inPort}`);
       const e = this.encodedOf(t, up.key);
       const keyBytes = up.keyBytes ?? encodeAttrs(flowKeyAttrs, up.key);
-      const ufid = ufidOf(up.key, e.mask, e.maskFields);
+      const ufid = ufidOf(keyBytes, e.mask, this.keyIndex);
       const id = ufid.toString('hex');
       if (!inBatch.has(id)) {
         inBatch.add(id);
         const installed: InstalledFlow = { flow: { key: up.key, mask: t.mask, actions: t.actions, ufid }, translation: t, upcall: up };
         if (e.refusal) this.fail(e.refusal, `installing a flow for a miss from port ${up.inPort}`);
         else {
-          const attrs: AttrValues = {
-            ufid, [FLOW_KEY]: raw(FLOW_KEY_ID, keyBytes), [FLOW_MASK]: raw(FLOW_MASK_ID, e.mask), [FLOW_ACTIONS]: raw(FLOW_ACTIONS_ID, e.actions),
-          };
-          reqs.push({ family: base.flow, cmd: PUT_CMD, version: flowFamily.version, flags: NLM_F_CREATE, fixedHeader: base.header, set: flowAttrs, attrs });
+          const payload = payloadOf(base.header, [[FLOW_UFID_ID, ufid], [FLOW_KEY_ID, keyBytes], [FLOW_MASK_ID, e.mask], [FLOW_ACTIONS_ID, e.actions]]);
+          reqs.push({ family: base.flow, cmd: PUT_CMD, version: flowFamily.version, flags: NLM_F_CREATE, fixedHeader: payload });
           sent.push({ kind: 'put', installed });
         }
       }
       if (t.actions.length) {
-        const attrs: AttrValues = { packet: up.packet, [PACKET_KEY]: raw(PACKET_KEY_ID, keyBytes), [PACKET_ACTIONS]: raw(PACKET_ACTIONS_ID, e.actions) };
-        reqs.push({ family: base.packet, cmd: EXECUTE_CMD, version: packetFamily.version, flags: 0, fixedHeader: base.header, set: packetFamily.attrs, attrs });
+        const payload = payloadOf(base.header, [[PACKET_PACKET_ID, up.packet], [PACKET_KEY_ID, keyBytes], [PACKET_ACTIONS_ID, e.actions]]);
+        reqs.push({ family: base.packet, cmd: EXECUTE_CMD, version: packetFamily.version, flags: 0, fixedHeader: payload });
         sent.push({ kind: 'execute', upcall: up });
       }
       if (++upcalls % UPCALL_BATCH === 0 && reqs.length) {

@@ -195,9 +195,9 @@ export function decodeUpcall(msg: NetlinkMessage, datapathName: string, handlerP
     packet,
     handlerPid,
   };
+  // Not a copy: the listener's sockets read each datagram into a buffer of its own size.
   const keyBytes = attrPayload(msg.payload, KEY_ATTR);
-  // A copy: the message's buffer is the whole read buffer of its datagram.
-  if (keyBytes) up.keyBytes = Buffer.from(keyBytes);
+  if (keyBytes) up.keyBytes = keyBytes;
   if (a['userdata'] !== undefined) up.userdata = a['userdata'] as Buffer;
   if (a['actions'] !== undefined) up.actions = a['actions'] as AttrValues[];
   if (a['egress_tun_key'] !== undefined) up.egressTunKey = a['egress_tun_key'] as AttrValues;
@@ -313,7 +313,10 @@ export class UpcallListener extends EventEmitter<ListenerEvents> {
     this.packetFamilyId = (await this.conn.family(packetFamily)).id;
     const n = Math.max(1, Math.floor(options.handlers ?? availableParallelism()));
     for (let i = 0; i < n; i++) {
-      const sock = new GenlSocket({ recvBufferSize: options.recvBufferSize ?? 8 << 20 });
+      // Each read sized to its datagram (a peek first): the binding allocates and zeroes
+      // a fresh buffer of the read size for every datagram, and an upcall is one
+      // datagram of a few hundred bytes, where the default read size is 128 KiB.
+      const sock = new GenlSocket({ recvBufferSize: options.recvBufferSize ?? 8 << 20, maxDatagramSize: 0 });
       this.sockets.push(sock);
       const pid = sock.portId;
       await setNoEnobufs(NETLINK_GENERIC, pid);

@@ -237,17 +237,29 @@ interface Decision {
  */
 interface DecisionTable {
   signature: string;
-  fields: Array<[PacketField, bigint]>;
+  fields: LookedAt[];
   byValue: Map<string, Decision>;
+}
+
+/** A field's bits a decision looked at; `small`: the mask as a number, for fields the key holds as numbers. */
+interface LookedAt {
+  field: PacketField;
+  mask: bigint;
+  small: number | undefined;
 }
 
 /** Bounds on the decision cache: tables of distinct looked-at bits, decisions per table. */
 const MAX_DECISION_TABLES = 32;
 const MAX_DECISIONS = 4096;
 
-function valuesOf(key: AttrValues, fields: ReadonlyArray<[PacketField, bigint]>): string {
+/** The looked-at bits of `key`, as text (a map key); numbers without going through bigint. */
+function valuesOf(key: AttrValues, fields: readonly LookedAt[]): string {
   let s = '';
-  for (const [f, m] of fields) s += `${(readField(key, f) & m).toString(16)},`;
+  for (const { field: f, mask, small } of fields) {
+    const a = key[f.attr];
+    const v = f.member === undefined ? a : (a as Record<string, unknown> | undefined)?.[f.member];
+    s += small !== undefined && typeof v === 'number' ? `${((v & small) >>> 0).toString(16)},` : `${(readField(key, f) & mask).toString(16)},`;
+  }
   return s;
 }
 
@@ -314,8 +326,8 @@ export class Pipeline {
   private remember(key: AttrValues, wc: Wildcards, translation: Translation): void {
     const looked = new Map(wc.decisionEntries());
     for (const f of HEADER_FIELDS) looked.set(f, fullMask(f));
-    const fields = [...looked];
-    const signature = fields.map(([f, m]) => `${f.name}/${m.toString(16)}`).sort().join(',');
+    const fields = [...looked].map(([field, mask]): LookedAt => ({ field, mask, small: field.kind === 'int' && field.bits <= 32 ? Number(mask) : undefined }));
+    const signature = fields.map(({ field, mask }) => `${field.name}/${mask.toString(16)}`).sort().join(',');
     let table = this.decisions.find((t) => t.signature === signature);
     if (!table) {
       if (this.decisions.length >= MAX_DECISION_TABLES) return;
