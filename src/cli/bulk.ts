@@ -152,6 +152,9 @@ async function* stdinLines(onBytes: (n: number) => void): AsyncGenerator<string>
 /** A non-blank line: split, or why it cannot be. */
 type Item = { lineNo: number; line: FlowLine; error?: undefined } | { lineNo: number; line?: undefined; error: Error };
 
+/** Lines split ahead of their parsing (one step of the item generator). */
+const ITEMS_PER_STEP = 64;
+
 /** Distinct actions texts remembered at once (the memory a long file may take). */
 const ACTIONS_CACHE_SIZE = 4096;
 
@@ -234,16 +237,25 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
     }
   };
   const countBytes = (n: number): void => { bytes += n; };
-  /** A file's items a block of lines at a time (the flow table takes a block in a plain loop). */
+  /**
+   * A file's items, ITEMS_PER_STEP at a time (the flow table takes each step's in a plain
+   * loop). Not a whole read block's at once: thousands of items made before any is used
+   * outlive young collections, which then copy them (measured: scavenges 6-9 times longer).
+   */
   function* fileItemBlocks(): Generator<Item[]> {
     let lineNo = 0;
     for (const lines of fileLineBlocks(file, countBytes)) {
-      const items: Item[] = [];
+      let items: Item[] = [];
       for (let i = 0; i < lines.length; i++) {
         const it = item(++lineNo, lines[i]!);
-        if (it) items.push(it);
+        if (!it) continue;
+        items.push(it);
+        if (items.length >= ITEMS_PER_STEP) {
+          yield items;
+          items = [];
+        }
       }
-      yield items;
+      if (items.length) yield items;
     }
   }
   async function* stdinItems(): AsyncGenerator<Item> {

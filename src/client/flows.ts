@@ -651,11 +651,13 @@ function putFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly 
     putAttrHeader(buf, off, 4 + actions.length, ACTIONS_ATTR_ID);
     actions.copy(buf, off + 4);
     off = align4(actionsEnd);
-    buf.fill(0, actionsEnd, off);
+    for (let i = actionsEnd; i < off; i++) buf[i] = 0;
   } catch {
     return undefined;
   }
-  return Buffer.from(buf.subarray(0, off));
+  const out = Buffer.allocUnsafe(off);
+  buf.copy(out, 0, 0, off);
+  return out;
 }
 
 /**
