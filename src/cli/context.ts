@@ -57,3 +57,11 @@ export class CliContext {
     process.stderr.write(`ovsdp: ${text}\n`);
   }
 }
+
+/** `ovsdp dump-flows | head`: the reader went away; stop quietly, as C tools do on SIGPIPE. */
+export function endQuietlyOnClosedStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}

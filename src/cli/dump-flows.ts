@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import { DumpInterruptedError } from '../nl/socket.js';
-import { type CliContext, UsageError } from './context.js';
+import { type CliContext, UsageError, endQuietlyOnClosedStdout } from './context.js';
 import { monotonicMs, portMaps, withFlowTable } from './flow-args.js';
 import type { FlowListOptions } from './render/flows.js';
 
@@ -23,6 +23,81 @@ export function typesSelectKernelFlows(list: string): boolean {
   return selected;
 }
 
+async function run(args: string[], opts: FlowListOptions, context: () => CliContext): Promise<void> {
+  const ctx = context();
+  // Like ovs-dpctl: filter= and type= are taken from the end of the arguments.
+  const rest = [...args];
+  let filter: string | undefined;
+  let types: string | undefined;
+  let pmd: string | undefined;
+  for (let changed = true; changed && rest.length;) {
+    changed = false;
+    const last = rest[rest.length - 1]!;
+    if (last.startsWith('filter=') && filter === undefined) { filter = last.slice(7); rest.pop(); changed = true; }
+    else if (last.startsWith('type=') && types === undefined) { types = last.slice(5); rest.pop(); changed = true; }
+    else if (last.startsWith('pmd=')) { pmd = last.slice(4); rest.pop(); changed = true; }
+  }
+  if (rest.length > 1) throw new UsageError(`dump-flows takes [DP] [filter=MATCH] [type=TYPES] (unexpected "${rest[1]}")`);
+  if (pmd !== undefined && !/^-?\d+$/.test(pmd)) throw new UsageError(`pmd=${pmd}: expected a CPU core number (or -1)`);
+  // The kernel datapath has no PMD threads: ovs-dpctl prints none of its flows for any pmd=.
+  const selected = pmd === undefined && (types === undefined || typesSelectKernelFlows(types));
+  const render = await import('./render/flows.js');
+  const { compileFilter } = filter === undefined ? { compileFilter: undefined } : await import('../ovs/flow-filter.js');
+  await withFlowTable(rest, 1, async ({ conn, table, datapath }) => {
+    const ports = filter !== undefined || render.wantNames(opts) ? await portMaps(conn, datapath) : undefined;
+    let matches: ReturnType<NonNullable<typeof compileFilter>> | undefined;
+    try {
+      matches = filter !== undefined && compileFilter ? compileFilter(filter, ports!.numbers) : undefined;
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const names = render.wantNames(opts) ? ports?.names : undefined;
+    const json: unknown[] = [];
+    const now = monotonicMs();
+    /** One batch's text, written at once (with backpressure). */
+    const write = async (text: string): Promise<void> => {
+      if (text.length && !process.stdout.write(text)) await once(process.stdout, 'drain');
+    };
+    try {
+      // A batch at a time (a datagram's worth of flows or more): one turn of async
+      // iteration and one write per batch, not per flow.
+      if (!opts.json && !matches) {
+        // Plain text: printed from the reply bytes (repeated attributes printed once).
+        const print = render.rawFlowLinesPrinter(now, opts, names);
+        for await (const msgs of table.dumpRawBatches()) {
+          if (selected) await write(print(msgs));
+        }
+      } else {
+        const line = render.flowLineFormatter(now, opts, names);
+        for await (const flows of table.dumpBatches()) {
+          if (!selected) continue;
+          const lines: string[] = [];
+          for (const flow of flows) {
+            if (matches && !matches(flow.key ?? {}, flow.mask ?? {})) continue;
+            if (opts.json) json.push(render.flowJSON(flow));
+            else lines.push(line(flow));
+          }
+          if (lines.length) await write(`${lines.join('\n')}\n`);
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof DumpInterruptedError)) throw err;
+      ctx.warn('the kernel flagged the dump as interrupted by concurrent flow changes: some flows may be missing or repeated');
+      process.exitCode = 1;
+    }
+    if (opts.json) ctx.printJSON(json);
+  });
+}
+
+/** `ovsdp dump-flows [DP] [filter=...] [type=...]`: no option, so no commander (registry.ts). */
+export const plain = {
+  minArgs: 0,
+  run: async (args: string[], context: () => CliContext): Promise<void> => {
+    endQuietlyOnClosedStdout();
+    await run(args, {}, context);
+  },
+};
+
 export function define(program: Command, context: () => CliContext): void {
   program
     .command('dump-flows')
@@ -32,69 +107,5 @@ export function define(program: Command, context: () => CliContext): void {
     .option('--names', 'print port names (the default with -m)')
     .option('--no-names', 'print port numbers')
     .option('--json', 'print JSON for scripts')
-    .action(async (args: string[], opts: FlowListOptions) => {
-      const ctx = context();
-      // Like ovs-dpctl: filter= and type= are taken from the end of the arguments.
-      const rest = [...args];
-      let filter: string | undefined;
-      let types: string | undefined;
-      let pmd: string | undefined;
-      for (let changed = true; changed && rest.length;) {
-        changed = false;
-        const last = rest[rest.length - 1]!;
-        if (last.startsWith('filter=') && filter === undefined) { filter = last.slice(7); rest.pop(); changed = true; }
-        else if (last.startsWith('type=') && types === undefined) { types = last.slice(5); rest.pop(); changed = true; }
-        else if (last.startsWith('pmd=')) { pmd = last.slice(4); rest.pop(); changed = true; }
-      }
-      if (rest.length > 1) throw new UsageError(`dump-flows takes [DP] [filter=MATCH] [type=TYPES] (unexpected "${rest[1]}")`);
-      if (pmd !== undefined && !/^-?\d+$/.test(pmd)) throw new UsageError(`pmd=${pmd}: expected a CPU core number (or -1)`);
-      // The kernel datapath has no PMD threads: ovs-dpctl prints none of its flows for any pmd=.
-      const selected = pmd === undefined && (types === undefined || typesSelectKernelFlows(types));
-      const render = await import('./render/flows.js');
-      const { compileFilter } = filter === undefined ? { compileFilter: undefined } : await import('../ovs/flow-filter.js');
-      await withFlowTable(rest, 1, async ({ conn, table, datapath }) => {
-        const ports = filter !== undefined || render.wantNames(opts) ? await portMaps(conn, datapath) : undefined;
-        let matches: ReturnType<NonNullable<typeof compileFilter>> | undefined;
-        try {
-          matches = filter !== undefined && compileFilter ? compileFilter(filter, ports!.numbers) : undefined;
-        } catch (err) {
-          throw new UsageError((err as Error).message);
-        }
-        const names = render.wantNames(opts) ? ports?.names : undefined;
-        const json: unknown[] = [];
-        const now = monotonicMs();
-        /** One batch's text, written at once (with backpressure). */
-        const write = async (text: string): Promise<void> => {
-          if (text.length && !process.stdout.write(text)) await once(process.stdout, 'drain');
-        };
-        try {
-          // A batch at a time (a datagram's worth of flows or more): one turn of async
-          // iteration and one write per batch, not per flow.
-          if (!opts.json && !matches) {
-            // Plain text: printed from the reply bytes (repeated attributes printed once).
-            const print = render.rawFlowLinesPrinter(now, opts, names);
-            for await (const msgs of table.dumpRawBatches()) {
-              if (selected) await write(print(msgs));
-            }
-          } else {
-            const line = render.flowLineFormatter(now, opts, names);
-            for await (const flows of table.dumpBatches()) {
-              if (!selected) continue;
-              const lines: string[] = [];
-              for (const flow of flows) {
-                if (matches && !matches(flow.key ?? {}, flow.mask ?? {})) continue;
-                if (opts.json) json.push(render.flowJSON(flow));
-                else lines.push(line(flow));
-              }
-              if (lines.length) await write(`${lines.join('\n')}\n`);
-            }
-          }
-        } catch (err) {
-          if (!(err instanceof DumpInterruptedError)) throw err;
-          ctx.warn('the kernel flagged the dump as interrupted by concurrent flow changes: some flows may be missing or repeated');
-          process.exitCode = 1;
-        }
-        if (opts.json) ctx.printJSON(json);
-      });
-    });
+    .action((args: string[], opts: FlowListOptions) => run(args, opts, context));
 }

@@ -1,13 +1,13 @@
 /**
  * The ovsdp command line: global options, lazy command loading, one way to fail. A
  * command line of plain words for a command that can run without commander (the bulk
- * flow commands) starts without loading it.
+ * flow commands, dump-flows) starts without loading it.
  */
 import { createRequire } from 'node:module';
 import { fs } from '../nl/node-fs.js';
 import { NetlinkError, SchemaError } from '../nl/errors.js';
 import { FlowParseError } from '../ovs/flowstr/scanner.js';
-import { CliContext, type GlobalOptions, UsageError } from './context.js';
+import { CliContext, type GlobalOptions, UsageError, endQuietlyOnClosedStdout } from './context.js';
 import { commands } from './registry.js';
 import { loadColors, stdoutMayColor } from './render/style.js';
 
@@ -41,11 +41,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   // of its exports that importing CommonJS from ESM costs.
   commander ??= createRequire(import.meta.url)('commander') as Commander;
   const { Command } = commander;
-  // `ovsdp dump-flows | head`: the reader went away; stop quietly, as C tools do on SIGPIPE.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
-  });
+  endQuietlyOnClosedStdout();
   const program = new Command('ovsdp')
     .description('Open vSwitch kernel datapath control: datapaths, ports, flows, upcalls.\nCommands and output follow ovs-dpctl; every read command also speaks --json.')
     .option('--no-color', 'never colour the output (also: NO_COLOR=1, or when piped)')

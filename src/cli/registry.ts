@@ -12,8 +12,9 @@ export interface CommandModule {
    * The command's action itself, for commands whose usual command line is plain words:
    * `ovsdp NAME ARG...` with no option (no "-x", "--x", "--help"; "-" alone is a word) and
    * at least `minArgs` words runs this without commander, which start-up then does not
-   * load (~0.15-0.2 s in the test VM). Such a run sets up no EPIPE guard on stdout: for
-   * commands that report on stderr. Anything else goes through `define`.
+   * load (~0.15-0.2 s in the test VM). Such a run sets up no EPIPE guard on stdout: a
+   * command that prints there calls endQuietlyOnClosedStdout() (context.ts) itself.
+   * Anything else goes through `define`.
    */
   plain?: { minArgs: number; run(args: string[], ctx: () => CliContext): Promise<void> };
 }
