@@ -374,7 +374,7 @@ export class FlowTable {
     const window = Math.max(1, options.window ?? 8);
     const { name } = await this.datapath();
     const base = await this.requestBase();
-    const run: BulkMemo = { actions: new WeakMap(), checks: new FlowCheckMemo(), masks: new Map() };
+    const run: BulkMemo = { actions: new WeakMap(), checks: new FlowCheckMemo() };
     this.watchLog();
     const inflight: Batch<T>[] = [];
     let current: Batch<T> = newBatch();
@@ -465,11 +465,10 @@ export class FlowTable {
   }
 }
 
-/** What the requests of one bulk run share: encoded actions lists, the last passed check, the last masks. */
+/** What the requests of one bulk run share: encoded actions lists, the last passed check. */
 interface BulkMemo {
   actions: WeakMap<FlowActions, Buffer>;
   checks: FlowCheckMemo;
-  masks: LastMasks;
 }
 
 interface RequestBase {
@@ -508,7 +507,7 @@ function opRequest(base: RequestBase, op: FlowOp, run: BulkMemo): GenlRequest {
     run.checks.check(op.keyAttrs);
     const raw = encodedActions(run, op.actions);
     const { command, flags } = putCommand(op.mode ?? 'create');
-    const fixedHeader = putFromParts(base.header, op.ufid, op.keyAttrs, raw, run.masks);
+    const fixedHeader = putFromParts(base.header, op.ufid, op.keyAttrs, raw);
     if (fixedHeader) return { family: base.familyId, cmd: flowFamily.commands[command]!, version: flowFamily.version, flags, fixedHeader };
     flow = putAttrsFlow(op);
   } else {
@@ -570,46 +569,14 @@ const scratch = Buffer.allocUnsafe(1 << 16);
  * it. An attribute sent before has its bytes kept on its memo entry and is copied; one
  * met for the first time is encoded in place (most are never met again).
  */
-function putKeyAttr(m: MemoAttr, forMask: boolean, buf: Buffer, off: number, masks: LastMasks): number {
+function putKeyAttr(m: MemoAttr, forMask: boolean, buf: Buffer, off: number): number {
   const kept = m.encoded;
-  if (kept) return putBytes(forMask ? kept.mask : kept.key, buf, off);
-  const { name, value, mask } = m.attr;
-  if (!forMask) return encodeAttr(flowKeyAttrs, name, value, buf, off);
-  // A new value mostly comes with the mask the attribute had before (ipv4(src=...) of
-  // flow after flow): an equal mask has the same bytes.
-  const last = masks.get(name);
-  if (last && sameFlatValue(last.mask, mask)) return putBytes(last.bytes, buf, off);
-  const end = encodeAttr(flowKeyAttrs, name, mask, buf, off);
-  masks.set(name, { mask, bytes: Buffer.from(buf.subarray(off, end)) });
-  return end;
-}
-
-function putBytes(b: Buffer, buf: Buffer, off: number): number {
-  if (off + b.length > buf.length) throw new RangeError('no room');
-  return off + b.copy(buf, off);
-}
-
-/** The last mask encoded for each key attribute (by name), with its TLV. */
-type LastMasks = Map<string, { mask: unknown; bytes: Buffer }>;
-
-/**
- * Whether two values encode the same because they are equal: the same primitive, or
- * objects with the same keys in the same order and the same primitive at each (a nested
- * object or a buffer is not compared: false).
- */
-function sameFlatValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || a instanceof Uint8Array || b instanceof Uint8Array) return false;
-  const ka = Object.keys(a);
-  const kb = Object.keys(b);
-  if (ka.length !== kb.length) return false;
-  for (let i = 0; i < ka.length; i++) {
-    const k = ka[i]!;
-    if (k !== kb[i]) return false;
-    const v = (a as Record<string, unknown>)[k];
-    if ((typeof v === 'object' && v !== null) || v !== (b as Record<string, unknown>)[k]) return false;
+  if (kept) {
+    const b = forMask ? kept.mask : kept.key;
+    if (off + b.length > buf.length) throw new RangeError('no room');
+    return off + b.copy(buf, off);
   }
-  return true;
+  return encodeAttr(flowKeyAttrs, m.attr.name, forMask ? m.attr.mask : m.attr.value, buf, off);
 }
 
 /**
@@ -621,7 +588,7 @@ function sameFlatValue(a: unknown, b: unknown): boolean {
  * drops it from key and mask: excludePacketType): buildRequest then does it all, and its
  * error, if any, names the attribute's path.
  */
-function putFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly MemoAttr[], actions: Buffer, masks: LastMasks): Buffer | undefined {
+function putFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly MemoAttr[], actions: Buffer): Buffer | undefined {
   const buf = scratch;
   let off: number;
   try {
@@ -638,12 +605,12 @@ function putFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly 
     if (ufid) off = encodeAttr(flowAttrs, 'ufid', ufid, buf, off);
     const keyAt = off;
     off += 4;
-    for (let i = 0; i < attrs.length; i++) off = putKeyAttr(attrs[i]!, false, buf, off, masks);
+    for (let i = 0; i < attrs.length; i++) off = putKeyAttr(attrs[i]!, false, buf, off);
     putAttrHeader(buf, keyAt, off - keyAt, KEY_TYPE);
     if (attrs.length > 0) {
       const maskAt = off;
       off += 4;
-      for (let i = 0; i < attrs.length; i++) off = putKeyAttr(attrs[i]!, true, buf, off, masks);
+      for (let i = 0; i < attrs.length; i++) off = putKeyAttr(attrs[i]!, true, buf, off);
       putAttrHeader(buf, maskAt, off - maskAt, MASK_TYPE);
     }
     const actionsEnd = off + 4 + actions.length;
