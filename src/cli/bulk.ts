@@ -186,13 +186,14 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   const toOp = (item: Item): FlowOp => {
     if (item.error) throw item.error;
     const { line } = item;
-    // A put's FLOW of key attributes alone (nearly every line) goes as the memo's entries,
+    // A FLOW of key attributes alone (nearly every line) goes as the memo's entries,
     // no key and mask objects built; anything else is parsed whole (which says what is
     // wrong with it, if anything).
     let keyAttrs: MemoAttr[] | undefined;
     let match: ReturnType<typeof parseFlowMatch> | undefined;
-    if (line.command !== 'delete' && parseKeyEntries(line.flow, memo, ports.numbers)) {
+    if (parseKeyEntries(line.flow, memo, ports.numbers)) {
       keyAttrs = memo.list.slice(0, memo.listLength);
+      if (line.command === 'delete') return { kind: 'delAttrs', keyAttrs };
     } else {
       try {
         match = parseFlowMatch(line.flow, textOptions);

@@ -102,7 +102,9 @@ export type FlowOp =
      */
     kind: 'putAttrs'; keyAttrs: readonly MemoAttr[]; ufid?: Buffer; actions: FlowActions; mode?: PutMode;
   }
-  | { kind: 'del'; target: FlowTarget };
+  | { kind: 'del'; target: FlowTarget }
+  /** A delete by key whose key comes as the attributes a KeyAttrMemo parsed (as in putAttrs). */
+  | { kind: 'delAttrs'; keyAttrs: readonly MemoAttr[] };
 
 export interface BulkOptions {
   /** Requests per sendmsg (default 64). */
@@ -501,6 +503,12 @@ const ACTIONS_ATTR_ID = flowAttrs.id('actions');
  */
 function opRequest(base: RequestBase, op: FlowOp, run: BulkMemo): GenlRequest {
   if (op.kind === 'del') return buildRequest(base, 'del', 0, targetAttrs(op.target));
+  if (op.kind === 'delAttrs') {
+    // An empty key is no target: targetAttrs says so.
+    const fixedHeader = op.keyAttrs.length ? putFromParts(base.header, undefined, op.keyAttrs, undefined) : undefined;
+    if (fixedHeader) return { family: base.familyId, cmd: flowFamily.commands['del']!, version: flowFamily.version, flags: 0, fixedHeader };
+    return buildRequest(base, 'del', 0, targetAttrs({ key: keyAndMask(op.keyAttrs).key }));
+  }
   let flow: FlowSpec;
   let clear = false;
   if (op.kind === 'putAttrs') {
@@ -583,12 +591,13 @@ function putKeyAttr(m: MemoAttr, forMask: boolean, buf: Buffer, off: number): nu
  * The ovs_header and attributes of a put (what buildRequest makes of putAttrs without
  * `clear`), built from the key's memo entries: UFID, KEY (the attributes' TLVs one after
  * another: a run of attributes encodes as each one alone does), MASK when the key has
- * attributes (putAttrs sends a non-empty mask), ACTIONS (already encoded). Undefined
+ * attributes (putAttrs sends a non-empty mask), ACTIONS (already encoded); without
+ * actions, the UFID and KEY of a delete (targetAttrs with a non-empty key). Undefined
  * when an attribute cannot be encoded alone, or the flow has packet_type (dpif-netlink
  * drops it from key and mask: excludePacketType): buildRequest then does it all, and its
  * error, if any, names the attribute's path.
  */
-function putFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly MemoAttr[], actions: Buffer): Buffer | undefined {
+function putFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly MemoAttr[], actions: Buffer | undefined): Buffer | undefined {
   const buf = scratch;
   let off: number;
   try {
@@ -607,18 +616,20 @@ function putFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly 
     off += 4;
     for (let i = 0; i < attrs.length; i++) off = putKeyAttr(attrs[i]!, false, buf, off);
     putAttrHeader(buf, keyAt, off - keyAt, KEY_TYPE);
-    if (attrs.length > 0) {
+    if (actions && attrs.length > 0) {
       const maskAt = off;
       off += 4;
       for (let i = 0; i < attrs.length; i++) off = putKeyAttr(attrs[i]!, true, buf, off);
       putAttrHeader(buf, maskAt, off - maskAt, MASK_TYPE);
     }
-    const actionsEnd = off + 4 + actions.length;
-    if (align4(actionsEnd) > buf.length) return undefined;
-    putAttrHeader(buf, off, 4 + actions.length, ACTIONS_ATTR_ID);
-    actions.copy(buf, off + 4);
-    off = align4(actionsEnd);
-    for (let i = actionsEnd; i < off; i++) buf[i] = 0;
+    if (actions) {
+      const actionsEnd = off + 4 + actions.length;
+      if (align4(actionsEnd) > buf.length) return undefined;
+      putAttrHeader(buf, off, 4 + actions.length, ACTIONS_ATTR_ID);
+      actions.copy(buf, off + 4);
+      off = align4(actionsEnd);
+      for (let i = actionsEnd; i < off; i++) buf[i] = 0;
+    }
   } catch {
     return undefined;
   }
@@ -665,6 +676,7 @@ function newBatch<T>(): Batch<T> {
 function explainOpError(err: NetlinkError, op: FlowOp, dpName: string): NetlinkError {
   if (op.kind === 'put') return explainFlowError(err, 'put', op.mode ?? 'create', dpName, op.flow);
   if (op.kind === 'putAttrs') return explainFlowError(err, 'put', op.mode ?? 'create', dpName, op.ufid ? { ufid: op.ufid } : {});
+  if (op.kind === 'delAttrs') return explainFlowError(err, 'del', undefined, dpName, {});
   return explainFlowError(err, 'del', undefined, dpName, op.target);
 }
 

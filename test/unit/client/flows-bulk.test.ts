@@ -17,7 +17,8 @@ import { KeyAttrMemo, formatKey, keyAndMask, parseKeyEntries } from '../../../sr
 import { FLOW_DP_PORTS, loadFixtures } from '../golden/fixtures.js';
 import { flowArb } from '../ovs/flowstr-arbitraries.js';
 
-type Line = [flow: string, actions: string];
+/** A put's FLOW and ACTIONS, or a delete's FLOW alone. */
+type Line = [flow: string, actions: string] | [flow: string];
 
 /** What operateBatches sends for `lines` (request bytes, hex) and each line's error, through the memo or not. */
 async function run(lines: readonly Line[], viaMemo: boolean): Promise<string[]> {
@@ -35,9 +36,12 @@ async function run(lines: readonly Line[], viaMemo: boolean): Promise<string[]> 
   // As add-flows does: key attributes alone go as the memo's entries, the rest parsed whole.
   const toOp = ([flowText, actionsText]: Line): FlowOp => {
     if (viaMemo && parseKeyEntries(flowText, memo, FLOW_DP_PORTS)) {
-      return { kind: 'putAttrs', keyAttrs: memo.list.slice(0, memo.listLength), actions: parseActionsText(actionsText, options), mode: 'create' };
+      const keyAttrs = memo.list.slice(0, memo.listLength);
+      if (actionsText === undefined) return { kind: 'delAttrs', keyAttrs };
+      return { kind: 'putAttrs', keyAttrs, actions: parseActionsText(actionsText, options), mode: 'create' };
     }
     const match = parseFlowMatch(flowText, options);
+    if (actionsText === undefined) return { kind: 'del', target: match.ufid ? { ufid: match.ufid, key: match.key } : { key: match.key } };
     const flow: FlowSpec = { key: match.key, mask: match.mask, actions: parseActionsText(actionsText, options) };
     if (match.ufid) flow.ufid = match.ufid;
     return { kind: 'put', flow, mode: 'create' };
@@ -55,7 +59,7 @@ async function assertSame(lines: readonly Line[]): Promise<void> {
   for (let i = 0; i < plain.length; i++) assert.equal(fast[i], plain[i], `request ${i}`);
 }
 
-const fixtureLines: Line[] = loadFixtures()
+const fixtureLines: [string, string][] = loadFixtures()
   .filter((f) => f.family === 'ovs_flow' && f.json.flow !== undefined)
   .map((f) => [f.json.flow!, f.json.actions ?? '1']);
 
@@ -89,6 +93,11 @@ test('bulk puts through the memo: an attribute\'s fields in another order, masks
     lines.push([tunnel(rotated), '1'], [tunnel(rotated.map((f) => f.replace('ttl=64', `ttl=${60 + i}`))), '1']);
   }
   await assertSame(lines);
+});
+
+test('bulk deletes through the memo: the fixtures\' flows as delete lines, first seen and repeated', async () => {
+  const deletes: Line[] = fixtureLines.map(([f]) => [f]);
+  await assertSame([...deletes, ...deletes, ['in_port(1)'], ['in_port(1)'], [''], ['ufid:6aa8b1b9-b3de-4a3e-9c35-5e7bc3e9ad50'], ...fixtureLines.slice(0, 20)]);
 });
 
 test('property: bulk puts through the memo send what the codec builds from the key and mask', async () => {
