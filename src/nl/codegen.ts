@@ -423,7 +423,7 @@ function writeCase(a: AttrPlan, i: number, memos: Memos): string {
 }
 
 /** The decoder's statements for attribute `a`: `store(expr)` stores its value. */
-function readCase(a: AttrPlan, i: number, store: (expr: string) => string): string {
+function readCase(a: AttrPlan, i: number, store: (expr: string) => string, inList: boolean): string {
   const slow = `A${i}.read(buf, at, n)`;
   switch (a.kind) {
     case SCALAR_ATTR: return store(`n === ${a.size} ? ${scalarGet(a.scalar, 'at')} : ${slow}`);
@@ -432,7 +432,8 @@ function readCase(a: AttrPlan, i: number, store: (expr: string) => string): stri
     // Shorter payloads (older kernels) and bad lengths go the long way.
     case STRUCT_ATTR: return store(`n >= ${a.struct!.size} ? S${i}.read(buf, at) : ${slow}`);
     case FLAG_ATTR: return store('true');
-    case PAD_ATTR: return '';
+    // Padding is no value of a set; a list keeps every entry, as it came.
+    case PAD_ATTR: return inList ? store('true') : '';
     case NESTED_ATTR:
     case LIST_ATTR:
       return `if (depth.n >= maxDepth) rt.fail("nested more than " + maxDepth + " levels deep");
@@ -489,9 +490,9 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
             current = "";
             rt.writeEntry(plan, key, v, w);
           }`;
-  const readCases = (store: (name: string) => (expr: string) => string): string => attrs.map((a, i) =>
+  const readCases = (store: (name: string) => (expr: string) => string, inList: boolean): string => attrs.map((a, i) =>
     `case ${a.id}: { // ${note(a.name)}
-          ${readCase(a, i, store(a.name))}
+          ${readCase(a, i, store(a.name), inList)}
           break;
         }`).join('\n        ');
   const switchWrite = `switch (key.length) {
@@ -565,7 +566,7 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
       try {
         ${attributeLoop(`current = type;
         switch (type) {
-        ${readCases((name) => (expr) => `out[${lit(name)}] = ${expr};`)}
+        ${readCases((name) => (expr) => `out[${lit(name)}] = ${expr};`, false)}
         default: out[rt.unknownKey(type)] = rt.unknownAttr(buf, type, (rawType & 0x8000) !== 0, at, n);
         }
         current = -1;`)}
@@ -583,7 +584,7 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
       try {
         ${attributeLoop(`current = type;
         switch (type) {
-        ${readCases((name) => (expr) => `out.push({ ${lit(name)}: ${expr} });`)}
+        ${readCases((name) => (expr) => `out.push({ ${lit(name)}: ${expr} });`, true)}
         default: out.push({ [rt.unknownKey(type)]: rt.unknownAttr(buf, type, (rawType & 0x8000) !== 0, at, n) });
         }
         current = -1;`)}

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeAttrs, encodeAttrs } from '../../../src/nl/codec.js';
+import { decodeAttrs, decodeList, encodeAttrs, encodeList } from '../../../src/nl/codec.js';
 import { SchemaError } from '../../../src/nl/errors.js';
 import { formatIPv4, formatMac } from '../../../src/nl/repr.js';
 import { defineSet } from '../../../src/nl/schema.js';
@@ -116,4 +116,15 @@ test('schema names are data in the generated code, never code', () => {
   const values = { 'quote"s': 7, 'back\\slash': true, 'new\nline': 0x1234 };
   assert.deepEqual(decodeAttrs(odd, encodeAttrs(odd, values)), values);
   assert.throws(() => encodeAttrs(odd, [] as unknown as Record<string, unknown>), { message: 'expected an object of odd "set"\n// */ attributes, got an array' });
+});
+
+test('a pad attribute: skipped in a set, kept as an entry of a list (as every entry is)', () => {
+  const set = defineSet('with_pad', [
+    { id: 1, name: 'n', type: 'u32' },
+    { id: 2, name: 'pad', type: 'pad' },
+  ]);
+  const bytes = Buffer.from([8, 0, 1, 0, 5, 0, 0, 0, 4, 0, 2, 0, 8, 0, 1, 0, 6, 0, 0, 0]);
+  assert.deepEqual(decodeAttrs(set, bytes), { n: 6 });
+  assert.deepEqual(decodeList(set, bytes), [{ n: 5 }, { pad: true }, { n: 6 }]);
+  assert.deepEqual(encodeList(set, [{ n: 5 }, { pad: true }, { n: 6 }]), bytes);
 });
