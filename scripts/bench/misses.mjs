@@ -3,12 +3,21 @@
  * first of a new connection, through `ovsdp controller` and through ovs-vswitchd (one
  * handler thread) with the same OpenFlow rule, and how long a first packet takes.
  *
- * Two namespaces on ports 1 and 2; missgen.py sends UDP from the first, each packet from
- * its own source port, and times their arrival in the second. The rule rewrites the
+ * Each switch has its own pair of namespaces on its ports 1 and 2 (ovsdp's datapath
+ * mbench, ovs-vswitchd's ovs-system); missgen.py sends UDP from the first, each packet
+ * from its own source port, and times their arrival in the second. The rule rewrites the
  * source port (`mod_tp_src`), so both switches match it exactly in the megaflow (a
  * rewritten L4 port is matched, in ovs-vswitchd as in ovsdp): one miss and one new
  * kernel flow per connection. Rate: packets through / seconds from the first send to
  * the last arrival; misses the kernel dropped (upcall queue full) count as lost.
+ *
+ * Both switches run at once and take turns, burst by burst (the first going first in
+ * even repetitions, the other in odd ones), so that a host whose load changes during the
+ * run weighs on both alike. Each gets one untimed warm-up burst first, as the other
+ * sections warm up their commands (reported apart: a cold controller's first burst pays
+ * for V8 compiling the miss path). While ovsdp is measured, ovs-vswitchd's revalidators
+ * are paused: they dump all of its flows twice a second, and those pile up over the run
+ * (ovsdp's own idle scan is due only after its 600 s idle timeout).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +29,12 @@ const MAC1 = '02:00:00:00:77:01';
 const MAC2 = '02:00:00:00:77:02';
 const BURST = 2000;
 const LATENCY_SAMPLES = 15;
+
+/** Each switch's namespaces (hosts on ports 1 and 2), its ports' names, its source ports. */
+const SIDES = {
+  ovsdp: { ns: ['mb1', 'mb2'], ports: ['mp1', 'mp2'], portBase: 4000 },
+  'ovs-vswitchd': { ns: ['mc1', 'mc2'], ports: ['mq1', 'mq2'], portBase: 34000 },
+};
 
 function sh(cmd, env) {
   const r = spawnSync('bash', ['--norc', '-ec', cmd], { encoding: 'utf8', env: { ...process.env, ...env } });
@@ -34,55 +49,91 @@ function median(xs) {
 }
 
 function lab() {
-  sh(`
-    ip netns add mb1; ip netns add mb2
-    ip link add mp1 type veth peer name eth0 netns mb1
-    ip link add mp2 type veth peer name eth0 netns mb2
-    sysctl -q -w net.ipv6.conf.mp1.disable_ipv6=1 net.ipv6.conf.mp2.disable_ipv6=1
-    ip link set mp1 up; ip link set mp2 up
-    for n in 1 2; do
-      ip netns exec mb$n sysctl -q -w net.ipv6.conf.all.disable_ipv6=1
-      ip -n mb$n link set eth0 address 02:00:00:00:77:0$n
-      ip -n mb$n link set eth0 up
-    done`);
+  for (const { ns, ports } of Object.values(SIDES)) {
+    sh(`
+      ip netns add ${ns[0]}; ip netns add ${ns[1]}
+      ip link add ${ports[0]} type veth peer name eth0 netns ${ns[0]}
+      ip link add ${ports[1]} type veth peer name eth0 netns ${ns[1]}
+      sysctl -q -w net.ipv6.conf.${ports[0]}.disable_ipv6=1 net.ipv6.conf.${ports[1]}.disable_ipv6=1
+      ip link set ${ports[0]} up; ip link set ${ports[1]} up
+      for n in 0 1; do
+        ns=${ns[0].slice(0, -1)}$((n + 1))
+        ip netns exec $ns sysctl -q -w net.ipv6.conf.all.disable_ipv6=1
+        ip -n $ns link set eth0 address 02:00:00:00:77:0$((n + 1))
+        ip -n $ns link set eth0 up
+      done`);
+  }
 }
 
 function unlab() {
-  sh('ip netns del mb1 2>/dev/null || true; ip netns del mb2 2>/dev/null || true');
+  for (const { ns } of Object.values(SIDES)) sh(`ip netns del ${ns[0]} 2>/dev/null || true; ip netns del ${ns[1]} 2>/dev/null || true`);
 }
 
 /** Runs the generator; returns its JSON answer. */
-function generate(here, mode, count, base) {
-  const out = sh(`python3 ${path.join(here, 'missgen.py')} mb1 mb2 ${MAC1} ${MAC2} ${mode} ${count} ${base}`);
+function generate(here, side, mode, count, base) {
+  const out = sh(`python3 ${path.join(here, 'missgen.py')} ${side.ns[0]} ${side.ns[1]} ${MAC1} ${MAC2} ${mode} ${count} ${base}`);
   return JSON.parse(out.trim().split('\n').pop());
 }
 
-/** Runs the measurements against whichever switch is answering misses now. */
-function measure(here, reps, portBase, log, name) {
-  const rates = [];
-  const lost = [];
-  for (let r = 0; r < reps; r++) {
-    const g = generate(here, 'rate', BURST, portBase + r * BURST);
-    rates.push(g.received / g.seconds);
-    lost.push(g.lost);
-    log(`misses ${name} rep ${r + 1}/${reps}: ${g.received}/${g.sent} through in ${g.seconds.toFixed(2)} s: ${(g.received / g.seconds).toFixed(0)} setups/s`);
-  }
-  const lat = generate(here, 'latency', LATENCY_SAMPLES, portBase + reps * BURST);
-  log(`misses ${name}: first packet ${median(lat.first).toFixed(1)} ms, second ${median(lat.second).toFixed(1)} ms`);
-  return {
-    setupsPerSecond: { median: median(rates), min: Math.min(...rates), max: Math.max(...rates), n: rates.length },
-    lost: { median: median(lost), max: Math.max(...lost) },
-    firstPacketMs: { median: median(lat.first), n: lat.first.length },
-    secondPacketMs: { median: median(lat.second), n: lat.second.length },
-    latencyLost: lat.lost,
+/** One burst through `name`'s switch: setups per second and losses. */
+function burst(here, name, next, log, what) {
+  const side = SIDES[name];
+  const g = generate(here, side, 'rate', BURST, next[name]);
+  next[name] += BURST;
+  const rate = g.received / g.seconds;
+  log(`misses ${name} ${what}: ${g.received}/${g.sent} through in ${g.seconds.toFixed(2)} s: ${rate.toFixed(0)} setups/s`);
+  return { rate, lost: g.lost };
+}
+
+/**
+ * Warm-up, then `reps` bursts each, the switches taking turns; then first-packet
+ * latencies. `appctl` talks to ovs-vswitchd.
+ */
+function measure(here, reps, log, appctl) {
+  // ovs-vswitchd's revalidators rest while ovsdp works.
+  const turn = (name, fn) => {
+    if (name !== 'ovsdp') return fn();
+    appctl('revalidator/pause');
+    try {
+      return fn();
+    } finally {
+      appctl('revalidator/resume');
+    }
   };
+  const names = Object.keys(SIDES);
+  const next = Object.fromEntries(names.map((n) => [n, SIDES[n].portBase]));
+  const out = Object.fromEntries(names.map((n) => [n, { rates: [], lost: [] }]));
+  for (const n of names) out[n].warmup = turn(n, () => burst(here, n, next, log, 'warm-up'));
+  for (let r = 0; r < reps; r++) {
+    for (const n of r % 2 ? [...names].reverse() : names) {
+      const b = turn(n, () => burst(here, n, next, log, `rep ${r + 1}/${reps}`));
+      out[n].rates.push(b.rate);
+      out[n].lost.push(b.lost);
+    }
+  }
+  const result = {};
+  for (const n of names) {
+    const lat = turn(n, () => generate(here, SIDES[n], 'latency', LATENCY_SAMPLES, next[n]));
+    log(`misses ${n}: first packet ${median(lat.first).toFixed(1)} ms, second ${median(lat.second).toFixed(1)} ms`);
+    const { rates, lost, warmup } = out[n];
+    result[n] = {
+      setupsPerSecond: { median: median(rates), min: Math.min(...rates), max: Math.max(...rates), n: rates.length },
+      warmupSetupsPerSecond: warmup.rate,
+      lost: { median: median(lost), max: Math.max(...lost, warmup.lost) },
+      firstPacketMs: { median: median(lat.first), n: lat.first.length },
+      secondPacketMs: { median: median(lat.second), n: lat.second.length },
+      latencyLost: lat.lost,
+    };
+  }
+  return result;
 }
 
 /** Runs fn() while `ovsdp controller` answers the misses; returns its result and the controller's counters. */
 async function withOvsdpController(root, tmp, profileDir, fn) {
   const rules = path.join(tmp, 'miss.rules');
   writeFileSync(rules, `${RULE}\n`);
-  sh('ovs-dpctl add-dp mbench && ovs-dpctl add-if mbench mp1 && ovs-dpctl add-if mbench mp2');
+  const [p1, p2] = SIDES.ovsdp.ports;
+  sh(`ovs-dpctl add-dp mbench && ovs-dpctl add-if mbench ${p1} && ovs-dpctl add-if mbench ${p2}`);
   // Node's flags as `ovsdp controller` runs: those of bin/ovsdp's #! line.
   const shebang = readFileSync(path.join(root, 'bin/ovsdp'), 'utf8').split('\n', 1)[0];
   const flags = shebang.split(/\s+/).filter((w) => w.startsWith('--'));
@@ -102,7 +153,7 @@ async function withOvsdpController(root, tmp, profileDir, fn) {
     const result = fn();
     ctl.kill('SIGTERM');
     await exited;
-    result.controllerStats = /stats: (.*)/.exec(output)?.[1];
+    result.ovsdp.controllerStats = /stats: (.*)/.exec(output)?.[1];
     return result;
   } finally {
     if (ctl.exitCode === null) {
@@ -113,7 +164,8 @@ async function withOvsdpController(root, tmp, profileDir, fn) {
   }
 }
 
-function withVswitchd(tmp, fn) {
+async function withVswitchd(tmp, fn) {
+  const [p1, p2] = SIDES['ovs-vswitchd'].ports;
   const dir = path.join(tmp, 'ovs');
   mkdirSync(dir, { recursive: true });
   const env = { OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir };
@@ -125,13 +177,13 @@ function withVswitchd(tmp, fn) {
     ovs-vsctl --no-wait set Open_vSwitch . other_config:n-handler-threads=1 other_config:n-revalidator-threads=1 other_config:max-idle=600000
     ovs-vswitchd --pidfile --detach --log-file
     ovs-vsctl add-br br0 -- set bridge br0 fail-mode=secure \\
-      -- add-port br0 mp1 -- set interface mp1 ofport_request=1 \\
-      -- add-port br0 mp2 -- set interface mp2 ofport_request=2
-    ovs-vsctl --timeout=30 wait-until interface mp1 ofport=1 -- wait-until interface mp2 ofport=2
+      -- add-port br0 ${p1} -- set interface ${p1} ofport_request=1 \\
+      -- add-port br0 ${p2} -- set interface ${p2} ofport_request=2
+    ovs-vsctl --timeout=30 wait-until interface ${p1} ofport=1 -- wait-until interface ${p2} ofport=2
     ovs-ofctl del-flows br0
     ovs-ofctl add-flow br0 '${RULE}'`, env);
   try {
-    return fn();
+    return await fn((command) => sh(`ovs-appctl -t ovs-vswitchd ${command}`, env));
   } finally {
     sh(`ovs-appctl -t ovs-vswitchd exit || true; ovs-appctl -t ovsdb-server exit || true
       ovs-dpctl del-dp ovs-system 2>/dev/null || true`, env);
@@ -145,14 +197,13 @@ export async function measureMisses({ reps, log, tmp, root, profile }) {
   unlab();
   lab();
   try {
-    // ovsdp first: ovs-vswitchd deletes the datapaths it does not know when it starts.
+    // ovs-vswitchd first: it deletes the datapaths it does not know when it starts.
     const profileDir = profile ? path.join(tmp, 'prof', 'controller') : undefined;
-    out.ovsdp = await withOvsdpController(root, tmp, profileDir, () => measure(here, reps, 10000, log, 'ovsdp'));
+    Object.assign(out, await withVswitchd(tmp, (appctl) => withOvsdpController(root, tmp, profileDir, () => measure(here, reps, log, appctl))));
     if (profileDir) {
       log(`profile of ovsdp controller (self time):\n${formatSummary(summarizeProfiles(profileDir, { top: 40 }))}`);
       log(`profile of ovsdp controller by file:\n${formatSummary(summarizeProfiles(profileDir, { top: 25, byFile: true }))}`);
     }
-    out['ovs-vswitchd'] = withVswitchd(tmp, () => measure(here, reps, 30000, log, 'ovs-vswitchd'));
   } finally {
     unlab();
   }
