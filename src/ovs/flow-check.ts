@@ -291,9 +291,16 @@ function memoCheckable(name: string): boolean {
   return name !== 'vlan' && name !== 'encap' && name !== 'packet_type';
 }
 
-/** Whether two struct values have the same number in a field, as field() reads it. */
+/**
+ * Whether two struct values have the same number in a field, as field() reads it (an
+ * array or buffer has no such field either: no isRecord needed).
+ */
 function sameMember(a: unknown, b: unknown, name: string): boolean {
-  return (isRecord(a) ? toNumber(a[name]) : undefined) === (isRecord(b) ? toNumber(b[name]) : undefined);
+  return memberOf(a, name) === memberOf(b, name);
+}
+
+function memberOf(v: unknown, name: string): number | undefined {
+  return typeof v === 'object' && v !== null ? toNumber((v as Record<string, unknown>)[name]) : undefined;
 }
 
 /**
