@@ -18,7 +18,7 @@
  */
 import { endianness } from 'node:os';
 import {
-  type AttrPlan, type FieldPlan, type Runtime, type SetPlan, type StructPlan, type WriterLike,
+  type AttrPlan, type FieldPlan, type Runtime, type SetFunction, type SetPlan, type StructPlan, type WriterLike,
   BE16, BE32, BIG_ATTR, FLAG_ATTR, IPV4, IP_ATTR, LE16, LE32, LIST_ATTR, MAC, NESTED_ATTR, OTHER, PAD_ATTR,
   S8, SBE16, SBE32, SCALAR_ATTR, SLE16, SLE32, STRUCT_ATTR, U8, VIA_CLOSURES, compileSet, compileStruct,
 } from './codegen.js';
@@ -535,11 +535,22 @@ function structPlan(s: StructSpec): StructPlan {
     return { ...at, size: intSize(f.type), kind: intKind(f), bigType: bigIntType(f), put: compileIntPut(f), get: compileIntGet(f) };
   });
   const byName = new Map(fields.filter((f) => f.put).map((f) => [f.name, f]));
+  // Generic until used often enough to be worth compiling (see COMPILE_AFTER).
+  let calls = 0;
+  const counted = (): void => {
+    if (++calls === COMPILE_AFTER) Object.assign(compiled, compileStruct(compiled, runtime));
+  };
   const compiled: StructPlan = {
     spec: s, size: offset, fields, byName,
-    write: () => undefined, read: () => ({}),
+    write: (value, buf, _d, at) => {
+      counted();
+      writeStructFields(compiled, value, buf, at);
+    },
+    read: (buf, at) => {
+      counted();
+      return readStruct(compiled, buf, at, compiled.size);
+    },
   };
-  Object.assign(compiled, compileStruct(compiled, runtime));
   structPlans.set(s, compiled);
   return compiled;
 }
@@ -565,6 +576,28 @@ function bytesLength(value: unknown, repr: Repr | undefined): number {
 function strayField(plan: StructPlan, obj: Record<string, unknown>): string | undefined {
   for (const key of Object.keys(obj)) if (!plan.byName.has(key)) return key;
   return undefined;
+}
+
+/**
+ * Writes a struct value at `at` (fields the value leaves out are zero), field by field
+ * through the fields' closures: the generic way, before the struct is compiled.
+ */
+function writeStructFields(plan: StructPlan, value: unknown, buf: Buffer, at: number): void {
+  if (!isRecord(value)) fail(`expected an object for struct ${plan.spec.name}, got ${describe(value)}`);
+  buf.fill(0, at, at + plan.size);
+  let field = '';
+  try {
+    for (const key in value) {
+      field = '';
+      const f = plan.byName.get(key);
+      if (f === undefined) fail(`struct ${plan.spec.name} has no field "${key}"`);
+      field = key;
+      const v = value[key];
+      if (v !== undefined) f.put!(buf, at + f.offset, v);
+    }
+  } catch (err) {
+    throw structFailure(plan, value, field, err);
+  }
 }
 
 /** Writes a struct value at w.off (fields the value leaves out are zero). */
@@ -620,17 +653,22 @@ const setPlans = new WeakMap<AttrSet, SetPlan>();
 function setPlan(set: AttrSet): SetPlan {
   let plan = setPlans.get(set);
   if (plan) return plan;
-  // The generated functions are made on the first call of any of them; until then these
-  // stand in (a set's plan exists as soon as a parent set refers to it).
-  const compileThen = <K extends 'write' | 'writeList' | 'writeEntry' | 'read' | 'readList'>(name: K) =>
-    ((...args: unknown[]) => {
-      Object.assign(created, compileSet(created, runtime));
-      return (created[name] as (...a: unknown[]) => unknown)(...args);
+  // Each function is generic until used often enough to be worth compiling (a set's plan
+  // exists as soon as a parent set refers to it; most of a program's sets are never used).
+  const tiered = <K extends SetFunction>(name: K, generic: SetPlan[K]) => {
+    let calls = 0;
+    return ((...args: unknown[]) => {
+      if (++calls === COMPILE_AFTER) created[name] = compileSet(created, runtime, name);
+      return (generic as (...a: unknown[]) => unknown)(...args);
     }) as SetPlan[K];
+  };
   const created: SetPlan = {
     set, byName: new Map(), byId: [],
-    write: compileThen('write'), writeList: compileThen('writeList'), writeEntry: compileThen('writeEntry'),
-    read: compileThen('read'), readList: compileThen('readList'),
+    write: tiered('write', (values, w) => writeSetGeneric(created, values, w)),
+    writeList: tiered('writeList', (list, w) => writeListGeneric(created, list, w)),
+    writeEntry: tiered('writeEntry', (key, value, w) => writeEntry(created, key, value, w)),
+    read: tiered('read', (buf, start, end) => readSetGeneric(created, buf, start, end)),
+    readList: tiered('readList', (buf, start, end) => readListGeneric(created, buf, start, end)),
   };
   plan = created;
   // Registered before the attributes are compiled: nested sets that lead back here find it.
@@ -842,6 +880,63 @@ function writeEntry(plan: SetPlan, key: string, value: unknown, w: WriterLike): 
     else fail(`${plan.set.name} has no attribute "${key}"`);
   } catch (err) {
     throw under(key, err);
+  }
+}
+
+/*
+ * The generic way through a set: each attribute through its closures. A set (or struct)
+ * goes this way until it has been used COMPILE_AFTER times; then its generated code is
+ * made. Compiling costs about as much as a few dozen generic calls (in the VM, several
+ * milliseconds a set), which a command that touches one flow would only lose; a bulk
+ * load or a dump wins it back many times over.
+ */
+const COMPILE_AFTER = 32;
+
+function writeSetGeneric(plan: SetPlan, values: unknown, w: WriterLike): void {
+  if (!isRecord(values)) fail(`expected an object of ${plan.set.name} attributes, got ${describe(values)}`);
+  for (const key in values) writeEntry(plan, key, values[key], w);
+}
+
+function writeListGeneric(plan: SetPlan, list: unknown, w: WriterLike): void {
+  if (!Array.isArray(list)) fail(`expected a list of ${plan.set.name} entries, got ${describe(list)}`);
+  for (let i = 0; i < list.length; i++) {
+    try {
+      const key = singleKey(plan, list[i]);
+      writeEntry(plan, key, (list[i] as AttrValues)[key], w);
+    } catch (err) {
+      throw under(`[${i}]`, err);
+    }
+  }
+}
+
+function readSetGeneric(plan: SetPlan, buf: Buffer, start: number, end: number): AttrValues {
+  const out: AttrValues = {};
+  forEachAttr(buf, start, end, (type, nested, at, len) => {
+    const a = plan.byId[type];
+    if (a === undefined) out[unknownKey(type)] = unknownAttr(buf, type, nested, at, len);
+    else if (a.kind !== PAD_ATTR) out[a.name] = readAttr(a, buf, at, len);
+  });
+  return out;
+}
+
+function readListGeneric(plan: SetPlan, buf: Buffer, start: number, end: number): AttrValues[] {
+  const out: AttrValues[] = [];
+  forEachAttr(buf, start, end, (type, nested, at, len) => {
+    const a = plan.byId[type];
+    try {
+      out.push(a === undefined ? { [unknownKey(type)]: unknownAttr(buf, type, nested, at, len) } : { [a.name]: readAttr(a, buf, at, len) });
+    } catch (err) {
+      throw under(`[${out.length}]`, err);
+    }
+  });
+  return out;
+}
+
+function readAttr(a: AttrPlan, buf: Buffer, at: number, len: number): unknown {
+  try {
+    return a.read(buf, at, len);
+  } catch (err) {
+    throw under(a.name, err);
   }
 }
 

@@ -351,7 +351,7 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
           const v = value[key];
           switch (key) {
             ${cases.join('\n            ')}
-            default: rt.fail("struct " + STRUCT + " has no field \\"" + key + "\\"");
+            default: field = ""; rt.fail("struct " + STRUCT + " has no field \\"" + key + "\\"");
           }
         }
       } catch (err) {
@@ -461,8 +461,10 @@ function attributeLoop(body: string): string {
     }`;
 }
 
-/** Generates a set's functions (write, writeList, writeEntry, read, readList). */
-export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 'writeList' | 'writeEntry' | 'read' | 'readList'> {
+export type SetFunction = 'write' | 'writeList' | 'writeEntry' | 'read' | 'readList';
+
+/** Generates one of a set's functions. */
+export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, which: K): SetPlan[K] {
   const attrs = plan.set.attrs.map((spec) => plan.byName.get(spec.name)!);
   const setName = plan.set.name;
   const consts = attrs.map((a, i) => {
@@ -501,14 +503,17 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
           break;`).join('\n        ')}
         default: ${otherEntry}
       }`;
-  const source = `
+  const prelude = `
     ${consts.join('\n    ')}
     const SET = ${lit(setName)};
     ${memos.declarations.join('\n    ')}
     const depth = rt.depth, maxDepth = rt.maxDepth;
     let linked = false;
-    function link() { ${children} linked = true; }
-
+    function link() { ${children} linked = true; }`;
+  // Each function is made on its own first call: a set is mostly used one way (a key
+  // as a set, actions as a list), and compiling what is never called costs start-up time.
+  const functions: Record<SetFunction, string> = {
+    write: `
     // ${note(setName)}: the value's attributes, in the value's own key order.
     function write(values, w) {
       if (!linked) link();
@@ -526,7 +531,8 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
         throw current === "" ? err : rt.under(current, err);
       }
     }
-
+`,
+    writeList: `
     // ${note(setName)} as a list of single-key objects: order and repeats kept.
     function writeList(list, w) {
       if (!linked) link();
@@ -545,7 +551,8 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
         }
       }
     }
-
+`,
+    writeEntry: `
     // One attribute of ${note(setName)} by name (a bulk load encodes a key's attributes one by one).
     function writeEntry(key, v, w) {
       if (!linked) link();
@@ -557,7 +564,8 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
         throw current === "" ? err : rt.under(current, err);
       }
     }
-
+`,
+    read: `
     function read(buf, start, end) {
       if (!linked) link();
       const out = {};
@@ -576,7 +584,8 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
       }
       return out;
     }
-
+`,
+    readList: `
     function readList(buf, start, end) {
       if (!linked) link();
       const out = [];
@@ -596,6 +605,7 @@ export function compileSet(plan: SetPlan, rt: Runtime): Pick<SetPlan, 'write' | 
       }
       return out;
     }
-    return { write, writeList, writeEntry, read, readList };`;
-  return build(setName, ['rt', 'plan', 'A'], [rt, plan, attrs], source);
+`,
+  };
+  return build(`${setName}-${which}`, ['rt', 'plan', 'A'], [rt, plan, attrs], `${prelude}\n${functions[which]}\n    return ${which};`);
 }
