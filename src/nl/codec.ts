@@ -5,10 +5,11 @@
  *
  * Speed comes from compiling, not from special cases: the first time a set (or struct)
  * is used, each of its attributes is turned into a writer and a reader closure chosen by
- * its type, byte order, representation and nesting, and the set itself into generated
- * JavaScript (codegen.ts): one switch over the value's keys to encode, one over the type
- * ids to decode, with the common kinds (integers, addresses, structs, nests, flags)
- * inline and everything else handed to the closures. Encoding is one pass into a reused
+ * its type, byte order, representation and nesting; once the set has been used a few
+ * dozen times, it is also turned into generated JavaScript (codegen.ts): one switch over
+ * the value's keys to encode, one over the type ids to decode, with the common kinds
+ * (integers, addresses, structs, nests, flags) inline and everything else handed to the
+ * closures. Encoding is one pass into a reused
  * scratch buffer: a nest's header is written first and its length filled in at its end,
  * so no value (address text above all) is looked at twice, and nothing is allocated per
  * attribute. The result is then copied where the caller wants it, so a value that
