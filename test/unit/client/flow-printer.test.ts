@@ -137,3 +137,28 @@ test('a key attribute that changes every flow is still printed right after the m
     assert.equal(printed(printer, m), ordinary(m, {}), `flow ${i}`);
   }
 });
+
+test('keys that share runs of attributes with the key before, moved or not, under changing masks', () => {
+  const eth = { eth_src: '00:00:00:00:00:01', eth_dst: '00:00:00:00:00:02' };
+  const ethMask = { eth_src: 'ff:ff:ff:ff:ff:ff', eth_dst: '00:00:00:00:00:00' };
+  for (const options of OPTIONS) {
+    const printer = new FlowLinePrinter(NOW, options);
+    for (let i = 0; i < 400; i++) {
+      const head = i % 7 === 3 ? { recirc_id: i % 3 } : {};
+      const key = {
+        ...head, in_port: 1 + (i % 11 === 5 ? 1 : 0), ethernet: eth, ethertype: 0x0800,
+        ipv4: { ipv4_src: `10.0.0.${i & 255}`, ipv4_dst: '10.1.0.1', ipv4_proto: 17, ipv4_tos: 0, ipv4_ttl: 64, ipv4_frag: 0 },
+        udp: { udp_src: 1000 + (i % 3), udp_dst: 53 },
+        ...(i % 5 === 0 ? { ct_mark: 7 } : {}),
+      };
+      const mask = {
+        ...(i % 7 === 3 ? { recirc_id: 0xffffffff } : {}), in_port: 0xffffffff, ethernet: i % 13 === 0 ? eth : ethMask, ethertype: 0xffff,
+        ipv4: { ipv4_src: '255.255.255.255', ipv4_dst: '0.0.0.0', ipv4_proto: 0xff, ipv4_tos: 0, ipv4_ttl: 0, ipv4_frag: 0xff },
+        udp: { udp_src: i % 17 === 0 ? 0xff00 : 0, udp_dst: 0xffff },
+        ...(i % 5 === 0 ? { ct_mark: 0xffffffff } : {}),
+      };
+      const m = reply({ key, ...(i % 19 === 0 ? {} : { mask }), actions: [{ output: 1 + (i % 2) }] });
+      assert.equal(printed(printer, m), ordinary(m, options), `flow ${i}`);
+    }
+  }
+});
