@@ -23,7 +23,6 @@
  * deletion of idle flows, revalidation) run one job at a time, so flows are always
  * translated with the rules in force when they are installed.
  */
-import { hash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import path from 'node:path';
@@ -131,9 +130,10 @@ export function megaflowUfid(key: AttrValues, mask: AttrValues): Buffer {
 const KEY_TYPES = 128;
 
 /**
- * megaflowUfid() from the encoded key and mask: an MD5 of the mask, then the key's bytes
- * under it laid out as the mask is (each of the mask's attributes with the key's payload
- * ANDed in; zeros where the key lacks it). `at` is scratch room, KEY_TYPES long.
+ * megaflowUfid() from the encoded key and mask: a 128-bit hash (hash128) of the mask,
+ * then the key's bytes under it laid out as the mask is (each of the mask's attributes
+ * with the key's payload ANDed in; zeros where the key lacks it). `at` is scratch room,
+ * KEY_TYPES long.
  */
 function ufidOf(keyBytes: Buffer, maskBytes: Buffer, at: Int32Array): Buffer {
   at.fill(-1);
@@ -160,7 +160,63 @@ function ufidOf(keyBytes: Buffer, maskBytes: Buffer, at: Int32Array): Buffer {
     }
     off += align4(len);
   }
-  return hash('md5', input, 'buffer');
+  return hash128(input);
+}
+
+/** Seeds of hash128's four lanes. */
+const LANE_SEEDS = [0x9747b28c, 0x2545f491, 0x5bd1e995, 0x68e31da4] as const;
+
+/**
+ * A 128-bit hash of `bytes`: four 32-bit MurmurHash3 lanes, each from its own seed, in
+ * big-endian order. Not cryptographic, as ovs-vswitchd's UFIDs are not (hash_bytes128,
+ * MurmurHash3 too): packets crafted to give two megaflows one UFID only keep the second
+ * from being installed (EEXIST: its packets keep missing, and are still executed).
+ * Computed in JavaScript because a call into node:crypto per miss costs more than this.
+ */
+function hash128(bytes: Buffer): Buffer {
+  let h0: number = LANE_SEEDS[0];
+  let h1: number = LANE_SEEDS[1];
+  let h2: number = LANE_SEEDS[2];
+  let h3: number = LANE_SEEDS[3];
+  const words = bytes.length >>> 2;
+  for (let i = 0; i < words; i++) {
+    const k = scramble(bytes.readUInt32LE(4 * i));
+    h0 = mixWord(h0, k);
+    h1 = mixWord(h1, k);
+    h2 = mixWord(h2, k);
+    h3 = mixWord(h3, k);
+  }
+  let tail = 0;
+  for (let i = bytes.length - 1; i >= 4 * words; i--) tail = (tail << 8) | bytes[i]!;
+  const k = bytes.length & 3 ? scramble(tail) : 0;
+  const out = Buffer.allocUnsafe(16);
+  out.writeUInt32BE(finish(h0 ^ k, bytes.length), 0);
+  out.writeUInt32BE(finish(h1 ^ k, bytes.length), 4);
+  out.writeUInt32BE(finish(h2 ^ k, bytes.length), 8);
+  out.writeUInt32BE(finish(h3 ^ k, bytes.length), 12);
+  return out;
+}
+
+/** MurmurHash3's finalization of a lane. */
+function finish(lane: number, length: number): number {
+  let h = lane ^ length;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function scramble(k: number): number {
+  const x = Math.imul(k, 0xcc9e2d51);
+  return Math.imul((x << 15) | (x >>> 17), 0x1b873593);
+}
+
+/** One scrambled word into a lane. */
+function mixWord(h: number, k: number): number {
+  const x = h ^ k;
+  return (Math.imul((x << 13) | (x >>> 19), 5) + 0xe6546b64) | 0;
 }
 
 /** What every megaflow and execute of one translation shares, encoded once. */

@@ -252,13 +252,20 @@ interface LookedAt {
 const MAX_DECISION_TABLES = 32;
 const MAX_DECISIONS = 4096;
 
-/** The looked-at bits of `key`, as text (a map key); numbers without going through bigint. */
+/**
+ * The looked-at bits of `key`, as text (a map key): an absent header as "-", a number
+ * field in decimal without going through bigint, any other in hex after an "x".
+ */
 function valuesOf(key: AttrValues, fields: readonly LookedAt[]): string {
   let s = '';
   for (const { field: f, mask, small } of fields) {
     const a = key[f.attr];
-    const v = f.member === undefined ? a : (a as Record<string, unknown> | undefined)?.[f.member];
-    s += small !== undefined && typeof v === 'number' ? `${((v & small) >>> 0).toString(16)},` : `${(readField(key, f) & mask).toString(16)},`;
+    if (a === undefined) {
+      s += '-,';
+      continue;
+    }
+    const v = f.member === undefined ? a : (a as Record<string, unknown>)[f.member];
+    s += small !== undefined && typeof v === 'number' ? `${(v & small) >>> 0},` : `x${(readField(key, f) & mask).toString(16)},`;
   }
   return s;
 }
