@@ -16,7 +16,7 @@
 // wrote), so the bundle and the ES modules are the same code.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,7 +27,8 @@ const cache = `${bundle}.cache`;
 const threadsCache = `${bundle}.threads.cache`;
 
 mkdirSync(outDir, { recursive: true });
-// A cache must never outlive the script it was made from (V8 checks only its length).
+// A cache must never outlive the script it was made from (V8 checks only its length;
+// bin/ovsdp also takes none older than the script).
 rmSync(cache, { force: true });
 rmSync(threadsCache, { force: true });
 
@@ -71,9 +72,11 @@ const bundledRequire = {
   },
 };
 
-await build({
+const { outputFiles } = await build({
   entryPoints: [path.join(root, 'dist/src/cli/main.js')],
   outfile: bundle,
+  // Written below, whole: a bin/ovsdp starting meanwhile never reads half a bundle.
+  write: false,
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -90,6 +93,8 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
+writeFileSync(`${bundle}.tmp`, outputFiles[0].contents);
+renameSync(`${bundle}.tmp`, bundle);
 
 // The caches, made by running the script as bin/ovsdp would through commands that need no
 // kernel, so that the functions they call come compiled. V8 takes a cache only under the
