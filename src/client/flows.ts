@@ -365,9 +365,9 @@ export class FlowTable {
   }
 
   /**
-   * operateBatches() over items that come in blocks (arrays, e.g. a file's lines a
-   * megabyte at a time): the items of a block are taken in a plain loop, without a turn of
-   * an iterator each.
+   * operateBatches() over items that come in blocks (arrays, e.g. add-flows' lines a
+   * few dozen at a time): the items of a block are taken in a plain loop, without a turn
+   * of an iterator each.
    */
   async *operateBlocks<T>(
     blocks: AsyncIterable<readonly T[]> | Iterable<readonly T[]>, toOp: (item: T) => FlowOp, options: BulkOptions = {},
@@ -505,7 +505,7 @@ function opRequest(base: RequestBase, op: FlowOp, run: BulkMemo): GenlRequest {
   if (op.kind === 'del') return buildRequest(base, 'del', 0, targetAttrs(op.target));
   if (op.kind === 'delAttrs') {
     // An empty key is no target: targetAttrs says so.
-    const fixedHeader = op.keyAttrs.length ? putFromParts(base.header, undefined, op.keyAttrs, undefined) : undefined;
+    const fixedHeader = op.keyAttrs.length ? fixedHeaderFromParts(base.header, undefined, op.keyAttrs, undefined) : undefined;
     if (fixedHeader) return { family: base.familyId, cmd: flowFamily.commands['del']!, version: flowFamily.version, flags: 0, fixedHeader };
     return buildRequest(base, 'del', 0, targetAttrs({ key: keyAndMask(op.keyAttrs).key }));
   }
@@ -515,7 +515,7 @@ function opRequest(base: RequestBase, op: FlowOp, run: BulkMemo): GenlRequest {
     run.checks.check(op.keyAttrs);
     const raw = encodedActions(run, op.actions);
     const { command, flags } = putCommand(op.mode ?? 'create');
-    const fixedHeader = putFromParts(base.header, op.ufid, op.keyAttrs, raw);
+    const fixedHeader = fixedHeaderFromParts(base.header, op.ufid, op.keyAttrs, raw);
     if (fixedHeader) return { family: base.familyId, cmd: flowFamily.commands[command]!, version: flowFamily.version, flags, fixedHeader };
     flow = putAttrsFlow(op);
   } else {
@@ -597,7 +597,7 @@ function putKeyAttr(m: MemoAttr, forMask: boolean, buf: Buffer, off: number): nu
  * drops it from key and mask: excludePacketType): buildRequest then does it all, and its
  * error, if any, names the attribute's path.
  */
-function putFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly MemoAttr[], actions: Buffer | undefined): Buffer | undefined {
+function fixedHeaderFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly MemoAttr[], actions: Buffer | undefined): Buffer | undefined {
   const buf = scratch;
   let off: number;
   try {
