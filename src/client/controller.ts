@@ -229,20 +229,15 @@ interface EncodedTranslation {
 
 /** A put or an execute of a batch, and what its result is counted against. */
 type Sent =
-  | { kind: 'put'; installed: InstalledFlow }
+  | { kind: 'put'; installed: InstalledFlow; id: string }
   | { kind: 'execute'; upcall: Upcall };
 
 /** Upcalls per sendmsg (ovs-vswitchd's handlers take up to 64 at a time). */
 const UPCALL_BATCH = 64;
 
-// The attributes of puts and executes, in ovs-vswitchd's order (their payloads encoded once).
-const FLOW_UFID_ID = flowAttrs.id('ufid');
-const FLOW_KEY_ID = flowAttrs.id('key');
-const FLOW_MASK_ID = flowAttrs.id('mask');
-const FLOW_ACTIONS_ID = flowAttrs.id('actions');
-const PACKET_PACKET_ID = packetFamily.attrs.id('packet');
-const PACKET_KEY_ID = packetFamily.attrs.id('key');
-const PACKET_ACTIONS_ID = packetFamily.attrs.id('actions');
+/** The attributes of a put and of an execute, in ovs-vswitchd's order. */
+const PUT_ATTRS = ['ufid', 'key', 'mask', 'actions'].map((a) => flowAttrs.id(a));
+const EXECUTE_ATTRS = ['packet', 'key', 'actions'].map((a) => packetFamily.attrs.id(a));
 const PUT_OP = operation(flowFamily, 'new');
 const PUT_CMD = flowFamily.commands['new']!;
 const EXECUTE_CMD = packetFamily.commands['execute']!;
@@ -253,17 +248,21 @@ const EXECUTE_OP = operation(packetFamily, 'execute');
  * payloads are already encoded (the upcall's key, a translation's mask and actions, the
  * packet), each framed as an attribute; padding zeroed.
  */
-function payloadOf(header: Buffer, attrs: ReadonlyArray<readonly [number, Buffer]>): Buffer {
+function payloadOf(header: Buffer, types: readonly number[], payloads: readonly Buffer[]): Buffer {
   let n = header.length;
-  for (const [, p] of attrs) n += align4(NLA_HDRLEN + p.length);
-  const out = Buffer.alloc(n);
+  for (const p of payloads) n += align4(NLA_HDRLEN + p.length);
+  // From Node's pool (Buffer.alloc would make an ArrayBuffer per request); padding zeroed below.
+  const out = Buffer.allocUnsafe(n);
   header.copy(out, 0);
   let off = header.length;
-  for (const [type, p] of attrs) {
-    out.writeUInt16LE(NLA_HDRLEN + p.length, off);
-    out.writeUInt16LE(type, off + 2);
+  for (let i = 0; i < payloads.length; i++) {
+    const p = payloads[i]!;
+    const len = NLA_HDRLEN + p.length;
+    out.writeUInt16LE(len, off);
+    out.writeUInt16LE(types[i]!, off + 2);
     p.copy(out, off + NLA_HDRLEN);
-    off += align4(NLA_HDRLEN + p.length);
+    for (let pad = off + len; pad < off + align4(len); pad++) out[pad] = 0;
+    off += align4(len);
   }
   return out;
 }
@@ -457,13 +456,13 @@ export class Controller extends EventEmitter<ControllerEvents> {
         const installed: InstalledFlow = { flow: { key: up.key, mask: t.mask, actions: t.actions, ufid }, translation: t, upcall: up };
         if (e.refusal) this.fail(e.refusal, `installing a flow for a miss from port ${up.inPort}`);
         else {
-          const payload = payloadOf(base.header, [[FLOW_UFID_ID, ufid], [FLOW_KEY_ID, keyBytes], [FLOW_MASK_ID, e.mask], [FLOW_ACTIONS_ID, e.actions]]);
+          const payload = payloadOf(base.header, PUT_ATTRS, [ufid, keyBytes, e.mask, e.actions]);
           reqs.push({ family: base.flow, cmd: PUT_CMD, version: flowFamily.version, flags: NLM_F_CREATE, fixedHeader: payload });
-          sent.push({ kind: 'put', installed });
+          sent.push({ kind: 'put', installed, id });
         }
       }
       if (t.actions.length) {
-        const payload = payloadOf(base.header, [[PACKET_PACKET_ID, up.packet], [PACKET_KEY_ID, keyBytes], [PACKET_ACTIONS_ID, e.actions]]);
+        const payload = payloadOf(base.header, EXECUTE_ATTRS, [up.packet, keyBytes, e.actions]);
         reqs.push({ family: base.packet, cmd: EXECUTE_CMD, version: packetFamily.version, flags: 0, fixedHeader: payload });
         sent.push({ kind: 'execute', upcall: up });
       }
@@ -495,7 +494,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
         else this.fail(explainExecuteError(error, this.datapath.name, s.upcall.packet.length, []), 'executing a packet');
       } else if (!error) {
         this.counters.installed++;
-        this.seen.set(s.installed.flow.ufid.toString('hex'), now);
+        this.seen.set(s.id, now);
         if (announce) this.emit('install', s.installed);
       } else if (isErrno(error, 'EEXIST')) this.counters.existing++;
       else this.fail(explainFlowError(error, 'put', 'create', this.datapath.name, s.installed.flow), `installing a flow for a miss from port ${s.installed.upcall.inPort}`);
