@@ -11,13 +11,11 @@
  * kernel flow per connection. Rate: packets through / seconds from the first send to
  * the last arrival; misses the kernel dropped (upcall queue full) count as lost.
  *
- * Both switches run at once and take turns, burst by burst (the first going first in
- * even repetitions, the other in odd ones), so that a host whose load changes during the
- * run weighs on both alike. Each gets one untimed warm-up burst first, as the other
- * sections warm up their commands (reported apart: a cold controller's first burst pays
- * for V8 compiling the miss path). While ovsdp is measured, ovs-vswitchd's revalidators
- * are paused: they dump all of its flows twice a second, and those pile up over the run
- * (ovsdp's own idle scan is due only after its 600 s idle timeout).
+ * ovsdp is measured first, then ovs-vswitchd (which deletes the datapaths it does not
+ * know when it starts; and with both at once, ovs-vswitchd's upcalls were sometimes all
+ * lost, its per-CPU handler ids unusable). Each gets one untimed warm-up burst first, as
+ * the other sections warm up their commands (its rate reported apart: a cold
+ * controller's first burst pays for V8 compiling the miss path).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -76,44 +74,34 @@ function generate(here, side, mode, count, base) {
 }
 
 /** One burst through `name`'s switch: setups per second and losses. */
-function burst(here, name, next, log, what) {
+function burst(here, name, next, log, what, diagnose) {
   const side = SIDES[name];
   const g = generate(here, side, 'rate', BURST, next[name]);
   next[name] += BURST;
+  if (g.received === 0) log(`misses ${name} ${what}: nothing came through:\n${diagnose(name)}`);
   const rate = g.received / g.seconds;
   log(`misses ${name} ${what}: ${g.received}/${g.sent} through in ${g.seconds.toFixed(2)} s: ${rate.toFixed(0)} setups/s`);
   return { rate, lost: g.lost };
 }
 
 /**
- * Warm-up, then `reps` bursts each, the switches taking turns; then first-packet
- * latencies. `appctl` talks to ovs-vswitchd.
+ * For each switch of `names` (all running): a warm-up burst, then `reps` bursts each, the
+ * switches taking turns (order alternating); then first-packet latencies.
  */
-function measure(here, reps, log, appctl) {
-  // ovs-vswitchd's revalidators rest while ovsdp works.
-  const turn = (name, fn) => {
-    if (name !== 'ovsdp') return fn();
-    appctl('revalidator/pause');
-    try {
-      return fn();
-    } finally {
-      appctl('revalidator/resume');
-    }
-  };
-  const names = Object.keys(SIDES);
+function measure(here, names, reps, log, diagnose) {
   const next = Object.fromEntries(names.map((n) => [n, SIDES[n].portBase]));
   const out = Object.fromEntries(names.map((n) => [n, { rates: [], lost: [] }]));
-  for (const n of names) out[n].warmup = turn(n, () => burst(here, n, next, log, 'warm-up'));
+  for (const n of names) out[n].warmup = burst(here, n, next, log, 'warm-up', diagnose);
   for (let r = 0; r < reps; r++) {
     for (const n of r % 2 ? [...names].reverse() : names) {
-      const b = turn(n, () => burst(here, n, next, log, `rep ${r + 1}/${reps}`));
+      const b = burst(here, n, next, log, `rep ${r + 1}/${reps}`, diagnose);
       out[n].rates.push(b.rate);
       out[n].lost.push(b.lost);
     }
   }
   const result = {};
   for (const n of names) {
-    const lat = turn(n, () => generate(here, SIDES[n], 'latency', LATENCY_SAMPLES, next[n]));
+    const lat = generate(here, SIDES[n], 'latency', LATENCY_SAMPLES, next[n]);
     log(`misses ${n}: first packet ${median(lat.first).toFixed(1)} ms, second ${median(lat.second).toFixed(1)} ms`);
     const { rates, lost, warmup } = out[n];
     result[n] = {
@@ -183,7 +171,7 @@ async function withVswitchd(tmp, fn) {
     ovs-ofctl del-flows br0
     ovs-ofctl add-flow br0 '${RULE}'`, env);
   try {
-    return await fn((command) => sh(`ovs-appctl -t ovs-vswitchd ${command}`, env));
+    return await fn(() => sh(`ovs-dpctl show; tail -15 ${dir}/ovs-vswitchd.log; pgrep -a ovs-vswitchd || echo 'ovs-vswitchd is gone'`, env));
   } finally {
     sh(`ovs-appctl -t ovs-vswitchd exit || true; ovs-appctl -t ovsdb-server exit || true
       ovs-dpctl del-dp ovs-system 2>/dev/null || true`, env);
@@ -197,13 +185,15 @@ export async function measureMisses({ reps, log, tmp, root, profile }) {
   unlab();
   lab();
   try {
-    // ovs-vswitchd first: it deletes the datapaths it does not know when it starts.
+    // ovsdp first: ovs-vswitchd deletes the datapaths it does not know when it starts.
     const profileDir = profile ? path.join(tmp, 'prof', 'controller') : undefined;
-    Object.assign(out, await withVswitchd(tmp, (appctl) => withOvsdpController(root, tmp, profileDir, () => measure(here, reps, log, appctl))));
+    const diagnoseOvsdp = () => sh('ovs-dpctl show mbench; ovs-dpctl dump-flows mbench | tail -3');
+    Object.assign(out, await withOvsdpController(root, tmp, profileDir, () => measure(here, ['ovsdp'], reps, log, diagnoseOvsdp)));
     if (profileDir) {
       log(`profile of ovsdp controller (self time):\n${formatSummary(summarizeProfiles(profileDir, { top: 40 }))}`);
       log(`profile of ovsdp controller by file:\n${formatSummary(summarizeProfiles(profileDir, { top: 25, byFile: true }))}`);
     }
+    Object.assign(out, await withVswitchd(tmp, (diagnose) => measure(here, ['ovs-vswitchd'], reps, log, diagnose)));
   } finally {
     unlab();
   }
