@@ -33,13 +33,14 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { NetlinkError, errnoName, errnoNumber } from '../nl/errors.js';
-import { NLA_HDRLEN, NLA_TYPE_MASK, align4 } from '../nl/codec.js';
-import { decodeGenlMessage } from '../nl/family.js';
-import { GENL_HDRLEN, NETLINK_GENERIC, type NetlinkMessage } from '../nl/message.js';
+import { NLA_HDRLEN, NLA_TYPE_MASK, align4, decodeAttrs, decodeStruct } from '../nl/codec.js';
+import { commandName, decodeGenlMessage } from '../nl/family.js';
+import { GENL_HDRLEN, NETLINK_GENERIC, type NetlinkMessage, parseGenlHeader } from '../nl/message.js';
 import { netlinkDropsOf, netlinkPortsInUse, setNoEnobufs } from '../nl/overrun.js';
 import { type AttrValues, structSize } from '../nl/schema.js';
 import { GenlSocket } from '../nl/socket.js';
 import { DP_FEATURES, featureNames } from '../ovs/datapath.js';
+import { flowKeyAttrs } from '../ovs/keys.js';
 import { packetFamily } from '../ovs/packet.js';
 import { vportFamily } from '../ovs/vport.js';
 import { OvsConnection } from './connection.js';
@@ -165,39 +166,45 @@ export function possibleCpuSlots(text?: string): number {
 }
 
 const KEY_ATTR = packetFamily.attrs.id('key');
+const PACKET_ATTR = packetFamily.attrs.id('packet');
 const ATTRS_START = GENL_HDRLEN + structSize(packetFamily.fixedHeader!);
 
-/** The payload of the first top-level attribute of type `type` in an ovs_packet message. */
-function attrPayload(payload: Buffer, type: number): Buffer | undefined {
-  for (let off = ATTRS_START; off + NLA_HDRLEN <= payload.length;) {
-    const len = payload.readUInt16LE(off);
-    if (len < NLA_HDRLEN || off + len > payload.length) return undefined;
-    if ((payload.readUInt16LE(off + 2) & NLA_TYPE_MASK) === type) return payload.subarray(off + NLA_HDRLEN, off + len);
+/**
+ * Decodes one ovs_packet message into an Upcall; throws on anything else. The packet and
+ * the key's bytes are views of the message (the listener reads each datagram into a
+ * buffer of its own size); the key is decoded from those bytes, any other attribute
+ * through the codec one by one.
+ */
+export function decodeUpcall(msg: NetlinkMessage, datapathName: string, handlerPid: number): Upcall {
+  const payload = msg.payload;
+  const cmd = commandName(packetFamily, parseGenlHeader(payload).cmd);
+  if (cmd !== 'miss' && cmd !== 'action') throw new Error(`ovs_packet command ${cmd} is not an upcall`);
+  if (payload.length < ATTRS_START) throw new Error(`an upcall of ${payload.length} bytes has no room for its ovs_header`);
+  const header = decodeStruct(packetFamily.fixedHeader!, payload, GENL_HDRLEN);
+  let keyBytes: Buffer | undefined;
+  let packet: Buffer | undefined;
+  let a: AttrValues = {};
+  for (let off = ATTRS_START; off < payload.length;) {
+    const len = payload.length - off >= NLA_HDRLEN ? payload.readUInt16LE(off) : 0;
+    if (len < NLA_HDRLEN || off + len > payload.length) throw new Error(`malformed upcall: attribute at offset ${off} of ${payload.length} claims ${len} bytes`);
+    const type = payload.readUInt16LE(off + 2) & NLA_TYPE_MASK;
+    if (type === KEY_ATTR) keyBytes = payload.subarray(off + NLA_HDRLEN, off + len);
+    else if (type === PACKET_ATTR) packet = payload.subarray(off + NLA_HDRLEN, off + len);
+    else a = { ...a, ...decodeAttrs(packetFamily.attrs, payload, off, off + len, packetFamily.name) };
     off += align4(len);
   }
-  return undefined;
-}
-
-/** Decodes one ovs_packet message into an Upcall; throws on anything else. */
-export function decodeUpcall(msg: NetlinkMessage, datapathName: string, handlerPid: number): Upcall {
-  const m = decodeGenlMessage(packetFamily, msg);
-  if (m.cmd !== 'miss' && m.cmd !== 'action') throw new Error(`ovs_packet command ${m.cmd} is not an upcall`);
-  const a = m.attrs;
-  const packet = a['packet'];
-  const key = a['key'] as AttrValues | undefined;
-  if (!Buffer.isBuffer(packet)) throw new Error('upcall without a packet');
-  if (!key) throw new Error('upcall without a flow key');
+  if (!packet) throw new Error('upcall without a packet');
+  if (!keyBytes) throw new Error('upcall without a flow key');
+  const key = decodeAttrs(flowKeyAttrs, keyBytes, 0, keyBytes.length, `${packetFamily.name}.key`);
   const up: Upcall = {
-    cmd: m.cmd,
-    datapath: { name: datapathName, ifindex: m.header['dp_ifindex'] as number },
+    cmd,
+    datapath: { name: datapathName, ifindex: header['dp_ifindex'] as number },
     inPort: (key['in_port'] as number | undefined) ?? 0,
     key,
+    keyBytes,
     packet,
     handlerPid,
   };
-  // Not a copy: the listener's sockets read each datagram into a buffer of its own size.
-  const keyBytes = attrPayload(msg.payload, KEY_ATTR);
-  if (keyBytes) up.keyBytes = keyBytes;
   if (a['userdata'] !== undefined) up.userdata = a['userdata'] as Buffer;
   if (a['actions'] !== undefined) up.actions = a['actions'] as AttrValues[];
   if (a['egress_tun_key'] !== undefined) up.egressTunKey = a['egress_tun_key'] as AttrValues;
