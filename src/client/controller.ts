@@ -145,7 +145,8 @@ function ufidOf(keyBytes: Buffer, maskBytes: Buffer, at: Int32Array): Buffer {
     off += align4(len);
   }
   const n = maskBytes.length;
-  const input = Buffer.allocUnsafe(2 * n);
+  if (ufidInput.length < 2 * n) ufidInput = Buffer.alloc(4 * n);
+  const input = ufidInput;
   maskBytes.copy(input, 0);
   maskBytes.copy(input, n);
   for (let off = 0; off + NLA_HDRLEN <= n;) {
@@ -160,25 +161,28 @@ function ufidOf(keyBytes: Buffer, maskBytes: Buffer, at: Int32Array): Buffer {
     }
     off += align4(len);
   }
-  return hash128(input);
+  return hash128(input, 2 * n);
 }
+
+/** ufidOf()'s hash input, reused from one miss to the next. */
+let ufidInput = Buffer.alloc(512);
 
 /** Seeds of hash128's four lanes. */
 const LANE_SEEDS = [0x9747b28c, 0x2545f491, 0x5bd1e995, 0x68e31da4] as const;
 
 /**
- * A 128-bit hash of `bytes`: four 32-bit MurmurHash3 lanes, each from its own seed, in
+ * A 128-bit hash of `bytes`' first `length` bytes: four 32-bit MurmurHash3 lanes, each from its own seed, in
  * big-endian order. Not cryptographic, as ovs-vswitchd's UFIDs are not (hash_bytes128,
  * MurmurHash3 too): packets crafted to give two megaflows one UFID only keep the second
  * from being installed (EEXIST: its packets keep missing, and are still executed).
  * Computed in JavaScript because a call into node:crypto per miss costs more than this.
  */
-function hash128(bytes: Buffer): Buffer {
+function hash128(bytes: Buffer, length: number): Buffer {
   let h0: number = LANE_SEEDS[0];
   let h1: number = LANE_SEEDS[1];
   let h2: number = LANE_SEEDS[2];
   let h3: number = LANE_SEEDS[3];
-  const words = bytes.length >>> 2;
+  const words = length >>> 2;
   for (let i = 0; i < words; i++) {
     const k = scramble(bytes.readUInt32LE(4 * i));
     h0 = mixWord(h0, k);
@@ -187,13 +191,13 @@ function hash128(bytes: Buffer): Buffer {
     h3 = mixWord(h3, k);
   }
   let tail = 0;
-  for (let i = bytes.length - 1; i >= 4 * words; i--) tail = (tail << 8) | bytes[i]!;
-  const k = bytes.length & 3 ? scramble(tail) : 0;
+  for (let i = length - 1; i >= 4 * words; i--) tail = (tail << 8) | bytes[i]!;
+  const k = length & 3 ? scramble(tail) : 0;
   const out = Buffer.allocUnsafe(16);
-  out.writeUInt32BE(finish(h0 ^ k, bytes.length), 0);
-  out.writeUInt32BE(finish(h1 ^ k, bytes.length), 4);
-  out.writeUInt32BE(finish(h2 ^ k, bytes.length), 8);
-  out.writeUInt32BE(finish(h3 ^ k, bytes.length), 12);
+  out.writeUInt32BE(finish(h0 ^ k, length), 0);
+  out.writeUInt32BE(finish(h1 ^ k, length), 4);
+  out.writeUInt32BE(finish(h2 ^ k, length), 8);
+  out.writeUInt32BE(finish(h3 ^ k, length), 12);
   return out;
 }
 
