@@ -7,7 +7,10 @@
  * each twice, alternating. What is left between `raw` and a whole `ovsdp add-flows` run
  * is start-up, parsing and encoding.
  *
- *   vm/run node scripts/bench/add-flows-floor.mjs [N]      (default 20000)
+ *   vm/run node scripts/bench/add-flows-floor.mjs [N [ROUNDS]]    (default 20000 flows, 2 rounds)
+ *
+ * With OVSDP_BENCH_JSON set, the last line is `BENCH-FLOOR {"table":[ms...],"raw":[ms...]}`
+ * (npm run bench's floor section reads it).
  */
 import { execFileSync } from 'node:child_process';
 import { flowLineText } from './workloads.mjs';
@@ -21,6 +24,7 @@ const [{ OvsConnection }, { FlowTable, putAttrs }, { parseFlowText }, { flowAttr
   ]);
 
 const N = Number(process.argv[2] ?? 20000);
+const ROUNDS = Number(process.argv[3] ?? 2);
 const BATCH = 64;
 const WINDOW = 8;
 const specs = Array.from({ length: N }, (_, i) => {
@@ -46,7 +50,9 @@ async function installRaw(conn, requests) {
   for (const p of inflight) check(await p);
 }
 
-for (const mode of ['table', 'raw', 'table', 'raw']) {
+const times = { table: [], raw: [] };
+for (let round = 0; round < 2 * ROUNDS; round++) {
+  const mode = round % 2 ? 'raw' : 'table';
   dpctl('add-dp', 'floor');
   const conn = new OvsConnection();
   try {
@@ -63,7 +69,9 @@ for (const mode of ['table', 'raw', 'table', 'raw']) {
     const t0 = performance.now();
     if (mode === 'table') await installTable(conn, dp);
     else await installRaw(conn, requests);
-    const seconds = (performance.now() - t0) / 1000;
+    const ms = performance.now() - t0;
+    times[mode].push(ms);
+    const seconds = ms / 1000;
     const installed = dpctl('dump-flows', 'floor').split('\n').filter(Boolean).length;
     console.log(`${mode.padEnd(5)}: ${N} flows in ${seconds.toFixed(2)} s (${installed} installed)`);
   } finally {
@@ -71,3 +79,4 @@ for (const mode of ['table', 'raw', 'table', 'raw']) {
     dpctl('del-dp', 'floor');
   }
 }
+if (process.env.OVSDP_BENCH_JSON) console.log(`BENCH-FLOOR ${JSON.stringify(times)}`);

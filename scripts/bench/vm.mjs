@@ -39,7 +39,7 @@ const { values: opts } = parseArgs({
 const REPS = Number(opts.reps);
 const FLOWS = Number(opts.flows);
 const BIG = Number(opts.big);
-const sections = new Set((opts.only ?? 'startup,bulk,latency,big,misses').split(','));
+const sections = new Set((opts.only ?? 'startup,bulk,floor,latency,big,misses').split(','));
 const TMP = '/tmp/ovsdp-bench';
 rmSync(TMP, { recursive: true, force: true });
 mkdirSync(TMP, { recursive: true });
@@ -229,6 +229,20 @@ function big() {
   printProfile('big-dump-flows');
 }
 
+/**
+ * The kernel's share of add-flows: the same puts encoded before the clock starts and sent
+ * from a running process, 64 per sendmsg (add-flows-floor.mjs). Node's start plus this is
+ * as fast as any add-flows in JavaScript could be here.
+ */
+function floor() {
+  const r = spawnSync(process.execPath, [path.join(here, 'add-flows-floor.mjs'), String(FLOWS), String(REPS)], { env: { ...process.env, OVSDP_BENCH_JSON: '1' }, encoding: 'utf8' });
+  const line = (r.stdout ?? '').split('\n').find((l) => l.startsWith('BENCH-FLOOR '));
+  if (r.status !== 0 || !line) throw new Error(`add-flows-floor.mjs exited with ${r.status ?? r.signal}: ${(r.stderr ?? '').trim().split('\n').slice(-3).join(' | ')}`);
+  const times = JSON.parse(line.slice('BENCH-FLOOR '.length));
+  results.floor = { flows: FLOWS, raw: stats(times.raw), table: stats(times.table) };
+  log(`floor: ${FLOWS} pre-encoded puts ${results.floor.raw.median.toFixed(0)} ms, through the flow table ${results.floor.table.median.toFixed(0)} ms`);
+}
+
 async function misses() {
   const { measureMisses } = await import('./misses.mjs');
   results.misses = await measureMisses({ reps: REPS, log, tmp: TMP, root, profile: opts.profile });
@@ -244,7 +258,7 @@ results.env = {
   ovsDpctl: sh('ovs-dpctl --version').split('\n')[0],
   reps: REPS,
 };
-const steps = { startup, bulk, latency, big, misses };
+const steps = { startup, bulk, floor, latency, big, misses };
 for (const [name, step] of Object.entries(steps)) {
   if (!sections.has(name)) continue;
   const t0 = Date.now();
