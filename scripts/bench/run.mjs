@@ -191,17 +191,24 @@ runs do not compare, ratios within a run do, and neither is what real hardware w
 ## Reading the figures
 
 The VM is qemu's software emulation with one host thread for both vCPUs (\`vm/run\`), and
-it does not slow everything alike. ovs-dpctl is compiled C; ovsdp is JavaScript compiled
-at run time by V8, which emulation handles far worse: the codec that takes about 2.5 µs
-a dumped flow on the host (the codec rows) took about 140 µs a flow inside the VM
-(\`--profile\` of dump-flows), some 50-60 times slower, where the notes on the VM give
-about 20 times for compiled programs. Start-up suffers most: loading some 40 JavaScript
-modules costs about a second in the VM. Node's own switches do not help: \`--no-opt\` and
-\`--jitless\` made a 20,000-flow dump-flows about twice as slow, \`--single-threaded\` and a
-larger young generation changed nothing measurable.
+it does not slow everything alike. ovs-dpctl is compiled C; ovsdp is JavaScript that V8
+compiles while it runs, which emulation handles far worse than compiled code, and a
+command is one short process that spends much of its life in V8's lower tiers. The
+floor row shows where the rest of add-flows' time goes: node's own start and the kernel's
+work on the same puts come to well under a second, so the remainder is JavaScript
+reading, checking and encoding 20,000 lines (on the host about 4 µs a line once warm and
+about 12 µs in a fresh process, \`scripts/bench/parse-profile.mjs\`; the VM takes some
+13 times that). Start-up runs from one bundled script with a V8 code cache made at build
+time (\`scripts/build-bundle.mjs\`): \`--version\` costs about 170 ms more than
+\`node -e 0\`. Node's switches do not help: \`--jitless\` and \`--no-opt\` made a 20,000-flow
+add-flows three times as slow; \`--no-sparkplug\`, \`--always-sparkplug\`, \`--max-lazy\`,
+\`--interrupt-budget\`, larger young generations and \`--no-lazy-feedback-allocation\` all
+stayed within the noise (about 10%) of the default. \`--single-threaded\` (bin/ovsdp's
+\`#!\` line) is a few per cent faster for add-flows and a little slower to start.
 
 \`npm run bench -- --profile\` prints, per command, where ovsdp's time went (self time by
-function and by file), from \`node --cpu-prof\` of every ovsdp process of the run.
+function and by file), from \`node --cpu-prof\` of every ovsdp process of the run (under
+that flag V8 refuses the build's code cache, so their start-up compiles from scratch).
 
 ## Reproduce
 

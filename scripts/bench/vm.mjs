@@ -50,6 +50,8 @@ const log = (s) => process.stderr.write(`bench: ${s}\n`);
 
 // bin/ovsdp runs as a user's shell runs it: through its #! line (node's flags included).
 const OVSDP = [path.join(root, 'bin/ovsdp')];
+/** The node flags of bin/ovsdp's `#!/usr/bin/env -S node FLAGS` line. */
+const OVSDP_NODE_FLAGS = readFileSync(OVSDP[0], 'utf8').split('\n', 1)[0].split(/\s+/).slice(3);
 const DPCTL = ['ovs-dpctl'];
 let profileRun = 0;
 
@@ -68,8 +70,9 @@ function run(cmd, { stdout, hwm = false, label, allowFail = false } = {}) {
     env.OVSDP_BENCH_HWM = hwmFile;
   }
   if (opts.profile && cmd[0] === OVSDP[0] && label) {
-    const prof = `--cpu-prof --cpu-prof-dir=${path.join(TMP, 'prof', label)} --cpu-prof-name=${profileRun++}.cpuprofile`;
-    env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} ${prof}`.trim();
+    // Node takes --cpu-prof on its command line only: run bin/ovsdp as its #! line would, plus that.
+    const prof = ['--cpu-prof', `--cpu-prof-dir=${path.join(TMP, 'prof', label)}`, `--cpu-prof-name=${profileRun++}.cpuprofile`];
+    cmd = [process.execPath, ...OVSDP_NODE_FLAGS, ...prof, ...cmd];
   }
   // Output goes straight to the file, as a user's redirection would send it.
   const out = stdout ? openSync(stdout, 'w') : 'ignore';
