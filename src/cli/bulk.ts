@@ -149,8 +149,15 @@ async function* stdinLines(onBytes: (n: number) => void): AsyncGenerator<string>
   }
 }
 
-/** A non-blank line: split, or why it cannot be. */
-type Item = { lineNo: number; line: FlowLine; error?: undefined } | { lineNo: number; line?: undefined; error: Error };
+/** A non-blank line that cannot be split, and why. */
+interface LineFailure {
+  lineNo: number;
+  command?: undefined;
+  error: Error;
+}
+
+/** A non-blank line: split (the line itself is the item: one object less per line), or why it cannot be. */
+type Item = FlowLine | LineFailure;
 
 /** Lines split ahead of their parsing (one step of the item generator). */
 const ITEMS_PER_STEP = 64;
@@ -184,8 +191,8 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   let lastActionsText: string | undefined;
   let lastActions: FlowActions | undefined;
   const toOp = (item: Item): FlowOp => {
-    if (item.error) throw item.error;
-    const { line } = item;
+    if (item.command === undefined) throw item.error;
+    const line = item;
     // A FLOW of key attributes alone (nearly every line) goes as the memo's entries,
     // no key and mask objects built; anything else is parsed whole (which says what is
     // wrong with it, if anything).
@@ -231,8 +238,7 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   const progress = new Progress(ctx);
   const item = (lineNo: number, text: string): Item | undefined => {
     try {
-      const line = splitFlowLine(text, lineNo, defaultCommand);
-      return line && { lineNo, line };
+      return splitFlowLine(text, lineNo, defaultCommand);
     } catch (err) {
       return { lineNo, error: err as Error };
     }
@@ -270,13 +276,13 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   const batches = file === '-' ? target.table.operateBatches(stdinItems(), toOp) : target.table.operateBlocks(fileItemBlocks(), toOp);
   for await (const results of batches) {
     for (const result of results) {
-      const { lineNo, line } = result.item;
+      const { lineNo, command } = result.item;
       if (result.error) {
         failed++;
         progress.clear();
         const column = result.error instanceof LineError && result.error.column !== undefined ? `, column ${result.error.column}` : '';
         ctx.warn(`line ${lineNo}${column}: ${errorLine(result.error)}`);
-      } else if (line) counts[line.command]++;
+      } else if (command) counts[command]++;
     }
     const done = counts.add + counts.modify + counts.delete;
     progress.update(totalBytes === undefined ? { done, failed } : { done, failed, bytes, totalBytes });

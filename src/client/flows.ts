@@ -391,14 +391,17 @@ export class FlowTable {
       const out: BulkResult<T>[] = [];
       const refused: { result: BulkResult<T>; error: NetlinkError; op: FlowOp }[] = [];
       let r = 0;
-      for (const entry of batch.entries) {
-        if (entry.op === undefined) {
-          out.push({ item: entry.item, error: entry.error! });
+      let e = 0;
+      const { items, ops } = batch;
+      for (let i = 0; i < items.length; i++) {
+        const op = ops[i];
+        if (op === undefined) {
+          out.push({ item: items[i]!, error: batch.errors[e++]! });
           continue;
         }
         const error = results[r++]?.error;
-        const result: BulkResult<T> = { item: entry.item };
-        if (error) refused.push({ result, error, op: entry.op });
+        const result: BulkResult<T> = { item: items[i]! };
+        if (error) refused.push({ result, error, op });
         out.push(result);
       }
       const reasons = this.reasonsFor(refused.filter((f) => isErrno(f.error, EINVAL_NAME)).length);
@@ -435,13 +438,16 @@ export class FlowTable {
           try {
             const op = toOp(item);
             const req = opRequest(base, op, run);
-            current.entries.push({ item, op });
+            current.items.push(item);
+            current.ops.push(op);
             current.requests.push(req);
           } catch (err) {
-            current.entries.push({ item, error: err as Error });
+            current.items.push(item);
+            current.ops.push(undefined);
+            current.errors.push(err as Error);
           }
           // Items that failed before sending wait in the batch too; bound them as well.
-          if (current.requests.length >= batchSize || current.entries.length >= 4 * batchSize) {
+          if (current.requests.length >= batchSize || current.items.length >= 4 * batchSize) {
             send();
             if (inflight.length >= window) yield await settle(inflight.shift()!);
           }
@@ -450,7 +456,7 @@ export class FlowTable {
     } finally {
       await iterator.return?.();
     }
-    if (current.entries.length) send();
+    if (current.items.length) send();
     while (inflight.length) yield await settle(inflight.shift()!);
   }
 
@@ -663,14 +669,21 @@ function blocksOf<T>(items: AsyncIterable<T> | Iterable<T>, size: number): Async
   })();
 }
 
+/**
+ * A batch's items in input order, side by side with their operations (undefined for an
+ * item that failed before sending: its error is next in `errors`) and the requests of the
+ * others: no object per item.
+ */
 interface Batch<T> {
-  entries: { item: T; op?: FlowOp; error?: Error }[];
+  items: T[];
+  ops: (FlowOp | undefined)[];
+  errors: Error[];
   requests: GenlRequest[];
   sent?: Promise<RequestResult[]>;
 }
 
 function newBatch<T>(): Batch<T> {
-  return { entries: [], requests: [] };
+  return { items: [], ops: [], errors: [], requests: [] };
 }
 
 function explainOpError(err: NetlinkError, op: FlowOp, dpName: string): NetlinkError {

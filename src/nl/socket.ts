@@ -37,7 +37,7 @@ interface Pending {
   lastSeq: number;
   firstSeq: number;
   results: RequestResult[];
-  ops: (NetlinkOperation | undefined)[];
+  ops: readonly (NetlinkOperation | undefined)[];
   /** For dumps: called on every reply instead of collecting it. */
   onReply?: (msg: NetlinkMessage) => void;
   resolve: (results: RequestResult[]) => void;
@@ -224,8 +224,11 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
     ops: readonly (NetlinkOperation | undefined)[], onReply?: (msg: NetlinkMessage) => void,
   ): Promise<RequestResult[]> {
     return new Promise<RequestResult[]>((resolve, reject) => {
-      const results: RequestResult[] = Array.from({ length: count }, () => ({ replies: [] }));
-      const pending: Pending = { firstSeq, lastSeq, results, ops: [...ops], resolve, reject };
+      // A plain loop (Array.from with a callback is slow before the JIT warms up: a bulk
+      // load comes here once per batch). `ops` is kept as given: nothing writes to it.
+      const results = new Array<RequestResult>(count);
+      for (let i = 0; i < count; i++) results[i] = { replies: [] };
+      const pending: Pending = { firstSeq, lastSeq, results, ops, resolve, reject };
       if (onReply) pending.onReply = onReply;
       this.pending.set(lastSeq, pending);
       this.raw.ref();
