@@ -48,9 +48,18 @@ const KEY_ETHERTYPE = flowKeyAttrs.id('ethertype');
 /** A pad attribute in a key would vanish in decoding (the set has none today). */
 const KEY_PAD = flowKeyAttrs.attrs.find((a) => a.type === 'pad')?.id ?? -1;
 
-/** The struct of each struct-typed key attribute, by type. */
+/** The struct of each struct-typed key attribute, and its size, by type. */
 const STRUCTS: (StructSpec | undefined)[] = [];
-for (const a of flowKeyAttrs.attrs) if (a.type === 'struct') STRUCTS[a.id] = a.struct;
+const STRUCT_SIZES: number[] = [];
+for (const a of flowKeyAttrs.attrs) {
+  if (a.type === 'struct') {
+    STRUCTS[a.id] = a.struct;
+    STRUCT_SIZES[a.id] = structSize(a.struct);
+  }
+}
+
+/** formatTcpFlagLetters() of every flags byte, made when first needed (a dump has few). */
+const TCP_FLAG_TEXTS: (string | undefined)[] = [];
 
 /** A struct attribute's text from its plan and decoded value. */
 function planText(plan: StructItemPlan, value: Record<string, unknown>): string {
@@ -85,10 +94,6 @@ interface ActionsText {
   text: string;
 }
 
-function u16(buf: Buffer, off: number): number {
-  return le ? buf[off]! | (buf[off + 1]! << 8) : (buf[off]! << 8) | buf[off + 1]!;
-}
-
 function u32(buf: Buffer, off: number): number {
   return le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
 }
@@ -107,6 +112,20 @@ function sameBytes(buf: Buffer, at: number, saved: Buffer, from: number, len: nu
   return true;
 }
 
+/** The length of the attribute at off (header included), checked against end. */
+function attrLen(p: Buffer, off: number, end: number): number {
+  if (end - off < NLA_HDRLEN) throw ORDINARY;
+  const len = le ? p[off]! | (p[off + 1]! << 8) : (p[off]! << 8) | p[off + 1]!;
+  if (len < NLA_HDRLEN || off + len > end) throw ORDINARY;
+  return len;
+}
+
+/** Whether entry e is the text of the key attribute at `at` with the mask attribute at `m`. */
+function sameItem(e: ItemText, p: Buffer, at: number, keyLen: number, m: number, maskLen: number, masked: boolean): boolean {
+  return e.keyLen === keyLen && e.maskLen === maskLen && e.masked === masked &&
+    sameBytes(p, at + NLA_HDRLEN, e.bytes, 0, keyLen) && (maskLen <= 0 || sameBytes(p, m + NLA_HDRLEN, e.bytes, keyLen, maskLen));
+}
+
 /** Thrown inside line() when a flow has to go the ordinary way. */
 const ORDINARY = Symbol('ordinary');
 
@@ -123,6 +142,8 @@ export class FlowLinePrinter {
   private readonly plans: ({ bytes: Buffer; maskLen: number; masked: boolean; plan: StructItemPlan } | undefined)[] = [];
   private actionsNext = 0;
   private readonly itemsNext: number[] = [];
+  /** Per key type: the entry of `items` that matched last. */
+  private readonly lastHit: (ItemText | undefined)[] = [];
   /** Per key type: new texts in a row, or (negative) flows left to print without the memo. */
   private readonly misses = new Int32Array(NLA_TYPE_MASK + 1);
   /** Where each key type's mask attribute is in the current flow (valid when maskStamp matches). */
@@ -173,10 +194,8 @@ export class FlowLinePrinter {
     let stats = -1, used = -1, ufid = -1, ufidLen = 0, tcpFlags = 0;
     let seen = 0;
     for (let off = ATTRS_START; off < end;) {
-      if (end - off < NLA_HDRLEN) throw ORDINARY;
-      const len = u16(p, off);
-      const type = u16(p, off + 2) & NLA_TYPE_MASK;
-      if (len < NLA_HDRLEN || off + len > end) throw ORDINARY;
+      const len = attrLen(p, off, end);
+      const type = (le ? p[off + 2]! | (p[off + 3]! << 8) : (p[off + 2]! << 8) | p[off + 3]!) & NLA_TYPE_MASK;
       const at = off + NLA_HDRLEN;
       const size = len - NLA_HDRLEN;
       // Each attribute once, of a known type and size; anything else the decoder judges.
@@ -200,7 +219,7 @@ export class FlowLinePrinter {
     out += this.keyText(p, key, keyEnd, mask, maskEnd);
     out += stats >= 0 ? `, packets:${u64Text(p, stats)}, bytes:${u64Text(p, stats + 8)}` : ', packets:0, bytes:0';
     out += `, used:${used >= 0 ? this.usedText(p, used) : 'never'}`;
-    if (tcpFlags) out += `, flags:${formatTcpFlagLetters(tcpFlags)}`;
+    if (tcpFlags) out += `, flags:${TCP_FLAG_TEXTS[tcpFlags] ??= formatTcpFlagLetters(tcpFlags)}`;
     if (this.verbose) out += ', dp:ovs';
     out += `, actions:${actions >= 0 ? this.actionsText(p, actions, actionsEnd) : this.emptyActions}`;
     return out;
@@ -227,8 +246,8 @@ export class FlowLinePrinter {
     let masked = false;
     if (mask >= 0) {
       for (let off = mask; off < maskEnd;) {
-        const len = this.attrLen(p, off, maskEnd);
-        const type = u16(p, off + 2) & NLA_TYPE_MASK;
+        const len = attrLen(p, off, maskEnd);
+        const type = (le ? p[off + 2]! | (p[off + 3]! << 8) : (p[off + 2]! << 8) | p[off + 3]!) & NLA_TYPE_MASK;
         if (this.maskStamp[type] === stamp) throw ORDINARY;
         this.maskStamp[type] = stamp;
         this.maskAt[type] = off;
@@ -239,8 +258,8 @@ export class FlowLinePrinter {
     let out = '';
     let count = 0;
     for (let off = key; off < keyEnd;) {
-      const len = this.attrLen(p, off, keyEnd);
-      const type = u16(p, off + 2) & NLA_TYPE_MASK;
+      const len = attrLen(p, off, keyEnd);
+      const type = (le ? p[off + 2]! | (p[off + 3]! << 8) : (p[off + 2]! << 8) | p[off + 3]!) & NLA_TYPE_MASK;
       if (this.keyStamp[type] === stamp || type === KEY_PACKET_TYPE || type === KEY_PAD) throw ORDINARY;
       this.keyStamp[type] = stamp;
       const m = masked && this.maskStamp[type] === stamp ? this.maskAt[type]! : -1;
@@ -263,25 +282,25 @@ export class FlowLinePrinter {
     return this.stamp;
   }
 
-  /** The length of the attribute at off (header included), checked against end. */
-  private attrLen(p: Buffer, off: number, end: number): number {
-    if (end - off < NLA_HDRLEN) throw ORDINARY;
-    const len = u16(p, off);
-    if (len < NLA_HDRLEN || off + len > end) throw ORDINARY;
-    return len;
-  }
-
   /** The text of the key attribute at `at` (length len), with the mask attribute at `m` (-1: none). */
   private itemText(p: Buffer, type: number, at: number, len: number, m: number, masked: boolean): string {
     const keyLen = len - NLA_HDRLEN;
-    const maskLen = m < 0 ? -1 : u16(p, m) - NLA_HDRLEN;
+    // The mask attribute's length was checked in keyText's walk over the mask.
+    const maskLen = m < 0 ? -1 : (le ? p[m]! | (p[m + 1]! << 8) : (p[m]! << 8) | p[m + 1]!) - NLA_HDRLEN;
     const misses = this.misses[type]!;
     const list = (this.items[type] ??= []);
     if (misses >= 0) {
-      for (const e of list) {
-        if (e.keyLen === keyLen && e.maskLen === maskLen && e.masked === masked &&
-          sameBytes(p, at + NLA_HDRLEN, e.bytes, 0, keyLen) && (maskLen <= 0 || sameBytes(p, m + NLA_HDRLEN, e.bytes, keyLen, maskLen))) {
+      // Most flows repeat the text of the flow before: its entry first.
+      const hit = this.lastHit[type];
+      if (hit !== undefined && sameItem(hit, p, at, keyLen, m, maskLen, masked)) {
+        this.misses[type] = 0;
+        return hit.text;
+      }
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!;
+        if (e !== hit && sameItem(e, p, at, keyLen, m, maskLen, masked)) {
           this.misses[type] = 0;
+          this.lastHit[type] = e;
           return e.text;
         }
       }
@@ -321,8 +340,7 @@ export class FlowLinePrinter {
    * one of each type is kept), so that only the value is decoded and its fields put in.
    */
   private structPlan(p: Buffer, type: number, keyLen: number, m: number, maskLen: number, masked: boolean): StructItemPlan | undefined {
-    const struct = STRUCTS[type];
-    if (!struct || keyLen !== structSize(struct)) return undefined;
+    if (keyLen !== STRUCT_SIZES[type]) return undefined;
     const last = this.plans[type];
     if (last && last.masked === masked && last.maskLen === maskLen && (maskLen <= 0 || sameBytes(p, m + NLA_HDRLEN, last.bytes, 0, maskLen))) return last.plan;
     const name = flowKeyAttrs.get(type)!.name;

@@ -42,12 +42,6 @@ export interface NetlinkMessage {
   payload: Buffer;
 }
 
-function u16(buf: Buffer, off: number): number {
-  return le ? buf.readUInt16LE(off) : buf.readUInt16BE(off);
-}
-function u32(buf: Buffer, off: number): number {
-  return le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
-}
 /**
  * Writes a netlink message header at `off`, through a DataView: a request's headers are
  * written once per request of a bulk load, and Buffer's write methods check their
@@ -61,20 +55,26 @@ export function writeNlmsghdr(d: DataView, off: number, len: number, type: numbe
   d.setUint32(off + 12, pid >>> 0, le);
 }
 
-/** Splits one received datagram into its netlink messages, checking every length. */
+/**
+ * Splits one received datagram into its netlink messages, checking every length. The
+ * headers are read through one DataView (a big dump has a hundred or more messages a
+ * datagram, and Buffer's read methods check their arguments each time).
+ */
 export function parseMessages(buf: Buffer): NetlinkMessage[] {
   const out: NetlinkMessage[] = [];
+  const d = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  const end = buf.length;
   let off = 0;
-  while (off + NLMSG_HDRLEN <= buf.length) {
-    const len = u32(buf, off);
-    if (len < NLMSG_HDRLEN || off + len > buf.length) {
-      throw new MessageError(`malformed netlink message at offset ${off}: length ${len}, ${buf.length - off} bytes left`);
+  while (off + NLMSG_HDRLEN <= end) {
+    const len = d.getUint32(off, le);
+    if (len < NLMSG_HDRLEN || off + len > end) {
+      throw new MessageError(`malformed netlink message at offset ${off}: length ${len}, ${end - off} bytes left`);
     }
     out.push({
-      type: u16(buf, off + 4),
-      flags: u16(buf, off + 6),
-      seq: u32(buf, off + 8),
-      pid: u32(buf, off + 12),
+      type: d.getUint16(off + 4, le),
+      flags: d.getUint16(off + 6, le),
+      seq: d.getUint32(off + 8, le),
+      pid: d.getUint32(off + 12, le),
       payload: buf.subarray(off + NLMSG_HDRLEN, off + len),
     });
     off += align4(len);

@@ -38,8 +38,11 @@ interface Pending {
   firstSeq: number;
   results: RequestResult[];
   ops: readonly (NetlinkOperation | undefined)[];
-  /** For dumps: called on every reply instead of collecting it. */
-  onReply?: (msg: NetlinkMessage) => void;
+  /**
+   * For dumps: called with the replies instead of collecting them, a datagram's at once
+   * where they are all replies (else one by one), with their flags ORed.
+   */
+  onReply?: (msgs: NetlinkMessage[], flags: number) => void;
   resolve: (results: RequestResult[]) => void;
   reject: (err: Error) => void;
 }
@@ -192,9 +195,10 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
       release();
       throw err;
     }
-    this.send(buf, seq, seq, 1, op ? [op] : [], (msg) => {
-      if (msg.flags & NLM_F_DUMP_INTR) interrupted = true;
-      queue.push(msg);
+    this.send(buf, seq, seq, 1, op ? [op] : [], (msgs, flags) => {
+      if (flags & NLM_F_DUMP_INTR) interrupted = true;
+      if (queue.length) for (const msg of msgs) queue.push(msg);
+      else queue = msgs;
       wake?.();
     }).then(
       (results) => { failure = results[0]!.error; },
@@ -221,7 +225,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
 
   private send(
     buf: Buffer, firstSeq: number, lastSeq: number, count: number,
-    ops: readonly (NetlinkOperation | undefined)[], onReply?: (msg: NetlinkMessage) => void,
+    ops: readonly (NetlinkOperation | undefined)[], onReply?: (msgs: NetlinkMessage[], flags: number) => void,
   ): Promise<RequestResult[]> {
     return new Promise<RequestResult[]>((resolve, reject) => {
       // A plain loop (Array.from with a callback is slow before the JIT warms up: a bulk
@@ -262,6 +266,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
       this.failAll(err as Error);
       return;
     }
+    if (this.handedOver(msgs)) return;
     for (const msg of msgs) {
       const p = msg.seq === 0 ? undefined : this.findPending(msg.seq);
       if (!p) {
@@ -283,9 +288,26 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
         this.finish(p);
       } else if (msg.type === NLMSG_OVERRUN) {
         this.finish(p, overrunError(p.ops[index]));
-      } else if (p.onReply) p.onReply(msg);
+      } else if (p.onReply) p.onReply([msg], msg.flags);
       else result.replies.push(msg);
     }
+  }
+
+  /**
+   * A dump's datagram of replies only (a big dump's are, but for the last): handed to the
+   * dump at once, without the per-message work of onDatagram.
+   */
+  private handedOver(msgs: NetlinkMessage[]): boolean {
+    const seq = msgs.length ? msgs[0]!.seq : 0;
+    const p = seq === 0 ? undefined : this.pending.get(seq);
+    if (!p?.onReply) return false;
+    let flags = 0;
+    for (const msg of msgs) {
+      if (msg.seq !== seq || msg.type === NLMSG_ERROR || msg.type === NLMSG_DONE || msg.type === NLMSG_OVERRUN) return false;
+      flags |= msg.flags;
+    }
+    p.onReply(msgs, flags);
+    return true;
   }
 
   /** A datagram larger than the read buffer: its messages are lost. */
