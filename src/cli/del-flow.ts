@@ -1,7 +1,7 @@
 /** `ovsdp del-flow [-s] [DP] FLOW|ufid:ID`: delete one flow, by key or by UFID. */
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
-import { checkArgCount, monotonicMs, portMaps, withFlowTable } from './flow-args.js';
+import { checkArgCount, monotonicMs, parseWithPortNames, withFlowTable } from './flow-args.js';
 
 export function define(program: Command, context: () => CliContext): void {
   program
@@ -14,8 +14,7 @@ export function define(program: Command, context: () => CliContext): void {
       const ctx = context();
       const { formatFlowStats, parseFlowMatch } = await import('../client/flow-text.js');
       await withFlowTable(args, 2, async ({ conn, table, datapath, rest }) => {
-        const ports = await portMaps(conn, datapath);
-        const match = parseFlowMatch(rest[0]!, { portNumbers: ports.numbers });
+        const match = await parseWithPortNames(conn, datapath, (portNumbers) => parseFlowMatch(rest[0]!, { portNumbers }));
         const gone = await table.del(match, { echo: opts.statistics === true });
         if (opts.statistics && gone) ctx.print(formatFlowStats(gone, monotonicMs()));
       });

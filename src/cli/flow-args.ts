@@ -40,8 +40,13 @@ export async function splitDatapathArg(conn: OvsConnection, args: readonly strin
  */
 export async function withFlowTable<T>(args: readonly string[], maxArgs: number, fn: (target: FlowCommandTarget) => Promise<T>): Promise<T> {
   // Loaded together: start-up waits for one round of module loading, not two.
-  const [{ OvsConnection }, { FlowTable }] = await Promise.all([import('../client/connection.js'), import('../client/flows.js')]);
+  const [{ OvsConnection }, { FlowTable }, { flowFamily }] = await Promise.all([
+    import('../client/connection.js'), import('../client/flows.js'), import('../ovs/flow.js'),
+  ]);
   const conn = new OvsConnection();
+  // ovs_flow's id is asked for with the datapath's family, not a round trip later (the
+  // connection caches it; a failure is seen, as before, by the first flow request).
+  conn.family(flowFamily).catch(() => undefined);
   let table: FlowTable | undefined;
   try {
     const { datapath, rest } = await splitDatapathArg(conn, args, maxArgs);
@@ -70,6 +75,35 @@ export async function portMaps(conn: OvsConnection, datapath: Datapath): Promise
   };
 }
 
+/** A port name map that remembers being asked, so that a parse tells whether the ports were needed. */
+class PortNameProbe extends Map<string, number> {
+  asked = false;
+
+  override get(_name: string): number | undefined {
+    this.asked = true;
+    return undefined;
+  }
+}
+
+/**
+ * `parse` given the datapath's port numbers by name, which are listed (a round trip to
+ * the kernel) only when the text names a port: a first parse without ports stands unless
+ * it looked a name up; then it is parsed again with them, as if they had been there from
+ * the start (parsing is pure).
+ */
+export async function parseWithPortNames<T>(
+  conn: OvsConnection, datapath: Datapath, parse: (portNumbers: ReadonlyMap<string, number>) => T,
+): Promise<T> {
+  const probe = new PortNameProbe();
+  try {
+    const parsed = parse(probe);
+    if (!probe.asked) return parsed;
+  } catch (err) {
+    if (!probe.asked) throw err;
+  }
+  return parse((await portMaps(conn, datapath)).numbers);
+}
+
 /** Checks the number of arguments a command got against ovs-dpctl's limits. */
 export function checkArgCount(command: string, args: readonly string[], min: number, max: number, usage: string): void {
   if (args.length < min || args.length > max) {
@@ -93,8 +127,7 @@ export async function putFromArgs(ctx: CliContext, command: string, args: readon
   checkArgCount(command, args, 2, 3, '[DP] FLOW ACTIONS');
   const { formatFlowStats, parseFlowText } = await import('../client/flow-text.js');
   await withFlowTable(args, 3, async ({ conn, table, datapath, rest }) => {
-    const ports = await portMaps(conn, datapath);
-    const flow = parseFlowText(rest[0]!, rest[1]!, { portNumbers: ports.numbers });
+    const flow = await parseWithPortNames(conn, datapath, (portNumbers) => parseFlowText(rest[0]!, rest[1]!, { portNumbers }));
     const put = await table.put(flow, { mode, clear: opts.clear === true, echo: opts.statistics === true });
     if (opts.statistics && put) ctx.print(formatFlowStats(put, monotonicMs()));
   });

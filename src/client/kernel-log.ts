@@ -55,29 +55,36 @@ export class KernelLog {
       return undefined;
     }
     const log = new KernelLog(fd);
-    log.read();
+    // Past the records already there, unparsed: a long-running system's log holds
+    // thousands, each one read (a system call) and, in read(), turned into a string.
+    while (log.readRecord() > 0);
     return log;
   }
 
   /** The records logged since the last read (or since open). */
   read(): KernelLogRecord[] {
     const out: KernelLogRecord[] = [];
+    for (let n = this.readRecord(); n > 0; n = this.readRecord()) {
+      const record = parseKmsgRecord(this.buf.toString('utf8', 0, n));
+      if (record) out.push(record);
+    }
+    return out;
+  }
+
+  /** Reads the next record into buf: its length, or 0 when there is none yet (or the log is unreadable). */
+  private readRecord(): number {
     while (this.fd !== undefined) {
-      let n: number;
       try {
-        n = fs.readSync(this.fd, this.buf, 0, this.buf.length, null);
+        return fs.readSync(this.fd, this.buf, 0, this.buf.length, null);
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         // EPIPE: records were overwritten before we read them; the next read goes on.
         if (code === 'EPIPE') continue;
         if (code !== 'EAGAIN' && code !== 'EWOULDBLOCK') this.close();
-        break;
+        return 0;
       }
-      if (n === 0) break;
-      const record = parseKmsgRecord(this.buf.toString('utf8', 0, n));
-      if (record) out.push(record);
     }
-    return out;
+    return 0;
   }
 
   /** The openvswitch module's complaints since the last read. */
