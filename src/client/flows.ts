@@ -563,20 +563,34 @@ function nestType(name: string): number {
 const KEY_TYPE = nestType('key');
 const MASK_TYPE = nestType('mask');
 
-/** Writes a netlink attribute header (host order) at `off`; returns the offset after it. */
+/**
+ * Writes a netlink attribute header (host order) at `off`; returns the offset after it.
+ * Byte by byte: Buffer's write methods check their arguments in JavaScript, each call.
+ */
 function putAttrHeader(buf: Buffer, off: number, len: number, type: number): number {
   if (hostLE) {
-    buf.writeUInt16LE(len, off);
-    buf.writeUInt16LE(type, off + 2);
+    buf[off] = len & 0xff;
+    buf[off + 1] = len >>> 8;
+    buf[off + 2] = type & 0xff;
+    buf[off + 3] = type >>> 8;
   } else {
-    buf.writeUInt16BE(len, off);
-    buf.writeUInt16BE(type, off + 2);
+    buf[off] = len >>> 8;
+    buf[off + 1] = len & 0xff;
+    buf[off + 2] = type >>> 8;
+    buf[off + 3] = type & 0xff;
   }
   return off + 4;
 }
 
-/** Where a bulk put is laid out before it is copied out at its size. */
-const scratch = Buffer.allocUnsafe(1 << 16);
+/** The room a bulk request may take (a larger one goes the codec's way). */
+const REQUEST_ROOM = 1 << 16;
+/**
+ * Where bulk requests are laid out, one after the other; each request's bytes are a view
+ * of it (no buffer allocated and copied per request). A new one is started when less
+ * than REQUEST_ROOM is left; an old one lives as long as requests laid out in it do.
+ */
+let arena = Buffer.allocUnsafeSlow(16 * REQUEST_ROOM);
+let arenaOff = 0;
 
 /**
  * Writes a key attribute's TLV in the KEY (or MASK) nest at `off`; returns the offset after
@@ -588,7 +602,9 @@ function putKeyAttr(m: MemoAttr, forMask: boolean, buf: Buffer, off: number): nu
   if (kept) {
     const b = forMask ? kept.mask : kept.key;
     if (off + b.length > buf.length) throw new RangeError('no room');
-    return off + b.copy(buf, off);
+    // TypedArray set: Buffer's copy checks its arguments in JavaScript.
+    buf.set(b, off);
+    return off + b.length;
   }
   return encodeAttr(flowKeyAttrs, m.attr.name, forMask ? m.attr.mask : m.attr.value, buf, off);
 }
@@ -604,7 +620,12 @@ function putKeyAttr(m: MemoAttr, forMask: boolean, buf: Buffer, off: number): nu
  * error, if any, names the attribute's path.
  */
 function fixedHeaderFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly MemoAttr[], actions: Buffer | undefined): Buffer | undefined {
-  const buf = scratch;
+  if (arena.length - arenaOff < REQUEST_ROOM) {
+    arena = Buffer.allocUnsafeSlow(16 * REQUEST_ROOM);
+    arenaOff = 0;
+  }
+  const start = arenaOff;
+  const buf = arena;
   let off: number;
   try {
     for (let i = 0; i < attrs.length; i++) {
@@ -616,7 +637,8 @@ function fixedHeaderFromParts(header: Buffer, ufid: Buffer | undefined, attrs: r
         m.encoded = { key: encodeAttrs(flowKeyAttrs, { [name]: value }), mask: encodeAttrs(flowKeyAttrs, { [name]: mask }) };
       }
     }
-    off = header.copy(buf, 0);
+    buf.set(header, start);
+    off = start + header.length;
     if (ufid) off = encodeAttr(flowAttrs, 'ufid', ufid, buf, off);
     const keyAt = off;
     off += 4;
@@ -632,16 +654,15 @@ function fixedHeaderFromParts(header: Buffer, ufid: Buffer | undefined, attrs: r
       const actionsEnd = off + 4 + actions.length;
       if (align4(actionsEnd) > buf.length) return undefined;
       putAttrHeader(buf, off, 4 + actions.length, ACTIONS_ATTR_ID);
-      actions.copy(buf, off + 4);
+      buf.set(actions, off + 4);
       off = align4(actionsEnd);
       for (let i = actionsEnd; i < off; i++) buf[i] = 0;
     }
   } catch {
     return undefined;
   }
-  const out = Buffer.allocUnsafe(off);
-  buf.copy(out, 0, 0, off);
-  return out;
+  arenaOff = off;
+  return arena.subarray(start, off);
 }
 
 /**
