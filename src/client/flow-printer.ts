@@ -80,18 +80,49 @@ const REST = 1024;
 /** Attributes longer than this (payload bytes) are printed each time, not kept. */
 const MEMO_MAX_BYTES = 1024;
 
-/** A printed key attribute: its key payload, then its mask payload (maskLen -1: no mask attribute). */
+/**
+ * A printed key attribute: its key payload, then from word keyWords on its mask payload
+ * (maskLen -1: no mask attribute), each zero-padded to whole 32-bit words; `bytes` views
+ * the same memory.
+ */
 interface ItemText {
+  words: Int32Array;
   bytes: Buffer;
   keyLen: number;
+  keyWords: number;
   maskLen: number;
   masked: boolean;
   text: string;
 }
 
 interface ActionsText {
+  words: Int32Array;
   bytes: Buffer;
+  len: number;
   text: string;
+}
+
+/**
+ * Copies of byte ranges of p, each zero-padded to whole 32-bit words (a netlink
+ * attribute's padding is zeros, so it compares equal to a copy's).
+ */
+function wordCopy(p: Buffer, ranges: readonly [start: number, len: number][]): { words: Int32Array; bytes: Buffer } {
+  let n = 0;
+  for (const [, len] of ranges) n += (len + 3) >> 2;
+  const words = new Int32Array(n);
+  const bytes = Buffer.from(words.buffer);
+  let at = 0;
+  for (const [start, len] of ranges) {
+    p.copy(bytes, at, start, start + len);
+    at += ((len + 3) >> 2) << 2;
+  }
+  return { words, bytes };
+}
+
+/** Whether words w[i, i + n) equal saved[from, from + n). */
+function sameWords(w: Int32Array, i: number, saved: Int32Array, from: number, n: number): boolean {
+  for (let j = 0; j < n; j++) if (w[i + j] !== saved[from + j]) return false;
+  return true;
 }
 
 function u32(buf: Buffer, off: number): number {
@@ -120,12 +151,6 @@ function attrLen(p: Buffer, off: number, end: number): number {
   return len;
 }
 
-/** Whether entry e is the text of the key attribute at `at` with the mask attribute at `m`. */
-function sameItem(e: ItemText, p: Buffer, at: number, keyLen: number, m: number, maskLen: number, masked: boolean): boolean {
-  return e.keyLen === keyLen && e.maskLen === maskLen && e.masked === masked &&
-    sameBytes(p, at + NLA_HDRLEN, e.bytes, 0, keyLen) && (maskLen <= 0 || sameBytes(p, m + NLA_HDRLEN, e.bytes, keyLen, maskLen));
-}
-
 /** Thrown inside line() when a flow has to go the ordinary way. */
 const ORDINARY = Symbol('ordinary');
 
@@ -141,6 +166,14 @@ export class FlowLinePrinter {
   /** Per struct key type: the print plan of the last mask seen. */
   private readonly plans: ({ bytes: Buffer; maskLen: number; masked: boolean; plan: StructItemPlan } | undefined)[] = [];
   private actionsNext = 0;
+  /**
+   * The current reply's memory as 32-bit words, and where the reply starts in them (-1:
+   * not 4-byte aligned, so bytes are compared). Attributes start at multiples of 4 in a
+   * reply: their payloads are compared a word, not a byte, at a time.
+   */
+  private words: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  private wordsOf: ArrayBufferLike | undefined;
+  private wordBase = -1;
   private readonly itemsNext: number[] = [];
   /** Per key type: the entry of `items` that matched last. */
   private readonly lastHit: (ItemText | undefined)[] = [];
@@ -190,6 +223,13 @@ export class FlowLinePrinter {
   private fromBytes(p: Buffer): string {
     const end = p.length;
     if (end < ATTRS_START) throw ORDINARY;
+    if ((p.byteOffset & 3) === 0) {
+      if (p.buffer !== this.wordsOf) {
+        this.wordsOf = p.buffer;
+        this.words = new Int32Array(p.buffer, 0, p.buffer.byteLength >> 2);
+      }
+      this.wordBase = p.byteOffset >> 2;
+    } else this.wordBase = -1;
     let key = -1, keyEnd = 0, mask = -1, maskEnd = 0, actions = -1, actionsEnd = 0;
     let stats = -1, used = -1, ufid = -1, ufidLen = 0, tcpFlags = 0;
     let seen = 0;
@@ -292,13 +332,13 @@ export class FlowLinePrinter {
     if (misses >= 0) {
       // Most flows repeat the text of the flow before: its entry first.
       const hit = this.lastHit[type];
-      if (hit !== undefined && sameItem(hit, p, at, keyLen, m, maskLen, masked)) {
+      if (hit !== undefined && this.sameItem(hit, p, at, keyLen, m, maskLen, masked)) {
         this.misses[type] = 0;
         return hit.text;
       }
       for (let i = 0; i < list.length; i++) {
         const e = list[i]!;
-        if (e !== hit && sameItem(e, p, at, keyLen, m, maskLen, masked)) {
+        if (e !== hit && this.sameItem(e, p, at, keyLen, m, maskLen, masked)) {
           this.misses[type] = 0;
           this.lastHit[type] = e;
           return e.text;
@@ -321,10 +361,8 @@ export class FlowLinePrinter {
       throw ORDINARY;
     }
     if (misses >= 0 && keyLen + Math.max(maskLen, 0) <= MEMO_MAX_BYTES) {
-      const bytes = Buffer.allocUnsafe(keyLen + Math.max(maskLen, 0));
-      p.copy(bytes, 0, at + NLA_HDRLEN, at + len);
-      if (maskLen > 0) p.copy(bytes, keyLen, m + NLA_HDRLEN, m + NLA_HDRLEN + maskLen);
-      const entry: ItemText = { bytes, keyLen, maskLen, masked, text };
+      const { words, bytes } = wordCopy(p, maskLen > 0 ? [[at + NLA_HDRLEN, keyLen], [m + NLA_HDRLEN, maskLen]] : [[at + NLA_HDRLEN, keyLen]]);
+      const entry: ItemText = { words, bytes, keyLen, keyWords: (keyLen + 3) >> 2, maskLen, masked, text };
       if (list.length < ITEMS_PER_TYPE) list.push(entry);
       else {
         const next = this.itemsNext[type] ?? 0;
@@ -333,6 +371,15 @@ export class FlowLinePrinter {
       }
     }
     return text;
+  }
+
+  /** Whether entry e is the text of the key attribute at `at` with the mask attribute at `m`. */
+  private sameItem(e: ItemText, p: Buffer, at: number, keyLen: number, m: number, maskLen: number, masked: boolean): boolean {
+    if (e.keyLen !== keyLen || e.maskLen !== maskLen || e.masked !== masked) return false;
+    const base = this.wordBase;
+    if (base < 0) return sameBytes(p, at + NLA_HDRLEN, e.bytes, 0, keyLen) && (maskLen <= 0 || sameBytes(p, m + NLA_HDRLEN, e.bytes, e.keyWords << 2, maskLen));
+    return sameWords(this.words, base + ((at + NLA_HDRLEN) >> 2), e.words, 0, e.keyWords) &&
+      (maskLen <= 0 || sameWords(this.words, base + ((m + NLA_HDRLEN) >> 2), e.words, e.keyWords, (maskLen + 3) >> 2));
   }
 
   /**
@@ -362,8 +409,10 @@ export class FlowLinePrinter {
 
   private actionsText(p: Buffer, at: number, end: number): string {
     const len = end - at;
-    for (const e of this.actions) {
-      if (e.bytes.length === len && sameBytes(p, at, e.bytes, 0, len)) return e.text;
+    const base = this.wordBase;
+    for (let i = 0; i < this.actions.length; i++) {
+      const e = this.actions[i]!;
+      if (e.len === len && (base < 0 ? sameBytes(p, at, e.bytes, 0, len) : sameWords(this.words, base + (at >> 2), e.words, 0, (len + 3) >> 2))) return e.text;
     }
     let text: string;
     try {
@@ -372,7 +421,7 @@ export class FlowLinePrinter {
       throw ORDINARY;
     }
     if (len <= MEMO_MAX_BYTES * 4) {
-      const entry = { bytes: Buffer.from(p.subarray(at, end)), text };
+      const entry: ActionsText = { ...wordCopy(p, [[at, len]]), len, text };
       if (this.actions.length < ACTION_TEXTS) this.actions.push(entry);
       else {
         this.actions[this.actionsNext] = entry;

@@ -162,3 +162,31 @@ test('keys that share runs of attributes with the key before, moved or not, unde
     }
   }
 });
+
+test('replies at any byte alignment in memory, and with non-zero padding, print as formatFlowLine prints them', () => {
+  const msgs = fixtureMessages();
+  for (const options of OPTIONS) {
+    const printer = new FlowLinePrinter(NOW, options);
+    for (let round = 0; round < 2; round++) {
+      for (const [i, m] of msgs.entries()) {
+        // Payloads copied to offsets 0-3 of a buffer: compared by words, then by bytes, entries shared.
+        const shift = (i + round) & 3;
+        const room = Buffer.alloc(m.payload.length + 8, 0x5a);
+        m.payload.copy(room, shift);
+        const moved = withPayload(m, room.subarray(shift, shift + m.payload.length));
+        assert.equal(printed(printer, moved), ordinary(m, options), `message ${i}, shift ${shift}`);
+      }
+    }
+  }
+  // A 2-byte attribute (ct_zone) whose padding is not zero still matches its text.
+  const printer = new FlowLinePrinter(NOW, {});
+  for (let i = 0; i < 40; i++) {
+    const m = reply({ key: { in_port: 1, ct_zone: i % 3 }, mask: { in_port: 0xffffffff, ct_zone: 0xffff } });
+    const p = Buffer.from(m.payload);
+    // Dirty the padding after every 2-byte payload (attribute length 6).
+    for (let off = 0; off + 8 <= p.length; off += 4) if (p.readUInt16LE(off) === 6 && i % 2) p.writeUInt16LE(0xbeef, off + 6);
+    if (i % 2) assert.ok(!p.equals(m.payload), 'padding dirtied');
+    assert.equal(ordinary(withPayload(m, p), {}), ordinary(m, {}));
+    assert.equal(printed(printer, withPayload(m, p)), ordinary(m, {}), `flow ${i}`);
+  }
+});
