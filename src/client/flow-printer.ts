@@ -179,11 +179,32 @@ export class FlowLinePrinter {
   private readonly lastHit: (ItemText | undefined)[] = [];
   /** Per key type: new texts in a row, or (negative) flows left to print without the memo. */
   private readonly misses = new Int32Array(NLA_TYPE_MASK + 1);
-  /** Where each key type's mask attribute is in the current flow (valid when maskStamp matches). */
+  /**
+   * Where each key type's mask attribute is from the mask's start (valid when maskStamp
+   * is maskEpoch). A mask is walked only when its bytes differ from the last one walked
+   * (lastMask, lastMaskLen: -1 for no mask attribute, -2 for none to compare with).
+   */
   private readonly maskAt = new Int32Array(NLA_TYPE_MASK + 1);
   private readonly maskStamp = new Uint32Array(NLA_TYPE_MASK + 1);
+  private maskEpoch = 0;
+  private lastMask = new Int32Array(64);
+  private lastMaskLen = -2;
+  private lastMasked = false;
   private readonly keyStamp = new Uint32Array(NLA_TYPE_MASK + 1);
   private stamp = 0;
+  /**
+   * The last key printed under the current mask (lastKeyCount attributes; none when 0): its
+   * words, and per attribute its type, its end from the key's start and the text so far.
+   * The attributes a key starts with that are the same bytes as the last key's have the
+   * same text: their text is taken whole (for a big dump, all but the few that vary).
+   */
+  private lastKey = new Int32Array(64);
+  private lastKeyLen = 0;
+  private lastKeyCount = 0;
+  private readonly lastTypes: number[] = [];
+  private readonly lastEnds: number[] = [];
+  private readonly lastOuts: string[] = [];
+  private readonly lastCounts: number[] = [];
   private readonly verbose: boolean;
   private readonly nowMs: number | bigint;
   private readonly nowBig: bigint;
@@ -283,39 +304,102 @@ export class FlowLinePrinter {
   private keyText(p: Buffer, key: number, keyEnd: number, mask: number, maskEnd: number): string {
     if (key < 0 || keyEnd === key) return '<empty>';
     const stamp = this.nextStamp();
+    const base = this.wordBase;
+    const maskLen = mask < 0 ? -1 : maskEnd - mask;
+    let masked = this.lastMasked;
+    if (base < 0 || maskLen !== this.lastMaskLen || !sameWords(this.words, base + (mask >> 2), this.lastMask, 0, (maskLen + 3) >> 2)) {
+      masked = this.walkMask(p, mask, maskEnd);
+      this.lastKeyCount = 0;
+    }
+    let out = '';
+    let count = 0;
+    let from = key;
+    let n = 0;
+    if (this.lastKeyCount) {
+      // How far the key's words are the last key's.
+      const words = this.words;
+      const at = base + (key >> 2);
+      const last = this.lastKey;
+      const limit = Math.min(keyEnd - key, this.lastKeyLen) >> 2;
+      let same = 0;
+      while (same < limit && words[at + same] === last[same]) same++;
+      const reach = same << 2;
+      while (n < this.lastKeyCount && this.lastEnds[n]! <= reach) this.keyStamp[this.lastTypes[n++]!] = stamp;
+      if (n) {
+        out = this.lastOuts[n - 1]!;
+        count = this.lastCounts[n - 1]!;
+        from = key + this.lastEnds[n - 1]!;
+      }
+    }
+    // Until this key is printed whole, the lists describe no key.
+    this.lastKeyCount = 0;
+    for (let off = from; off < keyEnd;) {
+      const len = attrLen(p, off, keyEnd);
+      const type = (le ? p[off + 2]! | (p[off + 3]! << 8) : (p[off + 2]! << 8) | p[off + 3]!) & NLA_TYPE_MASK;
+      if (this.keyStamp[type] === stamp || type === KEY_PACKET_TYPE || type === KEY_PAD) throw ORDINARY;
+      this.keyStamp[type] = stamp;
+      const m = masked && this.maskStamp[type] === this.maskEpoch ? mask + this.maskAt[type]! : -1;
+      const text = this.itemText(p, type, off, len, m, masked);
+      if (text) out += count++ ? `,${text}` : text;
+      off += align4(len);
+      this.lastTypes[n] = type;
+      this.lastEnds[n] = off - key;
+      this.lastOuts[n] = out;
+      this.lastCounts[n++] = count;
+    }
+    // An eth_type in the mask only is printed after the rest: the ordinary way does that.
+    if (masked && this.maskStamp[KEY_ETHERTYPE] === this.maskEpoch && this.keyStamp[KEY_ETHERTYPE] !== stamp) throw ORDINARY;
+    // This key is the next one's to compare with (its words as read, padding and all).
+    const keyWords = (keyEnd - key + 3) >> 2;
+    if (base >= 0 && base + (key >> 2) + keyWords <= this.words.length) {
+      if (this.lastKey.length < keyWords) this.lastKey = new Int32Array(keyWords * 2);
+      this.lastKey.set(this.words.subarray(base + (key >> 2), base + (key >> 2) + keyWords));
+      this.lastKeyLen = keyEnd - key;
+      this.lastKeyCount = n;
+    }
+    return out;
+  }
+
+  /**
+   * Notes where each type's mask attribute is (maskAt, maskStamp) under a new maskEpoch
+   * and keeps the mask's words to compare the next flow's with. Whether the key has a
+   * (non-empty) mask.
+   */
+  private walkMask(p: Buffer, mask: number, maskEnd: number): boolean {
+    this.lastMaskLen = -2;
+    this.maskEpoch = (this.maskEpoch + 1) >>> 0;
+    if (this.maskEpoch === 0) {
+      this.maskStamp.fill(0);
+      this.maskEpoch = 1;
+    }
+    const epoch = this.maskEpoch;
     let masked = false;
     if (mask >= 0) {
       for (let off = mask; off < maskEnd;) {
         const len = attrLen(p, off, maskEnd);
         const type = (le ? p[off + 2]! | (p[off + 3]! << 8) : (p[off + 2]! << 8) | p[off + 3]!) & NLA_TYPE_MASK;
-        if (this.maskStamp[type] === stamp) throw ORDINARY;
-        this.maskStamp[type] = stamp;
-        this.maskAt[type] = off;
+        if (this.maskStamp[type] === epoch) throw ORDINARY;
+        this.maskStamp[type] = epoch;
+        this.maskAt[type] = off - mask;
         masked = true;
         off += align4(len);
       }
     }
-    let out = '';
-    let count = 0;
-    for (let off = key; off < keyEnd;) {
-      const len = attrLen(p, off, keyEnd);
-      const type = (le ? p[off + 2]! | (p[off + 3]! << 8) : (p[off + 2]! << 8) | p[off + 3]!) & NLA_TYPE_MASK;
-      if (this.keyStamp[type] === stamp || type === KEY_PACKET_TYPE || type === KEY_PAD) throw ORDINARY;
-      this.keyStamp[type] = stamp;
-      const m = masked && this.maskStamp[type] === stamp ? this.maskAt[type]! : -1;
-      const text = this.itemText(p, type, off, len, m, masked);
-      if (text) out += count++ ? `,${text}` : text;
-      off += align4(len);
+    this.lastMasked = masked;
+    const base = this.wordBase;
+    const maskLen = mask < 0 ? -1 : maskEnd - mask;
+    const words = (maskLen + 3) >> 2;
+    if (base >= 0 && (mask < 0 || base + (mask >> 2) + words <= this.words.length)) {
+      if (this.lastMask.length < words) this.lastMask = new Int32Array(words * 2);
+      this.lastMask.set(this.words.subarray(base + (mask >> 2), base + (mask >> 2) + words));
+      this.lastMaskLen = maskLen;
     }
-    // An eth_type in the mask only is printed after the rest: the ordinary way does that.
-    if (masked && this.maskStamp[KEY_ETHERTYPE] === stamp && this.keyStamp[KEY_ETHERTYPE] !== stamp) throw ORDINARY;
-    return out;
+    return masked;
   }
 
   private nextStamp(): number {
     this.stamp = (this.stamp + 1) >>> 0;
     if (this.stamp === 0) {
-      this.maskStamp.fill(0);
       this.keyStamp.fill(0);
       this.stamp = 1;
     }

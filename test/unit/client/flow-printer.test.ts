@@ -15,6 +15,7 @@ import { type NetlinkMessage, genlRequestLength, parseMessages, writeGenlRequest
 import type { AttrValues } from '../../../src/nl/schema.js';
 import { flowAttrs, flowFamily } from '../../../src/ovs/flow.js';
 import { ovsHeader } from '../../../src/ovs/header.js';
+import { flowKeyAttrs } from '../../../src/ovs/keys.js';
 import { loadFixtures } from '../golden/fixtures.js';
 
 const NOW = 5_000_000n;
@@ -188,5 +189,39 @@ test('replies at any byte alignment in memory, and with non-zero padding, print 
     if (i % 2) assert.ok(!p.equals(m.payload), 'padding dirtied');
     assert.equal(ordinary(withPayload(m, p), {}), ordinary(m, {}));
     assert.equal(printed(printer, withPayload(m, p)), ordinary(m, {}), `flow ${i}`);
+  }
+});
+
+test('keys that start as the key before did, between replies that go the ordinary way partway through', () => {
+  // Runs of keys alike up to tcp; the ones that go the ordinary way differ from their neighbours from ipv4 on.
+  const keyOf = (i: number) => ({
+    recirc_id: 0, in_port: 1, ethernet: { eth_src: '00:00:00:00:00:01', eth_dst: '00:00:00:00:00:02' }, ethertype: 0x0800,
+    ipv4: { ipv4_src: i % 4 === 2 ? '10.9.9.9' : `10.0.0.${(i >> 3) & 255}`, ipv4_dst: '10.1.0.1', ipv4_proto: 6, ipv4_tos: 0, ipv4_ttl: 64, ipv4_frag: 0 },
+    tcp: { tcp_src: 1000 + (i % 5), tcp_dst: 80 },
+  });
+  const maskOf = (i: number) => ({
+    recirc_id: 0xffffffff, in_port: 0xffffffff, ethernet: { eth_src: 'ff:ff:ff:ff:ff:ff', eth_dst: 'ff:ff:ff:ff:ff:ff' }, ethertype: 0xffff,
+    ipv4: { ipv4_src: '255.255.255.255', ipv4_dst: i % 9 === 4 ? '255.255.0.0' : '0.0.0.0', ipv4_proto: 0xff, ipv4_tos: 0, ipv4_ttl: 0, ipv4_frag: 0xff },
+    tcp: { tcp_src: 0xffff, tcp_dst: 0xffff },
+  });
+  /** The reply with its key's attribute `extra` appended at the key's end (a type the key has: the ordinary way). */
+  const withKeyExtra = (m: NetlinkMessage, extra: Buffer): NetlinkMessage => {
+    const p = m.payload;
+    const len = p.readUInt16LE(8);
+    const key = attr(p.readUInt16LE(10), Buffer.concat([p.subarray(12, 8 + len), extra]));
+    return withPayload(m, Buffer.concat([p.subarray(0, 8), key, p.subarray(8 + ((len + 3) & ~3))]));
+  };
+  const inPort = Buffer.alloc(4);
+  inPort.writeUInt32LE(2);
+  for (const options of OPTIONS) {
+    const printer = new FlowLinePrinter(NOW, options);
+    for (let i = 0; i < 120; i++) {
+      // Runs without a mask, and with an empty one.
+      const mask = i % 13 === 6 || i % 13 === 7 ? {} : i % 13 === 9 || i % 13 === 10 ? { mask: {} } : { mask: maskOf(i) };
+      let m = reply({ key: keyOf(i), ...mask, actions: [{ output: 1 }] });
+      if (i % 4 === 2) m = withKeyExtra(m, attr(flowKeyAttrs.id('in_port'), inPort));
+      if (i % 7 === 5) m = withKeyExtra(m, attr(flowKeyAttrs.id('ethertype'), Buffer.from([8, 6])));
+      assert.equal(printed(printer, m), ordinary(m, options), `flow ${i}`);
+    }
   }
 });
