@@ -78,6 +78,7 @@ function untilBlank(text: string, i: number): number {
 }
 
 const LINE_COMMANDS: readonly LineCommand[] = ['add', 'delete', 'modify'];
+const LONGEST_COMMAND = Math.max(...LINE_COMMANDS.map((c) => c.length));
 
 /**
  * One line, as dpctl_parse_flow_line() splits it; undefined for a blank or comment line.
@@ -90,14 +91,17 @@ export function splitFlowLine(raw: string, lineNo: number, defaultCommand: LineC
   let i = skipBlanks(text, 0);
   if (i === text.length) return undefined;
   const wordEnd = untilBlankOrComma(text, i);
-  const word = text.slice(i, wordEnd);
   let command = defaultCommand;
   // strncmp(line, "add", len) == 0: the word is a prefix of the command (even empty).
-  for (const c of LINE_COMMANDS) {
-    if (c.startsWith(word)) {
-      command = c;
-      i = wordEnd;
-      break;
+  // A word longer than every command (a line's first key attribute, mostly) is none.
+  if (wordEnd - i <= LONGEST_COMMAND) {
+    const word = text.slice(i, wordEnd);
+    for (const c of LINE_COMMANDS) {
+      if (c.startsWith(word)) {
+        command = c;
+        i = wordEnd;
+        break;
+      }
     }
   }
   i = skipBlanks(text, i);

@@ -86,6 +86,7 @@ export class OvsConnection {
   /** Many prepared requests in one sendmsg; one result per request. */
   batch(reqs: readonly GenlRequest[], spec: GenlFamilySpec, command: string): Promise<RequestResult[]> {
     const op = operation(spec, command);
-    return this.socket.batch(reqs, { ops: reqs.map(() => op) });
+    // fill, not map: a bulk load sends a batch of 64 every few milliseconds.
+    return this.socket.batch(reqs, { ops: new Array<typeof op>(reqs.length).fill(op) });
   }
 }
