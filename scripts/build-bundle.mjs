@@ -16,7 +16,7 @@
 // wrote), so the bundle and the ES modules are the same code.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -72,6 +72,39 @@ const bundledRequire = {
   },
 };
 
+/**
+ * The netlink package finds its native binding through node-gyp-build: in the test VM
+ * ~40 ms of every command that opens a socket (compiling it, reading package.json, listing
+ * directories). In the bundle, netlink's raw.js (then bundled, code cache included) loads
+ * the prebuilt binding of this platform directly when that is the one node-gyp-build would
+ * pick (no local build, no variable that steers it), and asks node-gyp-build otherwise.
+ */
+const netlinkBinding = {
+  name: 'netlink-binding',
+  setup(b) {
+    b.onLoad({ filter: /node_modules\/netlink\/dist\/raw\.js$/ }, (args) => {
+      const text = readFileSync(args.path, 'utf8');
+      const call = "require('node-gyp-build')(__dirname + '/..')";
+      if (!text.includes(call)) throw new Error(`${args.path}: no ${call} to replace`);
+      return {
+        loader: 'js',
+        contents: `${text.replace(call, 'loadNetlinkBinding()')}
+function loadNetlinkBinding() {
+  const path = require('node:path');
+  const fs = require('node:fs');
+  const dir = path.dirname(require.resolve('netlink/package.json'));
+  const env = process.env;
+  const prebuild = path.join(dir, 'prebuilds', process.platform + '-' + process.arch, 'node.napi.node');
+  const direct = !env.NETLINK_PREBUILD && !env.npm_config_arch && !env.npm_config_platform
+    && !fs.existsSync(path.join(dir, 'build')) && fs.existsSync(prebuild);
+  return direct ? require(prebuild) : require('node-gyp-build')(dir);
+}
+`,
+      };
+    });
+  },
+};
+
 const { outputFiles } = await build({
   entryPoints: [path.join(root, 'dist/src/cli/main.js')],
   outfile: bundle,
@@ -81,11 +114,12 @@ const { outputFiles } = await build({
   platform: 'node',
   format: 'cjs',
   target: 'node20',
-  // Native bindings (and the JavaScript that finds them) load from node_modules.
-  external: ['netlink', 'koffi'],
+  // Native bindings (and the JavaScript that finds them) load from node_modules; netlink's
+  // raw.js is the exception (netlinkBinding above).
+  external: ['netlink/dist/rt/*', 'netlink/package.json', 'node-gyp-build', 'koffi'],
   // import() of those (and of node: modules) as require(): no ES module loader at all.
   supported: { 'dynamic-import': false },
-  plugins: [bundledRequire, lazyChildProcess],
+  plugins: [bundledRequire, lazyChildProcess, netlinkBinding],
   // import.meta.url: the module the bundle stands for, for paths relative to it.
   define: { 'import.meta.url': '__ovsdpMainUrl' },
   banner: { js: '(function (exports, require, module, __filename, __dirname) {"use strict";\nconst __ovsdpMainUrl = require("node:url").pathToFileURL(require("node:path").join(__dirname, "../src/cli/main.js")).href;' },
