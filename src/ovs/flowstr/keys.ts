@@ -1317,7 +1317,12 @@ function parseBody(sc: Scanner, def: AttrDef, options: KeyParseOptions): Pair {
 export function skipDelimiters(sc: Scanner): void {
   const s = sc.input;
   let i = sc.pos;
-  for (let c = s.charCodeAt(i); c === 44 || c === 32 || c === 9 || c === 13 || c === 10; c = s.charCodeAt(++i));
+  // Bounded: a read past the end (every key's last attribute) deoptimized parseKeyEntries,
+  // whose recompiling costs more than its lines did in a short process.
+  for (; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 44 && c !== 32 && c !== 9 && c !== 13 && c !== 10) break;
+  }
   sc.pos = i;
 }
 
