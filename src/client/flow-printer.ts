@@ -353,7 +353,9 @@ export class FlowLinePrinter {
     const keyWords = (keyEnd - key + 3) >> 2;
     if (base >= 0 && base + (key >> 2) + keyWords <= this.words.length) {
       if (this.lastKey.length < keyWords) this.lastKey = new Int32Array(keyWords * 2);
-      this.lastKey.set(this.words.subarray(base + (key >> 2), base + (key >> 2) + keyWords));
+      // A loop, not set(subarray()): a typed array object per flow costs more.
+      const words = this.words, last = this.lastKey, at = base + (key >> 2);
+      for (let i = 0; i < keyWords; i++) last[i] = words[at + i]!;
       this.lastKeyLen = keyEnd - key;
       this.lastKeyCount = n;
     }
