@@ -588,9 +588,10 @@ const REQUEST_ROOM = 1 << 16;
  * Where bulk requests are laid out, one after the other; each request's bytes are a view
  * of it (no buffer allocated and copied per request). A new one (twice REQUEST_ROOM) is
  * started when less than REQUEST_ROOM is left; an old one lives as long as requests laid
- * out in it do. The first is made by the first request, and they are small (a new one
- * every few hundred requests): a branch first taken after V8 optimized the function
- * would deoptimize it, and recompiling costs more than a short process gains.
+ * out in it do. The first is made by the first request and has room for a few dozen
+ * more only, so that the branch that starts one is taken again before V8 optimizes the
+ * function (a branch first taken after that would deoptimize it, and recompiling costs
+ * more than a short process gains).
  */
 let arena = Buffer.alloc(0);
 let arenaOff = 0;
@@ -624,7 +625,7 @@ function putKeyAttr(m: MemoAttr, forMask: boolean, buf: Buffer, off: number): nu
  */
 function fixedHeaderFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly MemoAttr[], actions: Buffer | undefined): Buffer | undefined {
   if (arena.length - arenaOff < REQUEST_ROOM) {
-    arena = Buffer.allocUnsafeSlow(2 * REQUEST_ROOM);
+    arena = Buffer.allocUnsafeSlow(arena.length ? 2 * REQUEST_ROOM : REQUEST_ROOM + 8192);
     arenaOff = 0;
   }
   const start = arenaOff;
