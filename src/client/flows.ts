@@ -422,6 +422,33 @@ export class FlowTable {
       current = newBatch();
     };
 
+    const full = (): boolean => current.requests.length >= batchSize || current.items.length >= 4 * batchSize;
+    /**
+     * Takes a block's items from `i` into the current batch until it is full or the block
+     * ends; returns the index after the last taken. The per-item loop lives here, not in
+     * this generator: V8 then optimizes a small function, not the whole generator (whose
+     * compiling took several times longer, in a process that lives a few seconds).
+     */
+    const take = (block: readonly T[], i: number): number => {
+      while (i < block.length) {
+        const item = block[i++]!;
+        try {
+          const op = toOp(item);
+          const req = opRequest(base, op, run);
+          current.items.push(item);
+          current.ops.push(op);
+          current.requests.push(req);
+        } catch (err) {
+          current.items.push(item);
+          current.ops.push(undefined);
+          current.errors.push(err as Error);
+        }
+        // Items that failed before sending wait in the batch too; bound them as well.
+        if (full()) break;
+      }
+      return i;
+    };
+
     // A synchronous source is read without a wait per block: the loop waits only when the
     // window is full, and that is when replies are taken in.
     const iterator: Iterator<readonly T[]> | AsyncIterator<readonly T[]> = Symbol.asyncIterator in blocks
@@ -433,21 +460,9 @@ export class FlowTable {
         const step = next instanceof Promise ? await next : next;
         if (step.done) break;
         const block = step.value;
-        for (let i = 0; i < block.length; i++) {
-          const item = block[i]!;
-          try {
-            const op = toOp(item);
-            const req = opRequest(base, op, run);
-            current.items.push(item);
-            current.ops.push(op);
-            current.requests.push(req);
-          } catch (err) {
-            current.items.push(item);
-            current.ops.push(undefined);
-            current.errors.push(err as Error);
-          }
-          // Items that failed before sending wait in the batch too; bound them as well.
-          if (current.requests.length >= batchSize || current.items.length >= 4 * batchSize) {
+        for (let i = 0; i < block.length;) {
+          i = take(block, i);
+          if (full()) {
             send();
             if (inflight.length >= window) yield await settle(inflight.shift()!);
           }
