@@ -254,20 +254,28 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
    * outlive young collections, which then copy them (measured: scavenges 6-9 times longer).
    */
   function* fileItemBlocks(): Generator<Item[]> {
-    let lineNo = 0;
+    let linesBefore = 0;
     for (const lines of fileLineBlocks(file, countBytes)) {
-      let items: Item[] = [];
-      for (let i = 0; i < lines.length; i++) {
-        const it = item(++lineNo, lines[i]!);
-        if (!it) continue;
-        items.push(it);
-        if (items.length >= ITEMS_PER_STEP) {
-          yield items;
-          items = [];
-        }
+      for (let i = 0; i < lines.length;) {
+        const items: Item[] = [];
+        i = collect(lines, i, linesBefore + 1, items);
+        if (items.length) yield items;
       }
-      if (items.length) yield items;
+      linesBefore += lines.length;
     }
+  }
+  /**
+   * The items of lines[i], lines[i + 1], ... into `items` until it has ITEMS_PER_STEP or the
+   * lines end (lines[0] is line `firstLineNo`); returns the index after the last line read.
+   * A function of its own, as tally is: V8 optimizes it rather than the generator.
+   */
+  function collect(lines: readonly string[], i: number, firstLineNo: number, items: Item[]): number {
+    while (i < lines.length && items.length < ITEMS_PER_STEP) {
+      const it = item(firstLineNo + i, lines[i]!);
+      i++;
+      if (it) items.push(it);
+    }
+    return i;
   }
   async function* stdinItems(): AsyncGenerator<Item> {
     let lineNo = 0;
