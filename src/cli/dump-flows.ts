@@ -3,6 +3,7 @@
  * every flow of a datapath, streamed, printed exactly as ovs-dpctl prints them.
  */
 import { once } from 'node:events';
+import { fstatSync, writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DumpInterruptedError } from '../nl/socket.js';
 import { type CliContext, UsageError, endQuietlyOnClosedStdout } from './context.js';
@@ -21,6 +22,18 @@ export function typesSelectKernelFlows(list: string): boolean {
     else if (!OTHER_TYPES.has(type)) throw new UsageError(`unknown flow type "${type}" in type= (known: ovs, tc, dpdk, offloaded, non-offloaded, partially-offloaded, all)`);
   }
   return selected;
+}
+
+/** Text kept for stdout that is a file until there is this much (UTF-16 units). */
+const FILE_WRITE_CHARS = 64 * 1024;
+
+/** Whether fd 1 is a regular file (false when it is closed). */
+function stdoutIsFile(): boolean {
+  try {
+    return fstatSync(1).isFile();
+  } catch {
+    return false;
+  }
 }
 
 async function run(args: string[], opts: FlowListOptions, context: () => CliContext): Promise<void> {
@@ -54,9 +67,25 @@ async function run(args: string[], opts: FlowListOptions, context: () => CliCont
     const names = render.wantNames(opts) ? ports?.names : undefined;
     const json: unknown[] = [];
     const now = monotonicMs();
-    /** One batch's text, written at once (with backpressure). */
+    // Stdout that is a regular file is written with write(2) directly, 64 KiB or more at
+    // a time: the stream would write each batch (~20 KiB) synchronously all the same, but
+    // through a Buffer made per batch and Writable's bookkeeping (host, 20,000 lines in
+    // batches of ~20 KiB: stream ~10 ms, write(2) per batch ~6, per 64 KiB ~4.5). Pipes and terminals keep the stream (backpressure; EPIPE handled
+    // by endQuietlyOnClosedStdout).
+    const toFile = stdoutIsFile();
+    let pending = '';
+    /** Text for stdout: a batch's, at once (with backpressure), or kept for a larger write to a file. */
     const write = async (text: string): Promise<void> => {
-      if (text.length && !process.stdout.write(text)) await once(process.stdout, 'drain');
+      if (!text.length) return;
+      if (toFile) {
+        pending += text;
+        // One call, as the stream makes for a file (a regular file takes the whole write).
+        if (pending.length >= FILE_WRITE_CHARS) flush();
+      } else if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+    };
+    const flush = (): void => {
+      if (pending.length) writeSync(1, pending);
+      pending = '';
     };
     try {
       // A batch at a time (a datagram's worth of flows or more): one turn of async
@@ -82,8 +111,11 @@ async function run(args: string[], opts: FlowListOptions, context: () => CliCont
       }
     } catch (err) {
       if (!(err instanceof DumpInterruptedError)) throw err;
+      flush();
       ctx.warn('the kernel flagged the dump as interrupted by concurrent flow changes: some flows may be missing or repeated');
       process.exitCode = 1;
+    } finally {
+      flush();
     }
     if (opts.json) ctx.printJSON(json);
   });
