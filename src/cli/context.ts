@@ -58,10 +58,16 @@ export class CliContext {
   }
 }
 
-/** `ovsdp dump-flows | head`: the reader went away; stop quietly, as C tools do on SIGPIPE. */
+/**
+ * `ovsdp dump-flows | head`: the reader went away; stop quietly, as C tools do on SIGPIPE.
+ * Any other write error (a full disk: ENOSPC) ends the command with its one line and exit
+ * 1. Not rethrown: the error may surface inside the netlink binding's callback, where a
+ * throw aborts the whole process.
+ */
 export function endQuietlyOnClosedStdout(): void {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
-    throw err;
+    process.stderr.write(`ovsdp: cannot write the output: ${err.message}\n`);
+    process.exit(1);
   });
 }

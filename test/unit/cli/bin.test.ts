@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -54,3 +55,14 @@ for (const [what, args, status] of cases) {
     assert.deepEqual(got, viaModules(args));
   });
 }
+
+test('bin/ovsdp: output it cannot write (a full disk) is one line and exit 1, not an abort', () => {
+  const out = openSync('/dev/full', 'w');
+  try {
+    const r = spawnSync(bin, ['encode-flow', flow, actions], { encoding: 'utf8', stdio: ['ignore', out, 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr, 'ovsdp: cannot write the output: ENOSPC: no space left on device, write\n');
+  } finally {
+    closeSync(out);
+  }
+});
