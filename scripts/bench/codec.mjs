@@ -75,8 +75,9 @@ const work = {
   decode: () => (i) => flowFromMessage(decodeGenlMessage(flowFamily, replies[i & (N - 1)])),
   print: () => {
     const printer = new FlowLinePrinter(NOW);
-    const one = replies.map((m) => [m]);
-    return (i) => printer.print(one[i & (N - 1)]);
+    // Each reply's whole message (header included), as GenlSocket.dumpReplyBytes hands them.
+    const one = replies.map((m) => [Buffer.from(m.payload.buffer, m.payload.byteOffset - 16, m.payload.length + 16)]);
+    return (i) => printer.printReplies(one[i & (N - 1)]);
   },
   parse: () => (i) => { const [k, a] = lines[i & (N - 1)]; return parseFlowText(k, a); },
 };

@@ -48,18 +48,22 @@ function replyBytes(i) {
   writeGenlRequest(b, 0, req, i + 1);
   return b;
 }
-const replies = parseMessages(Buffer.concat(Array.from({ length: N }, (_, i) => replyBytes(i))));
+const replyBuffers = Array.from({ length: N }, (_, i) => replyBytes(i));
+const replies = parseMessages(Buffer.concat(replyBuffers));
 const NOW = 4_000_000n + 30_000n;
 const names = new Map([[1, 'eth0'], [2, 'eth1']]);
 const modes = { default: {}, more: { verbose: true, portNames: names } };
 
-/** Each path prints a batch of replies (dump-flows' unit of writing). */
-const decoded = (options) => (msgs) => `${msgs.map((m) => formatFlowLine(flowFromMessage(decodeGenlMessage(flowFamily, m)), NOW, options)).join('\n')}\n`;
-const raw = (options) => { const p = new FlowLinePrinter(NOW, options); return (msgs) => p.print(msgs); };
+/**
+ * Each path prints a batch of replies (dump-flows' unit of writing): the decoded path its
+ * messages, the raw path its bytes (whole messages, as GenlSocket.dumpReplyBytes hands them).
+ */
+const decoded = (options) => (batch) => `${batch.msgs.map((m) => formatFlowLine(flowFromMessage(decodeGenlMessage(flowFamily, m)), NOW, options)).join('\n')}\n`;
+const raw = (options) => { const p = new FlowLinePrinter(NOW, options); return (batch) => p.printReplies([batch.bytes]); };
 // --only raw: time the raw path alone (for a CPU profile of it).
 const paths = opts.only === 'raw' ? { raw } : opts.only === 'decoded' ? { decoded } : { decoded, raw };
 const batches = [];
-for (let i = 0; i < N; i += BATCH) batches.push(replies.slice(i, i + BATCH));
+for (let i = 0; i < N; i += BATCH) batches.push({ msgs: replies.slice(i, i + BATCH), bytes: Buffer.concat(replyBuffers.slice(i, i + BATCH)) });
 
 /** The whole dump's text through one path. */
 function run(print) {

@@ -19,7 +19,7 @@
 import { endianness } from 'node:os';
 import { NLA_HDRLEN, NLA_TYPE_MASK, align4, decodeAttrs, decodeList, decodeStruct } from '../nl/codec.js';
 import { decodeGenlMessage } from '../nl/family.js';
-import { GENL_HDRLEN, type NetlinkMessage } from '../nl/message.js';
+import { GENL_HDRLEN, NLMSG_HDRLEN, type NetlinkMessage, parseMessages } from '../nl/message.js';
 import { type AttrValues, type StructSpec, structSize } from '../nl/schema.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { flowAttrs, flowFamily } from '../ovs/flow.js';
@@ -224,26 +224,51 @@ export class FlowLinePrinter {
     return this.portName ? { portName: this.portName } : {};
   }
 
-  /** The dump-flows lines of a batch of ovs_flow replies, each ending in a newline. */
-  print(msgs: readonly NetlinkMessage[]): string {
+  /**
+   * The dump-flows lines of a batch of ovs_flow replies, each ending in a newline. Each
+   * buffer holds whole netlink messages (headers included, each at a 4-byte boundary, their
+   * lengths checked: GenlSocket.dumpReplyBytes); the replies are read where they are.
+   */
+  printReplies(bufs: readonly Buffer[]): string {
     let out = '';
-    for (const msg of msgs) out += `${this.line(msg)}\n`;
+    for (const buf of bufs) {
+      const end = buf.length;
+      for (let off = 0; off + NLMSG_HDRLEN <= end;) {
+        // Byte loads, not a read method (a call each in unoptimized code).
+        const len = le
+          ? (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24)) >>> 0
+          : ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
+        let line: string;
+        try {
+          line = this.fromBytes(buf, off + NLMSG_HDRLEN, off + len);
+        } catch (err) {
+          line = this.ordinary(err, parseMessages(buf.subarray(off, off + len))[0]!);
+        }
+        out += `${line}\n`;
+        off += align4(len);
+      }
+    }
     return out;
   }
 
   /** The dump-flows line of one ovs_flow reply. */
   line(msg: NetlinkMessage): string {
     try {
-      return this.fromBytes(msg.payload);
+      return this.fromBytes(msg.payload, 0, msg.payload.length);
     } catch (err) {
-      if (err !== ORDINARY) throw err;
-      return formatFlowLine(flowFromMessage(decodeGenlMessage(flowFamily, msg)), this.nowBig, this.options);
+      return this.ordinary(err, msg);
     }
   }
 
-  private fromBytes(p: Buffer): string {
-    const end = p.length;
-    if (end < ATTRS_START) throw ORDINARY;
+  /** The line of a reply that fromBytes left (threw ORDINARY) to the full decode. */
+  private ordinary(err: unknown, msg: NetlinkMessage): string {
+    if (err !== ORDINARY) throw err;
+    return formatFlowLine(flowFromMessage(decodeGenlMessage(flowFamily, msg)), this.nowBig, this.options);
+  }
+
+  /** The line of the reply whose payload is p[start, end) (start a multiple of 4 from p's start). */
+  private fromBytes(p: Buffer, start: number, end: number): string {
+    if (end - start < ATTRS_START) throw ORDINARY;
     if ((p.byteOffset & 3) === 0) {
       if (p.buffer !== this.wordsOf) {
         this.wordsOf = p.buffer;
@@ -254,7 +279,7 @@ export class FlowLinePrinter {
     let key = -1, keyEnd = 0, mask = -1, maskEnd = 0, actions = -1, actionsEnd = 0;
     let stats = -1, used = -1, ufid = -1, ufidLen = 0, tcpFlags = 0;
     let seen = 0;
-    for (let off = ATTRS_START; off < end;) {
+    for (let off = start + ATTRS_START; off < end;) {
       const len = attrLen(p, off, end);
       const type = (le ? p[off + 2]! | (p[off + 3]! << 8) : (p[off + 2]! << 8) | p[off + 3]!) & NLA_TYPE_MASK;
       const at = off + NLA_HDRLEN;

@@ -20,7 +20,7 @@ import { endianness } from 'node:os';
 import { align4, encodeAttr, encodeAttrs, encodeList, encodeStruct } from '../nl/codec.js';
 import { NetlinkError, errnoName } from '../nl/errors.js';
 import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js';
-import { type GenlRequest, type NetlinkMessage, NLM_F_CREATE, NLM_F_ECHO } from '../nl/message.js';
+import { type GenlRequest, NLM_F_CREATE, NLM_F_ECHO } from '../nl/message.js';
 import { DumpInterruptedError, type RequestResult } from '../nl/socket.js';
 import { type AttrValues, type UnknownAttr, unknownKey } from '../nl/schema.js';
 import { FlowCheckMemo, checkFlowMatch } from '../ovs/flow-check.js';
@@ -312,15 +312,16 @@ export class FlowTable {
   }
 
   /**
-   * dumpBatches(), undecoded: the kernel's replies as they came, for readers of the bytes
-   * (FlowLinePrinter for dump-flows' text). The same request and errors.
+   * dumpBatches(), undecoded: the kernel's replies as they came, as byte ranges of whole
+   * netlink messages (GenlSocket.dumpReplyBytes), for readers of the bytes
+   * (FlowLinePrinter.printReplies for dump-flows' text). The same request and errors.
    */
-  async *dumpRawBatches(): AsyncGenerator<NetlinkMessage[]> {
+  async *dumpRawBatches(): AsyncGenerator<Buffer[]> {
     const { name, ifindex } = await this.datapath();
     const context = { datapath: name };
     const req = await this.conn.buildRequest(flowFamily, 'get', { header: { dp_ifindex: ifindex }, context });
     try {
-      yield* this.conn.socket.dumpBatches(req, operation(flowFamily, 'get'));
+      yield* this.conn.socket.dumpReplyBytes(req, operation(flowFamily, 'get'));
     } catch (err) {
       throw explain(err, context);
     }

@@ -4,11 +4,12 @@
  * RawNetlinkSocket (only its raw module is loaded: the package index is slow to import).
  */
 import { EventEmitter } from 'node:events';
+import { endianness } from 'node:os';
 import { RawNetlinkSocket } from 'netlink/dist/raw.js';
-import { MessageBuilder } from './codec.js';
+import { MessageBuilder, align4 } from './codec.js';
 import { NetlinkError, errnoName, errnoNumber, type NetlinkOperation } from './errors.js';
 import {
-  type GenlRequest, type NetlinkMessage, NETLINK_GENERIC, NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, errorCode,
+  type GenlRequest, type NetlinkMessage, NETLINK_GENERIC, NLMSG_HDRLEN, NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, errorCode,
   appendGenlRequest, parseMessages,
 } from './message.js';
 
@@ -43,9 +44,16 @@ interface Pending {
    * where they are all replies (else one by one), with their flags ORed.
    */
   onReply?: (msgs: NetlinkMessage[], flags: number) => void;
+  /**
+   * For dumps read as bytes (dumpReplyBytes): called instead with the bytes of whole reply
+   * messages, headers included: a datagram's at once where they are all replies.
+   */
+  onReplyBytes?: (bytes: Buffer, flags: number) => void;
   resolve: (results: RequestResult[]) => void;
   reject: (err: Error) => void;
 }
+
+const le = endianness() === 'LE';
 
 const ENOBUFS = errnoNumber('ENOBUFS') ?? 105;
 const EINTR = errnoNumber('EINTR') ?? 4;
@@ -174,14 +182,31 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
    * datagram's worth or more). A big dump then costs one turn of async iteration per
    * batch rather than per reply, which is most of the time a dump takes otherwise.
    */
-  async *dumpBatches(req: GenlRequest, op?: NetlinkOperation): AsyncGenerator<NetlinkMessage[]> {
+  dumpBatches(req: GenlRequest, op?: NetlinkOperation): AsyncGenerator<NetlinkMessage[]> {
+    return this.streamDump<NetlinkMessage>(req, op, (take) => ({ onReply: take }));
+  }
+
+  /**
+   * dumpBatches() for readers of the bytes: each batch's items are byte ranges of whole
+   * reply messages (netlink header included, each at a 4-byte boundary of the range, lengths
+   * checked), a datagram's where it holds replies only. A big dump then costs no message
+   * object and payload view per reply.
+   */
+  dumpReplyBytes(req: GenlRequest, op?: NetlinkOperation): AsyncGenerator<Buffer[]> {
+    return this.streamDump<Buffer>(req, op, (take) => ({ onReplyBytes: (bytes, flags) => take([bytes], flags) }));
+  }
+
+  private async *streamDump<T>(
+    req: GenlRequest, op: NetlinkOperation | undefined,
+    handlers: (take: (items: T[], flags: number) => void) => Pick<Pending, 'onReply' | 'onReplyBytes'>,
+  ): AsyncGenerator<T[]> {
     // The kernel runs one dump per socket at a time (a second one gets EBUSY): queue them.
     // The turn passes on when the kernel has finished, even if the consumer stopped early.
     const previous = this.dumpTurn;
     let release!: () => void;
     this.dumpTurn = new Promise<void>((r) => { release = r; });
     await previous;
-    let queue: NetlinkMessage[] = [];
+    let queue: T[] = [];
     let wake: (() => void) | undefined;
     let finished = false;
     let failure: Error | undefined;
@@ -195,12 +220,12 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
       release();
       throw err;
     }
-    this.send(buf, seq, seq, 1, op ? [op] : [], (msgs, flags) => {
+    this.send(buf, seq, seq, 1, op ? [op] : [], handlers((items, flags) => {
       if (flags & NLM_F_DUMP_INTR) interrupted = true;
-      if (queue.length) for (const msg of msgs) queue.push(msg);
-      else queue = msgs;
+      if (queue.length) for (const item of items) queue.push(item);
+      else queue = items;
       wake?.();
-    }).then(
+    })).then(
       (results) => { failure = results[0]!.error; },
       (err: Error) => { failure = err; },
     ).finally(() => {
@@ -225,7 +250,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
 
   private send(
     buf: Buffer, firstSeq: number, lastSeq: number, count: number,
-    ops: readonly (NetlinkOperation | undefined)[], onReply?: (msgs: NetlinkMessage[], flags: number) => void,
+    ops: readonly (NetlinkOperation | undefined)[], handlers: Pick<Pending, 'onReply' | 'onReplyBytes'> = {},
   ): Promise<RequestResult[]> {
     return new Promise<RequestResult[]>((resolve, reject) => {
       // A plain loop (Array.from with a callback is slow before the JIT warms up: a bulk
@@ -233,7 +258,8 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
       const results = new Array<RequestResult>(count);
       for (let i = 0; i < count; i++) results[i] = { replies: [] };
       const pending: Pending = { firstSeq, lastSeq, results, ops, resolve, reject };
-      if (onReply) pending.onReply = onReply;
+      if (handlers.onReply) pending.onReply = handlers.onReply;
+      if (handlers.onReplyBytes) pending.onReplyBytes = handlers.onReplyBytes;
       this.pending.set(lastSeq, pending);
       this.raw.ref();
       this.raw.send(buf, {}, (err) => {
@@ -259,6 +285,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   }
 
   private onDatagram(buf: Buffer): void {
+    if (this.bytesHandedOver(buf)) return;
     let msgs: NetlinkMessage[];
     try {
       msgs = parseMessages(buf);
@@ -267,7 +294,10 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
       return;
     }
     if (this.handedOver(msgs)) return;
+    let at = 0;
     for (const msg of msgs) {
+      const start = at;
+      at += align4(NLMSG_HDRLEN + msg.payload.length);
       const p = msg.seq === 0 ? undefined : this.findPending(msg.seq);
       if (!p) {
         if (msg.type !== NLMSG_ERROR && msg.type !== NLMSG_DONE) this.emit('notification', msg);
@@ -288,7 +318,8 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
         this.finish(p);
       } else if (msg.type === NLMSG_OVERRUN) {
         this.finish(p, overrunError(p.ops[index]));
-      } else if (p.onReply) p.onReply([msg], msg.flags);
+      } else if (p.onReplyBytes) p.onReplyBytes(buf.subarray(start, start + NLMSG_HDRLEN + msg.payload.length), msg.flags);
+      else if (p.onReply) p.onReply([msg], msg.flags);
       else result.replies.push(msg);
     }
   }
@@ -307,6 +338,36 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
       flags |= msg.flags;
     }
     p.onReply(msgs, flags);
+    return true;
+  }
+
+  /**
+   * handedOver() for a dump read as bytes (dumpReplyBytes): the datagram itself, no message
+   * made. Its headers are read as 32-bit words of host order (len; type and flags; seq), a
+   * typed array load each: DataView or Buffer reads are calls, and this runs unoptimized
+   * (a few hundred datagrams a dump). Anything else (a malformed length, a datagram not
+   * 4-byte aligned in memory) is left to parseMessages and onDatagram's loop.
+   */
+  private bytesHandedOver(buf: Buffer): boolean {
+    const end = buf.length;
+    if (end < NLMSG_HDRLEN || (buf.byteOffset & 3) !== 0) return false;
+    const w = new Uint32Array(buf.buffer, buf.byteOffset, end >> 2);
+    const seq = w[2]!;
+    const p = seq === 0 ? undefined : this.pending.get(seq);
+    if (!p?.onReplyBytes) return false;
+    let flags = 0;
+    let off = 0;
+    while (off + NLMSG_HDRLEN <= end) {
+      const i = off >> 2;
+      const len = w[i]!;
+      const typeFlags = w[i + 1]!;
+      const type = le ? typeFlags & 0xffff : typeFlags >>> 16;
+      if (len < NLMSG_HDRLEN || off + len > end || w[i + 2] !== seq) return false;
+      if (type === NLMSG_ERROR || type === NLMSG_DONE || type === NLMSG_OVERRUN) return false;
+      flags |= le ? typeFlags >>> 16 : typeFlags & 0xffff;
+      off += (len + 3) & ~3;
+    }
+    p.onReplyBytes(buf, flags);
     return true;
   }
 

@@ -5,7 +5,6 @@
 import { FlowLinePrinter } from '../../client/flow-printer.js';
 import { formatFlowLine } from '../../client/flow-text.js';
 import type { Flow } from '../../client/flows.js';
-import type { NetlinkMessage } from '../../nl/message.js';
 import { formatUfid } from '../../ovs/flowstr/flow.js';
 
 export interface FlowListOptions {
@@ -36,9 +35,9 @@ export function flowLineFormatter(nowMs: bigint, opts: FlowListOptions, portName
  * flowLineFormatter() for the kernel's undecoded replies (FlowTable.dumpRawBatches): a
  * batch's lines at once, each ending in a newline.
  */
-export function rawFlowLinesPrinter(nowMs: bigint, opts: FlowListOptions, portNames?: ReadonlyMap<number, string>): (msgs: readonly NetlinkMessage[]) => string {
+export function rawFlowLinesPrinter(nowMs: bigint, opts: FlowListOptions, portNames?: ReadonlyMap<number, string>): (replies: readonly Buffer[]) => string {
   const printer = new FlowLinePrinter(nowMs, { verbose: opts.more === true, ...(portNames ? { portNames } : {}) });
-  return (msgs) => printer.print(msgs);
+  return (replies) => printer.printReplies(replies);
 }
 
 /** A flow for --json: the library's values, the UFID as ovs-dpctl writes it. */

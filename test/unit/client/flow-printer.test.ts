@@ -225,3 +225,38 @@ test('keys that start as the key before did, between replies that go the ordinar
     }
   }
 });
+
+test('printReplies prints datagrams of whole replies (headers included) as line() prints each', () => {
+  const msgs = fixtureMessages();
+  /** The messages with their netlink headers, each at a 4-byte boundary, as the kernel packs a datagram. */
+  const datagram = (group: readonly NetlinkMessage[]): Buffer => Buffer.concat(group.map((m) => {
+    const b = Buffer.alloc((16 + m.payload.length + 3) & ~3);
+    b.writeUInt32LE(16 + m.payload.length, 0);
+    b.writeUInt16LE(m.type, 4);
+    b.writeUInt16LE(m.flags, 6);
+    b.writeUInt32LE(m.seq, 8);
+    m.payload.copy(b, 16);
+    return b;
+  }));
+  for (const options of OPTIONS) {
+    const printer = new FlowLinePrinter(NOW, options);
+    for (let round = 0; round < 2; round++) {
+      // Datagrams of 1 to 7 replies, two or three of them a batch.
+      const bufs: Buffer[] = [];
+      for (let i = 0, n = 1; i < msgs.length; i += n, n = (n % 7) + 1) bufs.push(datagram(msgs.slice(i, i + n)));
+      for (let i = 0; i < bufs.length; i += 2 + (i % 2)) {
+        const batch = bufs.slice(i, i + 2 + (i % 2));
+        const expected = batch.flatMap((b) => parseMessages(b)).map((m) => `${ordinary(m, options)}\n`).join('');
+        let got: string;
+        try {
+          got = printer.printReplies(batch);
+        } catch (err) {
+          // A batch with a reply the decoder rejects: each reply on its own says which.
+          got = batch.flatMap((b) => parseMessages(b)).map((m) => `${printed(printer, m)}\n`).join('');
+          assert.match(expected, /error: /, (err as Error).message);
+        }
+        assert.equal(got, expected, `batch at ${i}, round ${round}`);
+      }
+    }
+  }
+});
