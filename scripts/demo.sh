@@ -18,6 +18,15 @@ make_host() {
   ip -n "$1" link set eth0 up
 }
 say() { printf '%s\n' "$*" | fold -s -w 88; }
+# A TCP connection from namespace $1 to a server in namespace $2 (10.1.1.2:8080) that prints
+# the line $3 it receives; a connection that fails stops the server.
+tcp_hello() {
+  ip netns exec "$2" busybox nc -l -p 8080 &
+  local server=$!
+  for i in $(seq 100); do ip netns exec "$2" ss -Hltn 'sport = :8080' | grep -q . && break; sleep 0.1; done
+  ip netns exec "$1" timeout 8 bash --norc -c 'exec 3<>/dev/tcp/10.1.1.2/8080; echo "$1" >&3' _ "$3" || kill $server
+  wait $server || true
+}
 
 step "The Open vSwitch generic netlink families this kernel offers (ovsdp families)"
 ovsdp families
@@ -80,11 +89,7 @@ ip netns exec demo-sns1 busybox ping -c 3 -i 0.3 -W 3 10.1.1.2
 say "ARP went through the ARP flows, the echo requests through ct(commit,...nat(src=...)), the replies through ct(zone=1,nat) and the +est flow after recirculation."
 
 step "Static NAT: host 1 opens a TCP connection to host 2 (port 8080)"
-ip netns exec demo-sns2 busybox nc -l -p 8080 &
-server=$!
-for i in $(seq 100); do ip netns exec demo-sns2 ss -Hltn 'sport = :8080' | grep -q . && break; sleep 0.1; done
-ip netns exec demo-sns1 timeout 8 bash --norc -c 'exec 3<>/dev/tcp/10.1.1.2/8080; echo "hello from host 1, through static NAT flows" >&3' || kill $server
-wait $server || true
+tcp_hello demo-sns1 demo-sns2 "hello from host 1, through static NAT flows"
 say "The line above is what host 2's server received."
 
 step "Static NAT: conntrack's entries in zone 1 (conntrack -L)"
@@ -137,11 +142,7 @@ ip netns exec demo-ns1 busybox ping -c 4 -i 0.3 -W 3 10.1.1.2
 say "Each packet without a kernel flow went up to the controller, which walked the table, installed one megaflow for all packets like it and sent the packet on (the first replies are slow: a cold Node process under emulation, and the pings queued behind the first). From then on such packets never leave the kernel: see the packet counts of the flows below."
 
 step "Controller: host 1 opens a TCP connection to host 2 (port 8080)"
-ip netns exec demo-ns2 busybox nc -l -p 8080 &
-server=$!
-for i in $(seq 100); do ip netns exec demo-ns2 ss -Hltn 'sport = :8080' | grep -q . && break; sleep 0.1; done
-ip netns exec demo-ns1 timeout 8 bash -c 'exec 3<>/dev/tcp/10.1.1.2/8080; echo "hello from host 1, over TCP" >&3' || kill $server
-wait $server || true
+tcp_hello demo-ns1 demo-ns2 "hello from host 1, over TCP"
 say "The line above is what host 2's server received."
 
 step "Controller: host 2 tries to open a TCP connection to host 1 (port 9090)"

@@ -20,22 +20,18 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { RESULT_MARK, VM_OPTIONS } from './options.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const { values: opts } = parseArgs({
   options: {
-    reps: { type: 'string', default: '3' },
-    flows: { type: 'string', default: '20000' },
-    big: { type: 'string', default: '200000' },
-    only: { type: 'string' },
+    ...VM_OPTIONS,
     'no-vm': { type: 'boolean', default: false },
-    profile: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     from: { type: 'string' },
   },
 });
-const RESULT_MARK = 'BENCH-RESULT ';
 
 /** Runs a command; stderr passes through, stdout is returned. */
 function run(cmd, args, { passStdout = false } = {}) {

@@ -9,7 +9,8 @@
  *   node scripts/bench/vm.mjs [--reps N] [--flows N] [--big N] [--only a,b] [--profile]
  *
  * Sections (--only picks some): startup, bulk (add-flows, dump-flows, del-flows FILE of
- * --flows ct/nat flows), latency (one add-flow process), big (--big flows, ovsdp alone,
+ * --flows ct/nat flows), floor (the kernel alone on the same puts, add-flows-floor.mjs),
+ * latency (one add-flow process), big (--big flows, ovsdp alone,
  * with peak memory), misses (flow setups per second through ovsdp controller and
  * ovs-vswitchd, see misses.mjs). --profile runs each ovsdp process under --cpu-prof and
  * prints where its time went, per section.
@@ -20,22 +21,14 @@ import { cpus, release } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { RESULT_MARK, VM_OPTIONS } from './options.mjs';
 import { formatSummary, summarizeProfiles } from './profile-summary.mjs';
 import { FLOW_ACTIONS, flowKey, flowLineText, writeLines } from './workloads.mjs';
 
-export const RESULT_MARK = 'BENCH-RESULT ';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const { values: opts } = parseArgs({
-  options: {
-    reps: { type: 'string', default: '3' },
-    flows: { type: 'string', default: '20000' },
-    big: { type: 'string', default: '200000' },
-    only: { type: 'string' },
-    profile: { type: 'boolean', default: false },
-  },
-});
+const { values: opts } = parseArgs({ options: VM_OPTIONS });
 const REPS = Number(opts.reps);
 const FLOWS = Number(opts.flows);
 const BIG = Number(opts.big);

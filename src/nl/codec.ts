@@ -1224,28 +1224,29 @@ function checkRange(buf: Buffer, start: number, end: number, path: string): void
   if (start < 0 || end > buf.length || start > end) throw new SchemaError(path, `range ${start}..${end} is outside the ${buf.length}-byte buffer`);
 }
 
-/** Decodes buf[start, end) as attributes of `set`. Throws SchemaError naming the path. */
-export function decodeAttrs(set: AttrSet, buf: Buffer, start = 0, end = buf.length, path = ''): AttrValues {
+/**
+ * Runs a decode of buf[start, end) at `path`: the range checked first; on failure the
+ * nesting depth restored and the error put under the path.
+ */
+function decodeRange<T>(buf: Buffer, start: number, end: number, path: string, read: () => T): T {
   checkRange(buf, start, end, path);
   const depth = nestDepth.n;
   try {
-    return setPlan(set).read(buf, start, end);
+    return read();
   } catch (err) {
     nestDepth.n = depth;
     throw under(path, err);
   }
 }
 
+/** Decodes buf[start, end) as attributes of `set`. Throws SchemaError naming the path. */
+export function decodeAttrs(set: AttrSet, buf: Buffer, start = 0, end = buf.length, path = ''): AttrValues {
+  return decodeRange(buf, start, end, path, () => setPlan(set).read(buf, start, end));
+}
+
 /** Decodes a run of attributes as a list of single-key objects (order and repeats kept). */
 export function decodeList(set: AttrSet, buf: Buffer, start = 0, end = buf.length, path = ''): AttrValues[] {
-  checkRange(buf, start, end, path);
-  const depth = nestDepth.n;
-  try {
-    return setPlan(set).readList(buf, start, end);
-  } catch (err) {
-    nestDepth.n = depth;
-    throw under(path, err);
-  }
+  return decodeRange(buf, start, end, path, () => setPlan(set).readList(buf, start, end));
 }
 
 // ---------------------------------------------------------------- validation, JSON
