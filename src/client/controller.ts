@@ -26,7 +26,7 @@
 import { EventEmitter } from 'node:events';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import path from 'node:path';
-import { NLA_HDRLEN, NLA_TYPE_MASK, align4, encodeAttrs, encodeList, encodeStruct } from '../nl/codec.js';
+import { NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
 import { NetlinkError, errnoName } from '../nl/errors.js';
 import { operation } from '../nl/family.js';
 import { type GenlRequest, NLM_F_CREATE } from '../nl/message.js';
@@ -35,6 +35,7 @@ import { DumpInterruptedError, type RequestResult } from '../nl/socket.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { UFID_FLAGS, flowAttrs, flowFamily } from '../ovs/flow.js';
 import { checkFlowMatch } from '../ovs/flow-check.js';
+import { mhashAdd, mhashAddTail, mhashFinish } from '../ovs/hash.js';
 import { ovsHeader } from '../ovs/header.js';
 import { flowKeyAttrs } from '../ovs/keys.js';
 import { PACKET_FIELDS, readField } from '../ovs/openflow/fields.js';
@@ -138,9 +139,9 @@ const KEY_TYPES = 128;
 function ufidOf(keyBytes: Buffer, maskBytes: Buffer, at: Int32Array): Buffer {
   at.fill(-1);
   for (let off = 0; off + NLA_HDRLEN <= keyBytes.length;) {
-    const len = keyBytes.readUInt16LE(off);
+    const len = attrLength(keyBytes, off);
     if (len < NLA_HDRLEN) break;
-    const type = keyBytes.readUInt16LE(off + 2) & NLA_TYPE_MASK;
+    const type = attrTypeField(keyBytes, off) & NLA_TYPE_MASK;
     if (type < KEY_TYPES && at[type] === -1) at[type] = off;
     off += align4(len);
   }
@@ -150,11 +151,11 @@ function ufidOf(keyBytes: Buffer, maskBytes: Buffer, at: Int32Array): Buffer {
   maskBytes.copy(input, 0);
   maskBytes.copy(input, n);
   for (let off = 0; off + NLA_HDRLEN <= n;) {
-    const len = maskBytes.readUInt16LE(off);
+    const len = attrLength(maskBytes, off);
     if (len < NLA_HDRLEN) break;
-    const type = maskBytes.readUInt16LE(off + 2) & NLA_TYPE_MASK;
+    const type = attrTypeField(maskBytes, off) & NLA_TYPE_MASK;
     const k = type < KEY_TYPES ? at[type]! : -1;
-    const keyEnd = k < 0 ? 0 : k + keyBytes.readUInt16LE(k);
+    const keyEnd = k < 0 ? 0 : k + attrLength(keyBytes, k);
     for (let i = NLA_HDRLEN; i < len; i++) {
       const kb = k >= 0 && k + i < keyEnd ? keyBytes[k + i]! : 0;
       input[n + off + i] = maskBytes[off + i]! & kb;
@@ -184,43 +185,26 @@ function hash128(bytes: Buffer, length: number): Buffer {
   let h3: number = LANE_SEEDS[3];
   const words = length >>> 2;
   for (let i = 0; i < words; i++) {
-    const k = scramble(bytes.readUInt32LE(4 * i));
-    h0 = mixWord(h0, k);
-    h1 = mixWord(h1, k);
-    h2 = mixWord(h2, k);
-    h3 = mixWord(h3, k);
+    const k = bytes.readUInt32LE(4 * i);
+    h0 = mhashAdd(h0, k);
+    h1 = mhashAdd(h1, k);
+    h2 = mhashAdd(h2, k);
+    h3 = mhashAdd(h3, k);
   }
-  let tail = 0;
-  for (let i = length - 1; i >= 4 * words; i--) tail = (tail << 8) | bytes[i]!;
-  const k = length & 3 ? scramble(tail) : 0;
+  if (length & 3) {
+    let tail = 0;
+    for (let i = length - 1; i >= 4 * words; i--) tail = (tail << 8) | bytes[i]!;
+    h0 = mhashAddTail(h0, tail);
+    h1 = mhashAddTail(h1, tail);
+    h2 = mhashAddTail(h2, tail);
+    h3 = mhashAddTail(h3, tail);
+  }
   const out = Buffer.allocUnsafe(16);
-  out.writeUInt32BE(finish(h0 ^ k, length), 0);
-  out.writeUInt32BE(finish(h1 ^ k, length), 4);
-  out.writeUInt32BE(finish(h2 ^ k, length), 8);
-  out.writeUInt32BE(finish(h3 ^ k, length), 12);
+  out.writeUInt32BE(mhashFinish((h0 ^ length) >>> 0), 0);
+  out.writeUInt32BE(mhashFinish((h1 ^ length) >>> 0), 4);
+  out.writeUInt32BE(mhashFinish((h2 ^ length) >>> 0), 8);
+  out.writeUInt32BE(mhashFinish((h3 ^ length) >>> 0), 12);
   return out;
-}
-
-/** MurmurHash3's finalization of a lane. */
-function finish(lane: number, length: number): number {
-  let h = lane ^ length;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-function scramble(k: number): number {
-  const x = Math.imul(k, 0xcc9e2d51);
-  return Math.imul((x << 15) | (x >>> 17), 0x1b873593);
-}
-
-/** One scrambled word into a lane. */
-function mixWord(h: number, k: number): number {
-  const x = h ^ k;
-  return (Math.imul((x << 13) | (x >>> 19), 5) + 0xe6546b64) | 0;
 }
 
 /** What every megaflow and execute of one translation shares, encoded once. */
@@ -262,8 +246,7 @@ function payloadOf(header: Buffer, types: readonly number[], payloads: readonly 
   for (let i = 0; i < payloads.length; i++) {
     const p = payloads[i]!;
     const len = NLA_HDRLEN + p.length;
-    out.writeUInt16LE(len, off);
-    out.writeUInt16LE(types[i]!, off + 2);
+    putAttrHeader(out, off, len, types[i]!);
     p.copy(out, off + NLA_HDRLEN);
     for (let pad = off + len; pad < off + align4(len); pad++) out[pad] = 0;
     off += align4(len);

@@ -8,6 +8,7 @@
 import type { Style } from './style.js';
 import type { Datapath } from '../../client/datapaths.js';
 import type { LinkErrorCounters, Vport } from '../../client/vports.js';
+import { mhashAdd, mhashFinish } from '../../ovs/hash.js';
 import { dpctlPortType, dpctlTunnelConfig, isDpctlTunnelType } from '../../ovs/vport.js';
 
 export interface ShowPort {
@@ -34,27 +35,6 @@ export function dpctlName(name: string): string {
 }
 
 // ---------------------------------------------------------------- ovs-dpctl's datapath order
-
-const rotl = (x: number, k: number): number => ((x << k) | (x >>> (32 - k))) >>> 0;
-
-function mhashAdd(hash: number, data: number): number {
-  if (data !== 0) {
-    let d = Math.imul(data, 0xcc9e2d51) >>> 0;
-    d = rotl(d, 15);
-    d = Math.imul(d, 0x1b873593) >>> 0;
-    hash = (hash ^ d) >>> 0;
-  }
-  return (Math.imul(rotl(hash, 13), 5) + 0xe6546b64) >>> 0;
-}
-
-function mhashFinish(hash: number): number {
-  let h = hash;
-  h = (h ^ (h >>> 16)) >>> 0;
-  h = Math.imul(h, 0x85ebca6b) >>> 0;
-  h = (h ^ (h >>> 13)) >>> 0;
-  h = Math.imul(h, 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) >>> 0;
-}
 
 /** OVS's hash_string(s, 0) (lib/hash.c hash_bytes: murmur3 words, little-endian). */
 export function ovsHashString(s: string): number {
