@@ -16,8 +16,7 @@
  * (src/ovs/flow-check.ts) so a refusal says why; when the kernel still answers EINVAL, the
  * reason the openvswitch module logged is attached (NetlinkError.reason, kernel-log.ts).
  */
-import { endianness } from 'node:os';
-import { align4, encodeAttr, encodeAttrs, encodeList, encodeStruct } from '../nl/codec.js';
+import { align4, attrTypeField, encodeAttr, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
 import { NetlinkError, errnoName } from '../nl/errors.js';
 import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js';
 import { type GenlRequest, NLM_F_CREATE, NLM_F_ECHO } from '../nl/message.js';
@@ -570,33 +569,13 @@ function putAttrsFlow(op: { keyAttrs: readonly MemoAttr[]; ufid?: Buffer; action
   return flow;
 }
 
-const hostLE = endianness() === 'LE';
 /** A nest's attribute type as the codec writes it (flags included), from the header of an empty one. */
 function nestType(name: string): number {
-  const b = encodeAttrs(flowAttrs, { [name]: {} });
-  return hostLE ? b.readUInt16LE(2) : b.readUInt16BE(2);
+  return attrTypeField(encodeAttrs(flowAttrs, { [name]: {} }), 0);
 }
 const KEY_TYPE = nestType('key');
 const MASK_TYPE = nestType('mask');
 
-/**
- * Writes a netlink attribute header (host order) at `off`; returns the offset after it.
- * Byte by byte: Buffer's write methods check their arguments in JavaScript, each call.
- */
-function putAttrHeader(buf: Buffer, off: number, len: number, type: number): number {
-  if (hostLE) {
-    buf[off] = len & 0xff;
-    buf[off + 1] = len >>> 8;
-    buf[off + 2] = type & 0xff;
-    buf[off + 3] = type >>> 8;
-  } else {
-    buf[off] = len >>> 8;
-    buf[off + 1] = len & 0xff;
-    buf[off + 2] = type >>> 8;
-    buf[off + 3] = type & 0xff;
-  }
-  return off + 4;
-}
 
 /** The room a bulk request may take (a larger one goes the codec's way). */
 const REQUEST_ROOM = 1 << 16;

@@ -33,7 +33,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { NetlinkError, errnoName, errnoNumber } from '../nl/errors.js';
-import { NLA_HDRLEN, NLA_TYPE_MASK, align4, decodeAttrs, decodeStruct } from '../nl/codec.js';
+import { NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField, decodeAttrs, decodeStruct } from '../nl/codec.js';
 import { commandName, decodeGenlMessage } from '../nl/family.js';
 import { GENL_HDRLEN, NETLINK_GENERIC, type NetlinkMessage, parseGenlHeader } from '../nl/message.js';
 import { netlinkDropsOf, netlinkPortsInUse, setNoEnobufs } from '../nl/overrun.js';
@@ -183,14 +183,14 @@ export function decodeUpcall(msg: NetlinkMessage, datapathName: string, handlerP
   const header = decodeStruct(packetFamily.fixedHeader!, payload, GENL_HDRLEN);
   let keyBytes: Buffer | undefined;
   let packet: Buffer | undefined;
-  let a: AttrValues = {};
+  const a: AttrValues = {};
   for (let off = ATTRS_START; off < payload.length;) {
-    const len = payload.length - off >= NLA_HDRLEN ? payload.readUInt16LE(off) : 0;
+    const len = payload.length - off >= NLA_HDRLEN ? attrLength(payload, off) : 0;
     if (len < NLA_HDRLEN || off + len > payload.length) throw new Error(`malformed upcall: attribute at offset ${off} of ${payload.length} claims ${len} bytes`);
-    const type = payload.readUInt16LE(off + 2) & NLA_TYPE_MASK;
+    const type = attrTypeField(payload, off) & NLA_TYPE_MASK;
     if (type === KEY_ATTR) keyBytes = payload.subarray(off + NLA_HDRLEN, off + len);
     else if (type === PACKET_ATTR) packet = payload.subarray(off + NLA_HDRLEN, off + len);
-    else a = { ...a, ...decodeAttrs(packetFamily.attrs, payload, off, off + len, packetFamily.name) };
+    else Object.assign(a, decodeAttrs(packetFamily.attrs, payload, off, off + len, packetFamily.name));
     off += align4(len);
   }
   if (!packet) throw new Error('upcall without a packet');

@@ -153,6 +153,27 @@ function getU16(buf: Buffer, off: number): number {
   return littleEndianHost ? buf[off]! | (buf[off + 1]! << 8) : (buf[off]! << 8) | buf[off + 1]!;
 }
 
+/** The length field of the attribute header at `off` (host order; header included). */
+export function attrLength(buf: Buffer, off: number): number {
+  return getU16(buf, off);
+}
+
+/** The type field of the attribute header at `off`, flags included (host order). */
+export function attrTypeField(buf: Buffer, off: number): number {
+  return getU16(buf, off + 2);
+}
+
+/**
+ * Writes an attribute header (host order) at `off`, for callers laying out attributes
+ * whose payloads are encoded already; returns the offset after it. Byte by byte: Buffer's
+ * write methods check their arguments in JavaScript on every call.
+ */
+export function putAttrHeader(buf: Buffer, off: number, len: number, type: number): number {
+  putU16(buf, off, len);
+  putU16(buf, off + 2, type);
+  return off + NLA_HDRLEN;
+}
+
 // ---------------------------------------------------------------- integers
 
 interface IntCodec {
