@@ -27,6 +27,8 @@ export function typesSelectKernelFlows(list: string): boolean {
 /** Text kept for stdout that is a file until there is this much (UTF-16 units). */
 const FILE_WRITE_CHARS = 64 * 1024;
 
+const NON_ASCII = /[^\x00-\x7f]/;
+
 /** Whether fd 1 is a regular file (false when it is closed). */
 function stdoutIsFile(): boolean {
   try {
@@ -73,6 +75,10 @@ async function run(args: string[], opts: FlowListOptions, context: () => CliCont
     // batches of ~20 KiB: stream ~10 ms, write(2) per batch ~6, per 64 KiB ~4.5). Pipes and terminals keep the stream (backpressure; EPIPE handled
     // by endQuietlyOnClosedStdout).
     const toFile = stdoutIsFile();
+    // The text is ASCII but for port names: without a non-ASCII one it is written as
+    // latin1, which copies the characters as they are (UTF-8 has each checked and first
+    // makes the text one flat string).
+    const encoding = names && [...names.values()].some((name) => NON_ASCII.test(name)) ? 'utf8' : 'latin1';
     let pending = '';
     /** Text for stdout: a batch's, at once (with backpressure), or kept for a larger write to a file. */
     const write = async (text: string): Promise<void> => {
@@ -84,7 +90,7 @@ async function run(args: string[], opts: FlowListOptions, context: () => CliCont
       } else if (!process.stdout.write(text)) await once(process.stdout, 'drain');
     };
     const flush = (): void => {
-      if (pending.length) writeSync(1, pending);
+      if (pending.length) writeSync(1, pending, null, encoding);
       pending = '';
     };
     try {

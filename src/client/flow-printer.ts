@@ -73,10 +73,13 @@ const ITEMS_PER_TYPE = 4;
 const ACTION_TEXTS = 8;
 /**
  * A type whose last MISSES_TO_REST texts were all new (addresses, ports that change from
- * flow to flow) is printed without the memo for the next REST flows, then tried again.
+ * flow to flow) is printed without the memo for the next REST flows, then tried again;
+ * each trial that finds no repeat doubles its next rest, up to MAX_REST (a trial costs
+ * MISSES_TO_REST copies into the memo and comparisons with it).
  */
 const MISSES_TO_REST = 16;
 const REST = 1024;
+const MAX_REST = 1 << 20;
 /** Attributes longer than this (payload bytes) are printed each time, not kept. */
 const MEMO_MAX_BYTES = 1024;
 
@@ -125,17 +128,17 @@ function sameWords(w: Int32Array, i: number, saved: Int32Array, from: number, n:
   return true;
 }
 
-function u32(buf: Buffer, off: number): number {
-  return le ? buf.readUInt32LE(off) : buf.readUInt32BE(off);
-}
-
-/** A host-order u64 as decimal text. */
-function u64Text(buf: Buffer, off: number): string {
-  const lo = u32(buf, le ? off : off + 4);
-  const hi = u32(buf, le ? off + 4 : off);
+/** A host-order u64 as decimal text, from its first and second 32-bit words in memory. */
+function u64Text(first: number, second: number): string {
+  const lo = le ? first : second;
+  const hi = le ? second : first;
   if (hi === 0) return String(lo);
   return ((BigInt(hi) << 32n) | BigInt(lo)).toString();
 }
+
+/** The statistics and use of a flow that has had no packet (most of a dump, often). */
+const NO_PACKETS = ', packets:0, bytes:0';
+const NEVER_USED = ', used:never';
 
 /** Whether buf[at, at + len) holds the same bytes as saved[from, from + len). */
 function sameBytes(buf: Buffer, at: number, saved: Buffer, from: number, len: number): boolean {
@@ -163,8 +166,11 @@ export class FlowLinePrinter {
   private readonly actions: ActionsText[] = [];
   /** Per key type: the last mask attribute decoded (read-only: formatting does not change values). */
   private readonly masks: ({ bytes: Buffer; value: AttrValues } | undefined)[] = [];
-  /** Per struct key type: the print plan of the last mask seen. */
-  private readonly plans: ({ bytes: Buffer; maskLen: number; masked: boolean; plan: StructItemPlan } | undefined)[] = [];
+  /**
+   * Per struct key type: the print plan of the last mask seen, and the last maskEpoch it
+   * served (within one, the mask's bytes are the same: no need to compare them again).
+   */
+  private readonly plans: ({ bytes: Buffer; maskLen: number; masked: boolean; plan: StructItemPlan; epoch: number } | undefined)[] = [];
   private actionsNext = 0;
   /**
    * The current reply's memory as 32-bit words, and where the reply starts in them (-1:
@@ -179,6 +185,8 @@ export class FlowLinePrinter {
   private readonly lastHit: (ItemText | undefined)[] = [];
   /** Per key type: new texts in a row, or (negative) flows left to print without the memo. */
   private readonly misses = new Int32Array(NLA_TYPE_MASK + 1);
+  /** Per key type: how many flows its next rest lasts (REST until a trial fails). */
+  private readonly rests = new Int32Array(NLA_TYPE_MASK + 1).fill(REST);
   /**
    * Where each key type's mask attribute is from the mask's start (valid when maskStamp
    * is maskEpoch). A mask is walked only when its bytes differ from the last one walked
@@ -303,27 +311,44 @@ export class FlowLinePrinter {
     let out = '';
     if (this.verbose && ufid >= 0) out += `ufid:${formatUfid(p.subarray(ufid, ufid + ufidLen))}, `;
     out += this.keyText(p, key, keyEnd, mask, maskEnd);
-    out += stats >= 0 ? `, packets:${u64Text(p, stats)}, bytes:${u64Text(p, stats + 8)}` : ', packets:0, bytes:0';
-    out += `, used:${used >= 0 ? this.usedText(p, used) : 'never'}`;
+    out += stats >= 0 ? this.statsText(p, stats) : NO_PACKETS;
+    out += used >= 0 ? this.usedText(p, used) : NEVER_USED;
     if (tcpFlags) out += `, flags:${TCP_FLAG_TEXTS[tcpFlags] ??= formatTcpFlagLetters(tcpFlags)}`;
     if (this.verbose) out += ', dp:ovs';
     out += `, actions:${actions >= 0 ? this.actionsText(p, actions, actionsEnd) : this.emptyActions}`;
     return out;
   }
 
-  /** formatUsed() from the u64's bytes. */
+  /**
+   * The host-order u32 at p[off] (off a multiple of 4 from the reply's start): a word of
+   * `words` where the reply is aligned (a read method is a call each in unoptimized code).
+   */
+  private u32(p: Buffer, off: number): number {
+    const base = this.wordBase;
+    if (base >= 0) return this.words[base + (off >> 2)]! >>> 0;
+    return le ? p.readUInt32LE(off) : p.readUInt32BE(off);
+  }
+
+  /** ", packets:N, bytes:N" from struct ovs_flow_stats (two u64). */
+  private statsText(p: Buffer, at: number): string {
+    const a = this.u32(p, at), b = this.u32(p, at + 4), c = this.u32(p, at + 8), d = this.u32(p, at + 12);
+    if ((a | b | c | d) === 0) return NO_PACKETS;
+    return `, packets:${u64Text(a, b)}, bytes:${u64Text(c, d)}`;
+  }
+
+  /** ", used:" and formatUsed() from the u64's bytes. */
   private usedText(p: Buffer, at: number): string {
-    const lo = u32(p, le ? at : at + 4);
-    const hi = u32(p, le ? at + 4 : at);
-    if (lo === 0 && hi === 0) return 'never';
+    const lo = this.u32(p, le ? at : at + 4);
+    const hi = this.u32(p, le ? at + 4 : at);
+    if (lo === 0 && hi === 0) return NEVER_USED;
     if (hi < 0x200000 && typeof this.nowMs === 'number') {
       // Whole milliseconds, well inside 2^53: the digits directly (toFixed is slow).
       const ms = this.nowMs - (hi * 0x100000000 + lo);
       const abs = ms < 0 ? -ms : ms;
       const frac = abs % 1000;
-      return `${ms < 0 ? '-' : ''}${(abs - frac) / 1000}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}s`;
+      return `, used:${ms < 0 ? '-' : ''}${(abs - frac) / 1000}.${frac < 10 ? '00' : frac < 100 ? '0' : ''}${frac}s`;
     }
-    return `${(Number(this.nowBig - ((BigInt(hi) << 32n) | BigInt(lo))) / 1000).toFixed(3)}s`;
+    return `, used:${(Number(this.nowBig - ((BigInt(hi) << 32n) | BigInt(lo))) / 1000).toFixed(3)}s`;
   }
 
   private keyText(p: Buffer, key: number, keyEnd: number, mask: number, maskEnd: number): string {
@@ -340,13 +365,13 @@ export class FlowLinePrinter {
     let count = 0;
     let from = key;
     let n = 0;
+    // How many words the key starts with that are the last key's.
+    let same = 0;
     if (this.lastKeyCount) {
-      // How far the key's words are the last key's.
       const words = this.words;
       const at = base + (key >> 2);
       const last = this.lastKey;
       const limit = Math.min(keyEnd - key, this.lastKeyLen) >> 2;
-      let same = 0;
       while (same < limit && words[at + same] === last[same]) same++;
       const reach = same << 2;
       while (n < this.lastKeyCount && this.lastEnds[n]! <= reach) this.keyStamp[this.lastTypes[n++]!] = stamp;
@@ -377,10 +402,14 @@ export class FlowLinePrinter {
     // This key is the next one's to compare with (its words as read, padding and all).
     const keyWords = (keyEnd - key + 3) >> 2;
     if (base >= 0 && base + (key >> 2) + keyWords <= this.words.length) {
-      if (this.lastKey.length < keyWords) this.lastKey = new Int32Array(keyWords * 2);
-      // A loop, not set(subarray()): a typed array object per flow costs more.
+      if (this.lastKey.length < keyWords) {
+        this.lastKey = new Int32Array(keyWords * 2);
+        same = 0;
+      }
+      // A loop, not set(subarray()): a typed array object per flow costs more. The words
+      // the key shares with the last one are there already.
       const words = this.words, last = this.lastKey, at = base + (key >> 2);
-      for (let i = 0; i < keyWords; i++) last[i] = words[at + i]!;
+      for (let i = same; i < keyWords; i++) last[i] = words[at + i]!;
       this.lastKeyLen = keyEnd - key;
       this.lastKeyCount = n;
     }
@@ -397,6 +426,7 @@ export class FlowLinePrinter {
     this.maskEpoch = (this.maskEpoch + 1) >>> 0;
     if (this.maskEpoch === 0) {
       this.maskStamp.fill(0);
+      for (const plan of this.plans) if (plan) plan.epoch = 0;
       this.maskEpoch = 1;
     }
     const epoch = this.maskEpoch;
@@ -444,18 +474,24 @@ export class FlowLinePrinter {
       // Most flows repeat the text of the flow before: its entry first.
       const hit = this.lastHit[type];
       if (hit !== undefined && this.sameItem(hit, p, at, keyLen, m, maskLen, masked)) {
-        this.misses[type] = 0;
+        // A repeat: the type stays in the memo, and its rests start over.
+        if (misses) this.repeated(type);
         return hit.text;
       }
       for (let i = 0; i < list.length; i++) {
         const e = list[i]!;
         if (e !== hit && this.sameItem(e, p, at, keyLen, m, maskLen, masked)) {
-          this.misses[type] = 0;
+          if (misses) this.repeated(type);
           this.lastHit[type] = e;
           return e.text;
         }
       }
-      this.misses[type] = misses + 1 >= MISSES_TO_REST ? -REST : misses + 1;
+      if (misses + 1 < MISSES_TO_REST) this.misses[type] = misses + 1;
+      else {
+        const rest = this.rests[type]!;
+        this.misses[type] = -rest;
+        this.rests[type] = Math.min(rest * 2, MAX_REST);
+      }
     } else this.misses[type] = misses + 1;
     let text: string;
     try {
@@ -484,6 +520,11 @@ export class FlowLinePrinter {
     return text;
   }
 
+  private repeated(type: number): void {
+    this.misses[type] = 0;
+    this.rests[type] = REST;
+  }
+
   /** Whether entry e is the text of the key attribute at `at` with the mask attribute at `m`. */
   private sameItem(e: ItemText, p: Buffer, at: number, keyLen: number, m: number, maskLen: number, masked: boolean): boolean {
     if (e.keyLen !== keyLen || e.maskLen !== maskLen || e.masked !== masked) return false;
@@ -500,12 +541,16 @@ export class FlowLinePrinter {
   private structPlan(p: Buffer, type: number, keyLen: number, m: number, maskLen: number, masked: boolean): StructItemPlan | undefined {
     if (keyLen !== STRUCT_SIZES[type]) return undefined;
     const last = this.plans[type];
-    if (last && last.masked === masked && last.maskLen === maskLen && (maskLen <= 0 || sameBytes(p, m + NLA_HDRLEN, last.bytes, 0, maskLen))) return last.plan;
+    if (last && last.masked === masked && last.maskLen === maskLen &&
+      (last.epoch === this.maskEpoch || maskLen <= 0 || sameBytes(p, m + NLA_HDRLEN, last.bytes, 0, maskLen))) {
+      last.epoch = this.maskEpoch;
+      return last.plan;
+    }
     const name = flowKeyAttrs.get(type)!.name;
     const plan = structItemPlan(name, m < 0 ? undefined : this.maskValue(p, type, m, maskLen)[name], masked, false, this.options);
     if (!plan) return undefined;
     const bytes = maskLen > 0 ? Buffer.from(p.subarray(m + NLA_HDRLEN, m + NLA_HDRLEN + maskLen)) : Buffer.alloc(0);
-    this.plans[type] = { bytes, maskLen, masked, plan };
+    this.plans[type] = { bytes, maskLen, masked, plan, epoch: this.maskEpoch };
     return plan;
   }
 

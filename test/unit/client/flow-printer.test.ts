@@ -139,6 +139,25 @@ test('a key attribute that changes every flow is still printed right after the m
   }
 });
 
+test('an attribute that repeats only after its memo rested several times, under a mask that changes between long runs', () => {
+  const printer = new FlowLinePrinter(NOW, {});
+  for (let i = 0; i < 6000; i++) {
+    // New sources for 4,500 flows (trials that find no repeat: longer rests), then four that repeat.
+    const src = i < 4500 ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` : `10.9.9.${i & 3}`;
+    // The ipv4 mask (its print plan) changes for a run in the middle and back.
+    const dst = i >= 3000 && i < 3100 ? '255.255.0.0' : '0.0.0.0';
+    const m = reply({
+      key: { in_port: 1, ethertype: 0x0800, ipv4: { ipv4_src: src, ipv4_dst: '10.1.0.1', ipv4_proto: 6, ipv4_tos: 0, ipv4_ttl: 64, ipv4_frag: 0 }, tcp: { tcp_src: 1024 + i, tcp_dst: 80 } },
+      mask: { in_port: 0xffffffff, ethertype: 0xffff, ipv4: { ipv4_src: '255.255.255.255', ipv4_dst: dst, ipv4_proto: 0xff, ipv4_tos: 0, ipv4_ttl: 0, ipv4_frag: 0xff }, tcp: { tcp_src: 0xffff, tcp_dst: 0xffff } },
+      actions: [{ output: 2 }],
+      // No packets, packets, bytes alone, a count past 32 bits.
+      stats: { n_packets: BigInt(i % 4 === 1 ? i : i % 4 === 3 ? 1 : 0) << BigInt(i % 8 === 3 ? 32 : 0), n_bytes: BigInt(i % 4 === 2 ? 60 : 0) },
+      ...(i % 3 ? { used: NOW - BigInt(i) } : {}),
+    });
+    assert.equal(printed(printer, m), ordinary(m, {}), `flow ${i}`);
+  }
+});
+
 test('keys that share runs of attributes with the key before, moved or not, under changing masks', () => {
   const eth = { eth_src: '00:00:00:00:00:01', eth_dst: '00:00:00:00:00:02' };
   const ethMask = { eth_src: 'ff:ff:ff:ff:ff:ff', eth_dst: '00:00:00:00:00:00' };
