@@ -12,7 +12,8 @@
 import { fs } from '../nl/node-fs.js';
 import { StringDecoder } from 'node:string_decoder';
 import { parseActionsText, parseFlowMatch } from '../client/flow-text.js';
-import type { BulkResult, FlowActions, FlowOp, FlowSpec } from '../client/flows.js';
+import { LineShape } from '../client/flow-shapes.js';
+import type { BulkResult, EncodedOp, FlowActions, FlowOp, FlowSpec, PutMode } from '../client/flows.js';
 import type { CliContext } from './context.js';
 import { UsageError } from './context.js';
 import { errorLine } from './dp-args.js';
@@ -20,12 +21,15 @@ import { type FlowCommandTarget, portMaps } from './flow-args.js';
 import { Progress } from './render/progress.js';
 import { KeyAttrMemo, type MemoAttr, parseKeyEntries } from '../ovs/flowstr/keys.js';
 import { FlowParseError } from '../ovs/flowstr/scanner.js';
+import { lineSlots } from '../ovs/flowstr/slots.js';
 
 export type LineCommand = 'add' | 'modify' | 'delete';
 
 /** A line split into its parts, with where they start (for error columns). */
 export interface FlowLine {
   lineNo: number;
+  /** The line as read (what a line shape is made from). */
+  line: string;
   command: LineCommand;
   flow: string;
   flowColumn: number;
@@ -112,7 +116,7 @@ export function splitFlowLine(raw: string, lineNo: number, defaultCommand: LineC
   const actions = actionsStart < text.length ? text.slice(actionsStart).trimEnd() : undefined;
   if (command === 'delete' && actions !== undefined) throw new LineError('a delete line takes a flow and no actions', actionsStart + 1);
   if (command !== 'delete' && actions === undefined) throw new LineError(`an ${command} line needs actions after the flow (e.g. drop)`, flowEnd + 1);
-  return { lineNo, command, flow, flowColumn: i + 1, actions, actionsColumn: actionsStart + 1 };
+  return { lineNo, line: raw, command, flow, flowColumn: i + 1, actions, actionsColumn: actionsStart + 1 };
 }
 
 /**
@@ -160,8 +164,74 @@ interface LineFailure {
   error: Error;
 }
 
-/** A non-blank line: split (the line itself is the item: one object less per line), or why it cannot be. */
-type Item = FlowLine | LineFailure;
+/** A line of a known shape: its request laid out already, the item its own operation. */
+interface ShapedLine extends EncodedOp {
+  lineNo: number;
+  command: LineCommand;
+}
+
+/**
+ * A non-blank line: of a known shape, split (the line itself is the item: one object less
+ * per line), or why it cannot be either.
+ */
+type Item = ShapedLine | FlowLine | LineFailure;
+
+/** Line shapes kept at once (files that alternate between a few kinds of line). */
+const SHAPES_KEPT = 4;
+/**
+ * Past the first SHAPES_KEPT shapes made, another is made only for every this many
+ * lines the shapes took: making one costs a line's way twice (the probe), which a file
+ * of lines unlike each other would pay for nothing.
+ */
+const LINES_PER_SHAPE = 2;
+
+/**
+ * The line shapes of a run (src/client/flow-shapes.ts): lines that are a known line but
+ * for some addresses and ports take its request bytes with their values written in.
+ */
+class LineShapes {
+  private readonly kept: { shape: LineShape; command: LineCommand; mode: PutMode | undefined }[] = [];
+  private made = 0;
+  private taken = 0;
+
+  /** `text` as a line of a known shape, or undefined. */
+  line(lineNo: number, text: string): ShapedLine | undefined {
+    const kept = this.kept;
+    for (let k = 0; k < kept.length; k++) {
+      const s = kept[k]!;
+      const fixedHeader = s.shape.request(text);
+      if (fixedHeader) {
+        this.taken++;
+        return { kind: 'encoded', fixedHeader, mode: s.mode, lineNo, command: s.command };
+      }
+    }
+    return undefined;
+  }
+
+  /** Whether a line that went the whole way should be made a shape. */
+  wanted(): boolean {
+    return this.made < SHAPES_KEPT || this.taken >= LINES_PER_SHAPE * this.made;
+  }
+
+  /**
+   * Makes `line`'s shape from its request bytes, when its key attributes `keyAttrs`
+   * have their slots where the key's schema says (LineShape.of) and the shape, patched
+   * with other values in every slot (its probe), gives the bytes the whole way
+   * (`wholeWay`) gives the probe line.
+   */
+  learn(line: FlowLine, keyAttrs: readonly MemoAttr[], mode: PutMode | undefined, fixedHeader: Buffer, wholeWay: (text: string) => Buffer | undefined): void {
+    this.made++;
+    const slots = lineSlots(line.line, line.flowColumn - 1, keyAttrs);
+    const shape = slots && LineShape.of(line.line, slots, fixedHeader);
+    if (!shape) return;
+    const probe = shape.probe();
+    const want = wholeWay(probe);
+    const got = shape.request(probe);
+    if (!want || !got || !got.equals(want)) return;
+    this.kept.unshift({ shape, command: line.command, mode });
+    if (this.kept.length > SHAPES_KEPT) this.kept.pop();
+  }
+}
 
 /** Lines split ahead of their parsing (one step of the item generator). */
 const ITEMS_PER_STEP = 64;
@@ -194,9 +264,37 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   const actionsByText = new Map<string, FlowActions>();
   let lastActionsText: string | undefined;
   let lastActions: FlowActions | undefined;
+  const shapes = new LineShapes();
+  const requests = await target.table.bulkRequests();
+  /**
+   * The whole way for a line that has no known shape; a line of key attributes alone is
+   * laid out here and may become a shape.
+   */
   const toOp = (item: Item): FlowOp => {
     if (item.command === undefined) throw item.error;
-    const line = item;
+    if ('kind' in item) return item;
+    // Split before a shape that its block's earlier lines made: it may have it.
+    const shaped = shapes.line(item.lineNo, item.line);
+    if (shaped) return shaped;
+    const op = lineOp(item);
+    if ((op.kind !== 'putAttrs' && op.kind !== 'delAttrs') || !shapes.wanted()) return op;
+    const mode = op.kind === 'putAttrs' ? op.mode : undefined;
+    const fixedHeader = requests.request(op).fixedHeader!;
+    shapes.learn(item, op.keyAttrs, mode, fixedHeader, probeBytes);
+    return { kind: 'encoded', fixedHeader, mode };
+  };
+  /** A probe line's request bytes the whole way (LineShapes.learn); undefined when it fails. */
+  const probeBytes = (text: string): Buffer | undefined => {
+    try {
+      const line = splitFlowLine(text, 0, defaultCommand);
+      const op = line && lineOp(line);
+      return op && (op.kind === 'putAttrs' || op.kind === 'delAttrs') ? requests.request(op).fixedHeader : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  /** A split line's operation: its flow and actions parsed. */
+  const lineOp = (line: FlowLine): FlowOp => {
     // A FLOW of key attributes alone (nearly every line) goes as the memo's entries,
     // no key and mask objects built; anything else is parsed whole (which says what is
     // wrong with it, if anything).
@@ -241,6 +339,8 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   let bytes = 0;
   const progress = new Progress(ctx);
   const item = (lineNo: number, text: string): Item | undefined => {
+    const shaped = shapes.line(lineNo, text);
+    if (shaped) return shaped;
     try {
       return splitFlowLine(text, lineNo, defaultCommand);
     } catch (err) {

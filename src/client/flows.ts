@@ -33,6 +33,7 @@ import type { OvsConnection } from './connection.js';
 import { type DatapathRef, resolveDatapath, unknownAttrs } from './datapaths.js';
 import { explain, rewrap } from './errors.js';
 import { KernelLog } from './kernel-log.js';
+import { requestArena, requestLaidOut, requestStart } from './request-arena.js';
 
 /** OVS_KEY_ATTR_* values: a flow key or mask (src/ovs/keys.ts). */
 export type FlowKey = AttrValues;
@@ -103,7 +104,20 @@ export type FlowOp =
   }
   | { kind: 'del'; target: FlowTarget }
   /** A delete by key whose key comes as the attributes a KeyAttrMemo parsed (as in putAttrs). */
-  | { kind: 'delAttrs'; keyAttrs: readonly MemoAttr[] };
+  | { kind: 'delAttrs'; keyAttrs: readonly MemoAttr[] }
+  /**
+   * A request laid out already (BulkRequests.request's fixedHeader, or bytes made alike:
+   * add-flows' line shapes): the ovs_header and attributes of a put in `mode`, or with
+   * no mode of a delete; sent as it is, unchecked.
+   */
+  | EncodedOp;
+
+/** FlowOp's already encoded request. */
+export interface EncodedOp {
+  kind: 'encoded';
+  fixedHeader: Buffer;
+  mode: PutMode | undefined;
+}
 
 export interface BulkOptions {
   /** Requests per sendmsg (default 64). */
@@ -184,6 +198,8 @@ function targetAttrs(target: FlowTarget): AttrValues {
   if (!attrs['ufid'] && !attrs['key']) throw new RangeError('a flow to get or delete needs a key or a ufid');
   return attrs;
 }
+
+const DELETE = { command: 'del', flags: 0 };
 
 function putCommand(mode: PutMode): { command: string; flags: number } {
   if (mode === 'create') return { command: 'new', flags: NLM_F_CREATE };
@@ -375,8 +391,7 @@ export class FlowTable {
     const batchSize = Math.max(1, options.batchSize ?? 64);
     const window = Math.max(1, options.window ?? 8);
     const { name } = await this.datapath();
-    const base = await this.requestBase();
-    const run: BulkMemo = { actions: new WeakMap(), checks: new FlowCheckMemo() };
+    const requests = await this.bulkRequests();
     this.watchLog();
     const inflight: Batch<T>[] = [];
     let current: Batch<T> = newBatch();
@@ -434,7 +449,7 @@ export class FlowTable {
         const item = block[i++]!;
         try {
           const op = toOp(item);
-          const req = opRequest(base, op, run);
+          const req = requests.request(op);
           current.items.push(item);
           current.ops.push(op);
           current.requests.push(req);
@@ -475,6 +490,11 @@ export class FlowTable {
     while (inflight.length) yield await settle(inflight.shift()!);
   }
 
+  /** A layout of bulk operations' requests, as operateBlocks sends them. */
+  async bulkRequests(): Promise<BulkRequests> {
+    return new BulkRequests(await this.requestBase());
+  }
+
   /**
    * The openvswitch module's logged reasons for `count` EINVAL refusals of one batch, in
    * order. The kernel handles a socket's requests in order and logs before it answers, at
@@ -497,6 +517,25 @@ interface BulkMemo {
 interface RequestBase {
   familyId: number;
   header: Buffer;
+}
+
+/**
+ * The requests of a run of bulk operations (FlowTable.operateBlocks'), with what the run's
+ * requests share (encoded actions, the last passed check). A caller may lay out requests
+ * itself to keep their bytes (add-flows' line shapes) and send them as EncodedOps.
+ */
+export class BulkRequests {
+  private readonly base: RequestBase;
+  private readonly run: BulkMemo = { actions: new WeakMap(), checks: new FlowCheckMemo() };
+
+  constructor(base: RequestBase) {
+    this.base = base;
+  }
+
+  /** The request of `op`; throws, for that op alone, what its check or encoding finds. */
+  request(op: FlowOp): GenlRequest {
+    return opRequest(this.base, op, this.run);
+  }
 }
 
 /**
@@ -523,6 +562,10 @@ const ACTIONS_ATTR_ID = flowAttrs.id('actions');
  * out from its attributes' bytes.
  */
 function opRequest(base: RequestBase, op: FlowOp, run: BulkMemo): GenlRequest {
+  if (op.kind === 'encoded') {
+    const { command, flags } = op.mode === undefined ? DELETE : putCommand(op.mode);
+    return { family: base.familyId, cmd: flowFamily.commands[command]!, version: flowFamily.version, flags, fixedHeader: op.fixedHeader };
+  }
   if (op.kind === 'del') return buildRequest(base, 'del', 0, targetAttrs(op.target));
   if (op.kind === 'delAttrs') {
     // An empty key is no target: targetAttrs says so.
@@ -577,20 +620,6 @@ const KEY_TYPE = nestType('key');
 const MASK_TYPE = nestType('mask');
 
 
-/** The room a bulk request may take (a larger one goes the codec's way). */
-const REQUEST_ROOM = 1 << 16;
-/**
- * Where bulk requests are laid out, one after the other; each request's bytes are a view
- * of it (no buffer allocated and copied per request). A new one (twice REQUEST_ROOM) is
- * started when less than REQUEST_ROOM is left; an old one lives as long as requests laid
- * out in it do. The first is made by the first request and has room for a few dozen
- * more only, so that the branch that starts one is taken again before V8 optimizes the
- * function (a branch first taken after that would deoptimize it, and recompiling costs
- * more than a short process gains).
- */
-let arena = Buffer.alloc(0);
-let arenaOff = 0;
-
 /**
  * Writes a key attribute's TLV in the KEY (or MASK) nest at `off`; returns the offset after
  * it. An attribute sent before has its bytes kept on its memo entry and is copied; one
@@ -619,12 +648,8 @@ function putKeyAttr(m: MemoAttr, forMask: boolean, buf: Buffer, off: number): nu
  * error, if any, names the attribute's path.
  */
 function fixedHeaderFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly MemoAttr[], actions: Buffer | undefined): Buffer | undefined {
-  if (arena.length - arenaOff < REQUEST_ROOM) {
-    arena = Buffer.allocUnsafeSlow(arena.length ? 2 * REQUEST_ROOM : REQUEST_ROOM + 8192);
-    arenaOff = 0;
-  }
-  const start = arenaOff;
-  const buf = arena;
+  const buf = requestArena();
+  const start = requestStart();
   let off: number;
   try {
     for (let i = 0; i < attrs.length; i++) {
@@ -660,8 +685,7 @@ function fixedHeaderFromParts(header: Buffer, ufid: Buffer | undefined, attrs: r
   } catch {
     return undefined;
   }
-  arenaOff = off;
-  return arena.subarray(start, off);
+  return requestLaidOut(off);
 }
 
 /**
@@ -709,7 +733,8 @@ function newBatch<T>(): Batch<T> {
 function explainOpError(err: NetlinkError, op: FlowOp, dpName: string): NetlinkError {
   if (op.kind === 'put') return explainFlowError(err, 'put', op.mode ?? 'create', dpName, op.flow);
   if (op.kind === 'putAttrs') return explainFlowError(err, 'put', op.mode ?? 'create', dpName, op.ufid ? { ufid: op.ufid } : {});
-  if (op.kind === 'delAttrs') return explainFlowError(err, 'del', undefined, dpName, {});
+  if (op.kind === 'delAttrs' || (op.kind === 'encoded' && op.mode === undefined)) return explainFlowError(err, 'del', undefined, dpName, {});
+  if (op.kind === 'encoded') return explainFlowError(err, 'put', op.mode, dpName, {});
   return explainFlowError(err, 'del', undefined, dpName, op.target);
 }
 

@@ -644,6 +644,30 @@ const BY_ATTR = new Map(ATTRS.map((a) => [a.attr, a]));
 
 const ND_EXT_FIELDS: readonly FieldDef[] = [fld('nd_reserved', 'nd_reserved', 'be32x'), fld('nd_options_type', 'nd_options_type', 'u8')];
 
+/**
+ * A field of a struct key attribute as the flow syntax reads it: its label (`src`), the
+ * schema's struct member (`ipv4_src`), how its value is written (ipv4, be16, u8, ...),
+ * and whether a value written without `/mask` is matched exactly with a mask that is the
+ * same whatever the value (true for all but frag, which takes no mask).
+ */
+export interface KeyStructField {
+  label: string;
+  field: string;
+  kind: string;
+  exactMaskFixed: boolean;
+}
+
+/**
+ * The schema name and fields of the struct key attribute whose flow-string name is
+ * `text` (`ipv4` -> ipv4 with src, dst, proto, ...); undefined for any other attribute.
+ */
+export function keyStructFields(text: string): { attr: string; fields: readonly KeyStructField[] } | undefined {
+  const def = attrNamed(text, 0, text.length);
+  if (def?.kind !== 'struct') return undefined;
+  // scanField: a value without a mask gets the field's one exact mask (f.exact).
+  return { attr: def.attr, fields: def.fields.map((f) => ({ label: f.label, field: f.field, kind: f.kind, exactMaskFixed: f.kind !== 'frag' })) };
+}
+
 /** The flow-string name of a schema key attribute ('priority' -> 'skb_priority'). */
 export function keyAttrText(name: string): string {
   return BY_ATTR.get(name)?.text ?? name;

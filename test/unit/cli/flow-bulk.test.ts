@@ -4,7 +4,7 @@ import { LineError, splitFlowLine } from '../../../src/cli/bulk.js';
 
 test('lines split as ovs-dpctl\'s dpctl_parse_flow_line() splits them', () => {
   assert.deepEqual(splitFlowLine('in_port(1),eth_type(0x0806) 2', 3, 'add'), {
-    lineNo: 3, command: 'add', flow: 'in_port(1),eth_type(0x0806)', flowColumn: 1, actions: '2', actionsColumn: 29,
+    lineNo: 3, line: 'in_port(1),eth_type(0x0806) 2', command: 'add', flow: 'in_port(1),eth_type(0x0806)', flowColumn: 1, actions: '2', actionsColumn: 29,
   });
   const del = splitFlowLine('  delete ufid:6aa8b1b9-b3de-4a3e-9c35-5e7bc3e9ad50  # gone', 1, 'add')!;
   assert.equal(del.command, 'delete');

@@ -1,0 +1,145 @@
+/**
+ * Value slots of a flow file's lines: the field values a line may change from the line
+ * before and still be that line's flow with those bytes changed (add-flows' line shapes,
+ * src/client/flow-shapes.ts). Generated files repeat a line with other addresses and
+ * ports; such a line is then neither scanned nor encoded nor checked again.
+ *
+ * A field is a slot only when all of these hold, so that its value text changes the
+ * request in the field's bytes of the key alone:
+ *   - its attribute is ipv4(), tcp(), udp() or sctp() and it is an address (src, dst: a
+ *     dotted quad, 4 bytes big-endian) or a port (src, dst: decimal, 2 bytes big-endian).
+ *     The flow check (src/ovs/flow-check.ts) reads none of these: of ipv4 it reads the
+ *     protocol and fragment type, of the L4 attributes only their masks;
+ *   - it is matched exactly (no `/mask`): its mask is then the field's one exact mask
+ *     (keyStructFields' exactMaskFixed), whatever the value;
+ *   - its value is written in the one form read here (decimal parts without leading
+ *     zeros, in range), which the key parser reads as that number (a leading zero would
+ *     be octal to ovs-dpctl's %i, a part over 255 wraps);
+ *   - the field is given once in its attribute (a second value would override the first).
+ * Every other part of a line is compared as text: an attribute's parse reads its own text
+ * alone (KeyAttrMemo relies on it too), so equal text is an equal attribute.
+ */
+import { type MemoAttr, keyStructFields, skipDelimiters } from './keys.js';
+import { Scanner } from './scanner.js';
+
+export type SlotKind = 'ipv4' | 'port';
+
+/** A field value in a line that a line shape may vary. */
+export interface ValueSlot {
+  /** Where its text is in the line: [start, end). */
+  start: number;
+  end: number;
+  kind: SlotKind;
+  /** The key attribute (schema name) and the struct member the value fills. */
+  attr: string;
+  field: string;
+  value: number;
+}
+
+/** The attributes whose address and port fields may be slots (see above). */
+const SLOT_ATTRS = new Set(['ipv4', 'tcp', 'udp', 'sctp']);
+/** A slot's kind by its field's kind in the flow syntax (keyStructFields). */
+const SLOT_KINDS: Readonly<Record<string, SlotKind>> = { ipv4: 'ipv4', be16: 'port' };
+
+/**
+ * The decimal number of 1 to `maxDigits` digits at s[pos], without a leading zero (but
+ * "0"), as value * 8 + its length in digits; -1 when there is none such.
+ */
+function decimalAt(s: string, pos: number, maxDigits: number): number {
+  let v = 0;
+  let j = pos;
+  const end = Math.min(s.length, pos + maxDigits + 1);
+  for (; j < end; j++) {
+    const d = s.charCodeAt(j) - 48;
+    if (d < 0 || d > 9) break;
+    v = v * 10 + d;
+  }
+  const len = j - pos;
+  if (len === 0 || len > maxDigits || (len > 1 && s.charCodeAt(pos) === 48)) return -1;
+  return v * 8 + len;
+}
+
+/**
+ * Reads a slot's value of `kind` at s[pos] into values[i]; returns the index after it, or
+ * -1 when the text there is not a value in the one form a slot takes.
+ */
+export function readSlot(kind: SlotKind, s: string, pos: number, values: number[], i: number): number {
+  if (kind === 'port') {
+    const n = decimalAt(s, pos, 5);
+    if (n < 0 || n >= 65536 * 8) return -1;
+    values[i] = Math.floor(n / 8);
+    return pos + (n & 7);
+  }
+  let v = 0;
+  for (let part = 0; part < 4; part++) {
+    if (part > 0) {
+      if (s.charCodeAt(pos) !== 46 /* . */) return -1;
+      pos++;
+    }
+    const n = decimalAt(s, pos, 3);
+    if (n < 0 || n >= 256 * 8) return -1;
+    v = v * 256 + Math.floor(n / 8);
+    pos += n & 7;
+  }
+  values[i] = v;
+  return pos;
+}
+
+/** A slot's value as the text readSlot reads. */
+export function slotText(kind: SlotKind, v: number): string {
+  return kind === 'port' ? String(v) : `${Math.floor(v / 0x1000000)}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+}
+
+/** A value of `kind` unlike `v` in every byte (to prove a shape: src/client/flow-shapes.ts). */
+export function otherSlotValue(kind: SlotKind, v: number): number {
+  return kind === 'port' ? v ^ 0xa5a5 : (v ^ 0xa5a5a5a5) >>> 0;
+}
+
+/**
+ * The slots of a line whose FLOW, at `flowStart`, is the key attributes `attrs` (a
+ * KeyAttrMemo's list for it, in order: parseKeyEntries'), in line order; undefined when
+ * the attributes are not found one after another there.
+ */
+export function lineSlots(line: string, flowStart: number, attrs: readonly MemoAttr[]): ValueSlot[] | undefined {
+  const slots: ValueSlot[] = [];
+  const sc = new Scanner(line);
+  sc.pos = flowStart;
+  for (const m of attrs) {
+    skipDelimiters(sc);
+    if (!line.startsWith(m.text, sc.pos)) return undefined;
+    attrSlots(m.text, sc.pos, slots);
+    sc.pos += m.text.length;
+  }
+  return slots;
+}
+
+/** The slots of one key attribute whose text (name to ')') is at `at` in its line, onto `out`. */
+function attrSlots(text: string, at: number, out: ValueSlot[]): void {
+  const open = text.indexOf('(');
+  const name = text.slice(0, open);
+  const struct = SLOT_ATTRS.has(name) ? keyStructFields(name) : undefined;
+  if (!struct) return;
+  const found: ValueSlot[] = [];
+  const seen = new Set<string>();
+  const values = [0];
+  // A parsed attribute's fields are `label=value[/mask]`, ','-separated (a trailing ','
+  // allowed), no blanks: scanFieldList's syntax.
+  let i = open + 1;
+  while (i < text.length - 1) {
+    const eq = text.indexOf('=', i);
+    if (eq < 0) return;
+    let end = eq + 1;
+    while (end < text.length && text.charCodeAt(end) !== 44 && text.charCodeAt(end) !== 41) end++;
+    const label = text.slice(i, eq);
+    if (seen.has(label)) return;
+    seen.add(label);
+    const f = struct.fields.find((x) => x.label === label);
+    const kind = f?.exactMaskFixed ? SLOT_KINDS[f.kind] : undefined;
+    if (f && kind && readSlot(kind, text, eq + 1, values, 0) === end) {
+      found.push({ start: at + eq + 1, end: at + end, kind, attr: struct.attr, field: f.field, value: values[0]! });
+    }
+    i = end + 1;
+  }
+  if (i !== text.length || text.charCodeAt(text.length - 1) !== 41) return;
+  out.push(...found);
+}

@@ -1,0 +1,196 @@
+/**
+ * add-flows / del-flows FILE line shapes (src/client/flow-shapes.ts, src/ovs/flowstr/slots.ts):
+ * a file run whole, where lines take the shapes of lines before them, must send byte for
+ * byte what each of its lines sends alone (the whole way), and report the same failures.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runFlowFile, type LineCommand } from '../../../src/cli/bulk.js';
+import { CliContext } from '../../../src/cli/context.js';
+import type { FlowCommandTarget } from '../../../src/cli/flow-args.js';
+import type { OvsConnection } from '../../../src/client/connection.js';
+import { LineShape } from '../../../src/client/flow-shapes.js';
+import { FlowTable } from '../../../src/client/flows.js';
+import { type GenlRequest, encodeGenlRequest } from '../../../src/nl/message.js';
+import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
+import type { RequestResult } from '../../../src/nl/socket.js';
+import { KeyAttrMemo, parseKeyEntries } from '../../../src/ovs/flowstr/keys.js';
+import { lineSlots, readSlot } from '../../../src/ovs/flowstr/slots.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'flow-shapes-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+/**
+ * What runFlowFile sends for `lines` (each request: command, flags, ovs_header and
+ * attributes in hex) and what it reports on stderr. `refuse` names requests (by their
+ * hex) the fake kernel answers with an errno.
+ */
+async function runFile(lines: readonly string[], command: LineCommand, refuse: (hex: string, seen: Set<string>) => number = () => 0): Promise<{ sent: string[]; stderr: string[] }> {
+  const sent: string[] = [];
+  const seen = new Set<string>();
+  const conn = {
+    family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
+    async *dump() {},
+    batch: async (reqs: readonly GenlRequest[]): Promise<RequestResult[]> => reqs.map((r) => {
+      const hex = `${r.cmd}/${r.flags} ${r.fixedHeader!.toString('hex')}`;
+      // Through the socket's encoder too: the request must be one it takes.
+      encodeGenlRequest(r, 1);
+      sent.push(hex);
+      const errno = refuse(hex, seen);
+      seen.add(hex);
+      return errno ? { replies: [], error: new NetlinkError(errno, 'refused') } : { replies: [] };
+    }),
+  } as unknown as OvsConnection;
+  const datapath = { name: 'dp0', ifindex: 5 };
+  const table = new FlowTable(conn, datapath, { kernelLog: false });
+  const file = join(dir, 'flows');
+  writeFileSync(file, lines.join('\n') + '\n');
+  const stderr: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((text: string) => {
+    stderr.push(...text.split('\n').filter((l) => l !== ''));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const target = { conn, table, datapath, rest: [file] } as unknown as FlowCommandTarget;
+    await runFlowFile(new CliContext({ color: false }), target, file, command, command === 'delete' ? 'del-flows' : 'add-flows');
+  } finally {
+    process.stderr.write = write;
+    process.exitCode = undefined;
+  }
+  return { sent, stderr };
+}
+
+/** Lines that took a shape (LineShape.request gave bytes), probes included. */
+let shaped = 0;
+const request = LineShape.prototype.request;
+LineShape.prototype.request = function (this: LineShape, line: string) {
+  const bytes = request.call(this, line);
+  if (bytes) shaped++;
+  return bytes;
+};
+
+/** The file run whole against each line run alone: the same requests, the same failures. */
+async function assertSameAsAlone(lines: readonly string[], command: LineCommand): Promise<void> {
+  shaped = 0;
+  const whole = await runFile(lines, command);
+  // Most lines are a line before with other values: the file tests shapes.
+  assert.ok(shaped > lines.length / 2, `${shaped} of ${lines.length} lines took a shape`);
+  const sent: string[] = [];
+  const failures: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const alone = await runFile([lines[i]!], command);
+    sent.push(...alone.sent);
+    for (const l of alone.stderr.slice(0, -1)) failures.push(l.replace(/^ovsdp: line 1\b/, `ovsdp: line ${i + 1}`));
+  }
+  assert.deepEqual(whole.stderr.slice(0, -1), failures);
+  assert.equal(whole.sent.length, sent.length);
+  for (let i = 0; i < sent.length; i++) assert.equal(whole.sent[i], sent[i], `request ${i}`);
+}
+
+/** A seeded generator (mulberry32): the same lines on every run. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const ACTIONS = 'ct(commit,zone=1,nat(src=192.168.0.1-192.168.0.9:1024-65535)),recirc(1)';
+
+/**
+ * Lines in runs of a few alike ones (a value changed), with what a slot must not take:
+ * leading zeros, out-of-range and hexadecimal values, masks, blanks, other orders and
+ * commands, comments, fields given twice, check failures.
+ */
+function generate(count: number, seed: number, deletes: boolean): string[] {
+  const r = random(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  // Mostly values a slot takes (edges among them), now and then one it must not.
+  const octet = (): string => (r() < 0.003 ? pick(['256', '007', '00', '0x1']) : pick(['0', '1', '9', '10', '99', '100', '255', String(Math.floor(r() * 256))]));
+  const ip = (): string => (r() < 0.99 ? `${octet()}.${octet()}.${octet()}.${octet()}` : pick(['10.0.0.0/255.0.0.0', '10.0.0.1/8', '1.2.3', '1.2.3.4.5']));
+  const port = (): string => (r() < 0.01
+    ? pick(['65536', '080', '007', '0x50', '99999', '80/0xff00'])
+    : pick(['0', '1', '80', '255', '256', '65535', String(Math.floor(r() * 65536))]));
+  const lines: string[] = [];
+  while (lines.length < count) {
+    const l4 = pick(['tcp', 'tcp', 'udp', 'sctp']);
+    const proto = { tcp: 6, udp: 17, sctp: 132 }[l4]!;
+    const wrongProto = r() < 0.05;
+    const sep = r() < 0.97 ? ',' : pick([', ', ' ,', ',\t']);
+    const order = r() < 0.85;
+    const twice = r() < 0.03;
+    const ttl = r() < 0.2 ? ',ttl=64' : '';
+    const word = deletes ? pick(['', '', '', 'delete ', 'd ']) : pick(['', '', '', 'add ', 'a ', 'modify ', 'mod ']);
+    const comment = r() < 0.1 ? '  # a comment' : '';
+    const actions = deletes ? '' : ` ${r() < 0.9 ? ACTIONS : 'drop'}`;
+    const run = 1 + Math.floor(r() * 24);
+    for (let k = 0; k < run && lines.length < count; k++) {
+      const ipv4 = `ipv4(src=${ip()},dst=${ip()}${twice ? `,src=${ip()}` : ''},proto=${wrongProto ? 99 : proto}${ttl},frag=no)`;
+      const l4Attr = `${l4}(src=${port()},dst=${port()})`;
+      const attrs = [`recirc_id(0)`, `in_port(1)`, `eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)`, `eth_type(0x0800)`, ipv4, l4Attr];
+      if (l4 === 'tcp') attrs.push('tcp_flags(0/0)');
+      if (!order) attrs.reverse();
+      const blank = r() < 0.03 ? '' : `${word}${attrs.join(sep)}${actions}${comment}`;
+      lines.push(r() < 0.02 ? `${blank}\r` : blank);
+    }
+  }
+  return lines;
+}
+
+test('a slot takes a value only in its one form: decimal without leading zeros, in range', () => {
+  const values = [0];
+  const read = (kind: 'ipv4' | 'port', s: string): number | undefined => (readSlot(kind, s, 0, values, 0) === s.length ? values[0] : undefined);
+  assert.equal(read('port', '0'), 0);
+  assert.equal(read('port', '65535'), 65535);
+  assert.equal(read('port', '65536'), undefined);
+  assert.equal(read('port', '080'), undefined);
+  assert.equal(read('port', '123456'), undefined);
+  assert.equal(read('ipv4', '0.0.0.0'), 0);
+  assert.equal(read('ipv4', '255.255.255.255'), 0xffffffff);
+  assert.equal(read('ipv4', '10.1.2.3'), 0x0a010203);
+  assert.equal(read('ipv4', '10.1.2.256'), undefined);
+  assert.equal(read('ipv4', '10.01.2.3'), undefined);
+  assert.equal(read('ipv4', '10.1.2'), undefined);
+  assert.equal(read('ipv4', '1000.1.2.3'), undefined);
+});
+
+test('slots: exact addresses and ports of ipv4/tcp/udp/sctp, not masked ones, nor fields given twice', () => {
+  const memo = new KeyAttrMemo();
+  const slotsOf = (line: string, at = 0): string[] => {
+    assert.ok(parseKeyEntries(line.slice(at).split(' ')[0]!, memo));
+    return lineSlots(line, at, memo.list.slice(0, memo.listLength))!.map((s) => `${s.attr}.${s.field}=${line.slice(s.start, s.end)}`);
+  };
+  assert.deepEqual(slotsOf('add in_port(1),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2/255.0.0.0,proto=6,frag=no),tcp(src=0,dst=0x50) drop', 4),
+    ['ipv4.ipv4_src=10.0.0.1', 'tcp.tcp_src=0']);
+  assert.deepEqual(slotsOf('udp(dst=53),sctp(src=1,dst=2),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02)'), ['udp.udp_dst=53', 'sctp.sctp_src=1', 'sctp.sctp_dst=2']);
+  assert.deepEqual(slotsOf('ipv4(src=1.2.3.4,src=1.2.3.5),arp(sip=1.2.3.4)'), []);
+  assert.deepEqual(slotsOf('in_port(1),ipv4(src=1.2.3.4,)'), []);
+});
+
+test('add-flows: a file whose lines take shapes sends what each line sends alone, and fails the same lines', async () => {
+  await assertSameAsAlone(generate(600, 7, false), 'add');
+});
+
+test('del-flows: the same for deletes by key', async () => {
+  await assertSameAsAlone(generate(300, 11, true), 'delete');
+});
+
+test('a kernel refusal of a line that took a shape is explained as the whole way explains it', async () => {
+  const line = (src: string): string => `in_port(1),eth_type(0x0800),ipv4(src=${src},dst=10.0.0.9,proto=17,frag=no),udp(src=1,dst=2) drop`;
+  const lines = [line('10.0.0.1'), line('10.0.0.2'), line('10.0.0.2'), line('10.0.0.3')];
+  const EEXIST = errnoNumber('EEXIST')!;
+  const { sent, stderr } = await runFile(lines, 'add', (hex, seen) => (seen.has(hex) ? EEXIST : 0));
+  assert.equal(sent.length, 4);
+  assert.deepEqual(stderr, [
+    'ovsdp: line 3: a flow with this key already exists in dp0 (mod-flow changes its actions)',
+    'add-flows: 3 added, 1 failed',
+  ]);
+  // A shape is made from the first line and proved; the others take it.
+  assert.equal(sent[1], sent[0]!.replace('0a000001', '0a000002'));
+});
