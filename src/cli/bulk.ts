@@ -19,6 +19,7 @@ import { UsageError } from './context.js';
 import { errorLine } from './dp-args.js';
 import { type FlowCommandTarget, portMaps } from './flow-args.js';
 import { Progress } from './render/progress.js';
+import { writeStderr } from './stdio.js';
 import { KeyAttrMemo, type MemoAttr, parseKeyEntries } from '../ovs/flowstr/keys.js';
 import { FlowParseError } from '../ovs/flowstr/scanner.js';
 import { lineSlots } from '../ovs/flowstr/slots.js';
@@ -410,6 +411,6 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   }
   progress.clear();
   const parts = (Object.keys(counts) as LineCommand[]).filter((c) => counts[c] > 0).map((c) => `${counts[c]} ${VERBS[c]}`);
-  process.stderr.write(`${commandName}: ${parts.length ? parts.join(', ') : 'nothing applied'}, ${failed} failed\n`);
+  writeStderr(`${commandName}: ${parts.length ? parts.join(', ') : 'nothing applied'}, ${failed} failed\n`);
   if (failed) process.exitCode = 1;
 }

@@ -1,6 +1,7 @@
 /** What every command gets: where to write, whether to colour, how to fail. */
 import { PLAIN_STYLE, type Style, colorEnabled } from './render/style.js';
 import { formatJSON } from './render/json.js';
+import { isTerminal, stdoutFailure, whenMade, writeStderr } from './stdio.js';
 
 /** Bad command-line input: exit code 2. */
 export class UsageError extends Error {
@@ -32,7 +33,7 @@ export class CliContext {
   }
 
   get stdoutIsTTY(): boolean {
-    return process.stdout.isTTY === true;
+    return isTerminal(1);
   }
 
   /** Writes text to stdout (a newline is added when missing). */
@@ -46,28 +47,32 @@ export class CliContext {
 
   /** A progress or status line on stderr, only for a person at a terminal. */
   status(text: string): void {
-    if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`);
+    if (isTerminal(2)) writeStderr(`\r\x1b[K${text}`);
   }
 
   clearStatus(): void {
-    if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+    if (isTerminal(2)) writeStderr('\r\x1b[K');
   }
 
   warn(text: string): void {
-    process.stderr.write(`ovsdp: ${text}\n`);
+    writeStderr(`ovsdp: ${text}\n`);
   }
 }
+
+let stdoutGuarded = false;
 
 /**
  * `ovsdp dump-flows | head`: the reader went away; stop quietly, as C tools do on SIGPIPE.
  * Any other write error (a full disk: ENOSPC) ends the command with its one line and exit
  * 1. Not rethrown: the error may surface inside the netlink binding's callback, where a
  * throw aborts the whole process.
+ *
+ * The guard goes on process.stdout when that is made, not now: a command may never write
+ * through it (dump-flows to a file uses write(2)), and making it costs (stdio.ts).
  */
 export function endQuietlyOnClosedStdout(): void {
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    process.stderr.write(`ovsdp: cannot write the output: ${err.message}\n`);
-    process.exit(1);
-  });
+  if (stdoutGuarded) return;
+  stdoutGuarded = true;
+  whenMade('stdout', (stream) => stream.on('error', (err: NodeJS.ErrnoException) => process.exit(stdoutFailure(err))));
 }
+

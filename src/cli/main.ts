@@ -10,6 +10,7 @@ import { FlowParseError } from '../ovs/flowstr/scanner.js';
 import { CliContext, type GlobalOptions, UsageError, endQuietlyOnClosedStdout } from './context.js';
 import { commands } from './registry.js';
 import { loadColors, stdoutMayColor } from './render/style.js';
+import { stdoutFailure, writeStderr, writeStdio } from './stdio.js';
 
 type Commander = typeof import('commander');
 let commander: Commander | undefined;
@@ -21,8 +22,19 @@ function firstCommandName(argv: readonly string[]): string | undefined {
   return argv.slice(2).find((a) => !a.startsWith('-'));
 }
 
-function packageVersion(): string {
-  return (JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+function versionLine(): string {
+  const { version } = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `ovsdp ${version}`;
+}
+
+/** The version line on stdout (written as commander writes it, without its stream). */
+function printVersion(): number {
+  try {
+    writeStdio(1, `${versionLine()}\n`);
+    return 0;
+  } catch (err) {
+    return stdoutFailure(err as NodeJS.ErrnoException);
+  }
 }
 
 /** A command-line word that is no option ("-" alone is a file: stdin). */
@@ -32,6 +44,8 @@ function isPlainArg(arg: string): boolean {
 
 export async function main(argv: readonly string[] = process.argv): Promise<number> {
   const [first, ...rest] = argv.slice(2);
+  // `ovsdp --version` alone: what commander would print, without loading it.
+  if (first === '--version' && rest.length === 0) return printVersion();
   // `ovsdp add-flows dp0 FILE`: no option anywhere, so nothing for commander to parse.
   if (first !== undefined && Object.hasOwn(commands, first) && rest.every(isPlainArg)) {
     const { plain } = await commands[first]!();
@@ -46,10 +60,10 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     .description('Open vSwitch kernel datapath control: datapaths, ports, flows, upcalls.\nCommands and output follow ovs-dpctl; every read command also speaks --json.')
     .option('--no-color', 'never colour the output (also: NO_COLOR=1, or when piped)')
     .option('--debug', 'show stack traces of errors')
-    .version(`ovsdp ${packageVersion()}`, '--version', 'print the version')
+    .version(versionLine(), '--version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `ovsdp: ${s.slice(7)}` : s) });
+  program.configureOutput({ writeErr: (s) => writeStderr(s.startsWith('error:') ? `ovsdp: ${s.slice(7)}` : s) });
 
   const colors = stdoutMayColor() ? await loadColors() : undefined;
   let ctx: CliContext | undefined;
@@ -90,24 +104,24 @@ function report(err: unknown, debug: boolean): number {
     // Commander already printed its message (or the help / version).
     return err.exitCode === 0 ? 0 : EXIT_USAGE;
   }
-  if (debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+  if (debug && err instanceof Error) writeStderr(`${err.stack}\n`);
   if (err instanceof UsageError) {
-    process.stderr.write(`ovsdp: ${err.message}\n`);
+    writeStderr(`ovsdp: ${err.message}\n`);
     return EXIT_USAGE;
   }
   if (err instanceof FlowParseError) {
     // The input with a caret under the offending column, as compilers do.
-    process.stderr.write(`ovsdp: ${err.message}\n  ${err.caret().replace('\n', '\n  ')}\n`);
+    writeStderr(`ovsdp: ${err.message}\n  ${err.caret().replace('\n', '\n  ')}\n`);
     return EXIT_FAILURE;
   }
   if (err instanceof NetlinkError) {
-    process.stderr.write(`ovsdp: ${err.message}${err.reason ? ` (${err.reason})` : ''}\n`);
+    writeStderr(`ovsdp: ${err.message}${err.reason ? ` (${err.reason})` : ''}\n`);
     return EXIT_FAILURE;
   }
   if (err instanceof SchemaError || err instanceof Error) {
-    process.stderr.write(`ovsdp: ${err.message}\n`);
+    writeStderr(`ovsdp: ${err.message}\n`);
     return EXIT_FAILURE;
   }
-  process.stderr.write(`ovsdp: ${String(err)}\n`);
+  writeStderr(`ovsdp: ${String(err)}\n`);
   return EXIT_FAILURE;
 }

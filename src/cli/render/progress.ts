@@ -4,6 +4,7 @@
  * before anything else is written to stderr.
  */
 import type { CliContext } from '../context.js';
+import { isTerminal } from '../stdio.js';
 
 export interface ProgressState {
   /** items handled so far */
@@ -37,7 +38,7 @@ export class Progress {
   /** Off when stderr is no terminal: nothing is drawn, nothing computed. */
   readonly active: boolean;
 
-  constructor(ctx: CliContext, delayMs = 500, active = process.stderr.isTTY === true) {
+  constructor(ctx: CliContext, delayMs = 500, active = isTerminal(2)) {
     this.ctx = ctx;
     this.delayMs = delayMs;
     this.active = active;

@@ -3,7 +3,7 @@
  * chalk is loaded only when colour may be shown: most runs (scripts, files, pipes) start
  * up without it.
  */
-import { fs } from '../../nl/node-fs.js';
+import { isTerminal } from '../stdio.js';
 
 /** The colours the CLI uses; each returns its text as it is when colour is off. */
 export interface Style {
@@ -28,16 +28,11 @@ export function colorEnabled(stream: NodeJS.WriteStream, flag: boolean | undefin
 
 /**
  * Whether stdout may show colour (colorEnabled without --no-color), answered without
- * setting up process.stdout when it is a file or a pipe: a terminal is a character device.
+ * setting up process.stdout when it is no terminal (context.ts isTerminal).
  */
 export function stdoutMayColor(): boolean {
   if (process.env['FORCE_COLOR'] !== undefined && process.env['FORCE_COLOR'] !== '0') return true;
-  try {
-    if (!fs.fstatSync(1).isCharacterDevice()) return false;
-  } catch {
-    return false;
-  }
-  return colorEnabled(process.stdout, undefined);
+  return isTerminal(1) && colorEnabled(process.stdout, undefined);
 }
 
 /** The colouring style, with chalk behind it. */

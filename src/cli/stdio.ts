@@ -1,0 +1,100 @@
+/**
+ * stdout and stderr without Node's streams where those are not needed. process.stdout and
+ * process.stderr are made on first use, and making one loads Node's stream modules, and
+ * for a pipe or a socket its net module too: in the test VM ~50 ms for a file or
+ * /dev/null, ~100-150 ms for a pipe, for a command that writes there one line or nothing
+ * (add-flows' summary on stderr, dump-flows to a file, --version). Until a stream is made,
+ * its fd is written with write(2), which is what the stream itself does on Linux for a
+ * file, a pipe or a terminal (synchronously); once made, the stream is used, so that the
+ * text keeps its order after anything the stream still holds.
+ */
+import { fs } from '../nl/node-fs.js';
+
+type StdioName = 'stdout' | 'stderr';
+
+const streams: Record<StdioName, NodeJS.WriteStream | undefined> = { stdout: undefined, stderr: undefined };
+const whenMadeCalls: Record<StdioName, ((stream: NodeJS.WriteStream) => void)[]> = { stdout: [], stderr: [] };
+
+/** Node's lazy getter of process[name], wrapped once to learn when the stream is made. */
+function watch(name: StdioName): void {
+  const made = Object.getOwnPropertyDescriptor(process, name);
+  const make = made?.get;
+  if (!made?.configurable || !make) {
+    streams[name] = process[name];
+    return;
+  }
+  Object.defineProperty(process, name, {
+    ...made,
+    get(): NodeJS.WriteStream {
+      Object.defineProperty(process, name, made);
+      const stream = make.call(process) as NodeJS.WriteStream;
+      streams[name] = stream;
+      for (const call of whenMadeCalls[name].splice(0)) call(stream);
+      return stream;
+    },
+  });
+}
+watch('stdout');
+watch('stderr');
+
+const nameOf = (fd: 1 | 2): StdioName => (fd === 1 ? 'stdout' : 'stderr');
+
+/** Runs `call` with process[name] when that is made (now, if it is). */
+export function whenMade(name: StdioName, call: (stream: NodeJS.WriteStream) => void): void {
+  const stream = streams[name];
+  if (stream) call(stream);
+  else whenMadeCalls[name].push(call);
+}
+
+/**
+ * Whether fd 1 or 2 is a terminal, told without making its stream where it cannot be one:
+ * only a character device can be a terminal, and /dev/null is none.
+ */
+export function isTerminal(fd: 1 | 2): boolean {
+  const stream = streams[nameOf(fd)];
+  if (stream) return stream.isTTY === true;
+  try {
+    const stat = fs.fstatSync(fd);
+    if (!stat.isCharacterDevice() || stat.rdev === fs.statSync('/dev/null').rdev) return false;
+  } catch {
+    return false;
+  }
+  return process[nameOf(fd)].isTTY === true;
+}
+
+/**
+ * Writes text to fd 1 or 2: through its stream when that is made, else with write(2). A
+ * full pipe that another process made non-blocking (EAGAIN) takes the rest through the
+ * stream.
+ */
+export function writeStdio(fd: 1 | 2, text: string): void {
+  const stream = streams[nameOf(fd)];
+  if (stream) {
+    stream.write(text);
+    return;
+  }
+  const bytes = Buffer.from(text);
+  let written = 0;
+  try {
+    while (written < bytes.length) written += fs.writeSync(fd, bytes, written);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+    process[nameOf(fd)].write(bytes.subarray(written));
+  }
+}
+
+/** A message on stderr; one that cannot be written (stderr closed) is dropped, as C tools do. */
+export function writeStderr(text: string): void {
+  try {
+    writeStdio(2, text);
+  } catch {
+    // Nowhere left to say so.
+  }
+}
+
+/** What a stdout that cannot be written means: exit 0 for a reader gone (EPIPE), else one line and exit 1. */
+export function stdoutFailure(err: NodeJS.ErrnoException): number {
+  if (err.code === 'EPIPE') return 0;
+  writeStderr(`ovsdp: cannot write the output: ${err.message}\n`);
+  return 1;
+}
