@@ -54,12 +54,20 @@ function keyAttrPayload(fixedHeader: Buffer, attr: string): number {
   return -1;
 }
 
-/** Writes `v` big-endian in `size` bytes at buf[off]. */
-function putBE(buf: Buffer, off: number, v: number, size: number): void {
-  for (let i = size - 1; i >= 0; i--) {
-    buf[off + i] = v & 255;
-    v = Math.floor(v / 256);
+/**
+ * Writes a slot's value big-endian at buf[off] (a Uint8Array store keeps the low 8 bits:
+ * no masking needed).
+ */
+function putSlot(buf: Buffer, off: number, kind: SlotKind, v: number): void {
+  if (kind === 'port') {
+    buf[off] = v >>> 8;
+    buf[off + 1] = v;
+    return;
   }
+  buf[off] = v >>> 24;
+  buf[off + 1] = v >>> 16;
+  buf[off + 2] = v >>> 8;
+  buf[off + 3] = v;
 }
 
 function readBE(buf: Buffer, off: number, size: number): number {
@@ -124,20 +132,23 @@ export class LineShape {
     const literals = this.literals;
     const kinds = this.kinds;
     const values = this.values;
+    // A slice compared with === (V8 compares the characters at once): startsWith at a
+    // position took several times longer on a line cut from a read block.
     let pos = 0;
     for (let i = 0; i < kinds.length; i++) {
       const literal = literals[i]!;
-      if (!line.startsWith(literal, pos)) return undefined;
-      pos = readSlot(kinds[i]!, line, pos + literal.length, values, i);
+      const end = pos + literal.length;
+      if (line.slice(pos, end) !== literal) return undefined;
+      pos = readSlot(kinds[i]!, line, end, values, i);
       if (pos < 0) return undefined;
     }
     const last = literals[kinds.length]!;
-    if (line.length !== pos + last.length || !line.endsWith(last)) return undefined;
+    if (line.length !== pos + last.length || line.slice(pos) !== last) return undefined;
     const buf = requestArena();
     const start = requestStart();
     const template = this.template;
     buf.set(template, start);
-    for (let i = 0; i < kinds.length; i++) putBE(buf, start + this.offsets[i]!, values[i]!, slotSize(kinds[i]!));
+    for (let i = 0; i < kinds.length; i++) putSlot(buf, start + this.offsets[i]!, kinds[i]!, values[i]!);
     return requestLaidOut(start + template.length);
   }
 

@@ -199,12 +199,16 @@ function targetAttrs(target: FlowTarget): AttrValues {
   return attrs;
 }
 
+// One object each, not one per request of a bulk load.
 const DELETE = { command: 'del', flags: 0 };
+const CREATE = { command: 'new', flags: NLM_F_CREATE };
+const UPSERT = { command: 'new', flags: 0 };
+const MODIFY = { command: 'set', flags: 0 };
 
 function putCommand(mode: PutMode): { command: string; flags: number } {
-  if (mode === 'create') return { command: 'new', flags: NLM_F_CREATE };
-  if (mode === 'upsert') return { command: 'new', flags: 0 };
-  return { command: 'set', flags: 0 };
+  if (mode === 'create') return CREATE;
+  if (mode === 'upsert') return UPSERT;
+  return MODIFY;
 }
 
 /**
@@ -403,8 +407,15 @@ export class FlowTable {
       } catch (err) {
         results = batch.requests.map(() => ({ replies: [], error: err as NetlinkError }));
       }
+      return batchResults(batch, results);
+    };
+    /**
+     * A batch's results, one per item in input order. The per-item loop in a function of
+     * its own, not the async settle (see take); refusals are explained apart (rare).
+     */
+    const batchResults = (batch: Batch<T>, results: readonly RequestResult[]): BulkResult<T>[] => {
       const out: BulkResult<T>[] = [];
-      const refused: { result: BulkResult<T>; error: NetlinkError; op: FlowOp }[] = [];
+      let refused: Refusal<T>[] | undefined;
       let r = 0;
       let e = 0;
       const { items, ops } = batch;
@@ -416,14 +427,10 @@ export class FlowTable {
         }
         const error = results[r++]?.error;
         const result: BulkResult<T> = { item: items[i]! };
-        if (error) refused.push({ result, error, op });
+        if (error) (refused ??= []).push({ result, error, op });
         out.push(result);
       }
-      const reasons = this.reasonsFor(refused.filter((f) => isErrno(f.error, EINVAL_NAME)).length);
-      for (const f of refused) {
-        const reason = isErrno(f.error, EINVAL_NAME) ? reasons.shift() : undefined;
-        f.result.error = explainOpError(reason ? this.withReason(f.error, [reason]) : f.error, f.op, name);
-      }
+      if (refused) this.explainRefusals(refused, name);
       return out;
     };
 
@@ -493,6 +500,15 @@ export class FlowTable {
   /** A layout of bulk operations' requests, as operateBlocks sends them. */
   async bulkRequests(): Promise<BulkRequests> {
     return new BulkRequests(await this.requestBase());
+  }
+
+  /** Sets the errors of a batch's refused requests, explained, with the kernel's logged reasons. */
+  private explainRefusals<T>(refused: readonly Refusal<T>[], dpName: string): void {
+    const reasons = this.reasonsFor(refused.filter((f) => isErrno(f.error, EINVAL_NAME)).length);
+    for (const f of refused) {
+      const reason = isErrno(f.error, EINVAL_NAME) ? reasons.shift() : undefined;
+      f.result.error = explainOpError(reason ? this.withReason(f.error, [reason]) : f.error, f.op, dpName);
+    }
   }
 
   /**
@@ -724,6 +740,13 @@ interface Batch<T> {
   errors: Error[];
   requests: GenlRequest[];
   sent?: Promise<RequestResult[]>;
+}
+
+/** A request of a batch the kernel refused, and the result its explained error goes to. */
+interface Refusal<T> {
+  result: BulkResult<T>;
+  error: NetlinkError;
+  op: FlowOp;
 }
 
 function newBatch<T>(): Batch<T> {
