@@ -17,6 +17,8 @@
  * ("actions[2].ct.nat.ip_min") are built only when something fails, on the way out of
  * the nesting.
  */
+// Imported rather than the global: Node's global Buffer is a getter, paid on every use.
+import { Buffer } from 'node:buffer';
 import { endianness } from 'node:os';
 import {
   type AttrPlan, type FieldPlan, type Runtime, type SetFunction, type SetPlan, type StructPlan, type WriterLike,
@@ -529,9 +531,18 @@ function getScalar(kind: number, buf: Buffer, off: number): unknown {
 
 const structPlans = new WeakMap<StructSpec, StructPlan>();
 
+/** The struct looked up last (a run of messages of one family asks for the same one), and its plan. */
+let lastStruct: StructSpec | undefined;
+let lastStructPlan: StructPlan | undefined;
+
 function structPlan(s: StructSpec): StructPlan {
+  if (s === lastStruct) return lastStructPlan!;
   let plan = structPlans.get(s);
-  if (plan) return plan;
+  if (plan) {
+    lastStruct = s;
+    lastStructPlan = plan;
+    return plan;
+  }
   let offset = 0;
   const fields = s.fields.map((f, index): FieldPlan => {
     const at = { name: f.name, offset, index };
@@ -672,9 +683,18 @@ export function decodeStruct(s: StructSpec, buf: Buffer, off = 0): Record<string
 
 const setPlans = new WeakMap<AttrSet, SetPlan>();
 
+/** The set looked up last (a run of requests or replies asks for the same one), and its plan. */
+let lastSet: AttrSet | undefined;
+let lastSetPlan: SetPlan | undefined;
+
 function setPlan(set: AttrSet): SetPlan {
+  if (set === lastSet) return lastSetPlan!;
   let plan = setPlans.get(set);
-  if (plan) return plan;
+  if (plan) {
+    lastSet = set;
+    lastSetPlan = plan;
+    return plan;
+  }
   // Each function is generic until used often enough to be worth compiling (a set's plan
   // exists as soon as a parent set refers to it; most of a program's sets are never used).
   const tiered = <K extends SetFunction>(name: K, generic: SetPlan[K]) => {
@@ -1246,14 +1266,16 @@ function checkRange(buf: Buffer, start: number, end: number, path: string): void
 }
 
 /**
- * Runs a decode of buf[start, end) at `path`: the range checked first; on failure the
- * nesting depth restored and the error put under the path.
+ * Decodes buf[start, end) at `path` as a set or, with `asList`, a list: the range checked
+ * first; on failure the nesting depth restored and the error put under the path.
+ * (No callback: a closure made per decoded message is an allocation per message.)
  */
-function decodeRange<T>(buf: Buffer, start: number, end: number, path: string, read: () => T): T {
+function decodeRun(set: AttrSet, buf: Buffer, start: number, end: number, path: string, asList: boolean): AttrValues | AttrValues[] {
   checkRange(buf, start, end, path);
   const depth = nestDepth.n;
   try {
-    return read();
+    const plan = setPlan(set);
+    return asList ? plan.readList(buf, start, end) : plan.read(buf, start, end);
   } catch (err) {
     nestDepth.n = depth;
     throw under(path, err);
@@ -1262,12 +1284,12 @@ function decodeRange<T>(buf: Buffer, start: number, end: number, path: string, r
 
 /** Decodes buf[start, end) as attributes of `set`. Throws SchemaError naming the path. */
 export function decodeAttrs(set: AttrSet, buf: Buffer, start = 0, end = buf.length, path = ''): AttrValues {
-  return decodeRange(buf, start, end, path, () => setPlan(set).read(buf, start, end));
+  return decodeRun(set, buf, start, end, path, false) as AttrValues;
 }
 
 /** Decodes a run of attributes as a list of single-key objects (order and repeats kept). */
 export function decodeList(set: AttrSet, buf: Buffer, start = 0, end = buf.length, path = ''): AttrValues[] {
-  return decodeRange(buf, start, end, path, () => setPlan(set).readList(buf, start, end));
+  return decodeRun(set, buf, start, end, path, true) as AttrValues[];
 }
 
 // ---------------------------------------------------------------- validation, JSON

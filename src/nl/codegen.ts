@@ -301,9 +301,14 @@ function zeroBytes(from: string, count: number): string {
   return out.join(' ');
 }
 
-/** An attribute header (length and type) as one 32-bit store in host order. */
+/** An attribute header (length, then type, each 16 bits in host order) as one 32-bit store in host order. */
 function headerStore(at: string, len: number, type: number): string {
-  return `d.setUint32(${at}, ${(((type << 16) | len) >>> 0)}, ${LE});`;
+  return `d.setUint32(${at}, ${headerWord(len, type)}, ${LE});`;
+}
+
+/** The 32-bit word (host order) of an attribute header. */
+function headerWord(len: number, type: number): number {
+  return (LE ? (type << 16) | len : (len << 16) | type) >>> 0;
 }
 
 const align4 = (n: number): number => (n + 3) & ~3;
@@ -318,6 +323,29 @@ function build<T>(what: string, names: string[], args: unknown[], source: string
 
 // ---------------------------------------------------------------- structs
 
+/**
+ * A struct writer's fast lane, for structs whose fields are all scalars (others, IPv6
+ * text and byte strings, always convert): when the value has only fields of the struct,
+ * none undefined, each a scalar that needs no conversion, the fields are read by name
+ * (plain loads from one hidden class, where the loop below dispatches on every key) and
+ * stored. Anything else (other keys, undefined values, values to convert or refuse)
+ * leaves the lane, and the loop does it all again in the value's key order, errors included.
+ */
+function structLane(plan: StructPlan, memos: Memos): string {
+  const fields = plan.fields.filter((f) => f.put !== undefined);
+  if (fields.length === 0 || fields.some((f) => f.kind === OTHER)) return '';
+  const v = (f: FieldPlan): string => `v${f.index}`;
+  return `// Fast lane: the value's fields by name (see structLane).
+      fast: {
+        let keys = 0;
+        for (const key in value) keys++;
+        const ${fields.map((f) => `${v(f)} = value[${lit(f.name)}]`).join(', ')};
+        if (keys !== ${fields.map((f) => `(${v(f)} !== undefined ? 1 : 0)`).join(' + ')}) break fast;
+        ${fields.map((f) => `if (${v(f)} !== undefined) { const v = ${v(f)}; ${scalarPut(memos, f.kind, `at + ${f.offset}`, '', 'break fast;')} }`).join('\n        ')}
+        return;
+      }`;
+}
+
 /** Generates write(value, buf, d, at) and read(buf, d, at) for a struct. */
 export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, 'write' | 'read'> {
   const { name } = plan.spec;
@@ -325,6 +353,7 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
   const cases: string[] = [];
   const fields: string[] = [];
   const memos = new Memos();
+  const lane = structLane(plan, memos);
   for (const f of F) {
     if (f.put === undefined) continue;
     const at = `at + ${f.offset}`;
@@ -344,6 +373,7 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
       if (!rt.isRecord(value)) rt.fail("expected an object for struct " + STRUCT + ", got " + rt.describe(value));
       // Fields the value leaves out (and padding) are zero.
       ${plan.size <= 32 ? zeroBytes('at', plan.size) : `for (let i = 0; i < ${plan.size}; i++) buf[at + i] = 0;`}
+      ${lane}
       let field = "";
       try {
         // The value's own key order: each key is one of the fields, or an error.
@@ -405,7 +435,10 @@ function writeCase(a: AttrPlan, i: number, memos: Memos): string {
           const o = w.off;
           w.off = o + 4;
           C${i}.${a.kind === NESTED_ATTR ? 'write' : 'writeList'}(v, w);
-          rt.closeAttribute(w, o, ${a.headerType});`;
+          // Every attribute inside ends padded: the nest needs no padding, only its header.
+          const n = w.off - o;
+          if (n <= 0xffff && (n & 3) === 0) w.view.setUint32(o, ${LE ? `${headerWord(0, a.headerType)} | n` : `n << 16 | ${a.headerType}`}, ${LE});
+          else rt.closeAttribute(w, o, ${a.headerType});`;
       break;
     case FLAG_ATTR:
       body = `if (v === true) {
@@ -503,9 +536,17 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
           break;`).join('\n        ')}
         default: ${otherEntry}
       }`;
+  // Decoded objects are made by a constructor that names every attribute of the set
+  // (assignments never run): V8 sizes its objects for that many in-object properties,
+  // trimmed to what the first objects use, so an object that gets a dozen attributes
+  // grows no out-of-object property array (reallocated every few properties). Its
+  // prototype is Object.prototype: the objects are plain objects as before.
+  const named = attrs.filter((a) => a.kind !== PAD_ATTR).map((a) => `this[${lit(a.name)}] = undefined;`);
   const prelude = `
     ${consts.join('\n    ')}
     const SET = ${lit(setName)};
+    function Values() { if (false) { ${named.join(' ')} } }
+    Values.prototype = Object.prototype;
     ${memos.declarations.join('\n    ')}
     const depth = rt.depth, maxDepth = rt.maxDepth;
     let linked = false;
@@ -541,8 +582,11 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
         const item = list[i];
         let current = "";
         try {
-          const key = rt.singleKey(plan, item);
-          const v = item[key];
+          // The one key (and its value, read the way for-in reads fast); anything but
+          // one own key goes to singleKey, which names what is wrong.
+          let key = "", v, keys = 0;
+          for (const k in item) { key = k; v = item[k]; keys++; }
+          if (keys !== 1 || !rt.isRecord(item) || !Object.hasOwn(item, key)) v = item[key = rt.singleKey(plan, item)];
           if (v === undefined) continue;
           current = key;
           ${switchWrite}
@@ -568,7 +612,7 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
     read: `
     function read(buf, start, end) {
       if (!linked) link();
-      const out = {};
+      const out = new Values();
       // The attribute being read (-1: a header), for the error path.
       let current = -1;
       try {

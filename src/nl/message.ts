@@ -124,12 +124,9 @@ export function genlRequestLength(req: GenlRequest): number {
 export function appendGenlRequest(b: MessageBuilder, req: GenlRequest, seq: number, extraFlags = 0): void {
   const start = b.reserve(NLMSG_HDRLEN + GENL_HDRLEN);
   try {
-    // TypedArray set: Buffer's copy (which append uses for all but short runs) checks
-    // its arguments in JavaScript, once per request of a bulk load.
-    if (req.fixedHeader) {
-      const at = b.reserve(req.fixedHeader.length); // may replace b.buffer: taken after
-      b.buffer.set(req.fixedHeader, at);
-    }
+    // A fixed header is a few bytes: append copies those by a loop (TypedArray set and
+    // Buffer's copy are native calls, once per request of a bulk load).
+    if (req.fixedHeader) b.append(req.fixedHeader);
     if (req.set && req.attrs) b.attrs(req.set, req.attrs);
   } catch (err) {
     b.truncate(start);

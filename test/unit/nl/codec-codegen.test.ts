@@ -7,13 +7,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { decodeAttrs, decodeList, encodeAttrs, encodeList } from '../../../src/nl/codec.js';
 import { SchemaError } from '../../../src/nl/errors.js';
 import { formatIPv4, formatMac } from '../../../src/nl/repr.js';
-import { defineSet } from '../../../src/nl/schema.js';
+import { type AttrSet, defineSet, defineStruct } from '../../../src/nl/schema.js';
 import { attrValues } from './arbitraries.js';
-import { allSet, endpoint } from './schemas.js';
+import { allSet, endpoint, flaggedSet, hex } from './schemas.js';
 
 /** The bytes of a be32 attribute of type 18 (allSet's ipv4) holding `n`. */
 function ipv4Attr(n: number): Buffer {
@@ -147,4 +148,114 @@ test('generic first, generated after: the same bytes, values and errors across t
       assert.throws(() => decodeAttrs(fresh, Buffer.concat([bytes, Buffer.from([5, 0])])), SchemaError);
     }
   }), { numRuns: 20 });
+});
+
+/**
+ * What `run` gives (a value, or the error's message) for a fresh set (and fresh structs)
+ * from `makeSet`: on its first call (the generic way) and once it has been used enough to
+ * be generated.
+ */
+function bothWays(makeSet: () => AttrSet, run: (set: AttrSet) => unknown): { generic: unknown; generated: unknown } {
+  const outcome = (set: AttrSet): unknown => {
+    try {
+      return run(set);
+    } catch (err) {
+      return err instanceof SchemaError ? `SchemaError: ${err.message}` : err;
+    }
+  };
+  const set = makeSet();
+  const generic = outcome(set);
+  for (let i = 0; i < 40; i++) outcome(set);
+  return { generic, generated: outcome(set) };
+}
+
+/** A set holding a struct of scalars only: generated writers read its fields by name when they can. */
+const withScalars = (): AttrSet => defineSet('with_scalars', [{
+  id: 1, name: 's', type: 'struct', struct: defineStruct('scalars', [
+    { name: 'u8', type: 'u8' },
+    { name: 'pad', type: 'pad', len: 1 },
+    { name: 'port', type: 'be16' },
+    { name: 'ip', type: 'be32', repr: 'ipv4' },
+    { name: 'mac', type: 'bytes', len: 6, repr: 'mac' },
+    { name: 'n', type: 'u32' },
+  ]),
+}]);
+
+test('a struct of scalars read by name: the same bytes and errors as in the key order, whatever the value holds', () => {
+  const full = { u8: 1, port: 80, ip: '10.0.0.1', mac: '00:11:22:33:44:55', n: 7 };
+  const bytes = hex('16 00 01 00  01 00 00 50  0a 00 00 01  00 11 22 33 44 55  07 00 00 00  00 00');
+  const cases: unknown[] = [
+    full,
+    { n: 7, mac: '00:11:22:33:44:55', ip: '10.0.0.1', port: 80, u8: 1 },
+    { port: 80 },
+    {},
+    { ...full, n: undefined },
+    { ...full, ip: 0x0a000001, mac: hex('001122334455') },
+    // Values to convert (numeric text), or to refuse: each named as the key order meets it.
+    { ...full, n: '0x10' },
+    { ...full, port: 70000 },
+    { ...full, u8: -1, port: 'x' },
+    { ...full, ip: '10.0.0' },
+    { ...full, mac: 'zz:11:22:33:44:55' },
+    { ...full, extra: 1 },
+    { extra: 1, ...full, n: 'bad' },
+    { ...full, pad: 0 },
+    Object.create({ u8: 9 }) as object,
+    [1, 2],
+    null,
+  ];
+  for (const value of cases) {
+    const { generic, generated } = bothWays(withScalars, (set) => encodeAttrs(set, { s: value }));
+    assert.deepEqual(generated, generic, inspect(value));
+  }
+  assert.deepEqual(bothWays(withScalars, (set) => encodeAttrs(set, { s: full })).generated, bytes);
+  assert.deepEqual(bothWays(withScalars, (set) => encodeAttrs(set, { s: { ...full, extra: 1 } })).generated, 'SchemaError: s: struct scalars has no field "extra"');
+});
+
+test('a list entry needs exactly one own key: the same bytes and errors generic and generated', () => {
+  const entries = (): AttrSet => defineSet('entries', [{ id: 1, name: 'n', type: 'u32' }, { id: 2, name: 'on', type: 'flag' }]);
+  const cases: unknown[] = [
+    [{ n: 1 }, { on: true }, { n: 2 }],
+    [{ n: 1, on: true }],
+    [{}],
+    [null],
+    [[5]],
+    ['n'],
+    [Object.create({ n: 1 }) as object],
+    [{ n: undefined }],
+    [{ m: 1 }],
+    [{ n: 'x' }],
+  ];
+  for (const list of cases) {
+    const { generic, generated } = bothWays(entries, (set) => encodeList(set, list as Record<string, unknown>[]));
+    assert.deepEqual(generated, generic, inspect(list));
+  }
+});
+
+test('a nest\'s header written after its content: lengths, NLA_F_NESTED, and nests too long for 16 bits', () => {
+  const values = { inner: { a: 1, leaf: { x: 2 } }, inner_plain: { a: 3 }, list: [{ a: 4 }] };
+  let bytes: Buffer = Buffer.alloc(0);
+  for (let i = 0; i < 40; i++) bytes = encodeAttrs(flaggedSet, values);
+  assert.deepEqual(bytes, hex(`
+    18 00 01 80  08 00 01 00 01 00 00 00  0c 00 03 00  06 00 01 00 02 00 00 00
+    0c 00 02 00  08 00 01 00 03 00 00 00
+    0c 00 03 80  08 00 01 00 04 00 00 00`));
+  const long = { inner: { b: 'x'.repeat(70000) } };
+  const { generic, generated } = bothWays(() => defineSet('flagged', flaggedSet.attrs, { nestedFlag: true }), (set) => encodeAttrs(set, long));
+  assert.equal(generated, generic);
+  assert.match(String(generated), /exceeds netlink's 65535/);
+});
+
+test('decoded objects are plain objects: their prototype, keys in wire order, printed without a class name', () => {
+  const bytes = encodeAttrs(allSet, { u32: 5, u8: 1, inner: { leaf: { on: true, x: 3 }, a: 2 } });
+  for (let i = 0; i < 40; i++) {
+    const decoded = decodeAttrs(allSet, bytes);
+    assert.equal(Object.getPrototypeOf(decoded), Object.prototype);
+    assert.equal(Object.getPrototypeOf(decoded['inner']), Object.prototype);
+    assert.deepEqual(Object.keys(decoded), ['u32', 'u8', 'inner']);
+    assert.deepEqual(Object.keys(decoded['inner'] as object), ['leaf', 'a']);
+    assert.deepStrictEqual(decoded, { u32: 5, u8: 1, inner: { leaf: { on: true, x: 3 }, a: 2 } });
+    assert.equal(inspect(decoded, { depth: 5 }), '{ u32: 5, u8: 1, inner: { leaf: { on: true, x: 3 }, a: 2 } }');
+    assert.equal(JSON.stringify(decoded), '{"u32":5,"u8":1,"inner":{"leaf":{"on":true,"x":3},"a":2}}');
+  }
 });
