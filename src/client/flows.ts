@@ -387,7 +387,8 @@ export class FlowTable {
   /**
    * operateBatches() over items that come in blocks (arrays, e.g. add-flows' lines a
    * few dozen at a time): the items of a block are taken in a plain loop, without a turn
-   * of an iterator each.
+   * of an iterator each. A block is read through before the next is asked for: its source
+   * may fill the same array again.
    */
   async *operateBlocks<T>(
     blocks: AsyncIterable<readonly T[]> | Iterable<readonly T[]>, toOp: (item: T) => FlowOp, options: BulkOptions = {},
