@@ -3,13 +3,18 @@ import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { type PutCommandOptions, putFromArgs } from './flow-args.js';
 
+async function run(args: string[], opts: PutCommandOptions, context: () => CliContext): Promise<void> {
+  await putFromArgs(context(), 'add-flow', args, 'create', opts);
+}
+
+/** `ovsdp add-flow [DP] FLOW ACTIONS`: no option, so no commander (registry.ts). */
+export const plain = { minArgs: 1, run: (args: string[], context: () => CliContext) => run(args, {}, context) };
+
 export function define(program: Command, context: () => CliContext): void {
   program
     .command('add-flow')
     .description('add FLOW with ACTIONS to DP (DP may be left out when there is only one datapath)')
     .argument('<args...>', '[dp] flow actions, in ovs-dpctl\'s syntax, e.g. "in_port(1),eth_type(0x0800),ipv4(dst=10.0.0.2)" 2')
     .option('-s, --statistics', 'print the new flow\'s statistics')
-    .action(async (args: string[], opts: PutCommandOptions) => {
-      await putFromArgs(context(), 'add-flow', args, 'create', opts);
-    });
+    .action((args: string[], opts: PutCommandOptions) => run(args, opts, context));
 }

@@ -3,20 +3,29 @@ import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { checkArgCount, monotonicMs, parseWithPortNames, withFlowTable } from './flow-args.js';
 
+interface DelFlowOptions {
+  statistics?: boolean;
+}
+
+async function run(args: string[], opts: DelFlowOptions, context: () => CliContext): Promise<void> {
+  checkArgCount('del-flow', args, 1, 2, '[DP] FLOW');
+  const ctx = context();
+  const { formatFlowStats, parseFlowMatch } = await import('../client/flow-text.js');
+  await withFlowTable(args, 2, async ({ conn, table, datapath, rest }) => {
+    const match = await parseWithPortNames(conn, datapath, (portNumbers) => parseFlowMatch(rest[0]!, { portNumbers }));
+    const gone = await table.del(match, { echo: opts.statistics === true });
+    if (opts.statistics && gone) ctx.print(formatFlowStats(gone, monotonicMs()));
+  });
+}
+
+/** `ovsdp del-flow [DP] FLOW`: no option, so no commander (registry.ts). */
+export const plain = { minArgs: 1, run: (args: string[], context: () => CliContext) => run(args, {}, context) };
+
 export function define(program: Command, context: () => CliContext): void {
   program
     .command('del-flow')
     .description('delete the flow FLOW (or ufid:ID, or ufid:ID FLOW) from DP')
     .argument('<args...>', '[dp] flow')
     .option('-s, --statistics', 'print the deleted flow\'s statistics')
-    .action(async (args: string[], opts: { statistics?: boolean }) => {
-      checkArgCount('del-flow', args, 1, 2, '[DP] FLOW');
-      const ctx = context();
-      const { formatFlowStats, parseFlowMatch } = await import('../client/flow-text.js');
-      await withFlowTable(args, 2, async ({ conn, table, datapath, rest }) => {
-        const match = await parseWithPortNames(conn, datapath, (portNumbers) => parseFlowMatch(rest[0]!, { portNumbers }));
-        const gone = await table.del(match, { echo: opts.statistics === true });
-        if (opts.statistics && gone) ctx.print(formatFlowStats(gone, monotonicMs()));
-      });
-    });
+    .action((args: string[], opts: DelFlowOptions) => run(args, opts, context));
 }

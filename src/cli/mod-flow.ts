@@ -3,6 +3,13 @@ import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { type PutCommandOptions, putFromArgs } from './flow-args.js';
 
+async function run(args: string[], opts: PutCommandOptions, context: () => CliContext): Promise<void> {
+  await putFromArgs(context(), 'mod-flow', args, opts.mayCreate ? 'upsert' : 'modify', opts);
+}
+
+/** `ovsdp mod-flow [DP] FLOW ACTIONS`: no option, so no commander (registry.ts). */
+export const plain = { minArgs: 1, run: (args: string[], context: () => CliContext) => run(args, {}, context) };
+
 export function define(program: Command, context: () => CliContext): void {
   program
     .command('mod-flow')
@@ -11,7 +18,5 @@ export function define(program: Command, context: () => CliContext): void {
     .option('--clear', 'reset the flow\'s statistics to zero')
     .option('--may-create', 'create the flow if it does not exist')
     .option('-s, --statistics', 'print the flow\'s statistics (as they were before --clear)')
-    .action(async (args: string[], opts: PutCommandOptions) => {
-      await putFromArgs(context(), 'mod-flow', args, opts.mayCreate ? 'upsert' : 'modify', opts);
-    });
+    .action((args: string[], opts: PutCommandOptions) => run(args, opts, context));
 }

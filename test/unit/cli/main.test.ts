@@ -27,6 +27,13 @@ test('plain words run the command itself: its own usage errors, exit 2', async (
   assert.deepEqual(await run('add-flows', 'a', 'b', 'c'), { code: 2, stderr: 'ovsdp: add-flows takes [DP] FILE (got 3 arguments)\n' });
   assert.deepEqual(await run('mod-flows', 'a', 'b', 'c'), { code: 2, stderr: 'ovsdp: mod-flows takes [DP] FILE (got 3 arguments)\n' });
   assert.deepEqual(await run('del-flows', 'a', 'b', 'c'), { code: 2, stderr: 'ovsdp: del-flows takes [DP] [FILE] (got 3 arguments)\n' });
+  for (const command of ['add-flow', 'mod-flow']) {
+    const stderr = `ovsdp: ${command} takes [DP] FLOW ACTIONS (got 4 arguments)\n`;
+    assert.deepEqual(await run(command, 'a', 'b', 'c', 'd'), { code: 2, stderr });
+    assert.deepEqual(await run(command, '--no-color', 'a', 'b', 'c', 'd'), { code: 2, stderr }, 'the same through commander');
+  }
+  assert.deepEqual(await run('del-flow', 'a', 'b', 'c'), { code: 2, stderr: 'ovsdp: del-flow takes [DP] FLOW (got 3 arguments)\n' });
+  assert.deepEqual(await run('del-flow', '-s', 'a', 'b', 'c'), { code: 2, stderr: 'ovsdp: del-flow takes [DP] FLOW (got 3 arguments)\n' });
 });
 
 test('too few words, or an option, go through commander', async () => {
