@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -64,5 +64,23 @@ test('bin/ovsdp: output it cannot write (a full disk) is one line and exit 1, no
     assert.equal(r.stderr, 'ovsdp: cannot write the output: ENOSPC: no space left on device, write\n');
   } finally {
     closeSync(out);
+  }
+});
+
+test('bin/ovsdp: each code cache the build made is one V8 takes for the bundle, under the flags it was made for', (t) => {
+  const dir = fileURLToPath(new URL('../../../bundle/', import.meta.url));
+  if (!existsSync(`${dir}cli.js`)) {
+    t.skip('no bundle: tsc alone was run');
+    return;
+  }
+  const caches = readdirSync(dir).filter((name) => name.endsWith('.cache'));
+  assert.deepEqual(caches.sort(), ['cli.js.cache', 'cli.js.flows.cache', 'cli.js.flows.threads.cache', 'cli.js.threads.cache']);
+  for (const name of caches) {
+    const flags = name.includes('.threads.') ? [] : ['--single-threaded'];
+    const check = `const vm = require('node:vm'), fs = require('node:fs');
+      const script = new vm.Script(fs.readFileSync(${JSON.stringify(`${dir}cli.js`)}, 'utf8'), { filename: 'cli.js', cachedData: fs.readFileSync(${JSON.stringify(dir + name)}) });
+      process.stdout.write(String(script.cachedDataRejected));`;
+    const r = spawnSync(process.execPath, [...flags, '-e', check], { encoding: 'utf8' });
+    assert.equal(r.stdout, 'false', `${name}: ${r.stderr}`);
   }
 });
