@@ -177,6 +177,16 @@ test('add-flows: a file whose lines take shapes sends what each line sends alone
   await assertSameAsAlone(generate(600, 7, false), 'add');
 });
 
+test('values at the edges of their range, after a line with others, go as they go alone', async () => {
+  const line = (src: string, dst: string, sport: string, dport: string, l4 = 'udp'): string =>
+    `in_port(1),eth_type(0x0800),ipv4(src=${src},dst=${dst},proto=${l4 === 'udp' ? 17 : 132},frag=no),${l4}(src=${sport},dst=${dport}) drop`;
+  const lines = [line('10.0.0.1', '10.0.0.2', '1000', '53')];
+  for (const ip of ['0.0.0.0', '255.255.255.255', '0.255.0.255', '1.0.0.0']) {
+    for (const port of ['0', '65535', '1', '256']) lines.push(line(ip, '10.0.0.2', port, '53'), line('10.0.0.1', ip, '53', port, 'sctp'));
+  }
+  await assertSameAsAlone(lines, 'add');
+});
+
 test('del-flows: the same for deletes by key', async () => {
   await assertSameAsAlone(generate(300, 11, true), 'delete');
 });
