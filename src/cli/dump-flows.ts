@@ -29,6 +29,16 @@ const FILE_WRITE_CHARS = 64 * 1024;
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
+/**
+ * How dump-flows text for a file is encoded: it is ASCII but for port names, so without a
+ * non-ASCII name latin1, which copies the characters as they are (UTF-8 encodes them one
+ * by one); with one, UTF-8.
+ */
+export function flowTextEncoding(portNames: ReadonlyMap<number, string> | undefined): 'latin1' | 'utf8' {
+  if (portNames) for (const name of portNames.values()) if (NON_ASCII.test(name)) return 'utf8';
+  return 'latin1';
+}
+
 /** Whether fd 1 is a regular file (false when it is closed). */
 function stdoutIsFile(): boolean {
   try {
@@ -75,10 +85,7 @@ async function run(args: string[], opts: FlowListOptions, context: () => CliCont
     // batches of ~20 KiB: stream ~10 ms, write(2) per batch ~6, per 64 KiB ~4.5). Pipes and terminals keep the stream (backpressure; EPIPE handled
     // by endQuietlyOnClosedStdout).
     const toFile = stdoutIsFile();
-    // The text is ASCII but for port names: without a non-ASCII one it is written as
-    // latin1, which copies the characters as they are (UTF-8 has each checked and first
-    // makes the text one flat string).
-    const encoding = names && [...names.values()].some((name) => NON_ASCII.test(name)) ? 'utf8' : 'latin1';
+    const encoding = flowTextEncoding(names);
     let pending = '';
     /** Text for stdout: a batch's, at once (with backpressure), or kept for a larger write to a file. */
     const write = async (text: string): Promise<void> => {
