@@ -134,7 +134,14 @@ const { outputFiles } = await build({
   footer: { js: '})' },
   legalComments: 'none',
   logLevel: 'warning',
+  charset: 'ascii',
 });
+// bin/ovsdp reads the script as latin1, which copies its bytes as they are (UTF-8 has each
+// checked first: host ~1.5 -> ~0.7 ms for the 0.7 MB, ~10 ms less in the test VM); the
+// same text only while every byte is ASCII, as esbuild writes it (charset: ascii escapes
+// the rest).
+const nonAscii = outputFiles[0].contents.findIndex((byte) => byte > 0x7f);
+if (nonAscii >= 0) throw new Error(`build-bundle: the bundle has a byte that is not ASCII at offset ${nonAscii}`);
 writeFileSync(`${bundle}.tmp`, outputFiles[0].contents);
 renameSync(`${bundle}.tmp`, bundle);
 

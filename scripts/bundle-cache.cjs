@@ -19,7 +19,7 @@ const vm = require('node:vm');
 const { NativeNetlink, DATAPATH_NAME } = require('./bundle-cache-kernel.cjs');
 
 const [bundle, cache, commands] = process.argv.slice(2);
-const script = new vm.Script(readFileSync(bundle, 'utf8'), { filename: bundle });
+const script = new vm.Script(readFileSync(bundle, 'latin1'), { filename: bundle });
 const cli = { exports: {} };
 const bundleRequire = createRequire(bundle);
 /** The bundle's require: the netlink binding is the stand-in, and no other native code loads. */
