@@ -9,8 +9,17 @@
  * dump-flows writes them. Checks that both give the same text first. Times are the
  * median of several rounds in CPU time of this process.
  *
- *   node scripts/bench/dump-profile.mjs [--json] [--flows N] [--rounds N] [--only raw|decoded]
+ * --fresh instead times one pass of the raw path (default options) in this process as a
+ * dump-flows run makes it: V8 cold, the text written to a file 64 KiB at a time (latin1).
+ * Most of a fresh pass is V8 getting the printer's functions optimized (TurboFan compiles
+ * on the main thread under --single-threaded, as bin/ovsdp runs): run it as
+ * `node --single-threaded scripts/bench/dump-profile.mjs --fresh`, several times.
+ *
+ *   node scripts/bench/dump-profile.mjs [--json] [--flows N] [--rounds N] [--only raw|decoded] [--fresh]
  */
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { flowLineText } from './workloads.mjs';
 
@@ -22,7 +31,7 @@ const [{ parseFlowText, formatFlowLine }, { flowFromMessage }, { writeGenlReques
     load('ovs/flow.js'), load('nl/codec.js'), load('ovs/header.js'), load('client/flow-printer.js'),
   ]);
 
-const { values: opts } = parseArgs({ options: { json: { type: 'boolean' }, flows: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' } } });
+const { values: opts } = parseArgs({ options: { json: { type: 'boolean' }, flows: { type: 'string' }, rounds: { type: 'string' }, only: { type: 'string' }, fresh: { type: 'boolean' } } });
 const N = Number(opts.flows ?? 20000);
 const ROUNDS = Number(opts.rounds ?? 5);
 const BATCH = 64;
@@ -75,6 +84,34 @@ function run(print) {
 function cpuMicros() {
   const u = process.cpuUsage();
   return u.user + u.system;
+}
+
+if (opts.fresh) {
+  const dir = mkdtempSync(join(tmpdir(), 'dump-profile-'));
+  const fd = openSync(join(dir, 'flows.txt'), 'w');
+  const print = raw({});
+  const FIRST = 2000;
+  let pending = '';
+  let flows = 0;
+  let firstDone = 0;
+  const t = cpuMicros();
+  for (const b of batches) {
+    pending += print(b);
+    if (pending.length >= 64 * 1024) {
+      writeSync(fd, pending, null, 'latin1');
+      pending = '';
+    }
+    flows += b.msgs.length;
+    if (!firstDone && flows >= FIRST) firstDone = cpuMicros();
+  }
+  if (pending.length) writeSync(fd, pending, null, 'latin1');
+  const end = cpuMicros();
+  closeSync(fd);
+  rmSync(dir, { recursive: true });
+  const result = { ms: (end - t) / 1000, firstMs: (firstDone - t) / 1000, restMs: (end - firstDone) / 1000 };
+  if (opts.json) process.stdout.write(`${JSON.stringify({ fresh: result })}\n`);
+  else console.log(`fresh pass: ${result.ms.toFixed(1)} ms for ${N} flows (the first ${FIRST}: ${result.firstMs.toFixed(1)} ms, the rest ${result.restMs.toFixed(1)} ms)`);
+  process.exit(0);
 }
 
 for (const [mode, options] of Object.entries(modes)) {
