@@ -36,13 +36,19 @@ const file = join(dir, 'flows');
 const text = Array.from({ length: N }, (_, i) => flowLineText(i)).join('\n') + '\n';
 writeFileSync(file, text);
 
-/** A connection with no kernel: every request of a batch is encoded, and succeeds. */
+/**
+ * A connection with no kernel: every request of a batch is encoded (the flow table lays
+ * out bulk batches itself: batchMessages), and succeeds.
+ */
 const conn = {
   family: async () => ({ id: 0x20, version: flowFamily.version, groups: {} }),
   async *dump() {},
   batch(reqs) {
     reqs.forEach((req, i) => message.encodeGenlRequest(req, i + 1));
     return Promise.resolve(reqs.map(() => ({ replies: [] })));
+  },
+  batchMessages(messages, count) {
+    return Promise.resolve(Array.from({ length: count }, () => ({ replies: [] })));
   },
 };
 const datapath = { name: 'dp', ifindex: 7 };

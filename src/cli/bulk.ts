@@ -13,7 +13,8 @@ import { fs } from '../nl/node-fs.js';
 import { StringDecoder } from 'node:string_decoder';
 import { parseActionsText, parseFlowMatch } from '../client/flow-text.js';
 import { LineShape } from '../client/flow-shapes.js';
-import type { BulkResult, EncodedOp, FlowActions, FlowOp, FlowSpec, PutMode } from '../client/flows.js';
+import type { BulkResult, FlowActions, FlowOp, FlowSpec, PutMode, WrittenOp } from '../client/flows.js';
+import type { GenlRequest } from '../nl/message.js';
 import type { CliContext } from './context.js';
 import { UsageError } from './context.js';
 import { errorLine } from './dp-args.js';
@@ -165,8 +166,8 @@ interface LineFailure {
   error: Error;
 }
 
-/** A line of a known shape: its request laid out already, the item its own operation. */
-interface ShapedLine extends EncodedOp {
+/** A line of a known shape: the item is its own operation, its shape lays out its request. */
+interface ShapedLine extends WrittenOp {
   lineNo: number;
   command: LineCommand;
 }
@@ -188,7 +189,7 @@ const LINES_PER_SHAPE = 2;
 
 /**
  * The line shapes of a run (src/client/flow-shapes.ts): lines that are a known line but
- * for some addresses and ports take its request bytes with their values written in.
+ * for some addresses and ports take its request message with their values written in.
  */
 class LineShapes {
   private readonly kept: { shape: LineShape; command: LineCommand; mode: PutMode | undefined }[] = [];
@@ -200,10 +201,9 @@ class LineShapes {
     const kept = this.kept;
     for (let k = 0; k < kept.length; k++) {
       const s = kept[k]!;
-      const fixedHeader = s.shape.request(text);
-      if (fixedHeader) {
+      if (s.shape.match(text)) {
         this.taken++;
-        return { kind: 'encoded', fixedHeader, mode: s.mode, lineNo, command: s.command };
+        return { kind: 'written', mode: s.mode, from: s.shape, source: text, lineNo, command: s.command };
       }
     }
     return undefined;
@@ -215,20 +215,18 @@ class LineShapes {
   }
 
   /**
-   * Makes `line`'s shape from its request bytes, when its key attributes `keyAttrs`
-   * have their slots where the key's schema says (LineShape.of) and the shape, patched
-   * with other values in every slot (its probe), gives the bytes the whole way
-   * (`wholeWay`) gives the probe line.
+   * Makes `line`'s shape from its request `req`, when its key attributes `keyAttrs` have
+   * their slots where the key's schema says (LineShape.of) and the shape, patched with
+   * other values in every slot (its probe), gives the request the whole way (`wholeWay`)
+   * gives the probe line.
    */
-  learn(line: FlowLine, keyAttrs: readonly MemoAttr[], mode: PutMode | undefined, fixedHeader: Buffer, wholeWay: (text: string) => Buffer | undefined): void {
+  learn(line: FlowLine, keyAttrs: readonly MemoAttr[], mode: PutMode | undefined, req: GenlRequest, wholeWay: (text: string) => GenlRequest | undefined): void {
     this.made++;
     const slots = lineSlots(line.line, line.flowColumn - 1, keyAttrs);
-    const shape = slots && LineShape.of(line.line, slots, fixedHeader);
+    const shape = slots && LineShape.of(line.line, slots, req);
     if (!shape) return;
-    const probe = shape.probe();
-    const want = wholeWay(probe);
-    const got = shape.request(probe);
-    if (!want || !got || !got.equals(want)) return;
+    const want = wholeWay(shape.probe());
+    if (!want || !shape.proves(want)) return;
     this.kept.unshift({ shape, command: line.command, mode });
     if (this.kept.length > SHAPES_KEPT) this.kept.pop();
   }
@@ -280,16 +278,16 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
     const op = lineOp(item);
     if ((op.kind !== 'putAttrs' && op.kind !== 'delAttrs') || !shapes.wanted()) return op;
     const mode = op.kind === 'putAttrs' ? op.mode : undefined;
-    const fixedHeader = requests.request(op).fixedHeader!;
-    shapes.learn(item, op.keyAttrs, mode, fixedHeader, probeBytes);
-    return { kind: 'encoded', fixedHeader, mode };
+    const req = requests.request(op);
+    shapes.learn(item, op.keyAttrs, mode, req, probeRequest);
+    return { kind: 'encoded', fixedHeader: req.fixedHeader!, mode };
   };
-  /** A probe line's request bytes the whole way (LineShapes.learn); undefined when it fails. */
-  const probeBytes = (text: string): Buffer | undefined => {
+  /** A probe line's request the whole way (LineShapes.learn); undefined when it fails. */
+  const probeRequest = (text: string): GenlRequest | undefined => {
     try {
       const line = splitFlowLine(text, 0, defaultCommand);
       const op = line && lineOp(line);
-      return op && (op.kind === 'putAttrs' || op.kind === 'delAttrs') ? requests.request(op).fixedHeader : undefined;
+      return op && (op.kind === 'putAttrs' || op.kind === 'delAttrs') ? requests.request(op) : undefined;
     } catch {
       return undefined;
     }

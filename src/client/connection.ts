@@ -89,4 +89,10 @@ export class OvsConnection {
     // fill, not map: a bulk load sends a batch of 64 every few milliseconds.
     return this.socket.batch(reqs, { ops: new Array<typeof op>(reqs.length).fill(op) });
   }
+
+  /** batch() of requests laid out already as whole netlink messages (GenlSocket.batchMessages). */
+  batchMessages(messages: Buffer, count: number, spec: GenlFamilySpec, command: string): Promise<RequestResult[]> {
+    const op = operation(spec, command);
+    return this.socket.batchMessages(messages, count, { ops: new Array<typeof op>(count).fill(op) });
+  }
 }

@@ -1,19 +1,21 @@
 /**
  * Line shapes of a bulk flow file (add-flows, del-flows FILE): a line that went the whole
  * way (split, parsed, checked, laid out: BulkRequests) leaves its text cut into literal
- * parts and value slots (src/ovs/flowstr/slots.ts) and its request bytes, with where each
- * slot's value sits in them. A later line whose text is the same but for the slots'
- * values (generated files: other addresses, ports) gets those bytes with its values
- * written in: no scan, no codec, no check. A shape is proved once, when made, against
- * the whole way (see FlowShapeMaker in src/cli/bulk.ts and the unit tests).
+ * parts and value slots (src/ovs/flowstr/slots.ts) and its request as the netlink message
+ * a bulk batch carries, with where each slot's value sits in it. A later line whose text
+ * is the same but for the slots' values (generated files: other addresses, ports) is
+ * appended to its batch as that message with its values written in (a WrittenOp): no
+ * scan, no codec, no check, no request object. A shape is proved once, when made, against
+ * the whole way (LineShapes.learn in src/cli/bulk.ts; the unit tests run files both ways).
  */
-import { NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField } from '../nl/codec.js';
+import { MessageBuilder, NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField } from '../nl/codec.js';
+import { type GenlRequest, NLM_F_REQUEST, appendGenlRequest } from '../nl/message.js';
 import { type StructSpec, intSize, structSize } from '../nl/schema.js';
 import { flowAttrs } from '../ovs/flow.js';
 import { type SlotKind, type ValueSlot, otherSlotValue, readSlot, slotText } from '../ovs/flowstr/slots.js';
 import { ovsHeader } from '../ovs/header.js';
 import { flowKeyAttrs } from '../ovs/keys.js';
-import { REQUEST_ROOM, requestArena, requestLaidOut, requestStart } from './request-arena.js';
+import type { MessageTemplate } from './flows.js';
 
 const KEY_ID = flowAttrs.id('key');
 const OVS_HEADER_SIZE = structSize(ovsHeader);
@@ -76,33 +78,44 @@ function readBE(buf: Buffer, off: number, size: number): number {
   return v;
 }
 
-/** A line's text but for its value slots, and its request with where the values go. */
-export class LineShape {
+/** A request as FlowTable's bulk runs lay it out: a whole netlink message, sequence number 0. */
+function messageOf(req: GenlRequest): Buffer {
+  const b = new MessageBuilder();
+  appendGenlRequest(b, req, 0, NLM_F_REQUEST);
+  return Buffer.from(b.bytes());
+}
+
+/** A line's text but for its value slots, and its request message with where the values go. */
+export class LineShape implements MessageTemplate {
   /** The text before each slot, then the text after the last: one more than the slots. */
   private readonly literals: readonly string[];
   private readonly kinds: readonly SlotKind[];
   /** Where each slot's value goes in `template`. */
   private readonly offsets: readonly number[];
   private readonly template: Buffer;
-  /** The values of the line last matched (readSlot's output). */
+  /** Slot values as readSlot reads them (scratch). */
   private readonly values: number[];
 
-  private constructor(literals: string[], kinds: SlotKind[], offsets: number[], template: Buffer, values: number[]) {
+  private constructor(literals: string[], kinds: SlotKind[], offsets: number[], template: Buffer) {
     this.literals = literals;
     this.kinds = kinds;
     this.offsets = offsets;
     this.template = template;
-    this.values = values;
+    this.values = new Array<number>(kinds.length).fill(0);
   }
 
   /**
-   * The shape of `line`, whose request's ovs_header and attributes are `fixedHeader` and
-   * whose slots are `slots` (lineSlots'); undefined when a slot's value is not where
-   * the key's schema puts it (or the request is too large to lay out in the arena).
+   * The shape of `line`, whose request is `req` and whose slots are `slots` (lineSlots');
+   * undefined when a slot's value is not where the key's schema puts it.
    */
-  static of(line: string, slots: readonly ValueSlot[], fixedHeader: Buffer): LineShape | undefined {
-    if (fixedHeader.length > REQUEST_ROOM) return undefined;
-    const template = Buffer.from(fixedHeader);
+  static of(line: string, slots: readonly ValueSlot[], req: GenlRequest): LineShape | undefined {
+    const fixedHeader = req.fixedHeader;
+    if (!fixedHeader) return undefined;
+    const template = messageOf(req);
+    // Messages follow one another in a batch: one of a length not a multiple of 4 would
+    // leave the next unaligned.
+    if (template.length % 4 !== 0) return undefined;
+    const headers = template.length - fixedHeader.length;
     const literals: string[] = [];
     const kinds: SlotKind[] = [];
     const offsets: number[] = [];
@@ -110,10 +123,10 @@ export class LineShape {
     for (const slot of slots) {
       const spec = flowKeyAttrs.byNameOf(slot.attr);
       const field = spec?.type === 'struct' ? fieldAt(spec.struct, slot.field) : undefined;
-      const payload = keyAttrPayload(template, slot.attr);
+      const payload = keyAttrPayload(fixedHeader, slot.attr);
       const size = slotSize(slot.kind);
       if (!field || field.size !== size || payload < 0) return undefined;
-      const offset = payload + field.offset;
+      const offset = headers + payload + field.offset;
       if (offset + size > template.length || readBE(template, offset, size) !== slot.value) return undefined;
       literals.push(line.slice(at, slot.start));
       kinds.push(slot.kind);
@@ -121,35 +134,54 @@ export class LineShape {
       at = slot.end;
     }
     literals.push(line.slice(at));
-    return new LineShape(literals, kinds, offsets, template, new Array<number>(kinds.length).fill(0));
+    return new LineShape(literals, kinds, offsets, template);
   }
 
-  /**
-   * The request bytes (ovs_header and attributes) of `line` when it has this shape,
-   * laid out in the request arena; undefined when it has not.
-   */
-  request(line: string): Buffer | undefined {
+  /** Whether `line` has this shape: its text this one's but for the slots, which hold values. */
+  match(line: string): boolean {
     const literals = this.literals;
     const kinds = this.kinds;
-    const values = this.values;
     // A slice compared with === (V8 compares the characters at once): startsWith at a
     // position took several times longer on a line cut from a read block.
     let pos = 0;
     for (let i = 0; i < kinds.length; i++) {
       const literal = literals[i]!;
       const end = pos + literal.length;
-      if (line.slice(pos, end) !== literal) return undefined;
-      pos = readSlot(kinds[i]!, line, end, values, i);
-      if (pos < 0) return undefined;
+      if (line.slice(pos, end) !== literal) return false;
+      pos = readSlot(kinds[i]!, line, end, this.values, i);
+      if (pos < 0) return false;
     }
     const last = literals[kinds.length]!;
-    if (line.length !== pos + last.length || line.slice(pos) !== last) return undefined;
-    const buf = requestArena();
-    const start = requestStart();
+    return line.length === pos + last.length && line.slice(pos) === last;
+  }
+
+  /**
+   * Appends the request message of `line`, which has this shape (match), to `out`: the
+   * template with the line's values written in (read again: lines are matched ahead).
+   */
+  append(line: string, out: MessageBuilder): void {
+    const literals = this.literals;
+    const kinds = this.kinds;
+    const values = this.values;
+    let pos = 0;
+    for (let i = 0; i < kinds.length; i++) pos = readSlot(kinds[i]!, line, pos + literals[i]!.length, values, i);
     const template = this.template;
+    const start = out.reserve(template.length);
+    const buf = out.buffer;
     buf.set(template, start);
     for (let i = 0; i < kinds.length; i++) putSlot(buf, start + this.offsets[i]!, kinds[i]!, values[i]!);
-    return requestLaidOut(start + template.length);
+  }
+
+  /**
+   * Whether the shape holds: its message for its probe line (every slot's value changed in
+   * every byte) is `probeRequest`'s, the request the whole way made of that line.
+   */
+  proves(probeRequest: GenlRequest): boolean {
+    const probe = this.probe();
+    if (!this.match(probe)) return false;
+    const out = new MessageBuilder();
+    this.append(probe, out);
+    return out.bytes().equals(messageOf(probeRequest));
   }
 
   /** The line with every slot's value changed in every byte: what proves a new shape. */

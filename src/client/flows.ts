@@ -16,10 +16,10 @@
  * (src/ovs/flow-check.ts) so a refusal says why; when the kernel still answers EINVAL, the
  * reason the openvswitch module logged is attached (NetlinkError.reason, kernel-log.ts).
  */
-import { align4, attrTypeField, encodeAttr, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
+import { MessageBuilder, align4, attrTypeField, encodeAttr, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
 import { NetlinkError, errnoName } from '../nl/errors.js';
 import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js';
-import { type GenlRequest, NLM_F_CREATE, NLM_F_ECHO } from '../nl/message.js';
+import { type GenlRequest, NLM_F_CREATE, NLM_F_ECHO, NLM_F_REQUEST, appendGenlRequest } from '../nl/message.js';
 import { DumpInterruptedError, type RequestResult } from '../nl/socket.js';
 import { type AttrValues, type UnknownAttr, unknownKey } from '../nl/schema.js';
 import { FlowCheckMemo, checkFlowMatch } from '../ovs/flow-check.js';
@@ -33,7 +33,6 @@ import type { OvsConnection } from './connection.js';
 import { type DatapathRef, resolveDatapath, unknownAttrs } from './datapaths.js';
 import { explain, rewrap } from './errors.js';
 import { KernelLog } from './kernel-log.js';
-import { requestArena, requestLaidOut, requestStart } from './request-arena.js';
 
 /** OVS_KEY_ATTR_* values: a flow key or mask (src/ovs/keys.ts). */
 export type FlowKey = AttrValues;
@@ -110,7 +109,29 @@ export type FlowOp =
    * add-flows' line shapes): the ovs_header and attributes of a put in `mode`, or with
    * no mode of a delete; sent as it is, unchecked.
    */
-  | EncodedOp;
+  | EncodedOp
+  | WrittenOp;
+
+/**
+ * A request that lays itself out as a whole netlink message (add-flows' line shapes: the
+ * message of a line sent before, with this line's values written in): `from` appends
+ * the message for `source` (its line).
+ */
+export interface WrittenOp {
+  kind: 'written';
+  mode: PutMode | undefined;
+  from: MessageTemplate;
+  source: string;
+}
+
+/** What appends a WrittenOp's message. */
+export interface MessageTemplate {
+  /** Appends the request for `source` to `out`: NLM_F_REQUEST and its mode's flags set, sequence number 0. */
+  append(source: string, out: MessageBuilder): void;
+}
+
+/** The operations BulkRequests lays out (a WrittenOp lays itself out). */
+export type LaidOutOp = Exclude<FlowOp, WrittenOp>;
 
 /** FlowOp's already encoded request. */
 export interface EncodedOp {
@@ -406,7 +427,7 @@ export class FlowTable {
       try {
         results = batch.sent ? await batch.sent : [];
       } catch (err) {
-        results = batch.requests.map(() => ({ replies: [], error: err as NetlinkError }));
+        results = Array.from({ length: batch.count }, () => ({ replies: [], error: err as NetlinkError }));
       }
       return batchResults(batch, results);
     };
@@ -435,9 +456,13 @@ export class FlowTable {
       return out;
     };
 
+    // The batch's requests are laid out here, as whole netlink messages, and handed to the
+    // socket as one copy of them (the binding may hold on to it until the kernel takes it).
+    const out = new MessageBuilder(1 << 16);
     const send = (): void => {
-      if (current.requests.length) {
-        current.sent = this.conn.batch(current.requests, flowFamily, 'new');
+      if (current.count) {
+        current.sent = this.conn.batchMessages(Buffer.from(out.bytes()), current.count, flowFamily, 'new');
+        out.truncate();
         // Settled by settle(); a run its consumer abandons must not leave a rejection unhandled.
         current.sent.catch(() => undefined);
       }
@@ -445,7 +470,7 @@ export class FlowTable {
       current = newBatch();
     };
 
-    const full = (): boolean => current.requests.length >= batchSize || current.items.length >= 4 * batchSize;
+    const full = (): boolean => current.count >= batchSize || current.items.length >= 4 * batchSize;
     /**
      * Takes a block's items from `i` into the current batch until it is full or the block
      * ends; returns the index after the last taken. The per-item loop lives here, not in
@@ -457,10 +482,11 @@ export class FlowTable {
         const item = block[i++]!;
         try {
           const op = toOp(item);
-          const req = requests.request(op);
+          if (op.kind === 'written') op.from.append(op.source, out);
+          else appendGenlRequest(out, requests.request(op), 0, NLM_F_REQUEST);
+          current.count++;
           current.items.push(item);
           current.ops.push(op);
-          current.requests.push(req);
         } catch (err) {
           current.items.push(item);
           current.ops.push(undefined);
@@ -550,7 +576,7 @@ export class BulkRequests {
   }
 
   /** The request of `op`; throws, for that op alone, what its check or encoding finds. */
-  request(op: FlowOp): GenlRequest {
+  request(op: LaidOutOp): GenlRequest {
     return opRequest(this.base, op, this.run);
   }
 }
@@ -578,7 +604,7 @@ const ACTIONS_ATTR_ID = flowAttrs.id('actions');
  * only when it differs from the last one that passed in what the checks read, and laid
  * out from its attributes' bytes.
  */
-function opRequest(base: RequestBase, op: FlowOp, run: BulkMemo): GenlRequest {
+function opRequest(base: RequestBase, op: LaidOutOp, run: BulkMemo): GenlRequest {
   if (op.kind === 'encoded') {
     const { command, flags } = op.mode === undefined ? DELETE : putCommand(op.mode);
     return { family: base.familyId, cmd: flowFamily.commands[command]!, version: flowFamily.version, flags, fixedHeader: op.fixedHeader };
@@ -637,6 +663,20 @@ const KEY_TYPE = nestType('key');
 const MASK_TYPE = nestType('mask');
 
 
+/** The room a bulk request may take (a larger one goes the codec's way). */
+const REQUEST_ROOM = 1 << 16;
+/**
+ * Where bulk requests are laid out, one after the other; each request's bytes are a view
+ * of it (no buffer allocated and copied per request). A new one (twice REQUEST_ROOM) is
+ * started when less than REQUEST_ROOM is left; an old one lives as long as requests laid
+ * out in it do. The first is made by the first request and has room for a few dozen
+ * more only, so that the branch that starts one is taken again before V8 optimizes the
+ * function (a branch first taken after that would deoptimize it, and recompiling costs
+ * more than a short process gains).
+ */
+let arena = Buffer.alloc(0);
+let arenaOff = 0;
+
 /**
  * Writes a key attribute's TLV in the KEY (or MASK) nest at `off`; returns the offset after
  * it. An attribute sent before has its bytes kept on its memo entry and is copied; one
@@ -665,8 +705,12 @@ function putKeyAttr(m: MemoAttr, forMask: boolean, buf: Buffer, off: number): nu
  * error, if any, names the attribute's path.
  */
 function fixedHeaderFromParts(header: Buffer, ufid: Buffer | undefined, attrs: readonly MemoAttr[], actions: Buffer | undefined): Buffer | undefined {
-  const buf = requestArena();
-  const start = requestStart();
+  if (arena.length - arenaOff < REQUEST_ROOM) {
+    arena = Buffer.allocUnsafeSlow(arena.length ? 2 * REQUEST_ROOM : REQUEST_ROOM + 8192);
+    arenaOff = 0;
+  }
+  const start = arenaOff;
+  const buf = arena;
   let off: number;
   try {
     for (let i = 0; i < attrs.length; i++) {
@@ -702,7 +746,8 @@ function fixedHeaderFromParts(header: Buffer, ufid: Buffer | undefined, attrs: r
   } catch {
     return undefined;
   }
-  return requestLaidOut(off);
+  arenaOff = off;
+  return arena.subarray(start, off);
 }
 
 /**
@@ -739,7 +784,8 @@ interface Batch<T> {
   items: T[];
   ops: (FlowOp | undefined)[];
   errors: Error[];
-  requests: GenlRequest[];
+  /** Requests laid out for it (all but the items that failed before sending). */
+  count: number;
   sent?: Promise<RequestResult[]>;
 }
 
@@ -751,14 +797,14 @@ interface Refusal<T> {
 }
 
 function newBatch<T>(): Batch<T> {
-  return { items: [], ops: [], errors: [], requests: [] };
+  return { items: [], ops: [], errors: [], count: 0 };
 }
 
 function explainOpError(err: NetlinkError, op: FlowOp, dpName: string): NetlinkError {
   if (op.kind === 'put') return explainFlowError(err, 'put', op.mode ?? 'create', dpName, op.flow);
   if (op.kind === 'putAttrs') return explainFlowError(err, 'put', op.mode ?? 'create', dpName, op.ufid ? { ufid: op.ufid } : {});
-  if (op.kind === 'delAttrs' || (op.kind === 'encoded' && op.mode === undefined)) return explainFlowError(err, 'del', undefined, dpName, {});
-  if (op.kind === 'encoded') return explainFlowError(err, 'put', op.mode, dpName, {});
+  if (op.kind === 'delAttrs' || ((op.kind === 'encoded' || op.kind === 'written') && op.mode === undefined)) return explainFlowError(err, 'del', undefined, dpName, {});
+  if (op.kind === 'encoded' || op.kind === 'written') return explainFlowError(err, 'put', op.mode, dpName, {});
   return explainFlowError(err, 'del', undefined, dpName, op.target);
 }
 

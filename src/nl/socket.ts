@@ -148,12 +148,29 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
    * comes back for any that failed. Resolves with one result per request, in order.
    */
   batch(reqs: readonly GenlRequest[], options: { ops?: readonly (NetlinkOperation | undefined)[] } = {}): Promise<RequestResult[]> {
-    if (reqs.length === 0) return Promise.resolve([]);
+    for (let i = 0; i < reqs.length; i++) appendGenlRequest(this.out, reqs[i]!, 0, NLM_F_REQUEST);
+    return this.batchMessages(this.takeOut(), reqs.length, options);
+  }
+
+  /**
+   * batch() of `count` requests laid out already, back to back in `messages`, as whole
+   * netlink messages (appendGenlRequest's layout, NLM_F_REQUEST set): each gets its
+   * sequence number here, and the last NLM_F_ACK. The binding may hold on to `messages`
+   * until the kernel has taken them: the caller must not write to it again.
+   */
+  batchMessages(messages: Buffer, count: number, options: { ops?: readonly (NetlinkOperation | undefined)[] } = {}): Promise<RequestResult[]> {
+    if (count === 0) return Promise.resolve([]);
     if (this.closed) return Promise.reject(new NetlinkError(errnoNumber('ESHUTDOWN') ?? 108, 'the netlink socket is closed'));
     const firstSeq = this.seq + 1;
-    const last = reqs.length - 1;
-    for (let i = 0; i <= last; i++) appendGenlRequest(this.out, reqs[i]!, this.nextSeq(), i === last ? NLM_F_REQUEST | NLM_F_ACK : NLM_F_REQUEST);
-    return this.send(this.takeOut(), firstSeq, this.seq, reqs.length, options.ops ?? []);
+    const d = new DataView(messages.buffer, messages.byteOffset, messages.length);
+    let off = 0;
+    for (let i = 0; i < count; i++) {
+      // nlmsghdr: u32 length, u16 type, u16 flags, u32 seq (host order).
+      d.setUint32(off + 8, this.nextSeq(), le);
+      if (i === count - 1) d.setUint16(off + 6, d.getUint16(off + 6, le) | NLM_F_ACK, le);
+      off += align4(d.getUint32(off, le));
+    }
+    return this.send(messages, firstSeq, this.seq, count, options.ops ?? []);
   }
 
   /**

@@ -14,9 +14,9 @@ import type { FlowCommandTarget } from '../../../src/cli/flow-args.js';
 import type { OvsConnection } from '../../../src/client/connection.js';
 import { LineShape } from '../../../src/client/flow-shapes.js';
 import { FlowTable } from '../../../src/client/flows.js';
-import { type GenlRequest, encodeGenlRequest } from '../../../src/nl/message.js';
 import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
 import type { RequestResult } from '../../../src/nl/socket.js';
+import { requestsOfMessages } from '../client/fake-batches.js';
 import { KeyAttrMemo, parseKeyEntries } from '../../../src/ovs/flowstr/keys.js';
 import { lineSlots, readSlot } from '../../../src/ovs/flowstr/slots.js';
 
@@ -34,10 +34,8 @@ async function runFile(lines: readonly string[], command: LineCommand, refuse: (
   const conn = {
     family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
     async *dump() {},
-    batch: async (reqs: readonly GenlRequest[]): Promise<RequestResult[]> => reqs.map((r) => {
+    batchMessages: async (messages: Buffer): Promise<RequestResult[]> => requestsOfMessages(messages).map((r) => {
       const hex = `${r.cmd}/${r.flags} ${r.fixedHeader!.toString('hex')}`;
-      // Through the socket's encoder too: the request must be one it takes.
-      encodeGenlRequest(r, 1);
       sent.push(hex);
       const errno = refuse(hex, seen);
       seen.add(hex);
@@ -64,13 +62,13 @@ async function runFile(lines: readonly string[], command: LineCommand, refuse: (
   return { sent, stderr };
 }
 
-/** Lines that took a shape (LineShape.request gave bytes), probes included. */
+/** Lines that took a shape (LineShape.match), probes included. */
 let shaped = 0;
-const request = LineShape.prototype.request;
-LineShape.prototype.request = function (this: LineShape, line: string) {
-  const bytes = request.call(this, line);
-  if (bytes) shaped++;
-  return bytes;
+const match = LineShape.prototype.match;
+LineShape.prototype.match = function (this: LineShape, line: string) {
+  const has = match.call(this, line);
+  if (has) shaped++;
+  return has;
 };
 
 /** The file run whole against each line run alone: the same requests, the same failures. */

@@ -10,8 +10,9 @@ import fc from 'fast-check';
 import type { OvsConnection } from '../../../src/client/connection.js';
 import { parseActionsText, parseFlowMatch } from '../../../src/client/flow-text.js';
 import { type FlowOp, type FlowSpec, FlowTable } from '../../../src/client/flows.js';
-import { type GenlRequest, encodeGenlRequest } from '../../../src/nl/message.js';
+import { encodeGenlRequest } from '../../../src/nl/message.js';
 import type { RequestResult } from '../../../src/nl/socket.js';
+import { requestsOfMessages } from './fake-batches.js';
 import { parseFlowKey } from '../../../src/ovs/flowstr/flow.js';
 import { KeyAttrMemo, formatKey, keyAndMask, parseKeyEntries } from '../../../src/ovs/flowstr/keys.js';
 import { FLOW_DP_PORTS, loadFixtures } from '../golden/fixtures.js';
@@ -25,10 +26,10 @@ async function run(lines: readonly Line[], viaMemo: boolean): Promise<string[]> 
   const out: string[] = [];
   const conn = {
     family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
-    batch: async (reqs: readonly GenlRequest[]): Promise<RequestResult[]> => {
-      for (const r of reqs) out.push(encodeGenlRequest(r, 0).toString('hex'));
-      return reqs.map(() => ({ replies: [] }));
-    },
+    batchMessages: async (messages: Buffer): Promise<RequestResult[]> => requestsOfMessages(messages).map((r) => {
+      out.push(encodeGenlRequest(r, 0).toString('hex'));
+      return { replies: [] };
+    }),
   } as unknown as OvsConnection;
   const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
   const memo = new KeyAttrMemo();

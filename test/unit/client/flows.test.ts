@@ -8,6 +8,7 @@ import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
 import { decodeGenlMessage } from '../../../src/nl/family.js';
 import { type GenlRequest, NLM_F_CREATE, parseGenlHeader } from '../../../src/nl/message.js';
 import { DumpInterruptedError, type RequestResult } from '../../../src/nl/socket.js';
+import { requestsOfMessages } from './fake-batches.js';
 import { decodeAttrs } from '../../../src/nl/codec.js';
 import { flowAttrs, flowFamily } from '../../../src/ovs/flow.js';
 
@@ -50,19 +51,21 @@ function fakeConnection(answer: (req: GenlRequest) => NetlinkError | undefined) 
   const batches: GenlRequest[][] = [];
   let inflight = 0;
   let maxInflight = 0;
+  const batch = async (reqs: readonly GenlRequest[]): Promise<RequestResult[]> => {
+    batches.push([...reqs]);
+    inflight++;
+    maxInflight = Math.max(maxInflight, inflight);
+    await new Promise((r) => setTimeout(r, 1));
+    inflight--;
+    return reqs.map((r) => {
+      const error = answer(r);
+      return error ? { replies: [], error } : { replies: [] };
+    });
+  };
   const conn = {
     family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
-    batch: async (reqs: readonly GenlRequest[]): Promise<RequestResult[]> => {
-      batches.push([...reqs]);
-      inflight++;
-      maxInflight = Math.max(maxInflight, inflight);
-      await new Promise((r) => setTimeout(r, 1));
-      inflight--;
-      return reqs.map((r) => {
-        const error = answer(r);
-        return error ? { replies: [], error } : { replies: [] };
-      });
-    },
+    batch,
+    batchMessages: (messages: Buffer) => batch(requestsOfMessages(messages)),
   } as unknown as OvsConnection;
   return { conn, batches, maxInflight: () => maxInflight };
 }
