@@ -148,18 +148,19 @@ renameSync(`${bundle}.tmp`, bundle);
 // The caches, made by running the script as bin/ovsdp would through commands, so that the
 // functions they call come compiled: one made by the flow commands (run against a stand-in
 // kernel, bundle-cache.cjs), which bin/ovsdp takes for those, and one by commands that need
-// no kernel, for the rest. Each holds only what its commands compiled: a larger cache
-// costs every start-up its reading (~0.6 ms more on the host, ~15 ms in the test VM, for
-// the flow commands' 150 KB). V8 takes a cache only under the node flags it was made
-// with: each is made for bin/ovsdp's #! line and for `node bin/ovsdp`.
+// no kernel, for the rest. Each holds only what its commands compiled: a cache costs each
+// start-up that takes it its reading (host ~0.3 ms per 100 KB, ~20 times that in the test
+// VM). V8 takes a cache only under the node flags it was made with: each is made for
+// bin/ovsdp's #! line and for `node bin/ovsdp`.
 for (const [flags, threads] of [[['--single-threaded'], ''], [[], '.threads']]) {
   for (const [commands, name] of [['general', ''], ['flows', '.flows']]) {
     const file = `${bundle}${name}${threads}.cache`;
     // Its commands' stderr (add-flows' summaries) is shown only when something failed.
     const made = spawnSync(process.execPath, [...flags, path.join(root, 'scripts/bundle-cache.cjs'), bundle, file, commands], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
-    if (made.status !== 0) {
-      console.error(`${made.stderr}build-bundle: making the code cache ${path.basename(file)} failed`);
-      process.exit(1);
-    }
+    if (made.status === 0) continue;
+    console.error(`${made.stderr}build-bundle: making the code cache ${path.basename(file)} failed`);
+    // Without theirs, the flow commands take the general cache (slower to start, the same
+    // results); test/unit/cli/bin.test.ts fails on the missing cache.
+    if (commands !== 'flows') process.exit(1);
   }
 }
