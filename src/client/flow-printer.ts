@@ -61,13 +61,6 @@ for (const a of flowKeyAttrs.attrs) {
 /** formatTcpFlagLetters() of every flags byte, made when first needed (a dump has few). */
 const TCP_FLAG_TEXTS: (string | undefined)[] = [];
 
-/** A struct attribute's text from its plan and decoded value. */
-function planText(plan: StructItemPlan, value: Record<string, unknown>): string {
-  let out = plan.parts[0]!;
-  for (let i = 0; i < plan.fields.length; i++) out += plan.shows[i]!(value[plan.fields[i]!]) + plan.parts[i + 1]!;
-  return out;
-}
-
 /** Recent texts kept per key attribute type, and for actions. */
 const ITEMS_PER_TYPE = 4;
 const ACTION_TEXTS = 8;
@@ -202,9 +195,10 @@ export class FlowLinePrinter {
   private stamp = 0;
   /**
    * The last key printed under the current mask (lastKeyCount attributes; none when 0): its
-   * words, and per attribute its type, its end from the key's start and the text so far.
-   * The attributes a key starts with that are the same bytes as the last key's have the
-   * same text: their text is taken whole (for a big dump, all but the few that vary).
+   * words, and per attribute its type, its end from the key's start, its text and the text
+   * so far. The attributes a key starts with that are the same bytes as the last key's have
+   * the same text: their text is taken whole (for a big dump, all but the few that vary);
+   * so are those it ends with (tcp_flags after tcp), theirs one by one.
    */
   private lastKey = new Int32Array(64);
   private lastKeyLen = 0;
@@ -213,6 +207,15 @@ export class FlowLinePrinter {
   private readonly lastEnds: number[] = [];
   private readonly lastOuts: string[] = [];
   private readonly lastCounts: number[] = [];
+  private readonly lastTexts: string[] = [];
+  /**
+   * Set by sharedTail() for the key being printed: where its tail that is the last key's
+   * starts (-1: no such tail), the last key's index of the attribute there and where that
+   * attribute starts in the last key.
+   */
+  private tailOff = -1;
+  private tail = 0;
+  private tailStart = 0;
   private readonly verbose: boolean;
   private readonly nowMs: number | bigint;
   private readonly nowBig: bigint;
@@ -357,7 +360,14 @@ export class FlowLinePrinter {
     const base = this.wordBase;
     const maskLen = mask < 0 ? -1 : maskEnd - mask;
     let masked = this.lastMasked;
-    if (base < 0 || maskLen !== this.lastMaskLen || !sameWords(this.words, base + (mask >> 2), this.lastMask, 0, (maskLen + 3) >> 2)) {
+    // Whether the mask is the last one walked (compared here, not in sameWords: called for
+    // every flow, sameWords would be one more function for V8 to compile on its own).
+    let sameMask = base >= 0 && maskLen === this.lastMaskLen;
+    if (sameMask) {
+      const words = this.words, last = this.lastMask, at = base + (mask >> 2), n = (maskLen + 3) >> 2;
+      for (let i = 0; i < n && sameMask; i++) sameMask = words[at + i] === last[i];
+    }
+    if (!sameMask) {
       masked = this.walkMask(p, mask, maskEnd);
       this.lastKeyCount = 0;
     }
@@ -381,9 +391,29 @@ export class FlowLinePrinter {
         from = key + this.lastEnds[n - 1]!;
       }
     }
+    this.sharedTail(key, keyEnd, from, n);
+    const tailOff = this.tailOff, tail = this.tail, tailStart = this.tailStart;
+    const lastCount = this.lastKeyCount;
     // Until this key is printed whole, the lists describe no key.
     this.lastKeyCount = 0;
     for (let off = from; off < keyEnd;) {
+      // The rest is the last key's from its attribute `tail` on. The lists are rewritten from
+      // n <= tail up, each entry read before it is written.
+      if (off === tailOff && n <= tail) {
+        for (let j = tail; j < lastCount; j++) {
+          const type = this.lastTypes[j]!;
+          if (this.keyStamp[type] === stamp) throw ORDINARY;
+          this.keyStamp[type] = stamp;
+          const text = this.lastTexts[j]!;
+          if (text) out += count++ ? `,${text}` : text;
+          this.lastEnds[n] = tailOff - key + this.lastEnds[j]! - tailStart;
+          this.lastTypes[n] = type;
+          this.lastTexts[n] = text;
+          this.lastOuts[n] = out;
+          this.lastCounts[n++] = count;
+        }
+        break;
+      }
       const len = attrLen(p, off, keyEnd);
       const type = (le ? p[off + 2]! | (p[off + 3]! << 8) : (p[off + 2]! << 8) | p[off + 3]!) & NLA_TYPE_MASK;
       if (this.keyStamp[type] === stamp || type === KEY_PACKET_TYPE || type === KEY_PAD) throw ORDINARY;
@@ -393,6 +423,7 @@ export class FlowLinePrinter {
       if (text) out += count++ ? `,${text}` : text;
       off += align4(len);
       this.lastTypes[n] = type;
+      this.lastTexts[n] = text;
       this.lastEnds[n] = off - key;
       this.lastOuts[n] = out;
       this.lastCounts[n++] = count;
@@ -414,6 +445,30 @@ export class FlowLinePrinter {
       this.lastKeyCount = n;
     }
     return out;
+  }
+
+  /**
+   * Finds the tail the key shares with the last one (tailOff, tail, tailStart): from an
+   * attribute boundary of both, past the first n attributes and `from`, the same words.
+   * Only keys whose lengths are whole words are compared from their ends.
+   */
+  private sharedTail(key: number, keyEnd: number, from: number, n: number): void {
+    this.tailOff = -1;
+    const lastCount = this.lastKeyCount, lastLen = this.lastKeyLen;
+    if (lastCount <= n || ((keyEnd - key) & 3) !== 0 || (lastLen & 3) !== 0) return;
+    const words = this.words, last = this.lastKey;
+    const end = this.wordBase + (keyEnd >> 2), lastEnd = lastLen >> 2;
+    const limit = Math.min((keyEnd - from) >> 2, lastEnd - (n ? this.lastEnds[n - 1]! >> 2 : 0));
+    let same = 0;
+    while (same < limit && words[end - 1 - same] === last[lastEnd - 1 - same]) same++;
+    // The last key's first attribute (from the n-th on) that starts within those words.
+    const start = lastLen - (same << 2);
+    let tail = lastCount;
+    while (tail > n && (tail === 1 ? 0 : this.lastEnds[tail - 2]!) >= start) tail--;
+    if (tail === lastCount) return;
+    this.tail = tail;
+    this.tailStart = tail ? this.lastEnds[tail - 1]! : 0;
+    this.tailOff = keyEnd - (lastLen - this.tailStart);
   }
 
   /**
@@ -496,8 +551,12 @@ export class FlowLinePrinter {
     let text: string;
     try {
       const plan = this.structPlan(p, type, keyLen, m, maskLen, masked);
-      if (plan) text = planText(plan, decodeStruct(STRUCTS[type]!, p, at + NLA_HDRLEN));
-      else {
+      if (plan) {
+        // The plan's parts with the value's fields shown between them.
+        const value = decodeStruct(STRUCTS[type]!, p, at + NLA_HDRLEN);
+        text = plan.parts[0]!;
+        for (let i = 0; i < plan.fields.length; i++) text += plan.shows[i]!(value[plan.fields[i]!]) + plan.parts[i + 1]!;
+      } else {
         const value = decodeAttrs(flowKeyAttrs, p, at, at + len);
         const name = Object.keys(value)[0];
         if (name === undefined) text = '';
@@ -568,7 +627,16 @@ export class FlowLinePrinter {
     const base = this.wordBase;
     for (let i = 0; i < this.actions.length; i++) {
       const e = this.actions[i]!;
-      if (e.len === len && (base < 0 ? sameBytes(p, at, e.bytes, 0, len) : sameWords(this.words, base + (at >> 2), e.words, 0, (len + 3) >> 2))) return e.text;
+      if (e.len !== len) continue;
+      if (base < 0) {
+        if (sameBytes(p, at, e.bytes, 0, len)) return e.text;
+        continue;
+      }
+      // Compared here, not in sameWords (as in keyText).
+      const words = this.words, saved = e.words, w = base + (at >> 2), n = (len + 3) >> 2;
+      let same = 0;
+      while (same < n && words[w + same] === saved[same]) same++;
+      if (same === n) return e.text;
     }
     let text: string;
     try {

@@ -50,6 +50,21 @@ function withPayload(msg: NetlinkMessage, payload: Buffer): NetlinkMessage {
   return { ...msg, payload };
 }
 
+/** The reply with `extra` put into its key (the reply's first attribute) after the key's attribute of type `after`. */
+function withKeyAttrAfter(m: NetlinkMessage, after: number, extra: Buffer): NetlinkMessage {
+  const p = m.payload;
+  const keyLen = p.readUInt16LE(8);
+  const parts: Buffer[] = [];
+  for (let off = 12; off < 8 + keyLen;) {
+    const len = (p.readUInt16LE(off) + 3) & ~3;
+    parts.push(p.subarray(off, off + len));
+    if (p.readUInt16LE(off + 2) === after) parts.push(extra);
+    off += len;
+  }
+  const key = attr(p.readUInt16LE(10), Buffer.concat(parts));
+  return withPayload(m, Buffer.concat([p.subarray(0, 8), key, p.subarray(8 + ((keyLen + 3) & ~3))]));
+}
+
 /** A flow reply with these attributes (the codec's values). */
 function reply(attrs: AttrValues): NetlinkMessage {
   const req = {
@@ -178,6 +193,37 @@ test('keys that share runs of attributes with the key before, moved or not, unde
         ...(i % 5 === 0 ? { ct_mark: 0xffffffff } : {}),
       };
       const m = reply({ key, ...(i % 19 === 0 ? {} : { mask }), actions: [{ output: 1 + (i % 2) }] });
+      assert.equal(printed(printer, m), ordinary(m, options), `flow ${i}`);
+    }
+  }
+});
+
+test('keys that end as the key before did, after attributes that vary in bytes, number and type', () => {
+  const eth = { eth_src: '00:00:00:00:00:01', eth_dst: '00:00:00:00:00:02' };
+  const ethMask = { eth_src: 'ff:ff:ff:ff:ff:ff', eth_dst: 'ff:ff:ff:ff:ff:ff' };
+  for (const options of OPTIONS) {
+    const printer = new FlowLinePrinter(NOW, options);
+    for (let i = 0; i < 300; i++) {
+      // The middle: an address that changes, at times an attribute more (with no mask) or
+      // one fewer; the tail: the same attributes but now and then.
+      const middle = {
+        ipv4: { ipv4_src: `10.0.${i >> 8}.${i & 255}`, ipv4_dst: '10.1.0.1', ipv4_proto: 6, ipv4_tos: 0, ipv4_ttl: 64, ipv4_frag: 0 },
+        ...(i % 5 === 1 ? { skb_mark: i } : {}),
+        // (i % 19 === 9: tcp's place taken by an attribute of a type in the tail, below.)
+        ...(i % 7 === 3 || i % 19 === 9 ? {} : { tcp: { tcp_src: 1000 + i, tcp_dst: 80 } }),
+      };
+      const tail = { tcp_flags: i % 11 === 4 ? 2 : 0, ct_zone: 3, ...(i % 13 === 6 ? { skb_mark: 9 } : {}), ct_mark: i % 17 === 8 ? 1 : 5 };
+      const key = { in_port: 1, ethernet: eth, ethertype: 0x0800, ...middle, ...tail };
+      const mask = {
+        in_port: 0xffffffff, ethernet: ethMask, ethertype: 0xffff,
+        ipv4: { ipv4_src: '255.255.255.255', ipv4_dst: '0.0.0.0', ipv4_proto: 0xff, ipv4_tos: 0, ipv4_ttl: 0, ipv4_frag: 0xff },
+        ...(i % 7 === 3 ? {} : { tcp: { tcp_src: 0xffff, tcp_dst: 0xffff } }),
+        tcp_flags: 0xfff, ct_zone: 0xffff, ...(i % 13 === 6 ? { skb_mark: 0xffffffff } : {}), ct_mark: 0xffffffff,
+      };
+      let m = reply({ key, ...(i % 23 === 0 ? {} : { mask }), actions: [{ output: 1 }] });
+      // A key with a tail attribute's type in its middle too (after ipv4): the ordinary way,
+      // though its tail is the key before's.
+      if (i % 19 === 9) m = withKeyAttrAfter(m, flowKeyAttrs.id('ipv4'), attr(flowKeyAttrs.id('ct_mark'), Buffer.from([5, 0, 0, 0])));
       assert.equal(printed(printer, m), ordinary(m, options), `flow ${i}`);
     }
   }
