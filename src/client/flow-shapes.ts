@@ -10,7 +10,7 @@
  */
 import { MessageBuilder, NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField } from '../nl/codec.js';
 import { type GenlRequest, NLM_F_REQUEST, appendGenlRequest } from '../nl/message.js';
-import { type StructSpec, intSize, structSize } from '../nl/schema.js';
+import { type StructSpec, structSize } from '../nl/schema.js';
 import { flowAttrs } from '../ovs/flow.js';
 import { type SlotKind, type ValueSlot, otherSlotValue, readSlot, slotText } from '../ovs/flowstr/slots.js';
 import { ovsHeader } from '../ovs/header.js';
@@ -27,13 +27,9 @@ function slotSize(kind: SlotKind): number {
 
 /** Where `field` starts in struct `s`, and its size; undefined when `s` has no such field. */
 function fieldAt(s: StructSpec, field: string): { offset: number; size: number } | undefined {
-  let offset = 0;
-  for (const f of s.fields) {
-    const size = f.type === 'bytes' || f.type === 'pad' ? f.len : intSize(f.type);
-    if (f.name === field) return { offset, size };
-    offset += size;
-  }
-  return undefined;
+  const i = s.fields.findIndex((f) => f.name === field);
+  if (i < 0) return undefined;
+  return { offset: structSize({ name: s.name, fields: s.fields.slice(0, i) }), size: structSize({ name: s.name, fields: [s.fields[i]!] }) };
 }
 
 /**
@@ -72,6 +68,7 @@ function putSlot(buf: Buffer, off: number, kind: SlotKind, v: number): void {
   buf[off + 3] = v;
 }
 
+/** The big-endian number of `size` bytes at buf[off]. */
 function readBE(buf: Buffer, off: number, size: number): number {
   let v = 0;
   for (let i = 0; i < size; i++) v = v * 256 + buf[off + i]!;
@@ -111,10 +108,8 @@ export class LineShape implements MessageTemplate {
   static of(line: string, slots: readonly ValueSlot[], req: GenlRequest): LineShape | undefined {
     const fixedHeader = req.fixedHeader;
     if (!fixedHeader) return undefined;
+    // Padded to a multiple of 4, as appendGenlRequest leaves it: the next message of the batch follows.
     const template = messageOf(req);
-    // Messages follow one another in a batch: one of a length not a multiple of 4 would
-    // leave the next unaligned.
-    if (template.length % 4 !== 0) return undefined;
     const headers = template.length - fixedHeader.length;
     const literals: string[] = [];
     const kinds: SlotKind[] = [];
