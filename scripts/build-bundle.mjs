@@ -151,8 +151,9 @@ renameSync(`${bundle}.tmp`, bundle);
 // no kernel, for the rest. Each holds only what its commands compiled: a cache costs each
 // start-up that takes it its reading (host ~0.3 ms per 100 KB, ~20 times that in the test
 // VM). V8 takes a cache only under the node flags it was made with: each is made for
-// bin/ovsdp's #! line and for `node bin/ovsdp`.
-for (const [flags, threads] of [[['--single-threaded'], ''], [[], '.threads']]) {
+// the flags of bin/ovsdp's #! line and for `node bin/ovsdp`.
+const binFlags = readFileSync(path.join(root, 'bin/ovsdp'), 'utf8').split('\n', 1)[0].split(/\s+/).slice(3);
+for (const [flags, threads] of [[binFlags, ''], [[], '.threads']]) {
   for (const [commands, name] of [['general', ''], ['flows', '.flows']]) {
     const file = `${bundle}${name}${threads}.cache`;
     // Its commands' stderr (add-flows' summaries) is shown only when something failed.

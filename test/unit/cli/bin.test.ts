@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -75,8 +75,10 @@ test('bin/ovsdp: each code cache the build made is one V8 takes for the bundle, 
   }
   const caches = readdirSync(dir).filter((name) => name.endsWith('.cache'));
   assert.deepEqual(caches.sort(), ['cli.js.cache', 'cli.js.flows.cache', 'cli.js.flows.threads.cache', 'cli.js.threads.cache']);
+  // The flags of bin/ovsdp's #! line (after "/usr/bin/env -S node").
+  const binFlags = readFileSync(bin, 'utf8').split('\n', 1)[0]!.split(/\s+/).slice(3);
   for (const name of caches) {
-    const flags = name.includes('.threads.') ? [] : ['--single-threaded'];
+    const flags = name.includes('.threads.') ? [] : binFlags;
     const check = `const vm = require('node:vm'), fs = require('node:fs');
       const script = new vm.Script(fs.readFileSync(${JSON.stringify(`${dir}cli.js`)}, 'utf8'), { filename: 'cli.js', cachedData: fs.readFileSync(${JSON.stringify(dir + name)}) });
       process.stdout.write(String(script.cachedDataRejected));`;
