@@ -402,13 +402,17 @@ function putBytesValue(buf: Buffer, off: number, value: unknown, repr: Repr | un
 
 /**
  * A copy of buf[start, start + len): decoded values never share memory with the message.
- * Small ones (labels, UFIDs) are copied byte by byte into a buffer from Node's pool,
- * which makes one object where Buffer.from(subarray) makes two.
+ * Small ones (labels, UFIDs) are copied byte by byte into a zeroed buffer, which makes one
+ * object where Buffer.from(subarray) makes two (V8 keeps a typed array of up to 64 bytes
+ * inside its object); only non-zero bytes are stored, as most labels are all zero.
  */
 function copyBytes(buf: Buffer, start: number, len: number): Buffer {
   if (len > 64) return Buffer.from(buf.subarray(start, start + len));
-  const out = Buffer.allocUnsafe(len);
-  for (let i = 0; i < len; i++) out[i] = buf[start + i]!;
+  const out = Buffer.alloc(len);
+  for (let i = 0; i < len; i++) {
+    const b = buf[start + i]!;
+    if (b !== 0) out[i] = b;
+  }
   return out;
 }
 

@@ -126,14 +126,30 @@ export async function listFamilies(sock: GenlSocket): Promise<FamilyInfo[]> {
 /** Command names by number, per family spec: every decoded message looks its name up. */
 const commandNames = new WeakMap<GenlFamilySpec, Map<number, string>>();
 
-export function commandName(spec: GenlFamilySpec, cmd: number): string {
+/*
+ * The family looked up last, its command names and header size: a dump decodes thousands
+ * of replies of one family in a row, which then skip the WeakMap lookup and the size sum.
+ */
+let lastSpec: GenlFamilySpec | undefined;
+let lastNames = new Map<number, string>();
+let lastHeaderSize = 0;
+
+function rememberFamily(spec: GenlFamilySpec): void {
+  if (spec === lastSpec) return;
   let names = commandNames.get(spec);
   if (!names) {
     names = new Map();
     for (const [name, id] of Object.entries(spec.commands)) if (!names.has(id)) names.set(id, name);
     commandNames.set(spec, names);
   }
-  return names.get(cmd) ?? `cmd${cmd}`;
+  lastNames = names;
+  lastHeaderSize = spec.fixedHeader ? structSize(spec.fixedHeader) : 0;
+  lastSpec = spec;
+}
+
+export function commandName(spec: GenlFamilySpec, cmd: number): string {
+  rememberFamily(spec);
+  return lastNames.get(cmd) ?? `cmd${cmd}`;
 }
 
 export function operation(spec: GenlFamilySpec, command: string): NetlinkOperation {
@@ -163,14 +179,16 @@ export function requestAttrsLength(spec: GenlFamilySpec, attrs: AttrValues): num
 
 /** Decodes a reply (or notification, or upcall) of family `spec`. */
 export function decodeGenlMessage(spec: GenlFamilySpec, msg: NetlinkMessage): GenlMessage {
-  const { cmd, version } = parseGenlHeader(msg.payload);
+  rememberFamily(spec);
+  const { payload } = msg;
+  const { cmd, version } = parseGenlHeader(payload);
   let off = GENL_HDRLEN;
   let header: Record<string, unknown> = {};
   if (spec.fixedHeader) {
-    const size = structSize(spec.fixedHeader);
-    if (msg.payload.length < off + size) throw new SchemaError(spec.name, `message of ${msg.payload.length} bytes has no room for its ${size}-byte header`);
-    header = decodeStruct(spec.fixedHeader, msg.payload, off);
+    const size = lastHeaderSize;
+    if (payload.length < off + size) throw new SchemaError(spec.name, `message of ${payload.length} bytes has no room for its ${size}-byte header`);
+    header = decodeStruct(spec.fixedHeader, payload, off);
     off += size;
   }
-  return { cmd: commandName(spec, cmd), cmdId: cmd, version, header, attrs: decodeAttrs(spec.attrs, msg.payload, off, msg.payload.length, spec.name) };
+  return { cmd: commandName(spec, cmd), cmdId: cmd, version, header, attrs: decodeAttrs(spec.attrs, payload, off, payload.length, spec.name) };
 }

@@ -259,3 +259,25 @@ test('decoded objects are plain objects: their prototype, keys in wire order, pr
     assert.equal(JSON.stringify(decoded), '{"u32":5,"u8":1,"inner":{"leaf":{"on":true,"x":3},"a":2}}');
   }
 });
+
+test('decoded byte strings are Buffers of their own: zero bytes, others, each length up to and past 64', () => {
+  const set = defineSet('bytes_only', [{ id: 1, name: 'bin', type: 'binary' }]);
+  for (let len = 1; len <= 70; len++) {
+    for (const fill of ['zero', 'mixed'] as const) {
+      const value = Buffer.from(Array.from({ length: len }, (_, i) => (fill === 'zero' || i % 3 === 0 ? 0 : 200 + (i % 50))));
+      const reply = encodeAttrs(set, { bin: value });
+      // Generic first, then generated: both copy.
+      for (let i = 0; i < 40; i++) {
+        const decoded = decodeAttrs(set, reply)['bin'] as Buffer;
+        assert.equal(Object.getPrototypeOf(decoded), Buffer.prototype);
+        assert.deepEqual(decoded, value);
+        const again = decodeAttrs(set, reply)['bin'] as Buffer;
+        // Neither the reply (a receive buffer callers reuse) nor another decode of it shares its bytes.
+        reply.fill(0xff, 4);
+        again[0] = 0xee;
+        assert.deepEqual(decoded, value, `length ${len}, ${fill}`);
+        reply.set(encodeAttrs(set, { bin: value }));
+      }
+    }
+  }
+});
