@@ -101,6 +101,11 @@ if (b && !b.error) {
     const dn = d.dump.median - st['ovs-dpctl'].median;
     rows.push(['dump-flows net of process start (`--version`)', fmtMs(on), `${fmtMs(dn)} ovs-dpctl`, fmtX(dn / on), '≥ 1x (aim 1.25x)']);
   }
+  if (o.empty && d.empty) {
+    const on = o.dump.median - o.empty.median;
+    const dn = d.dump.median - d.empty.median;
+    rows.push(['… net of a dump-flows of the empty datapath', `${fmtMs(on)} (empty: ${fmtMs(o.empty.median)})`, `${fmtMs(dn)} (empty: ${fmtMs(d.empty.median)}) ovs-dpctl`, fmtX(dn / on), '']);
+  }
   rows.push([`del-flows FILE: ${n(b.flows)} flows by key`, fmtMs(o.del.median) + spread(o.del), `${fmtMs(d.del.median)}${spread(d.del)} ovs-dpctl`, fmtX(d.del.median / o.del.median), '']);
   if (!b.sameDump) rows.push(['(the two dumps differed!)', '', '', '', '']);
   const f = vm.floor;
@@ -164,6 +169,9 @@ runs do not compare, ratios within a run do, and neither is what real hardware w
   Both tools read the same file; both dumps are checked to hold every flow (and to be
   the same text); del-flows FILE reads the keys alone and must leave no flow.
 - **Net of process start**: the dump's median minus the tool's own \`--version\` median.
+  \`--version\` does less than a flow command's start (no netlink family or datapath lookup),
+  so the next row also takes each tool's dump-flows of the empty datapath (timed in each
+  repetition before its add-flows) off its dump: what is left is the dump's own work.
 - **Floor** (\`scripts/bench/add-flows-floor.mjs\`): the same puts encoded before the clock
   starts and sent from a running node process, 64 per sendmsg with 8 in flight; with
   \`node -e 0\` added, what no add-flows written in JavaScript could beat in this VM. Its

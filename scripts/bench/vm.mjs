@@ -143,7 +143,9 @@ function bulk() {
   writeLines(addFile, FLOWS, flowLineText);
   writeLines(delFile, FLOWS, flowKey);
   const times = {};
-  for (const tool of Object.keys(tools)) times[tool] = { add: [], dump: [], del: [] };
+  // empty: dump-flows of the datapath before any flow, i.e. the tool's start-up, family and
+  // datapath lookups and an empty dump; a dump's own work is `dump` less `empty`.
+  for (const tool of Object.keys(tools)) times[tool] = { empty: [], add: [], dump: [], del: [] };
   // One untimed warm-up of each tool (files into the page cache, the kernel's caches warm).
   for (let rep = -1; rep < REPS; rep++) {
     for (const tool of inTurn(rep)) {
@@ -151,6 +153,7 @@ function bulk() {
       sh(`ovs-dpctl add-dp ${dp}`);
       try {
         const cmd = tools[tool];
+        const empty = run([...cmd, 'dump-flows', dp], { stdout: path.join(TMP, `empty-${tool}.txt`) }).ms;
         const add = run([...cmd, 'add-flows', dp, addFile], { label: 'add-flows' }).ms;
         const dumpFile = path.join(TMP, `dump-${tool}.txt`);
         const dump = run([...cmd, 'dump-flows', dp], { stdout: dumpFile, label: 'dump-flows' }).ms;
@@ -160,11 +163,12 @@ function bulk() {
         const left = flowCount(dp);
         if (left !== 0) throw new Error(`${tool}: ${left} flows left after del-flows FILE`);
         if (rep >= 0) {
+          times[tool].empty.push(empty);
           times[tool].add.push(add);
           times[tool].dump.push(dump);
           times[tool].del.push(del);
         }
-        log(`bulk ${rep < 0 ? 'warm-up' : `rep ${rep + 1}/${REPS}`} ${tool}: add-flows ${add.toFixed(0)} ms, dump-flows ${dump.toFixed(0)} ms, del-flows ${del.toFixed(0)} ms`);
+        log(`bulk ${rep < 0 ? 'warm-up' : `rep ${rep + 1}/${REPS}`} ${tool}: dump-flows of none ${empty.toFixed(0)} ms, add-flows ${add.toFixed(0)} ms, dump-flows ${dump.toFixed(0)} ms, del-flows ${del.toFixed(0)} ms`);
       } finally {
         sh(`ovs-dpctl del-dp ${dp}`);
       }
