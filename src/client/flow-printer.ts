@@ -20,12 +20,13 @@ import { endianness } from 'node:os';
 import { NLA_HDRLEN, NLA_TYPE_MASK, align4, decodeAttrs, decodeList, decodeStruct } from '../nl/codec.js';
 import { decodeGenlMessage } from '../nl/family.js';
 import { GENL_HDRLEN, NLMSG_HDRLEN, type NetlinkMessage, parseMessages } from '../nl/message.js';
+import { formatIPv4 } from '../nl/repr.js';
 import { type AttrValues, type StructSpec, structSize } from '../nl/schema.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { flowAttrs, flowFamily } from '../ovs/flow.js';
 import { formatActions } from '../ovs/flowstr/actions.js';
 import { formatTcpFlagLetters, formatUfid } from '../ovs/flowstr/flow.js';
-import { type StructItemPlan, formatKeyItem, structItemPlan } from '../ovs/flowstr/keys.js';
+import { type StructItemPlan, formatKeyItem, keyAttrText, keyStructFields, structItemPlan } from '../ovs/flowstr/keys.js';
 import { flowKeyAttrs } from '../ovs/keys.js';
 import { type FlowFormatOptions, formatFlowLine } from './flow-text.js';
 import { flowFromMessage } from './flows.js';
@@ -56,6 +57,64 @@ for (const a of flowKeyAttrs.attrs) {
     STRUCTS[a.id] = a.struct;
     STRUCT_SIZES[a.id] = structSize(a.struct);
   }
+}
+
+/**
+ * How a shown field of a struct key attribute is printed from its bytes: a u8 through its
+ * plan's show, kept per value (256 at most: the show runs a few times a dump, not per
+ * flow); a be16 shown in decimal (String of the number decodeStruct gives); a be32 shown
+ * as an IPv4 address (formatIPv4, as decodeStruct's 'ipv4' repr).
+ */
+const SHOW_U8 = 0;
+const SHOW_BE16 = 1;
+const SHOW_IPV4 = 2;
+
+/**
+ * Per struct key type, per struct field name: where the field starts and how it is
+ * shown from its bytes (SHOW_*); absent for a field shown otherwise (a MAC, an IPv6
+ * address, a number in hex, an enum), whose plan decodes the struct.
+ */
+const FIELD_BYTES: (Map<string, { offset: number; show: number }> | undefined)[] = [];
+for (const a of flowKeyAttrs.attrs) {
+  if (a.type !== 'struct') continue;
+  const kinds = new Map(keyStructFields(keyAttrText(a.name))?.fields.map((f) => [f.field, f.kind]));
+  const fields = new Map<string, { offset: number; show: number }>();
+  let offset = 0;
+  for (const f of a.struct.fields) {
+    const kind = kinds.get(f.name);
+    if (f.type === 'u8' && !f.enum && !f.repr) fields.set(f.name, { offset, show: SHOW_U8 });
+    else if (f.type === 'be16' && !f.enum && !f.repr && kind === 'be16') fields.set(f.name, { offset, show: SHOW_BE16 });
+    else if (f.type === 'be32' && !f.enum && f.repr === 'ipv4' && kind === 'ipv4') fields.set(f.name, { offset, show: SHOW_IPV4 });
+    offset += structSize({ name: a.struct.name, fields: [f] });
+  }
+  FIELD_BYTES[a.id] = fields;
+}
+
+/**
+ * A struct attribute's plan printed from the attribute's bytes: its parts, and per shown
+ * field its offset in the struct, how it is shown (SHOW_*) and, for a u8, the texts of
+ * the values seen so far.
+ */
+interface BytePlan {
+  parts: readonly string[];
+  offsets: Int32Array;
+  shows: Int32Array;
+  texts: (string | undefined)[][];
+  plan: StructItemPlan;
+}
+
+/** The plan of a struct key attribute of type `type` printed from bytes; undefined when a shown field has no byte form. */
+function bytePlan(type: number, plan: StructItemPlan): BytePlan | undefined {
+  const fields = FIELD_BYTES[type]!;
+  const n = plan.fields.length;
+  const offsets = new Int32Array(n), shows = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const f = fields.get(plan.fields[i]!);
+    if (!f) return undefined;
+    offsets[i] = f.offset;
+    shows[i] = f.show;
+  }
+  return { parts: plan.parts, offsets, shows, texts: plan.fields.map(() => []), plan };
 }
 
 /** formatTcpFlagLetters() of every flags byte, made when first needed (a dump has few). */
@@ -163,7 +222,7 @@ export class FlowLinePrinter {
    * Per struct key type: the print plan of the last mask seen, and the last maskEpoch it
    * served (within one, the mask's bytes are the same: no need to compare them again).
    */
-  private readonly plans: ({ bytes: Buffer; maskLen: number; masked: boolean; plan: StructItemPlan; epoch: number } | undefined)[] = [];
+  private readonly plans: ({ bytes: Buffer; maskLen: number; masked: boolean; plan: StructItemPlan; fromBytes: BytePlan | undefined; epoch: number } | undefined)[] = [];
   private actionsNext = 0;
   /**
    * The current reply's memory as 32-bit words, and where the reply starts in them (-1:
@@ -550,9 +609,27 @@ export class FlowLinePrinter {
     } else this.misses[type] = misses + 1;
     let text: string;
     try {
-      const plan = this.structPlan(p, type, keyLen, m, maskLen, masked);
-      if (plan) {
+      const planned = this.structPlan(p, type, keyLen, m, maskLen, masked);
+      const b = planned?.fromBytes;
+      if (b) {
+        // The plan's parts with the fields shown from their bytes between them: no struct
+        // decoded, and no show called per flow (in a short process every function called
+        // per flow gets its own TurboFan compile).
+        const parts = b.parts, offsets = b.offsets, shows = b.shows, s = at + NLA_HDRLEN;
+        text = parts[0]!;
+        for (let i = 0; i < offsets.length; i++) {
+          const o = s + offsets[i]!;
+          const show = shows[i]!;
+          if (show === SHOW_U8) {
+            const v = p[o]!;
+            text += b.texts[i]![v] ??= b.plan.shows[i]!(v);
+          } else if (show === SHOW_BE16) text += String((p[o]! << 8) | p[o + 1]!);
+          else text += formatIPv4(((p[o]! << 24) | (p[o + 1]! << 16) | (p[o + 2]! << 8) | p[o + 3]!) >>> 0);
+          text += parts[i + 1]!;
+        }
+      } else if (planned) {
         // The plan's parts with the value's fields shown between them.
+        const plan = planned.plan;
         const value = decodeStruct(STRUCTS[type]!, p, at + NLA_HDRLEN);
         text = plan.parts[0]!;
         for (let i = 0; i < plan.fields.length; i++) text += plan.shows[i]!(value[plan.fields[i]!]) + plan.parts[i + 1]!;
@@ -595,22 +672,25 @@ export class FlowLinePrinter {
 
   /**
    * For a struct attribute of the struct's size: its print plan for this mask (the last
-   * one of each type is kept), so that only the value is decoded and its fields put in.
+   * one of each type is kept), so that only the value is read and its fields put in.
    */
-  private structPlan(p: Buffer, type: number, keyLen: number, m: number, maskLen: number, masked: boolean): StructItemPlan | undefined {
+  private structPlan(
+    p: Buffer, type: number, keyLen: number, m: number, maskLen: number, masked: boolean,
+  ): { plan: StructItemPlan; fromBytes: BytePlan | undefined } | undefined {
     if (keyLen !== STRUCT_SIZES[type]) return undefined;
     const last = this.plans[type];
     if (last && last.masked === masked && last.maskLen === maskLen &&
       (last.epoch === this.maskEpoch || maskLen <= 0 || sameBytes(p, m + NLA_HDRLEN, last.bytes, 0, maskLen))) {
       last.epoch = this.maskEpoch;
-      return last.plan;
+      return last;
     }
     const name = flowKeyAttrs.get(type)!.name;
     const plan = structItemPlan(name, m < 0 ? undefined : this.maskValue(p, type, m, maskLen)[name], masked, false, this.options);
     if (!plan) return undefined;
     const bytes = maskLen > 0 ? Buffer.from(p.subarray(m + NLA_HDRLEN, m + NLA_HDRLEN + maskLen)) : Buffer.alloc(0);
-    this.plans[type] = { bytes, maskLen, masked, plan, epoch: this.maskEpoch };
-    return plan;
+    const entry = { bytes, maskLen, masked, plan, fromBytes: bytePlan(type, plan), epoch: this.maskEpoch };
+    this.plans[type] = entry;
+    return entry;
   }
 
   /** The mask attribute at m decoded; the last one of each type is kept (masks repeat more than keys). */

@@ -325,3 +325,52 @@ test('printReplies prints datagrams of whole replies (headers included) as line(
     }
   }
 });
+
+test('struct attributes printed from their bytes (u8 fields, ports, IPv4 addresses) under every kind of mask, as formatFlowLine prints them', () => {
+  const addrs = ['0.0.0.0', '255.255.255.255', '10.0.0.1', '128.1.2.255', '1.128.0.7'];
+  const ports = [0, 1, 80, 255, 256, 32768, 65535];
+  // Masks: exact, partial, wildcarded, a field's mask alone (the others wildcarded).
+  const ip4Masks = ['255.255.255.255', '255.255.0.0', '0.0.0.0', '0.255.0.1'];
+  const portMasks = [0xffff, 0xff00, 0, 0x8001];
+  const u8Masks = [0xff, 0xf0, 0, 0x01];
+  const flows: { key: AttrValues; mask?: AttrValues }[] = [];
+  for (let i = 0; i < 2400; i++) {
+    const a = (k: number): string => addrs[(i + k) % addrs.length]!;
+    const port = (k: number): number => ports[(i * 3 + k) % ports.length]!;
+    const m = (i >> 8) % 4;
+    const u8 = i & 255;
+    const key: AttrValues = {
+      in_port: 1, ethertype: 0x0800,
+      ipv4: { ipv4_src: a(0), ipv4_dst: a(1), ipv4_proto: u8, ipv4_tos: (u8 * 7) & 255, ipv4_ttl: 255 - u8, ipv4_frag: u8 % 5 },
+      [['tcp', 'udp', 'sctp', 'icmp'][i % 4]!]: i % 4 === 3 ? { icmp_type: u8, icmp_code: 255 - u8 } : Object.fromEntries(
+        [`${['tcp', 'udp', 'sctp'][i % 4]}_src`, `${['tcp', 'udp', 'sctp'][i % 4]}_dst`].map((f, k) => [f, port(k)])),
+      ct_orig_tuple_ipv4: { ipv4_src: a(2), ipv4_dst: a(3), src_port: port(2), dst_port: port(3), ipv4_proto: u8 },
+    };
+    const proto = Object.keys(key)[3]!;
+    const mask: AttrValues = {
+      in_port: 0xffffffff, ethertype: 0xffff,
+      ipv4: { ipv4_src: ip4Masks[m], ipv4_dst: ip4Masks[(m + 1) % 4], ipv4_proto: u8Masks[m], ipv4_tos: u8Masks[(m + 2) % 4], ipv4_ttl: u8Masks[(m + 3) % 4], ipv4_frag: [0xff, 0, 0xff, 0x0f][m] },
+      [proto]: proto === 'icmp' ? { icmp_type: u8Masks[m], icmp_code: u8Masks[(m + 1) % 4] } : Object.fromEntries(
+        Object.keys(key[proto] as object).map((f, k) => [f, portMasks[(m + k) % 4]])),
+      ct_orig_tuple_ipv4: { ipv4_src: ip4Masks[(m + 2) % 4], ipv4_dst: ip4Masks[m], src_port: portMasks[m], dst_port: portMasks[(m + 3) % 4], ipv4_proto: u8Masks[(m + 1) % 4] },
+    };
+    // Now and then a key without a mask, and a mask without the transport attribute.
+    if (i % 97 === 5) flows.push({ key });
+    else if (i % 89 === 7) flows.push({ key, mask: { ...mask, [proto]: undefined } });
+    else flows.push({ key, mask });
+  }
+  // An ARP key: its op (a be16) and addresses from bytes, its MACs the decoded way.
+  for (let i = 0; i < 300; i++) {
+    flows.push({
+      key: { in_port: 1, ethertype: 0x0806, arp: { arp_sip: addrs[i % 5], arp_tip: addrs[(i + 2) % 5], arp_op: ports[i % 7], arp_sha: '00:00:00:00:00:01', arp_tha: '00:00:00:00:00:02' } },
+      mask: { in_port: 0xffffffff, ethertype: 0xffff, arp: { arp_sip: ip4Masks[i % 4], arp_tip: '255.255.255.255', arp_op: portMasks[(i >> 2) % 4], arp_sha: '00:00:00:00:00:00', arp_tha: 'ff:ff:ff:ff:ff:ff' } },
+    });
+  }
+  for (const options of OPTIONS) {
+    const printer = new FlowLinePrinter(NOW, options);
+    for (const [i, f] of flows.entries()) {
+      const m = reply(f.mask ? { key: f.key, mask: Object.fromEntries(Object.entries(f.mask).filter(([, v]) => v !== undefined)) } : { key: f.key });
+      assert.equal(printed(printer, m), ordinary(m, options), `flow ${i}, options ${JSON.stringify({ ...options, portNames: undefined })}`);
+    }
+  }
+});
