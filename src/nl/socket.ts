@@ -67,6 +67,31 @@ export function overrunError(op?: NetlinkOperation): NetlinkError {
   return new NetlinkError(ENOBUFS, 'the socket receive buffer overflowed and the kernel dropped messages (ENOBUFS)', op ? { operation: op } : {});
 }
 
+/** The sequence number after `seq`; never 0, which marks what answers no request of ours (onDatagram). */
+function followingSeq(seq: number): number {
+  return (seq + 1) >>> 0 || 1;
+}
+
+/**
+ * Gives `count` whole netlink messages laid out back to back in `messages` the sequence
+ * numbers after `seq`, and the last NLM_F_ACK; returns the last number given. A function
+ * of its own, not batchMessages' loop: V8 optimized batchMessages on that loop, with the
+ * send it calls (a promise, its executor, the results) inlined, which in the test VM took
+ * 50-190 ms of TurboFan per add-flows of 20,000 flows.
+ */
+function numberMessages(messages: Buffer, count: number, seq: number): number {
+  const d = new DataView(messages.buffer, messages.byteOffset, messages.length);
+  let off = 0;
+  for (let i = 0; i < count; i++) {
+    seq = followingSeq(seq);
+    // nlmsghdr: u32 length, u16 type, u16 flags, u32 seq (host order).
+    d.setUint32(off + 8, seq, le);
+    if (i === count - 1) d.setUint16(off + 6, d.getUint16(off + 6, le) | NLM_F_ACK, le);
+    off += align4(d.getUint32(off, le));
+  }
+  return seq;
+}
+
 /** A dump saw concurrent changes (NLM_F_DUMP_INTR): what it returned may be inconsistent. */
 export class DumpInterruptedError extends NetlinkError {
   constructor(op?: NetlinkOperation) {
@@ -131,7 +156,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   }
 
   private nextSeq(): number {
-    this.seq = (this.seq + 1) >>> 0 || 1;
+    this.seq = followingSeq(this.seq);
     return this.seq;
   }
 
@@ -162,14 +187,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
     if (count === 0) return Promise.resolve([]);
     if (this.closed) return Promise.reject(new NetlinkError(errnoNumber('ESHUTDOWN') ?? 108, 'the netlink socket is closed'));
     const firstSeq = this.seq + 1;
-    const d = new DataView(messages.buffer, messages.byteOffset, messages.length);
-    let off = 0;
-    for (let i = 0; i < count; i++) {
-      // nlmsghdr: u32 length, u16 type, u16 flags, u32 seq (host order).
-      d.setUint32(off + 8, this.nextSeq(), le);
-      if (i === count - 1) d.setUint16(off + 6, d.getUint16(off + 6, le) | NLM_F_ACK, le);
-      off += align4(d.getUint32(off, le));
-    }
+    this.seq = numberMessages(messages, count, this.seq);
     return this.send(messages, firstSeq, this.seq, count, options.ops ?? []);
   }
 
