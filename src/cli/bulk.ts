@@ -13,6 +13,7 @@ import { fs } from '../nl/node-fs.js';
 import { StringDecoder } from 'node:string_decoder';
 import { parseActionsText, parseFlowMatch } from '../client/flow-text.js';
 import { LineShape } from '../client/flow-shapes.js';
+import type { MessageBuilder } from '../nl/codec.js';
 import type { BulkResult, FlowActions, FlowOp, FlowSpec, PutMode, WrittenOp } from '../client/flows.js';
 import type { GenlRequest } from '../nl/message.js';
 import type { CliContext } from './context.js';
@@ -166,20 +167,55 @@ interface LineFailure {
   error: Error;
 }
 
-/** A line of a known shape: the item is its own operation, its shape lays out its request. */
-interface ShapedLine extends WrittenOp {
-  lineNo: number;
-  command: LineCommand;
+/**
+ * Lines of a known shape one after another (lines[start] is line `lineNo`): the item is
+ * its own operation, one for the run, and its shape lays out their requests.
+ */
+class ShapedRun implements WrittenOp {
+  readonly kind = 'written';
+  readonly mode: PutMode | undefined;
+  readonly command: LineCommand;
+  readonly lineNo: number;
+  readonly count: number;
+  private readonly shape: LineShape;
+  private readonly lines: readonly string[];
+  private readonly start: number;
+
+  constructor(shape: KeptShape, lines: readonly string[], start: number, count: number, lineNo: number) {
+    this.mode = shape.mode;
+    this.command = shape.command;
+    this.lineNo = lineNo;
+    this.count = count;
+    this.shape = shape.shape;
+    this.lines = lines;
+    this.start = start;
+  }
+
+  appendTo(out: MessageBuilder): void {
+    this.shape.appendLines(this.lines, this.start, this.count, out);
+  }
 }
 
 /**
- * A non-blank line: of a known shape, split (the line itself is the item: one object less
- * per line), or why it cannot be either.
+ * A non-blank line or run of lines: of a known shape, split (the line itself is the item:
+ * one object less per line), or why it cannot be either.
  */
-type Item = ShapedLine | FlowLine | LineFailure;
+type Item = ShapedRun | FlowLine | LineFailure;
+
+/** A line shape with what its lines do. */
+interface KeptShape {
+  shape: LineShape;
+  command: LineCommand;
+  mode: PutMode | undefined;
+}
 
 /** Line shapes kept at once (files that alternate between a few kinds of line). */
 const SHAPES_KEPT = 4;
+/**
+ * Lines of a shape taken as one item at most: a run is not split between batches, and
+ * takes its batch past FlowTable's 64 requests by up to this less one.
+ */
+const LINES_PER_RUN = 16;
 /**
  * Past the first SHAPES_KEPT shapes made, another is made only for every this many
  * lines the shapes took: making one costs a line's way twice (the probe), which a file
@@ -192,18 +228,23 @@ const LINES_PER_SHAPE = 2;
  * for some addresses and ports take its request message with their values written in.
  */
 class LineShapes {
-  private readonly kept: { shape: LineShape; command: LineCommand; mode: PutMode | undefined }[] = [];
+  private readonly kept: KeptShape[] = [];
   private made = 0;
   private taken = 0;
 
-  /** `text` as a line of a known shape, or undefined. */
-  line(lineNo: number, text: string): ShapedLine | undefined {
+  /**
+   * lines[start] (line `lineNo`) and the lines after it, up to lines[end - 1] and
+   * LINES_PER_RUN in all, that have its known shape, as a run; undefined when it has none.
+   */
+  run(lines: readonly string[], start: number, end: number, lineNo: number): ShapedRun | undefined {
     const kept = this.kept;
+    const last = Math.min(end, start + LINES_PER_RUN);
     for (let k = 0; k < kept.length; k++) {
       const s = kept[k]!;
-      if (s.shape.match(text)) {
-        this.taken++;
-        return { kind: 'written', mode: s.mode, from: s.shape, source: text, lineNo, command: s.command };
+      const n = s.shape.matchLines(lines, start, last);
+      if (n) {
+        this.taken += n;
+        return new ShapedRun(s, lines, start, n, lineNo);
       }
     }
     return undefined;
@@ -273,7 +314,7 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
     if (item.command === undefined) throw item.error;
     if ('kind' in item) return item;
     // Split before a shape that its block's earlier lines made: it may have it.
-    const shaped = shapes.line(item.lineNo, item.line);
+    const shaped = shapes.run([item.line], 0, 1, item.lineNo);
     if (shaped) return shaped;
     const op = lineOp(item);
     if ((op.kind !== 'putAttrs' && op.kind !== 'delAttrs') || !shapes.wanted()) return op;
@@ -337,9 +378,8 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   let failed = 0;
   let bytes = 0;
   const progress = new Progress(ctx);
+  /** The item of a line that has no known shape, or undefined for a blank or comment line. */
   const item = (lineNo: number, text: string): Item | undefined => {
-    const shaped = shapes.line(lineNo, text);
-    if (shaped) return shaped;
     try {
       return splitFlowLine(text, lineNo, defaultCommand);
     } catch (err) {
@@ -374,8 +414,8 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
    */
   function collect(lines: readonly string[], i: number, firstLineNo: number, items: Item[]): number {
     while (i < lines.length && items.length < ITEMS_PER_STEP) {
-      const it = item(firstLineNo + i, lines[i]!);
-      i++;
+      const it = shapes.run(lines, i, lines.length, firstLineNo + i) ?? item(firstLineNo + i, lines[i]!);
+      i += it instanceof ShapedRun ? it.count : 1;
       if (it) items.push(it);
     }
     return i;
@@ -383,7 +423,8 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   async function* stdinItems(): AsyncGenerator<Item> {
     let lineNo = 0;
     for await (const text of stdinLines(countBytes)) {
-      const it = item(++lineNo, text);
+      lineNo++;
+      const it = shapes.run([text], 0, 1, lineNo) ?? item(lineNo, text);
       if (it) yield it;
     }
   }
@@ -402,8 +443,8 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
         failed++;
         progress.clear();
         const column = result.error instanceof LineError && result.error.column !== undefined ? `, column ${result.error.column}` : '';
-        ctx.warn(`line ${lineNo}${column}: ${errorLine(result.error)}`);
-      } else if (command) counts[command]++;
+        ctx.warn(`line ${lineNo + (result.index ?? 0)}${column}: ${errorLine(result.error)}`);
+      } else if (command) counts[command] += result.count ?? 1;
     }
   };
   for await (const results of batches) {

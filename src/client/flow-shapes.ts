@@ -4,8 +4,8 @@
  * parts and value slots (src/ovs/flowstr/slots.ts) and its request as the netlink message
  * a bulk batch carries, with where each slot's value sits in it. A later line whose text
  * is the same but for the slots' values (generated files: other addresses, ports) is
- * appended to its batch as that message with its values written in (a WrittenOp): no
- * scan, no codec, no check, no request object. A shape is proved once, when made, against
+ * appended to its batch as that message with its values written in: no scan, no codec,
+ * no check, no request object (a run of such lines is one WrittenOp: src/cli/bulk.ts). A shape is proved once, when made, against
  * the whole way (LineShapes.learn in src/cli/bulk.ts; the unit tests run files both ways).
  */
 import { MessageBuilder, NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField } from '../nl/codec.js';
@@ -15,7 +15,6 @@ import { flowAttrs } from '../ovs/flow.js';
 import { type SlotKind, type ValueSlot, otherSlotValue, readSlot, slotText } from '../ovs/flowstr/slots.js';
 import { ovsHeader } from '../ovs/header.js';
 import { flowKeyAttrs } from '../ovs/keys.js';
-import type { MessageTemplate } from './flows.js';
 
 const KEY_ID = flowAttrs.id('key');
 const OVS_HEADER_SIZE = structSize(ovsHeader);
@@ -83,7 +82,7 @@ function messageOf(req: GenlRequest): Buffer {
 }
 
 /** A line's text but for its value slots, and its request message with where the values go. */
-export class LineShape implements MessageTemplate {
+export class LineShape {
   /** The text before each slot, then the text after the last: one more than the slots. */
   private readonly literals: readonly string[];
   private readonly kinds: readonly SlotKind[];
@@ -91,14 +90,14 @@ export class LineShape implements MessageTemplate {
   private readonly offsets: readonly number[];
   private readonly template: Buffer;
   /** Slot values as readSlot reads them (scratch). */
-  private readonly values: number[];
+  private readonly values: Float64Array;
 
   private constructor(literals: string[], kinds: SlotKind[], offsets: number[], template: Buffer) {
     this.literals = literals;
     this.kinds = kinds;
     this.offsets = offsets;
     this.template = template;
-    this.values = new Array<number>(kinds.length).fill(0);
+    this.values = new Float64Array(kinds.length);
   }
 
   /**
@@ -132,39 +131,55 @@ export class LineShape implements MessageTemplate {
     return new LineShape(literals, kinds, offsets, template);
   }
 
-  /** Whether `line` has this shape: its text this one's but for the slots, which hold values. */
-  match(line: string): boolean {
+  /**
+   * How many lines from lines[start] on, up to lines[end - 1], have this shape one after
+   * another: their text this one's but for the slots, which hold values. The loop over
+   * the lines is here, not in the caller: V8 then optimizes this one function for a long
+   * run of alike lines, not a function per line and again its caller with it inlined.
+   */
+  matchLines(lines: readonly string[], start: number, end: number): number {
     const literals = this.literals;
     const kinds = this.kinds;
-    // A slice compared with === (V8 compares the characters at once): startsWith at a
-    // position took several times longer on a line cut from a read block.
-    let pos = 0;
-    for (let i = 0; i < kinds.length; i++) {
-      const literal = literals[i]!;
-      const end = pos + literal.length;
-      if (line.slice(pos, end) !== literal) return false;
-      pos = readSlot(kinds[i]!, line, end, this.values, i);
-      if (pos < 0) return false;
+    const slots = kinds.length;
+    const last = literals[slots]!;
+    let n = start;
+    lines: for (; n < end; n++) {
+      const line = lines[n]!;
+      // A slice compared with === (V8 compares the characters at once): startsWith at a
+      // position took several times longer on a line cut from a read block.
+      let pos = 0;
+      for (let i = 0; i < slots; i++) {
+        const literal = literals[i]!;
+        const at = pos + literal.length;
+        if (line.slice(pos, at) !== literal) break lines;
+        pos = readSlot(kinds[i]!, line, at, this.values, i);
+        if (pos < 0) break lines;
+      }
+      if (line.length !== pos + last.length || line.slice(pos) !== last) break;
     }
-    const last = literals[kinds.length]!;
-    return line.length === pos + last.length && line.slice(pos) === last;
+    return n - start;
   }
 
   /**
-   * Appends the request message of `line`, which has this shape (match), to `out`: the
-   * template with the line's values written in (read again: lines are matched ahead).
+   * Appends the request messages of lines[start] to lines[start + count - 1], which have
+   * this shape (matchLines), to `out`: the template with each line's values written in
+   * (read again: lines are matched ahead).
    */
-  append(line: string, out: MessageBuilder): void {
+  appendLines(lines: readonly string[], start: number, count: number, out: MessageBuilder): void {
     const literals = this.literals;
     const kinds = this.kinds;
+    const offsets = this.offsets;
     const values = this.values;
-    let pos = 0;
-    for (let i = 0; i < kinds.length; i++) pos = readSlot(kinds[i]!, line, pos + literals[i]!.length, values, i);
     const template = this.template;
-    const start = out.reserve(template.length);
-    const buf = out.buffer;
-    buf.set(template, start);
-    for (let i = 0; i < kinds.length; i++) putSlot(buf, start + this.offsets[i]!, kinds[i]!, values[i]!);
+    for (let n = start; n < start + count; n++) {
+      const line = lines[n]!;
+      let pos = 0;
+      for (let i = 0; i < kinds.length; i++) pos = readSlot(kinds[i]!, line, pos + literals[i]!.length, values, i);
+      const at = out.reserve(template.length);
+      const buf = out.buffer;
+      buf.set(template, at);
+      for (let i = 0; i < kinds.length; i++) putSlot(buf, at + offsets[i]!, kinds[i]!, values[i]!);
+    }
   }
 
   /**
@@ -172,10 +187,10 @@ export class LineShape implements MessageTemplate {
    * every byte) is `probeRequest`'s, the request the whole way made of that line.
    */
   proves(probeRequest: GenlRequest): boolean {
-    const probe = this.probe();
-    if (!this.match(probe)) return false;
+    const probe = [this.probe()];
+    if (this.matchLines(probe, 0, 1) !== 1) return false;
     const out = new MessageBuilder();
-    this.append(probe, out);
+    this.appendLines(probe, 0, 1, out);
     return out.bytes().equals(messageOf(probeRequest));
   }
 

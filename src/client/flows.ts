@@ -113,21 +113,17 @@ export type FlowOp =
   | WrittenOp;
 
 /**
- * A request that lays itself out as a whole netlink message (add-flows' line shapes: the
- * message of a line sent before, with this line's values written in): `from` appends
- * the message for `source` (its line).
+ * Requests that lay themselves out as whole netlink messages (add-flows' line shapes: a
+ * run of lines of one shape, each the message of a line sent before with its own values
+ * written in): one operation for `count` requests, so that such lines cost no object each.
  */
 export interface WrittenOp {
   kind: 'written';
   mode: PutMode | undefined;
-  from: MessageTemplate;
-  source: string;
-}
-
-/** What appends a WrittenOp's message. */
-export interface MessageTemplate {
-  /** Appends the request for `source` to `out`: NLM_F_REQUEST and its mode's flags set, sequence number 0. */
-  append(source: string, out: MessageBuilder): void;
+  /** The requests it appends. */
+  count: number;
+  /** Appends its `count` requests to `out`: NLM_F_REQUEST and its mode's flags set, sequence number 0. */
+  appendTo(out: MessageBuilder): void;
 }
 
 /** The operations BulkRequests lays out (a WrittenOp lays itself out). */
@@ -141,17 +137,28 @@ export interface EncodedOp {
 }
 
 export interface BulkOptions {
-  /** Requests per sendmsg (default 64). */
+  /**
+   * Requests per sendmsg (default 64); an operation of several requests (a WrittenOp)
+   * is not split: it may take its batch past this by its count less one.
+   */
   batchSize?: number;
   /** Batches in flight at once (default 8). */
   window?: number;
 }
 
-/** What happened to one item of a bulk run, in input order. */
+/**
+ * What happened to one item of a bulk run, in input order. An item whose operation is
+ * several requests (a WrittenOp of count > 1) has a result for each that failed (`index`
+ * says which) and then, if any succeeded, one whose `count` says how many.
+ */
 export interface BulkResult<T> {
   item: T;
   /** Why it failed: a parse, check or kernel error. */
   error?: Error;
+  /** Which of its item's requests failed (an item of several requests only). */
+  index?: number;
+  /** How many of its item's requests succeeded (an item of several requests only). */
+  count?: number;
 }
 
 export interface FlowTableOptions {
@@ -447,10 +454,24 @@ export class FlowTable {
           out.push({ item: items[i]!, error: batch.errors[e++]! });
           continue;
         }
-        const error = results[r++]?.error;
-        const result: BulkResult<T> = { item: items[i]! };
-        if (error) (refused ??= []).push({ result, error, op });
-        out.push(result);
+        const item = items[i]!;
+        if (op.kind !== 'written' || op.count === 1) {
+          const error = results[r++]?.error;
+          const result: BulkResult<T> = { item };
+          if (error) (refused ??= []).push({ result, error, op });
+          out.push(result);
+          continue;
+        }
+        let failures = 0;
+        for (let k = 0; k < op.count; k++) {
+          const error = results[r++]?.error;
+          if (!error) continue;
+          failures++;
+          const result: BulkResult<T> = { item, index: k };
+          (refused ??= []).push({ result, error, op });
+          out.push(result);
+        }
+        if (failures < op.count) out.push({ item, count: op.count - failures });
       }
       if (refused) this.explainRefusals(refused, name);
       return out;
@@ -482,9 +503,13 @@ export class FlowTable {
         const item = block[i++]!;
         try {
           const op = toOp(item);
-          if (op.kind === 'written') op.from.append(op.source, out);
-          else appendGenlRequest(out, requests.request(op), 0, NLM_F_REQUEST);
-          current.count++;
+          if (op.kind === 'written') {
+            op.appendTo(out);
+            current.count += op.count;
+          } else {
+            appendGenlRequest(out, requests.request(op), 0, NLM_F_REQUEST);
+            current.count++;
+          }
           current.items.push(item);
           current.ops.push(op);
         } catch (err) {

@@ -44,9 +44,12 @@ const SLOT_KINDS: Readonly<Record<string, SlotKind>> = { ipv4: 'ipv4', be16: 'po
 /**
  * Reads a slot's value of `kind` at s[pos] into values[i]; returns the index after it, or
  * -1 when the text there is not a value in the one form a slot takes. One loop, no helper:
- * a short process compiles this once per run, and smaller code compiles faster.
+ * a short process compiles this once per run, and smaller code compiles faster. `values`
+ * is a Float64Array: an address above 2^30 turned a fresh array of small integers into
+ * one of doubles, another map, which deoptimized this and its callers for every shape
+ * made after V8 had optimized them.
  */
-export function readSlot(kind: SlotKind, s: string, pos: number, values: number[], i: number): number {
+export function readSlot(kind: SlotKind, s: string, pos: number, values: Float64Array, i: number): number {
   const parts = kind === 'port' ? 1 : 4;
   const partMax = kind === 'port' ? 65535 : 255;
   let v = 0;
@@ -105,7 +108,7 @@ function attrSlots(text: string, at: number, out: ValueSlot[]): void {
   if (!struct) return;
   const found: ValueSlot[] = [];
   const seen = new Set<string>();
-  const values = [0];
+  const values = new Float64Array(1);
   // A parsed attribute's fields are `label=value[/mask]`, ','-separated (a trailing ','
   // allowed), no blanks: scanFieldList's syntax.
   let i = open + 1;

@@ -62,13 +62,13 @@ async function runFile(lines: readonly string[], command: LineCommand, refuse: (
   return { sent, stderr };
 }
 
-/** Lines that took a shape (LineShape.match), probes included. */
+/** Lines that took a shape (LineShape.matchLines), probes included. */
 let shaped = 0;
-const match = LineShape.prototype.match;
-LineShape.prototype.match = function (this: LineShape, line: string) {
-  const has = match.call(this, line);
-  if (has) shaped++;
-  return has;
+const matchLines = LineShape.prototype.matchLines;
+LineShape.prototype.matchLines = function (this: LineShape, lines: readonly string[], start: number, end: number) {
+  const n = matchLines.call(this, lines, start, end);
+  shaped += n;
+  return n;
 };
 
 /** The file run whole against each line run alone: the same requests, the same failures. */
@@ -142,7 +142,7 @@ function generate(count: number, seed: number, deletes: boolean): string[] {
 }
 
 test('a slot takes a value only in its one form: decimal without leading zeros, in range', () => {
-  const values = [0];
+  const values = new Float64Array(1);
   const read = (kind: 'ipv4' | 'port', s: string): number | undefined => (readSlot(kind, s, 0, values, 0) === s.length ? values[0] : undefined);
   assert.equal(read('port', '0'), 0);
   assert.equal(read('port', '65535'), 65535);
@@ -201,4 +201,24 @@ test('a kernel refusal of a line that took a shape is explained as the whole way
   ]);
   // A shape is made from the first line and proved; the others take it.
   assert.equal(sent[1], sent[0]!.replace('0a000001', '0a000002'));
+});
+
+test('kernel refusals inside runs of lines of one shape are told by their own line numbers', async () => {
+  // Past the first step of a file (64 lines split before any shape is made), alike lines
+  // go as runs, one item for many lines.
+  const line = (i: number): string => `in_port(1),eth_type(0x0800),ipv4(src=10.0.${i >> 8}.${i & 255},dst=10.0.0.9,proto=17,frag=no),udp(src=1,dst=2) drop`;
+  const lines = Array.from({ length: 150 }, (_, i) => line(i + 1));
+  lines.splice(100, 0, '# a comment between lines of one shape');
+  const refused = new Set([70, 71, 96, 131].map((i) => i.toString(16)));
+  const ENOMEM = errnoNumber('ENOMEM')!;
+  shaped = 0;
+  const { sent, stderr } = await runFile(lines, 'add', (hex) => {
+    const addr = /0a0000([0-9a-f]{2})0a000009/.exec(hex)?.[1];
+    return addr !== undefined && refused.has(addr) ? ENOMEM : 0;
+  });
+  assert.ok(shaped > 100, `${shaped} lines took a shape`);
+  assert.equal(sent.length, 150);
+  const why = 'the kernel cannot hold this flow (ENOMEM): its table or the flow\'s actions are too large';
+  // Line numbers: the comment is line 101, so the flow of address .131 is on line 132.
+  assert.deepEqual(stderr, [`ovsdp: line 70: ${why}`, `ovsdp: line 71: ${why}`, `ovsdp: line 96: ${why}`, `ovsdp: line 132: ${why}`, 'add-flows: 146 added, 4 failed']);
 });

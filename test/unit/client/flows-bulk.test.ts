@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { OvsConnection } from '../../../src/client/connection.js';
 import { parseActionsText, parseFlowMatch } from '../../../src/client/flow-text.js';
-import { type FlowOp, type FlowSpec, FlowTable } from '../../../src/client/flows.js';
-import { encodeGenlRequest } from '../../../src/nl/message.js';
+import { type FlowOp, type FlowSpec, FlowTable, type WrittenOp } from '../../../src/client/flows.js';
+import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
+import { NLM_F_REQUEST, appendGenlRequest, encodeGenlRequest } from '../../../src/nl/message.js';
 import type { RequestResult } from '../../../src/nl/socket.js';
 import { requestsOfMessages } from './fake-batches.js';
 import { parseFlowKey } from '../../../src/ovs/flowstr/flow.js';
@@ -152,4 +153,35 @@ test('property: parseKeyEntries agrees with parseFlowKey on random keys, repeate
     for (const [f, times] of flows) for (let i = 0; i <= times; i++) texts.push(formatKey(f.key, f.mask, { verbose: i === 1 }));
     sameAsParseFlowKey(texts);
   }), { numRuns: 300 });
+});
+
+test('an operation of several requests (WrittenOp): its refused ones by index, then how many succeeded', async () => {
+  const conn = {
+    family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
+    // The kernel refuses the requests whose ovs_header's dp_ifindex (here: the op's tag) is 2.
+    batchMessages: async (messages: Buffer): Promise<RequestResult[]> => requestsOfMessages(messages).map((r) => (
+      r.fixedHeader!.readUInt32LE(0) === 2 ? { replies: [], error: new NetlinkError(errnoNumber('EEXIST')!, 'refused') } : { replies: [] })),
+  } as unknown as OvsConnection;
+  const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
+  /** `tags.length` requests of the flow family, each with its tag as the ovs_header. */
+  const written = (tags: number[]): WrittenOp => ({
+    kind: 'written', mode: 'create', count: tags.length,
+    appendTo: (out) => {
+      for (const tag of tags) {
+        const header = Buffer.alloc(4);
+        header.writeUInt32LE(tag);
+        appendGenlRequest(out, { family: 0x20, cmd: 1, version: 1, flags: 0, fixedHeader: header }, 0, NLM_F_REQUEST);
+      }
+    },
+  });
+  const items = [[1, 2, 1, 2], [1], [2], [2, 2], [1, 1, 1]];
+  const results = [];
+  for await (const batch of table.operateBatches(items, (tags) => written(tags), { batchSize: 3 })) results.push(...batch);
+  assert.deepEqual(results.map((r) => [items.indexOf(r.item), r.index, r.count, r.error !== undefined]), [
+    [0, 1, undefined, true], [0, 3, undefined, true], [0, undefined, 2, false],
+    [1, undefined, undefined, false],
+    [2, undefined, undefined, true],
+    [3, 0, undefined, true], [3, 1, undefined, true],
+    [4, undefined, 3, false],
+  ]);
 });
