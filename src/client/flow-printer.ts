@@ -478,7 +478,15 @@ export class FlowLinePrinter {
       if (this.keyStamp[type] === stamp || type === KEY_PACKET_TYPE || type === KEY_PAD) throw ORDINARY;
       this.keyStamp[type] = stamp;
       const m = masked && this.maskStamp[type] === this.maskEpoch ? mask + this.maskAt[type]! : -1;
-      const text = this.itemText(p, type, off, len, m, masked);
+      // A type at rest (its texts keep changing) is printed without the memo, by a function
+      // of its own: itemText then runs only for the types the memo serves and for trials,
+      // and in a big dump of varying addresses V8 compiles the small freshText, not itemText.
+      const misses = this.misses[type]!;
+      let text: string;
+      if (misses < 0) {
+        this.misses[type] = misses + 1;
+        text = this.freshText(p, type, off, len, m, this.maskLenAt(p, m), masked);
+      } else text = this.itemText(p, type, off, len, m, masked);
       if (text) out += count++ ? `,${text}` : text;
       off += align4(len);
       this.lastTypes[n] = type;
@@ -577,36 +585,58 @@ export class FlowLinePrinter {
     return this.stamp;
   }
 
-  /** The text of the key attribute at `at` (length len), with the mask attribute at `m` (-1: none). */
+  /**
+   * The text of the key attribute at `at` (length len), with the mask attribute at `m` (-1:
+   * none), from the memo or made anew and kept.
+   */
   private itemText(p: Buffer, type: number, at: number, len: number, m: number, masked: boolean): string {
     const keyLen = len - NLA_HDRLEN;
-    // The mask attribute's length was checked in keyText's walk over the mask.
-    const maskLen = m < 0 ? -1 : (le ? p[m]! | (p[m + 1]! << 8) : (p[m]! << 8) | p[m + 1]!) - NLA_HDRLEN;
+    const maskLen = this.maskLenAt(p, m);
     const misses = this.misses[type]!;
     const list = (this.items[type] ??= []);
-    if (misses >= 0) {
-      // Most flows repeat the text of the flow before: its entry first.
-      const hit = this.lastHit[type];
-      if (hit !== undefined && this.sameItem(hit, p, at, keyLen, m, maskLen, masked)) {
-        // A repeat: the type stays in the memo, and its rests start over.
+    // Most flows repeat the text of the flow before: its entry first.
+    const hit = this.lastHit[type];
+    if (hit !== undefined && this.sameItem(hit, p, at, keyLen, m, maskLen, masked)) {
+      // A repeat: the type stays in the memo, and its rests start over.
+      if (misses) this.repeated(type);
+      return hit.text;
+    }
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i]!;
+      if (e !== hit && this.sameItem(e, p, at, keyLen, m, maskLen, masked)) {
         if (misses) this.repeated(type);
-        return hit.text;
+        this.lastHit[type] = e;
+        return e.text;
       }
-      for (let i = 0; i < list.length; i++) {
-        const e = list[i]!;
-        if (e !== hit && this.sameItem(e, p, at, keyLen, m, maskLen, masked)) {
-          if (misses) this.repeated(type);
-          this.lastHit[type] = e;
-          return e.text;
-        }
-      }
-      if (misses + 1 < MISSES_TO_REST) this.misses[type] = misses + 1;
+    }
+    if (misses + 1 < MISSES_TO_REST) this.misses[type] = misses + 1;
+    else {
+      const rest = this.rests[type]!;
+      this.misses[type] = -rest;
+      this.rests[type] = Math.min(rest * 2, MAX_REST);
+    }
+    const text = this.freshText(p, type, at, len, m, maskLen, masked);
+    if (keyLen + Math.max(maskLen, 0) <= MEMO_MAX_BYTES) {
+      const { words, bytes } = wordCopy(p, maskLen > 0 ? [[at + NLA_HDRLEN, keyLen], [m + NLA_HDRLEN, maskLen]] : [[at + NLA_HDRLEN, keyLen]]);
+      const entry: ItemText = { words, bytes, keyLen, keyWords: (keyLen + 3) >> 2, maskLen, masked, text };
+      if (list.length < ITEMS_PER_TYPE) list.push(entry);
       else {
-        const rest = this.rests[type]!;
-        this.misses[type] = -rest;
-        this.rests[type] = Math.min(rest * 2, MAX_REST);
+        const next = this.itemsNext[type] ?? 0;
+        list[next] = entry;
+        this.itemsNext[type] = (next + 1) % ITEMS_PER_TYPE;
       }
-    } else this.misses[type] = misses + 1;
+    }
+    return text;
+  }
+
+  /** The mask attribute's payload length (-1: none); its length was checked in keyText's walk over the mask. */
+  private maskLenAt(p: Buffer, m: number): number {
+    return m < 0 ? -1 : (le ? p[m]! | (p[m + 1]! << 8) : (p[m]! << 8) | p[m + 1]!) - NLA_HDRLEN;
+  }
+
+  /** The text of the key attribute at `at` (length len) with the mask attribute at `m`, made anew. */
+  private freshText(p: Buffer, type: number, at: number, len: number, m: number, maskLen: number, masked: boolean): string {
+    const keyLen = len - NLA_HDRLEN;
     let text: string;
     try {
       const planned = this.structPlan(p, type, keyLen, m, maskLen, masked);
@@ -642,16 +672,6 @@ export class FlowLinePrinter {
     } catch {
       // The ordinary way reports the error as it always has.
       throw ORDINARY;
-    }
-    if (misses >= 0 && keyLen + Math.max(maskLen, 0) <= MEMO_MAX_BYTES) {
-      const { words, bytes } = wordCopy(p, maskLen > 0 ? [[at + NLA_HDRLEN, keyLen], [m + NLA_HDRLEN, maskLen]] : [[at + NLA_HDRLEN, keyLen]]);
-      const entry: ItemText = { words, bytes, keyLen, keyWords: (keyLen + 3) >> 2, maskLen, masked, text };
-      if (list.length < ITEMS_PER_TYPE) list.push(entry);
-      else {
-        const next = this.itemsNext[type] ?? 0;
-        list[next] = entry;
-        this.itemsNext[type] = (next + 1) % ITEMS_PER_TYPE;
-      }
     }
     return text;
   }
