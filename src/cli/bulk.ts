@@ -168,8 +168,9 @@ interface LineFailure {
 }
 
 /**
- * Lines of a known shape one after another (lines[start] is line `lineNo`): the item is
- * its own operation, one for the run, and its shape lays out their requests.
+ * Lines of a known shape one after another, the first line `lineNo`: the item is its own
+ * operation, one for the run, and its shape lays out their requests from their values
+ * (read once, when the lines were matched).
  */
 class ShapedRun implements WrittenOp {
   readonly kind = 'written';
@@ -178,21 +179,19 @@ class ShapedRun implements WrittenOp {
   readonly lineNo: number;
   readonly count: number;
   private readonly shape: LineShape;
-  private readonly lines: readonly string[];
-  private readonly start: number;
+  private readonly values: Float64Array;
 
-  constructor(shape: KeptShape, lines: readonly string[], start: number, count: number, lineNo: number) {
+  constructor(shape: KeptShape, values: Float64Array, count: number, lineNo: number) {
     this.mode = shape.mode;
     this.command = shape.command;
     this.lineNo = lineNo;
     this.count = count;
     this.shape = shape.shape;
-    this.lines = lines;
-    this.start = start;
+    this.values = values;
   }
 
   appendTo(out: MessageBuilder): void {
-    this.shape.appendLines(this.lines, this.start, this.count, out);
+    this.shape.appendLines(this.values, this.count, out);
   }
 }
 
@@ -207,6 +206,8 @@ interface KeptShape {
   shape: LineShape;
   command: LineCommand;
   mode: PutMode | undefined;
+  /** Where matchLines reads a run's values (LINES_PER_RUN lines' room). */
+  values: Float64Array;
 }
 
 /** Line shapes kept at once (files that alternate between a few kinds of line). */
@@ -241,10 +242,10 @@ class LineShapes {
     const last = Math.min(end, start + LINES_PER_RUN);
     for (let k = 0; k < kept.length; k++) {
       const s = kept[k]!;
-      const n = s.shape.matchLines(lines, start, last);
+      const n = s.shape.matchLines(lines, start, last, s.values);
       if (n) {
         this.taken += n;
-        return new ShapedRun(s, lines, start, n, lineNo);
+        return new ShapedRun(s, s.values.slice(0, n * s.shape.slotCount), n, lineNo);
       }
     }
     return undefined;
@@ -268,7 +269,7 @@ class LineShapes {
     if (!shape) return;
     const want = wholeWay(shape.probe());
     if (!want || !shape.proves(want)) return;
-    this.kept.unshift({ shape, command: line.command, mode });
+    this.kept.unshift({ shape, command: line.command, mode, values: new Float64Array(LINES_PER_RUN * shape.slotCount) });
     if (this.kept.length > SHAPES_KEPT) this.kept.pop();
   }
 }

@@ -89,15 +89,17 @@ export class LineShape {
   /** Where each slot's value goes in `template`. */
   private readonly offsets: readonly number[];
   private readonly template: Buffer;
-  /** Slot values as readSlot reads them (scratch). */
-  private readonly values: Float64Array;
 
   private constructor(literals: string[], kinds: SlotKind[], offsets: number[], template: Buffer) {
     this.literals = literals;
     this.kinds = kinds;
     this.offsets = offsets;
     this.template = template;
-    this.values = new Float64Array(kinds.length);
+  }
+
+  /** The values a line of this shape has (what matchLines reads of each line). */
+  get slotCount(): number {
+    return this.kinds.length;
   }
 
   /**
@@ -133,11 +135,12 @@ export class LineShape {
 
   /**
    * How many lines from lines[start] on, up to lines[end - 1], have this shape one after
-   * another: their text this one's but for the slots, which hold values. The loop over
-   * the lines is here, not in the caller: V8 then optimizes this one function for a long
-   * run of alike lines, not a function per line and again its caller with it inlined.
+   * another: their text this one's but for the slots, which hold values (each line's
+   * slotCount of them into `values`, line after line). The loop over the lines is here,
+   * not in the caller: V8 then optimizes this one function for a long run of alike lines,
+   * not a function per line and again its caller with it inlined.
    */
-  matchLines(lines: readonly string[], start: number, end: number): number {
+  matchLines(lines: readonly string[], start: number, end: number, values: Float64Array): number {
     const literals = this.literals;
     const kinds = this.kinds;
     const slots = kinds.length;
@@ -152,7 +155,7 @@ export class LineShape {
         const literal = literals[i]!;
         const at = pos + literal.length;
         if (line.slice(pos, at) !== literal) break lines;
-        pos = readSlot(kinds[i]!, line, at, this.values, i);
+        pos = readSlot(kinds[i]!, line, at, values, (n - start) * slots + i);
         if (pos < 0) break lines;
       }
       if (line.length !== pos + last.length || line.slice(pos) !== last) break;
@@ -161,24 +164,19 @@ export class LineShape {
   }
 
   /**
-   * Appends the request messages of lines[start] to lines[start + count - 1], which have
-   * this shape (matchLines), to `out`: the template with each line's values written in
-   * (read again: lines are matched ahead).
+   * Appends the request messages of `count` lines of this shape, whose values matchLines
+   * read into `values`, to `out`: the template with each line's values written in.
    */
-  appendLines(lines: readonly string[], start: number, count: number, out: MessageBuilder): void {
-    const literals = this.literals;
+  appendLines(values: Float64Array, count: number, out: MessageBuilder): void {
     const kinds = this.kinds;
     const offsets = this.offsets;
-    const values = this.values;
     const template = this.template;
-    for (let n = start; n < start + count; n++) {
-      const line = lines[n]!;
-      let pos = 0;
-      for (let i = 0; i < kinds.length; i++) pos = readSlot(kinds[i]!, line, pos + literals[i]!.length, values, i);
+    const slots = kinds.length;
+    for (let n = 0; n < count; n++) {
       const at = out.reserve(template.length);
       const buf = out.buffer;
       buf.set(template, at);
-      for (let i = 0; i < kinds.length; i++) putSlot(buf, at + offsets[i]!, kinds[i]!, values[i]!);
+      for (let i = 0; i < slots; i++) putSlot(buf, at + offsets[i]!, kinds[i]!, values[n * slots + i]!);
     }
   }
 
@@ -187,10 +185,10 @@ export class LineShape {
    * every byte) is `probeRequest`'s, the request the whole way made of that line.
    */
   proves(probeRequest: GenlRequest): boolean {
-    const probe = [this.probe()];
-    if (this.matchLines(probe, 0, 1) !== 1) return false;
+    const values = new Float64Array(this.kinds.length);
+    if (this.matchLines([this.probe()], 0, 1, values) !== 1) return false;
     const out = new MessageBuilder();
-    this.appendLines(probe, 0, 1, out);
+    this.appendLines(values, 1, out);
     return out.bytes().equals(messageOf(probeRequest));
   }
 

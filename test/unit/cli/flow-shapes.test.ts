@@ -65,8 +65,8 @@ async function runFile(lines: readonly string[], command: LineCommand, refuse: (
 /** Lines that took a shape (LineShape.matchLines), probes included. */
 let shaped = 0;
 const matchLines = LineShape.prototype.matchLines;
-LineShape.prototype.matchLines = function (this: LineShape, lines: readonly string[], start: number, end: number) {
-  const n = matchLines.call(this, lines, start, end);
+LineShape.prototype.matchLines = function (this: LineShape, lines: readonly string[], start: number, end: number, values: Float64Array) {
+  const n = matchLines.call(this, lines, start, end, values);
   shaped += n;
   return n;
 };
