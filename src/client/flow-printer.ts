@@ -224,6 +224,8 @@ export class FlowLinePrinter {
    */
   private readonly plans: ({ bytes: Buffer; maskLen: number; masked: boolean; plan: StructItemPlan; fromBytes: BytePlan | undefined; epoch: number } | undefined)[] = [];
   private actionsNext = 0;
+  /** The entry of `actions` that printed the last flow's actions. */
+  private lastActions: ActionsText | undefined;
   /**
    * The current reply's memory as 32-bit words, and where the reply starts in them (-1:
    * not 4-byte aligned, so bytes are compared). Attributes start at multiples of 4 in a
@@ -377,7 +379,19 @@ export class FlowLinePrinter {
     out += used >= 0 ? this.usedText(p, used) : NEVER_USED;
     if (tcpFlags) out += `, flags:${TCP_FLAG_TEXTS[tcpFlags] ??= formatTcpFlagLetters(tcpFlags)}`;
     if (this.verbose) out += ', dp:ovs';
-    out += `, actions:${actions >= 0 ? this.actionsText(p, actions, actionsEnd) : this.emptyActions}`;
+    let actionsOut = this.emptyActions;
+    if (actions >= 0) {
+      // The last flow's actions compared here, not in actionsText: flows mostly share their
+      // actions, and actionsText, called per flow, would be one more function for V8 to compile.
+      const last = this.lastActions, len = actionsEnd - actions, base = this.wordBase;
+      let same = last !== undefined && last.len === len && base >= 0;
+      if (same) {
+        const words = this.words, saved = last!.words, w = base + (actions >> 2), n = (len + 3) >> 2;
+        for (let i = 0; i < n && same; i++) same = words[w + i] === saved[i];
+      }
+      actionsOut = same ? last!.text : this.actionsText(p, actions, actionsEnd);
+    }
+    out += `, actions:${actionsOut}`;
     return out;
   }
 
@@ -729,14 +743,14 @@ export class FlowLinePrinter {
       const e = this.actions[i]!;
       if (e.len !== len) continue;
       if (base < 0) {
-        if (sameBytes(p, at, e.bytes, 0, len)) return e.text;
+        if (sameBytes(p, at, e.bytes, 0, len)) return (this.lastActions = e).text;
         continue;
       }
       // Compared here, not in sameWords (as in keyText).
       const words = this.words, saved = e.words, w = base + (at >> 2), n = (len + 3) >> 2;
       let same = 0;
       while (same < n && words[w + same] === saved[same]) same++;
-      if (same === n) return e.text;
+      if (same === n) return (this.lastActions = e).text;
     }
     let text: string;
     try {
@@ -746,6 +760,7 @@ export class FlowLinePrinter {
     }
     if (len <= MEMO_MAX_BYTES * 4) {
       const entry: ActionsText = { ...wordCopy(p, [[at, len]]), len, text };
+      this.lastActions = entry;
       if (this.actions.length < ACTION_TEXTS) this.actions.push(entry);
       else {
         this.actions[this.actionsNext] = entry;

@@ -374,3 +374,21 @@ test('struct attributes printed from their bytes (u8 fields, ports, IPv4 address
     }
   }
 });
+
+test('actions that start as the last flow\'s, or have its length but other words, aligned or not, print as formatFlowLine prints them', () => {
+  const key = { in_port: 1, ethertype: 0x0800 };
+  const mask = { in_port: 0xffffffff, ethertype: 0xffff };
+  // Each set follows the one before it: a prefix of it, or the same length with other words.
+  const sets = [[{ output: 1 }, { output: 2 }], [{ output: 1 }], [{ output: 2 }], [{ output: 2 }, { output: 1 }], [{ output: 2 }, { output: 2 }], [{ recirc: 1 }]];
+  for (const options of OPTIONS) {
+    const printer = new FlowLinePrinter(NOW, options);
+    for (let i = 0; i < 60; i++) {
+      const m = reply({ key, mask, actions: sets[i % sets.length] });
+      // Every third reply moved off a 4-byte boundary (compared by bytes).
+      const shift = i % 3 === 2 ? 1 : 0;
+      const room = Buffer.alloc(m.payload.length + 4);
+      m.payload.copy(room, shift);
+      assert.equal(printed(printer, withPayload(m, room.subarray(shift, shift + m.payload.length))), ordinary(m, options), `flow ${i}`);
+    }
+  }
+});
