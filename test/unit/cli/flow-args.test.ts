@@ -1,0 +1,92 @@
+/**
+ * The round trips a flow command makes before its work: the bundle (dist/bundle/cli.js)
+ * run against the build's stand-in kernel (scripts/bundle-cache-kernel.cjs), every
+ * request it sends recorded in order.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
+const bundle = join(root, 'dist/bundle/cli.js');
+const cjsRequire = createRequire(import.meta.url);
+const { NativeNetlink, DATAPATH_NAME } = cjsRequire(join(root, 'scripts/bundle-cache-kernel.cjs')) as {
+  NativeNetlink: new (...args: unknown[]) => { send(port: number, groups: number, datagram: Buffer, callback: unknown): void };
+  DATAPATH_NAME: string;
+};
+
+const GENL_ID_CTRL = 0x10;
+const NLM_F_DUMP = 0x300;
+const FAMILY_IDS: Record<number, string> = { 36: 'ovs_datapath', 37: 'ovs_vport', 38: 'ovs_flow' };
+
+/** What each request sent was: "family ovs_flow" for nlctrl's GETFAMILY, else "ovs_datapath dump" / "ovs_flow request". */
+const sent: string[] = [];
+
+class RecordingNetlink extends NativeNetlink {
+  override send(port: number, groups: number, datagram: Buffer, callback: unknown): void {
+    for (let at = 0; at + 16 <= datagram.length;) {
+      const len = datagram.readUInt32LE(at);
+      const type = datagram.readUInt16LE(at + 4);
+      if (type === GENL_ID_CTRL) {
+        // nlmsghdr, genlmsghdr, then CTRL_ATTR_FAMILY_NAME: its header and the name.
+        sent.push(`family ${datagram.toString('latin1', at + 24, at + len).replace(/\0.*$/s, '')}`);
+      } else {
+        sent.push(`${FAMILY_IDS[type] ?? type} ${datagram.readUInt16LE(at + 6) & NLM_F_DUMP ? 'dump' : 'request'}`);
+      }
+      at += (len + 3) & ~3;
+    }
+    super.send(port, groups, datagram, callback);
+  }
+}
+
+const bundleRequire = createRequire(bundle);
+function requireForTest(id: string): unknown {
+  if (id.endsWith('.node')) return { NativeNetlink: RecordingNetlink };
+  if (id === 'node-gyp-build') return () => ({ NativeNetlink: RecordingNetlink });
+  return bundleRequire(id);
+}
+requireForTest.resolve = bundleRequire.resolve;
+
+const cli = { exports: {} as { main: (argv: string[]) => Promise<number> } };
+new vm.Script(readFileSync(bundle, 'latin1'), { filename: bundle }).runInThisContext()(cli.exports, requireForTest, cli, bundle, join(root, 'dist/bundle'));
+
+/** The requests `ovsdp ARGS` sends, its stderr kept out of the test's output. */
+async function requestsOf(...args: string[]): Promise<string[]> {
+  sent.length = 0;
+  const write = process.stderr.write;
+  let stderr = '';
+  process.stderr.write = ((text: string) => {
+    stderr += text;
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    assert.equal(await cli.exports.main(['node', 'ovsdp', ...args]), 0, stderr);
+  } finally {
+    process.stderr.write = write;
+  }
+  return [...sent];
+}
+
+const flow = 'in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=6,frag=no),tcp(src=1,dst=2),tcp_flags(0/0)';
+const dir = mkdtempSync(join(tmpdir(), 'flow-args-'));
+const files: Record<string, string> = { 'add-flows': join(dir, 'flows'), 'mod-flows': join(dir, 'flows'), 'del-flows': join(dir, 'keys') };
+writeFileSync(files['add-flows']!, `${flow} drop\n`);
+writeFileSync(files['del-flows']!, `${flow}\n`);
+
+test('a flow file\'s command asks for ovs_vport\'s id with the other families, not a round trip after the datapath', async () => {
+  for (const [command, file] of Object.entries(files)) {
+    const requests = await requestsOf(command, DATAPATH_NAME, file);
+    assert.deepEqual(requests.slice(0, 5), ['family ovs_flow', 'family ovs_vport', 'family ovs_datapath', 'ovs_datapath dump', 'ovs_vport dump'], command);
+  }
+});
+
+test('a command that lists no ports asks for no ovs_vport id', async () => {
+  assert.deepEqual(await requestsOf('add-flow', DATAPATH_NAME, flow, 'drop'), ['family ovs_flow', 'family ovs_datapath', 'ovs_datapath dump', 'ovs_flow request']);
+  // One argument: the datapath to flush (a file's ports are still listed when it is one).
+  assert.deepEqual(await requestsOf('del-flows', DATAPATH_NAME), ['family ovs_flow', 'family ovs_datapath', 'ovs_datapath dump', 'ovs_flow request']);
+});
