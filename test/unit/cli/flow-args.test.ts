@@ -4,7 +4,7 @@
  * request it sends recorded in order.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,8 +52,12 @@ function requireForTest(id: string): unknown {
 }
 requireForTest.resolve = bundleRequire.resolve;
 
+// As bin/ovsdp: no bundle, or tsc wrote after it, and the bundle is not the code under test.
+const built = statSync(bundle, { throwIfNoEntry: false })?.mtimeMs;
+const skip = built === undefined || built < (statSync(join(root, 'dist/.tsbuildinfo'), { throwIfNoEntry: false })?.mtimeMs ?? 0)
+  ? 'no bundle as new as tsc\'s output (npm run build makes one)' : false;
 const cli = { exports: {} as { main: (argv: string[]) => Promise<number> } };
-new vm.Script(readFileSync(bundle, 'latin1'), { filename: bundle }).runInThisContext()(cli.exports, requireForTest, cli, bundle, join(root, 'dist/bundle'));
+if (!skip) new vm.Script(readFileSync(bundle, 'latin1'), { filename: bundle }).runInThisContext()(cli.exports, requireForTest, cli, bundle, join(root, 'dist/bundle'));
 
 /** The requests `ovsdp ARGS` sends, its stderr kept out of the test's output. */
 async function requestsOf(...args: string[]): Promise<string[]> {
@@ -64,10 +68,14 @@ async function requestsOf(...args: string[]): Promise<string[]> {
     stderr += text;
     return true;
   }) as typeof process.stderr.write;
+  // main() answers process.exitCode, which the test runner sets once a test fails.
+  const exitCode = process.exitCode;
+  process.exitCode = undefined;
   try {
     assert.equal(await cli.exports.main(['node', 'ovsdp', ...args]), 0, stderr);
   } finally {
     process.stderr.write = write;
+    process.exitCode = exitCode;
   }
   return [...sent];
 }
@@ -78,15 +86,16 @@ const files: Record<string, string> = { 'add-flows': join(dir, 'flows'), 'mod-fl
 writeFileSync(files['add-flows']!, `${flow} drop\n`);
 writeFileSync(files['del-flows']!, `${flow}\n`);
 
-test('a flow file\'s command asks for ovs_vport\'s id with the other families, not a round trip after the datapath', async () => {
+test('a flow file\'s command asks for ovs_vport\'s id with the other families, not a round trip after the datapath', { skip }, async () => {
   for (const [command, file] of Object.entries(files)) {
     const requests = await requestsOf(command, DATAPATH_NAME, file);
     assert.deepEqual(requests.slice(0, 5), ['family ovs_flow', 'family ovs_vport', 'family ovs_datapath', 'ovs_datapath dump', 'ovs_vport dump'], command);
   }
 });
 
-test('a command that lists no ports asks for no ovs_vport id', async () => {
-  assert.deepEqual(await requestsOf('add-flow', DATAPATH_NAME, flow, 'drop'), ['family ovs_flow', 'family ovs_datapath', 'ovs_datapath dump', 'ovs_flow request']);
+test('a command that lists no ports asks for no ovs_vport id', { skip }, async () => {
   // One argument: the datapath to flush (a file's ports are still listed when it is one).
+  // The flush first: the add-flow below then finds no flow of the test before.
   assert.deepEqual(await requestsOf('del-flows', DATAPATH_NAME), ['family ovs_flow', 'family ovs_datapath', 'ovs_datapath dump', 'ovs_flow request']);
+  assert.deepEqual(await requestsOf('add-flow', DATAPATH_NAME, flow, 'drop'), ['family ovs_flow', 'family ovs_datapath', 'ovs_datapath dump', 'ovs_flow request']);
 });
