@@ -206,7 +206,7 @@ function attrLen(p: Buffer, off: number, end: number): number {
   return len;
 }
 
-/** Thrown inside line() when a flow has to go the ordinary way. */
+/** Thrown inside repliesText() when a flow has to go the ordinary way. */
 const ORDINARY = Symbol('ordinary');
 
 /**
@@ -302,45 +302,38 @@ export class FlowLinePrinter {
    * lengths checked: GenlSocket.dumpReplyBytes); the replies are read where they are.
    */
   printReplies(bufs: readonly Buffer[]): string {
-    let out = '';
-    for (const buf of bufs) {
-      const end = buf.length;
-      for (let off = 0; off + NLMSG_HDRLEN <= end;) {
-        // Byte loads, not a read method (a call each in unoptimized code).
-        const len = le
-          ? (buf[off]! | (buf[off + 1]! << 8) | (buf[off + 2]! << 16) | (buf[off + 3]! << 24)) >>> 0
-          : ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
-        let line: string;
-        try {
-          line = this.fromBytes(buf, off + NLMSG_HDRLEN, off + len);
-        } catch (err) {
-          line = this.ordinary(err, parseMessages(buf.subarray(off, off + len))[0]!);
-        }
-        out += `${line}\n`;
-        off += align4(len);
-      }
-    }
-    return out;
+    let text = '';
+    for (const buf of bufs) text += this.repliesText(buf);
+    return text;
   }
 
   /** The dump-flows line of one ovs_flow reply. */
   line(msg: NetlinkMessage): string {
-    try {
-      return this.fromBytes(msg.payload, 0, msg.payload.length);
-    } catch (err) {
-      return this.ordinary(err, msg);
-    }
+    // The reply laid out as in a datagram, its payload at the same alignment in memory.
+    const shift = msg.payload.byteOffset & 3;
+    const b = Buffer.alloc(shift + NLMSG_HDRLEN + msg.payload.length).subarray(shift);
+    const header = new DataView(b.buffer, b.byteOffset, NLMSG_HDRLEN);
+    header.setUint32(0, b.length, le);
+    header.setUint16(4, msg.type, le);
+    header.setUint16(6, msg.flags, le);
+    header.setUint32(8, msg.seq, le);
+    header.setUint32(12, msg.pid, le);
+    msg.payload.copy(b, NLMSG_HDRLEN);
+    return this.repliesText(b).slice(0, -1);
   }
 
-  /** The line of a reply that fromBytes left (threw ORDINARY) to the full decode. */
+  /** The line of a reply that repliesText left (threw ORDINARY) to the full decode. */
   private ordinary(err: unknown, msg: NetlinkMessage): string {
     if (err !== ORDINARY) throw err;
     return formatFlowLine(flowFromMessage(decodeGenlMessage(flowFamily, msg)), this.nowBig, this.options);
   }
 
-  /** The line of the reply whose payload is p[start, end) (start a multiple of 4 from p's start). */
-  private fromBytes(p: Buffer, start: number, end: number): string {
-    if (end - start < ATTRS_START) throw ORDINARY;
+  /**
+   * The lines of the replies in p, each reply's attributes read in this one loop over them
+   * (not by a function called per reply: in a short process both it and the loop calling
+   * it would get a TurboFan compile of their own).
+   */
+  private repliesText(p: Buffer): string {
     if ((p.byteOffset & 3) === 0) {
       if (p.buffer !== this.wordsOf) {
         this.wordsOf = p.buffer;
@@ -348,51 +341,66 @@ export class FlowLinePrinter {
       }
       this.wordBase = p.byteOffset >> 2;
     } else this.wordBase = -1;
-    let key = -1, keyEnd = 0, mask = -1, maskEnd = 0, actions = -1, actionsEnd = 0;
-    let stats = -1, used = -1, ufid = -1, ufidLen = 0, tcpFlags = 0;
-    let seen = 0;
-    for (let off = start + ATTRS_START; off < end;) {
-      const len = attrLen(p, off, end);
-      const type = (le ? p[off + 2]! | (p[off + 3]! << 8) : (p[off + 2]! << 8) | p[off + 3]!) & NLA_TYPE_MASK;
-      const at = off + NLA_HDRLEN;
-      const size = len - NLA_HDRLEN;
-      // Each attribute once, of a known type and size; anything else the decoder judges.
-      if (type >= 32 || seen & (1 << type)) throw ORDINARY;
-      seen |= 1 << type;
-      switch (type) {
-        case FLOW_KEY: key = at; keyEnd = at + size; break;
-        case FLOW_MASK: mask = at; maskEnd = at + size; break;
-        case FLOW_ACTIONS: actions = at; actionsEnd = at + size; break;
-        case FLOW_STATS: if (size !== 16) throw ORDINARY; stats = at; break;
-        case FLOW_USED: if (size !== 8) throw ORDINARY; used = at; break;
-        case FLOW_TCP_FLAGS: if (size !== 1) throw ORDINARY; tcpFlags = p[at]!; break;
-        case FLOW_UFID: if (size > 16) throw ORDINARY; ufid = at; ufidLen = size; break;
-        case FLOW_PAD: break;
-        default: throw ORDINARY;
+    let text = '';
+    for (let msg = 0; msg + NLMSG_HDRLEN <= p.length;) {
+      // Byte loads, not a read method (a call each in unoptimized code).
+      const msgLen = le
+        ? (p[msg]! | (p[msg + 1]! << 8) | (p[msg + 2]! << 16) | (p[msg + 3]! << 24)) >>> 0
+        : ((p[msg]! << 24) | (p[msg + 1]! << 16) | (p[msg + 2]! << 8) | p[msg + 3]!) >>> 0;
+      const start = msg + NLMSG_HDRLEN, end = msg + msgLen;
+      try {
+        if (end - start < ATTRS_START) throw ORDINARY;
+        let key = -1, keyEnd = 0, mask = -1, maskEnd = 0, actions = -1, actionsEnd = 0;
+        let stats = -1, used = -1, ufid = -1, ufidLen = 0, tcpFlags = 0;
+        let seen = 0;
+        for (let off = start + ATTRS_START; off < end;) {
+          const len = attrLen(p, off, end);
+          const type = (le ? p[off + 2]! | (p[off + 3]! << 8) : (p[off + 2]! << 8) | p[off + 3]!) & NLA_TYPE_MASK;
+          const at = off + NLA_HDRLEN;
+          const size = len - NLA_HDRLEN;
+          // Each attribute once, of a known type and size; anything else the decoder judges.
+          if (type >= 32 || seen & (1 << type)) throw ORDINARY;
+          seen |= 1 << type;
+          switch (type) {
+            case FLOW_KEY: key = at; keyEnd = at + size; break;
+            case FLOW_MASK: mask = at; maskEnd = at + size; break;
+            case FLOW_ACTIONS: actions = at; actionsEnd = at + size; break;
+            case FLOW_STATS: if (size !== 16) throw ORDINARY; stats = at; break;
+            case FLOW_USED: if (size !== 8) throw ORDINARY; used = at; break;
+            case FLOW_TCP_FLAGS: if (size !== 1) throw ORDINARY; tcpFlags = p[at]!; break;
+            case FLOW_UFID: if (size > 16) throw ORDINARY; ufid = at; ufidLen = size; break;
+            case FLOW_PAD: break;
+            default: throw ORDINARY;
+          }
+          off += align4(len);
+        }
+        let out = '';
+        if (this.verbose && ufid >= 0) out += `ufid:${formatUfid(p.subarray(ufid, ufid + ufidLen))}, `;
+        out += this.keyText(p, key, keyEnd, mask, maskEnd);
+        out += stats >= 0 ? this.statsText(p, stats) : NO_PACKETS;
+        out += used >= 0 ? this.usedText(p, used) : NEVER_USED;
+        if (tcpFlags) out += `, flags:${TCP_FLAG_TEXTS[tcpFlags] ??= formatTcpFlagLetters(tcpFlags)}`;
+        if (this.verbose) out += ', dp:ovs';
+        let actionsOut = this.emptyActions;
+        if (actions >= 0) {
+          // The last flow's actions compared here, not in actionsText: flows mostly share their
+          // actions, and actionsText, called per flow, would be one more function for V8 to compile.
+          const last = this.lastActions, len = actionsEnd - actions, base = this.wordBase;
+          let same = last !== undefined && last.len === len && base >= 0;
+          if (same) {
+            const words = this.words, saved = last!.words, w = base + (actions >> 2), n = (len + 3) >> 2;
+            for (let i = 0; i < n && same; i++) same = words[w + i] === saved[i];
+          }
+          actionsOut = same ? last!.text : this.actionsText(p, actions, actionsEnd);
+        }
+        out += `, actions:${actionsOut}`;
+        text += `${out}\n`;
+      } catch (err) {
+        text += `${this.ordinary(err, parseMessages(p.subarray(msg, end))[0]!)}\n`;
       }
-      off += align4(len);
+      msg += align4(msgLen);
     }
-    let out = '';
-    if (this.verbose && ufid >= 0) out += `ufid:${formatUfid(p.subarray(ufid, ufid + ufidLen))}, `;
-    out += this.keyText(p, key, keyEnd, mask, maskEnd);
-    out += stats >= 0 ? this.statsText(p, stats) : NO_PACKETS;
-    out += used >= 0 ? this.usedText(p, used) : NEVER_USED;
-    if (tcpFlags) out += `, flags:${TCP_FLAG_TEXTS[tcpFlags] ??= formatTcpFlagLetters(tcpFlags)}`;
-    if (this.verbose) out += ', dp:ovs';
-    let actionsOut = this.emptyActions;
-    if (actions >= 0) {
-      // The last flow's actions compared here, not in actionsText: flows mostly share their
-      // actions, and actionsText, called per flow, would be one more function for V8 to compile.
-      const last = this.lastActions, len = actionsEnd - actions, base = this.wordBase;
-      let same = last !== undefined && last.len === len && base >= 0;
-      if (same) {
-        const words = this.words, saved = last!.words, w = base + (actions >> 2), n = (len + 3) >> 2;
-        for (let i = 0; i < n && same; i++) same = words[w + i] === saved[i];
-      }
-      actionsOut = same ? last!.text : this.actionsText(p, actions, actionsEnd);
-    }
-    out += `, actions:${actionsOut}`;
-    return out;
+    return text;
   }
 
   /**
