@@ -21,7 +21,7 @@ import { NLA_HDRLEN, NLA_TYPE_MASK, align4, decodeAttrs, decodeList, decodeStruc
 import { decodeGenlMessage } from '../nl/family.js';
 import { GENL_HDRLEN, NLMSG_HDRLEN, type NetlinkMessage, parseMessages } from '../nl/message.js';
 import { formatIPv4 } from '../nl/repr.js';
-import { type AttrValues, type StructSpec, structSize } from '../nl/schema.js';
+import { type AttrValues, type StructSpec, fieldSize, structSize } from '../nl/schema.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { flowAttrs, flowFamily } from '../ovs/flow.js';
 import { formatActions } from '../ovs/flowstr/actions.js';
@@ -85,7 +85,7 @@ for (const a of flowKeyAttrs.attrs) {
     if (f.type === 'u8' && !f.enum && !f.repr) fields.set(f.name, { offset, show: SHOW_U8 });
     else if (f.type === 'be16' && !f.enum && !f.repr && kind === 'be16') fields.set(f.name, { offset, show: SHOW_BE16 });
     else if (f.type === 'be32' && !f.enum && f.repr === 'ipv4' && kind === 'ipv4') fields.set(f.name, { offset, show: SHOW_IPV4 });
-    offset += structSize({ name: a.struct.name, fields: [f] });
+    offset += fieldSize(f);
   }
   FIELD_BYTES[a.id] = fields;
 }

@@ -10,7 +10,7 @@
  */
 import { MessageBuilder, NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField } from '../nl/codec.js';
 import { type GenlRequest, NLM_F_REQUEST, appendGenlRequest } from '../nl/message.js';
-import { type StructSpec, structSize } from '../nl/schema.js';
+import { fieldAt, structSize } from '../nl/schema.js';
 import { flowAttrs } from '../ovs/flow.js';
 import { type SlotKind, type ValueSlot, otherSlotValue, readSlot, slotText } from '../ovs/flowstr/slots.js';
 import { ovsHeader } from '../ovs/header.js';
@@ -22,13 +22,6 @@ const OVS_HEADER_SIZE = structSize(ovsHeader);
 /** The bytes a slot's value takes (big-endian). */
 function slotSize(kind: SlotKind): number {
   return kind === 'port' ? 2 : 4;
-}
-
-/** Where `field` starts in struct `s`, and its size; undefined when `s` has no such field. */
-function fieldAt(s: StructSpec, field: string): { offset: number; size: number } | undefined {
-  const i = s.fields.findIndex((f) => f.name === field);
-  if (i < 0) return undefined;
-  return { offset: structSize({ name: s.name, fields: s.fields.slice(0, i) }), size: structSize({ name: s.name, fields: [s.fields[i]!] }) };
 }
 
 /**

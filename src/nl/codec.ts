@@ -29,7 +29,7 @@ import { SchemaError } from './errors.js';
 import { formatIPv4, formatIPv6, formatMac, parseIPv4, parseIPv6, parseMacInto } from './repr.js';
 import {
   type AttrSet, type AttrSpec, type AttrValues, type IntType, type Repr, type StructSpec,
-  type UnknownAttr, UNKNOWN_PREFIX, intSize, resolveSet, unknownKey,
+  type UnknownAttr, UNKNOWN_PREFIX, fieldSize, intSize, resolveSet, unknownKey,
 } from './schema.js';
 
 export const NLA_HDRLEN = 4;
@@ -550,14 +550,13 @@ function structPlan(s: StructSpec): StructPlan {
   let offset = 0;
   const fields = s.fields.map((f, index): FieldPlan => {
     const at = { name: f.name, offset, index };
+    offset += fieldSize(f);
     if (f.type === 'pad') {
-      offset += f.len;
       return { ...at, size: f.len, kind: OTHER, bigType: undefined, put: undefined, get: undefined };
     }
     if (f.type === 'bytes') {
       const { len, repr } = f;
       const get = compileBytesGet(repr);
-      offset += len;
       return {
         ...at, size: len, kind: bytesKind(len, repr), bigType: undefined,
         put: (buf, off, value) => {
@@ -568,7 +567,6 @@ function structPlan(s: StructSpec): StructPlan {
         get: (buf, off) => get(buf, off, len),
       };
     }
-    offset += intSize(f.type);
     return { ...at, size: intSize(f.type), kind: intKind(f), bigType: bigIntType(f), put: compileIntPut(f), get: compileIntGet(f) };
   });
   const byName = new Map(fields.filter((f) => f.put).map((f) => [f.name, f]));

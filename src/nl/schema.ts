@@ -163,10 +163,25 @@ export function intSize(t: IntType): number {
   }
 }
 
+/** The bytes a struct field takes. */
+export function fieldSize(f: StructField): number {
+  return f.type === 'bytes' || f.type === 'pad' ? f.len : intSize(f.type);
+}
+
 export function structSize(s: StructSpec): number {
   let n = 0;
-  for (const f of s.fields) n += f.type === 'bytes' || f.type === 'pad' ? f.len : intSize(f.type);
+  for (const f of s.fields) n += fieldSize(f);
   return n;
+}
+
+/** Where `field` starts in struct `s`, and its size; undefined when `s` has no such field. */
+export function fieldAt(s: StructSpec, field: string): { offset: number; size: number } | undefined {
+  let offset = 0;
+  for (const f of s.fields) {
+    if (f.name === field) return { offset, size: fieldSize(f) };
+    offset += fieldSize(f);
+  }
+  return undefined;
 }
 
 export type AttrValues = Record<string, unknown>;
