@@ -103,9 +103,14 @@ export function datapathFromMessage(msg: GenlMessage): Datapath {
 
 const UNKNOWN_CHAR = UNKNOWN_PREFIX.charCodeAt(0);
 
-/** The attributes of `attrs` that the schema did not know, or undefined when none. */
-export function unknownAttrs(attrs: AttrValues): Record<string, UnknownAttr> | undefined {
-  // Runs on every dumped flow: for-in and a char code, no array of entries nor substring per key.
+/**
+ * The attributes of `attrs` that the schema did not know, or undefined when none.
+ * `unknownKept` is the decoded message's own (GenlMessage.unknownKept): false, and the
+ * attributes are not looked at.
+ */
+export function unknownAttrs(attrs: AttrValues, unknownKept?: boolean): Record<string, UnknownAttr> | undefined {
+  // Runs on every dumped flow: its for-in costs ~25 ns a flow, hence the codec's word first.
+  if (unknownKept === false) return undefined;
   let out: Record<string, UnknownAttr> | undefined;
   for (const k in attrs) if (k.charCodeAt(0) === UNKNOWN_CHAR) (out ??= {})[k] = attrs[k] as UnknownAttr;
   return out;

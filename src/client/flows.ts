@@ -186,7 +186,7 @@ export function flowFromMessage(msg: GenlMessage): Flow {
     used: used === 0n ? undefined : used,
     tcpFlags: (a['tcp_flags'] as number | undefined) ?? 0,
   };
-  const unknown = unknownAttrs(a);
+  const unknown = unknownAttrs(a, msg.unknownKept);
   if (unknown) flow.unknown = unknown;
   return flow;
 }

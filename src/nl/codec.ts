@@ -1216,7 +1216,14 @@ function forEachAttr(buf: Buffer, start: number, end: number, each: (type: numbe
   }
 }
 
+/**
+ * How many unknown attributes decoding has kept so far, at any depth: a count unchanged
+ * over a message's decode tells its reader there are none to look for (decodeGenlMessage).
+ */
+export let unknownAttrsKept = 0;
+
 function unknownAttr(buf: Buffer, type: number, nested: boolean, at: number, len: number): UnknownAttr {
+  unknownAttrsKept++;
   const u: UnknownAttr = { type, raw: copyBytes(buf, at, len) };
   if (nested) u.nested = true;
   return u;

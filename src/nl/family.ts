@@ -3,7 +3,7 @@
  * works for any of them: resolve the family id once per socket, build a request from a
  * command name and attribute values, decode replies back into values.
  */
-import { decodeAttrs, decodeStruct, encodeStruct, encodedLength } from './codec.js';
+import { decodeAttrs, decodeStruct, encodeStruct, encodedLength, unknownAttrsKept } from './codec.js';
 import { NetlinkError, SchemaError, errnoNumber, type NetlinkOperation } from './errors.js';
 import { type GenlRequest, type NetlinkMessage, GENL_HDRLEN, GENL_ID_CTRL, parseGenlHeader } from './message.js';
 import { type AttrSet, type AttrValues, type StructSpec, defineSet, structSize } from './schema.js';
@@ -35,6 +35,11 @@ export interface GenlMessage {
   version: number;
   header: Record<string, unknown>;
   attrs: AttrValues;
+  /**
+   * Whether decoding kept an unknown attribute ("#<type>") anywhere in the attributes:
+   * false lets a reader skip looking for them. Absent when not known (a message made by hand).
+   */
+  unknownKept?: boolean;
 }
 
 // ---------------------------------------------------------------- nlctrl
@@ -190,5 +195,7 @@ export function decodeGenlMessage(spec: GenlFamilySpec, msg: NetlinkMessage): Ge
     header = decodeStruct(spec.fixedHeader, payload, off);
     off += size;
   }
-  return { cmd: commandName(spec, cmd), cmdId: cmd, version, header, attrs: decodeAttrs(spec.attrs, payload, off, payload.length, spec.name) };
+  const kept = unknownAttrsKept;
+  const attrs = decodeAttrs(spec.attrs, payload, off, payload.length, spec.name);
+  return { cmd: commandName(spec, cmd), cmdId: cmd, version, header, attrs, unknownKept: unknownAttrsKept !== kept };
 }

@@ -41,6 +41,9 @@ test('a flow reply becomes a Flow: stats, used (never when absent or 0), tcp fla
   assert.equal(flow.used, 12345n);
   assert.equal(flow.tcpFlags, 0x12);
   assert.deepEqual(Object.keys(flow.unknown!), ['#99']);
+  // A decoded message says whether it has any (unknownKept); false: not looked for.
+  assert.equal(flowFromMessage({ cmd: 'new', cmdId: 1, version: 1, header: {}, attrs: { key, '#99': { type: 99, raw: Buffer.alloc(0) } }, unknownKept: true }).unknown?.['#99']?.type, 99);
+  assert.equal(flowFromMessage({ cmd: 'new', cmdId: 1, version: 1, header: {}, attrs: { key }, unknownKept: false }).unknown, undefined);
   const idle = flowFromMessage({ cmd: 'new', cmdId: 1, version: 1, header: {}, attrs: { key, used: 0n } });
   assert.equal(idle.used, undefined);
   assert.deepEqual(idle.stats, { packets: 0n, bytes: 0n });
