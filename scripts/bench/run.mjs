@@ -197,18 +197,25 @@ runs do not compare, ratios within a run do, and neither is what real hardware w
 The VM is qemu's software emulation with one host thread for both vCPUs (\`vm/run\`), and
 it does not slow everything alike. ovs-dpctl is compiled C; ovsdp is JavaScript that V8
 compiles while it runs, which emulation handles far worse than compiled code, and a
-command is one short process that spends much of its life in V8's lower tiers. The
-floor row shows where the rest of add-flows' time goes: node's own start and the kernel's
-work on the same puts come to well under a second, so the remainder is JavaScript
-reading, checking and encoding 20,000 lines (on the host about 4 µs a line once warm and
-about 12 µs in a fresh process, \`scripts/bench/parse-profile.mjs\`; the VM takes some
-13 times that). Start-up runs from one bundled script with a V8 code cache made at build
-time (\`scripts/build-bundle.mjs\`): \`--version\` costs about 170 ms more than
+command is one short process: in the VM a good part of its JavaScript time is V8's
+optimizing compiler (TurboFan, on the main thread under bin/ovsdp's \`--single-threaded\`),
+so the hot paths are kept to a few small functions. Where add-flows' time goes: a flow
+command's start (node, the bundle, the family and datapath lookups: the dump-flows of an
+empty datapath row), the kernel's work on the puts (the floor row, which varies from run
+to run), and what is left, JavaScript reading the lines: a line that takes the shape of
+an earlier one costs about 1 µs on the host (\`scripts/bench/parse-profile.mjs\`), one
+that is parsed whole about 4 µs once warm. Start-up runs from one bundled script with V8
+code caches made at build time, one by running the flow commands against a stand-in for
+the kernel (\`scripts/build-bundle.mjs\`): \`--version\` costs about 120 ms more than
 \`node -e 0\`. Node's switches do not help: \`--jitless\` and \`--no-opt\` made a 20,000-flow
-add-flows three times as slow; \`--no-sparkplug\`, \`--always-sparkplug\`, \`--max-lazy\`,
-\`--interrupt-budget\`, larger young generations and \`--no-lazy-feedback-allocation\` all
-stayed within the noise (about 10%) of the default. \`--single-threaded\` (bin/ovsdp's
-\`#!\` line) is a few per cent faster for add-flows and a little slower to start.
+add-flows three times as slow; \`--maglev\`, \`--no-sparkplug\`, \`--always-sparkplug\`,
+\`--max-lazy\`, \`--interrupt-budget\`, \`--max-inlined-bytecode-size-cumulative\` and
+\`--no-lazy-feedback-allocation\` all stayed within the noise (about 10%) of the default.
+\`--single-threaded\` is a few per cent faster for add-flows, and \`--min-semi-space-size=4\`
+(both on bin/ovsdp's \`#!\` line) spares a flow command's start-up its two garbage
+collections. Peak RSS of the 200,000-flow runs is mostly garbage and buffers V8 has not
+collected yet: add-flows' live heap after each full collection stays near 11 MiB, and
+the peak grows little from 100,000 flows to 200,000.
 
 \`npm run bench -- --profile\` prints, per command, where ovsdp's time went (self time by
 function and by file), from \`node --cpu-prof\` of every ovsdp process of the run (under
