@@ -3,11 +3,12 @@
  * every flow of a datapath, streamed, printed exactly as ovs-dpctl prints them.
  */
 import { once } from 'node:events';
-import { fstatSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DumpInterruptedError } from '../nl/socket.js';
 import { type CliContext, UsageError, endQuietlyOnClosedStdout } from './context.js';
 import { monotonicMs, portMaps, withFlowTable } from './flow-args.js';
+import { isRegularFile } from './stdio.js';
 import type { FlowListOptions } from './render/flows.js';
 
 /** type= values ovs-dpctl knows; the kernel datapath's flows are all "ovs", not offloaded. */
@@ -37,15 +38,6 @@ const NON_ASCII = /[^\x00-\x7f]/;
 export function flowTextEncoding(portNames: ReadonlyMap<number, string> | undefined): 'latin1' | 'utf8' {
   if (portNames) for (const name of portNames.values()) if (NON_ASCII.test(name)) return 'utf8';
   return 'latin1';
-}
-
-/** Whether fd 1 is a regular file (false when it is closed). */
-function stdoutIsFile(): boolean {
-  try {
-    return fstatSync(1).isFile();
-  } catch {
-    return false;
-  }
 }
 
 async function run(args: string[], opts: FlowListOptions, context: () => CliContext): Promise<void> {
@@ -84,7 +76,7 @@ async function run(args: string[], opts: FlowListOptions, context: () => CliCont
     // through a Buffer made per batch and Writable's bookkeeping (host, 20,000 lines in
     // batches of ~20 KiB: stream ~10 ms, write(2) per batch ~6, per 64 KiB ~4.5). Pipes and terminals keep the stream (backpressure; EPIPE handled
     // by endQuietlyOnClosedStdout).
-    const toFile = stdoutIsFile();
+    const toFile = isRegularFile(1);
     const encoding = flowTextEncoding(names);
     let pending = '';
     /** Text for stdout: a batch's, at once (with backpressure), or kept for a larger write to a file. */

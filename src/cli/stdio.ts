@@ -62,6 +62,15 @@ export function isTerminal(fd: 1 | 2): boolean {
   return process[nameOf(fd)].isTTY === true;
 }
 
+/** Whether fd 1 or 2 is a regular file (false when it is closed). */
+export function isRegularFile(fd: 1 | 2): boolean {
+  try {
+    return fs.fstatSync(fd).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Writes text to fd 1 or 2: through its stream when that is made, else with write(2). A
  * full pipe that another process made non-blocking (EAGAIN) takes the rest through the

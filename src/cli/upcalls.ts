@@ -124,7 +124,7 @@ export function define(program: Command, context: () => CliContext): void {
         const stats = listener.stats();
         await listener.close();
         ctx.clearStatus();
-        process.stderr.write(`ovsdp: ${statsLine(stats)}\n`);
+        ctx.warn(statsLine(stats));
       } finally {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
