@@ -16,8 +16,7 @@
  * The memo keeps a few recent entries per key attribute type and for the actions, so
  * memory stays bounded however many flows stream through.
  */
-import { endianness } from 'node:os';
-import { NLA_HDRLEN, NLA_TYPE_MASK, align4, decodeAttrs, decodeList, decodeStruct } from '../nl/codec.js';
+import { NLA_HDRLEN, NLA_TYPE_MASK, align4, decodeAttrs, decodeList, decodeStruct, littleEndianHost } from '../nl/codec.js';
 import { decodeGenlMessage } from '../nl/family.js';
 import { GENL_HDRLEN, NLMSG_HDRLEN, type NetlinkMessage, parseMessages } from '../nl/message.js';
 import { formatIPv4 } from '../nl/repr.js';
@@ -31,7 +30,7 @@ import { flowKeyAttrs } from '../ovs/keys.js';
 import { type FlowFormatOptions, formatFlowLine } from './flow-text.js';
 import { flowFromMessage } from './flows.js';
 
-const le = endianness() === 'LE';
+const le = littleEndianHost;
 
 /** Where the attributes of an ovs_flow reply start: genl header, ovs_header. */
 const ATTRS_START = GENL_HDRLEN + structSize(flowFamily.fixedHeader!);
@@ -754,11 +753,7 @@ export class FlowLinePrinter {
         if (sameBytes(p, at, e.bytes, 0, len)) return (this.lastActions = e).text;
         continue;
       }
-      // Compared here, not in sameWords (as in keyText).
-      const words = this.words, saved = e.words, w = base + (at >> 2), n = (len + 3) >> 2;
-      let same = 0;
-      while (same < n && words[w + same] === saved[same]) same++;
-      if (same === n) return (this.lastActions = e).text;
+      if (sameWords(this.words, base + (at >> 2), e.words, 0, (len + 3) >> 2)) return (this.lastActions = e).text;
     }
     let text: string;
     try {

@@ -19,11 +19,10 @@
  */
 // Imported rather than the global: Node's global Buffer is a getter, paid on every use.
 import { Buffer } from 'node:buffer';
-import { endianness } from 'node:os';
 import {
   type AttrPlan, type FieldPlan, type Runtime, type SetFunction, type SetPlan, type StructPlan, type WriterLike,
   BE16, BE32, BIG_ATTR, FLAG_ATTR, IPV4, IP_ATTR, LE16, LE32, LIST_ATTR, MAC, NESTED_ATTR, OTHER, PAD_ATTR,
-  S8, SBE16, SBE32, SCALAR_ATTR, SLE16, SLE32, STRUCT_ATTR, U8, VIA_CLOSURES, compileSet, compileStruct,
+  S8, SBE16, SBE32, SCALAR_ATTR, SLE16, SLE32, STRUCT_ATTR, U8, VIA_CLOSURES, compileSet, compileStruct, littleEndianHost,
 } from './codegen.js';
 import { SchemaError } from './errors.js';
 import { formatIPv4, formatIPv6, formatMac, parseIPv4, parseIPv6, parseMacInto } from './repr.js';
@@ -39,7 +38,7 @@ export const NLA_TYPE_MASK = 0x3fff;
 /** An attribute's length field is 16 bits. */
 const NLA_MAX_LEN = 0xffff;
 
-const littleEndianHost = endianness() === 'LE';
+export { littleEndianHost };
 
 export function align4(n: number): number {
   return (n + 3) & ~3;

@@ -25,7 +25,8 @@
 import { endianness } from 'node:os';
 import type { AttrSet, AttrSpec, StructSpec } from './schema.js';
 
-const LE = endianness() === 'LE';
+/** Whether this host is little-endian: netlink headers are in host order. */
+export const littleEndianHost = endianness() === 'LE';
 
 // ---------------------------------------------------------------- plans (what codec.ts compiles)
 
@@ -208,8 +209,8 @@ function scalarGet(kind: number, at: string): string {
 
 /** A 64-bit integer at `at` as a bigint, from its two 32-bit halves. */
 function bigGet(type: 'u64' | 's64' | 'be64', at: string): string {
-  const half = type === 'be64' || !LE ? be32 : le32;
-  const [hi, lo] = type === 'be64' || !LE ? [at, `${at} + 4`] : [`${at} + 4`, at];
+  const half = type === 'be64' || !littleEndianHost ? be32 : le32;
+  const [hi, lo] = type === 'be64' || !littleEndianHost ? [at, `${at} + 4`] : [`${at} + 4`, at];
   const u = `rt.u64(${half(hi)} >>> 0, ${half(lo)} >>> 0)`;
   return type === 's64' ? `BigInt.asIntN(64, ${u})` : u;
 }
@@ -303,12 +304,12 @@ function zeroBytes(from: string, count: number): string {
 
 /** An attribute header (length, then type, each 16 bits in host order) as one 32-bit store in host order. */
 function headerStore(at: string, len: number, type: number): string {
-  return `d.setUint32(${at}, ${headerWord(len, type)}, ${LE});`;
+  return `d.setUint32(${at}, ${headerWord(len, type)}, ${littleEndianHost});`;
 }
 
 /** The 32-bit word (host order) of an attribute header. */
 function headerWord(len: number, type: number): number {
-  return (LE ? (type << 16) | len : (len << 16) | type) >>> 0;
+  return (littleEndianHost ? (type << 16) | len : (len << 16) | type) >>> 0;
 }
 
 const align4 = (n: number): number => (n + 3) & ~3;
@@ -437,7 +438,7 @@ function writeCase(a: AttrPlan, i: number, memos: Memos): string {
           C${i}.${a.kind === NESTED_ATTR ? 'write' : 'writeList'}(v, w);
           // Every attribute inside ends padded: the nest needs no padding, only its header.
           const n = w.off - o;
-          if (n <= 0xffff && (n & 3) === 0) w.view.setUint32(o, ${LE ? `${headerWord(0, a.headerType)} | n` : `n << 16 | ${a.headerType}`}, ${LE});
+          if (n <= 0xffff && (n & 3) === 0) w.view.setUint32(o, ${littleEndianHost ? `${headerWord(0, a.headerType)} | n` : `n << 16 | ${a.headerType}`}, ${littleEndianHost});
           else rt.closeAttribute(w, o, ${a.headerType});`;
       break;
     case FLAG_ATTR:
@@ -483,8 +484,8 @@ function attributeLoop(body: string): string {
   return `let off = start;
     while (off < end) {
       if (end - off < 4) rt.fail((end - off) + " stray bytes at offset " + off + ", too short for an attribute header");
-      const len = ${LE ? le16('off') : be16('off')};
-      const rawType = ${LE ? le16('off + 2') : be16('off + 2')};
+      const len = ${littleEndianHost ? le16('off') : be16('off')};
+      const rawType = ${littleEndianHost ? le16('off + 2') : be16('off + 2')};
       const type = rawType & 0x3fff;
       if (len < 4) rt.fail("attribute type " + type + " at offset " + off + " has length " + len + " (< 4)");
       if (off + len > end) rt.fail("attribute type " + type + " at offset " + off + " runs " + (off + len - end) + " bytes past its container");

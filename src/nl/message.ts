@@ -1,7 +1,6 @@
 /** Netlink and generic-netlink message headers: building requests, splitting replies. */
-import { endianness } from 'node:os';
 import { MessageError } from './errors.js';
-import { MessageBuilder, align4, encodedLength } from './codec.js';
+import { MessageBuilder, align4, encodedLength, littleEndianHost } from './codec.js';
 import type { AttrSet, AttrValues } from './schema.js';
 
 export const NLMSG_HDRLEN = 16;
@@ -31,7 +30,7 @@ export const NLM_F_ACK_TLVS = 0x200;
 export const NETLINK_GENERIC = 16;
 export const GENL_ID_CTRL = 0x10;
 
-const le = endianness() === 'LE';
+const le = littleEndianHost;
 
 export interface NetlinkMessage {
   type: number;

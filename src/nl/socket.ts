@@ -4,9 +4,8 @@
  * RawNetlinkSocket (only its raw module is loaded: the package index is slow to import).
  */
 import { EventEmitter } from 'node:events';
-import { endianness } from 'node:os';
 import { RawNetlinkSocket } from 'netlink/dist/raw.js';
-import { MessageBuilder, align4 } from './codec.js';
+import { MessageBuilder, align4, littleEndianHost } from './codec.js';
 import { NetlinkError, errnoName, errnoNumber, type NetlinkOperation } from './errors.js';
 import {
   type GenlRequest, type NetlinkMessage, NETLINK_GENERIC, NLMSG_HDRLEN, NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, errorCode,
@@ -53,7 +52,7 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-const le = endianness() === 'LE';
+const le = littleEndianHost;
 
 const ENOBUFS = errnoNumber('ENOBUFS') ?? 105;
 const EINTR = errnoNumber('EINTR') ?? 4;
@@ -385,7 +384,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
    */
   private bytesHandedOver(buf: Buffer): boolean {
     const end = buf.length;
-    if (end < NLMSG_HDRLEN || (buf.byteOffset & 3) !== 0) return false;
+    if (this.pending.size === 0 || end < NLMSG_HDRLEN || (buf.byteOffset & 3) !== 0) return false;
     const w = new Uint32Array(buf.buffer, buf.byteOffset, end >> 2);
     const seq = w[2]!;
     const p = seq === 0 ? undefined : this.pending.get(seq);
