@@ -430,7 +430,7 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
     }
   }
 
-  const batches = file === '-' ? target.table.operateBatches(stdinItems(), toOp) : target.table.operateBlocks(fileItemBlocks(), toOp);
+  const batches = file === '-' ? target.table.operateBatches(stdinItems(), toOp, { requests }) : target.table.operateBlocks(fileItemBlocks(), toOp, { requests });
   /**
    * Counts a batch's results and reports its failures. A function of its own: the loop
    * over every line's result in runFlowFile made V8 optimize all of runFlowFile (on stack),

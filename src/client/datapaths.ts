@@ -96,7 +96,7 @@ export function datapathFromMessage(msg: GenlMessage): Datapath {
     masksCacheSize: a['masks_cache_size'] as number | undefined,
     perCpuPids: a['per_cpu_pids'] as number[] | undefined,
   };
-  const unknown = unknownAttrs(a);
+  const unknown = unknownAttrs(a, msg.unknownKept);
   if (unknown) dp.unknown = unknown;
   return dp;
 }

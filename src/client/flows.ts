@@ -144,6 +144,12 @@ export interface BulkOptions {
   batchSize?: number;
   /** Batches in flight at once (default 8). */
   window?: number;
+  /**
+   * The layout (and its memos of encoded actions and passed checks) the run's requests go
+   * through, when the caller lays out some of them itself (add-flows' line shapes): one
+   * per run, so that each actions list is encoded and each check made once.
+   */
+  requests?: BulkRequests;
 }
 
 /**
@@ -424,7 +430,7 @@ export class FlowTable {
     const batchSize = Math.max(1, options.batchSize ?? 64);
     const window = Math.max(1, options.window ?? 8);
     const { name } = await this.datapath();
-    const requests = await this.bulkRequests();
+    const requests = options.requests ?? await this.bulkRequests();
     this.watchLog();
     const inflight: Batch<T>[] = [];
     let current: Batch<T> = newBatch();

@@ -90,7 +90,7 @@ export function vportFromMessage(msg: GenlMessage): Vport {
     netnsid: a['netnsid'] as number | undefined,
     upcallStats: us && { success: us['success'] ?? 0n, fail: us['fail'] ?? 0n },
   };
-  const unknown = unknownAttrs(a);
+  const unknown = unknownAttrs(a, msg.unknownKept);
   if (unknown) port.unknown = unknown;
   return port;
 }
