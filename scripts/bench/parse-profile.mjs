@@ -38,7 +38,7 @@ writeFileSync(file, text);
 
 /**
  * A connection with no kernel: every request of a batch is encoded (the flow table lays
- * out bulk batches itself: batchMessages), and succeeds.
+ * out bulk batches itself: sendMessages), and succeeds.
  */
 const conn = {
   family: async () => ({ id: 0x20, version: flowFamily.version, groups: {} }),
@@ -47,8 +47,8 @@ const conn = {
     reqs.forEach((req, i) => message.encodeGenlRequest(req, i + 1));
     return Promise.resolve(reqs.map(() => ({ replies: [] })));
   },
-  batchMessages(messages, count) {
-    return Promise.resolve(Array.from({ length: count }, () => ({ replies: [] })));
+  sendMessages() {
+    return Promise.resolve([]);
   },
 };
 const datapath = { name: 'dp', ifindex: 7 };

@@ -8,7 +8,7 @@ import {
   operation, resolveFamily,
 } from '../nl/family.js';
 import type { GenlRequest } from '../nl/message.js';
-import { GenlSocket, type GenlSocketOptions, type RequestResult } from '../nl/socket.js';
+import { GenlSocket, type GenlSocketOptions, type IndexedResult, type RequestResult } from '../nl/socket.js';
 import { type ErrorContext, explain } from './errors.js';
 
 export interface RequestOptions {
@@ -90,9 +90,13 @@ export class OvsConnection {
     return this.socket.batch(reqs, { ops: new Array<typeof op>(reqs.length).fill(op) });
   }
 
-  /** batch() of requests laid out already as whole netlink messages (GenlSocket.batchMessages). */
-  batchMessages(messages: Buffer, count: number, spec: GenlFamilySpec, command: string): Promise<RequestResult[]> {
+  /**
+   * batch() of requests laid out already as whole netlink messages, for requests that
+   * mostly just succeed (GenlSocket.sendMessages): results only for those that got replies
+   * or an error, each with its index.
+   */
+  sendMessages(messages: Buffer, count: number, spec: GenlFamilySpec, command: string): Promise<IndexedResult[]> {
     const op = operation(spec, command);
-    return this.socket.batchMessages(messages, count, { ops: new Array<typeof op>(count).fill(op) });
+    return this.socket.sendMessages(messages, count, new Array<typeof op>(count).fill(op));
   }
 }

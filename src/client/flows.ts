@@ -20,7 +20,7 @@ import { MessageBuilder, align4, attrTypeField, encodeAttr, encodeAttrs, encodeL
 import { NetlinkError, errnoName } from '../nl/errors.js';
 import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js';
 import { type GenlRequest, NLM_F_CREATE, NLM_F_ECHO, NLM_F_REQUEST, appendGenlRequest } from '../nl/message.js';
-import { DumpInterruptedError, type RequestResult } from '../nl/socket.js';
+import { DumpInterruptedError, type IndexedResult } from '../nl/socket.js';
 import { type AttrValues, type UnknownAttr, unknownKey } from '../nl/schema.js';
 import { FlowCheckMemo, checkFlowMatch } from '../ovs/flow-check.js';
 import { actionAttrs } from '../ovs/actions.js';
@@ -436,22 +436,26 @@ export class FlowTable {
     let current: Batch<T> = newBatch();
 
     const settle = async (batch: Batch<T>): Promise<BulkResult<T>[]> => {
-      let results: RequestResult[];
+      let answered: IndexedResult[];
       try {
-        results = batch.sent ? await batch.sent : [];
+        answered = batch.sent ? await batch.sent : [];
       } catch (err) {
-        results = Array.from({ length: batch.count }, () => ({ replies: [], error: err as NetlinkError }));
+        answered = Array.from({ length: batch.count }, (_, index) => ({ index, replies: [], error: err as NetlinkError }));
       }
-      return batchResults(batch, results);
+      return batchResults(batch, answered);
     };
     /**
-     * A batch's results, one per item in input order. The per-item loop in a function of
-     * its own, not the async settle (see take); refusals are explained apart (rare).
+     * A batch's results, one per item in input order, from the results of its requests
+     * that got an answer (errors: puts and deletes ask for no reply). The per-item loop in
+     * a function of its own, not the async settle (see take); refusals are explained apart (rare).
      */
-    const batchResults = (batch: Batch<T>, results: readonly RequestResult[]): BulkResult<T>[] => {
+    const batchResults = (batch: Batch<T>, answered: readonly IndexedResult[]): BulkResult<T>[] => {
       const out: BulkResult<T>[] = [];
       let refused: Refusal<T>[] | undefined;
+      /** The first request of the item at hand. */
       let r = 0;
+      /** The first of `answered` not yet taken. */
+      let a = 0;
       let e = 0;
       const { items, ops } = batch;
       for (let i = 0; i < items.length; i++) {
@@ -462,21 +466,23 @@ export class FlowTable {
         }
         const item = items[i]!;
         if (op.kind !== 'written' || op.count === 1) {
-          const error = results[r++]?.error;
+          const error = answered[a]?.index === r ? answered[a++]!.error : undefined;
+          r++;
           const result: BulkResult<T> = { item };
           if (error) (refused ??= []).push({ result, error, op });
           out.push(result);
           continue;
         }
         let failures = 0;
-        for (let k = 0; k < op.count; k++) {
-          const error = results[r++]?.error;
+        for (const end = r + op.count; a < answered.length && answered[a]!.index < end; a++) {
+          const error = answered[a]!.error;
           if (!error) continue;
           failures++;
-          const result: BulkResult<T> = { item, index: k };
+          const result: BulkResult<T> = { item, index: answered[a]!.index - r };
           (refused ??= []).push({ result, error, op });
           out.push(result);
         }
+        r += op.count;
         if (failures < op.count) out.push({ item, count: op.count - failures });
       }
       if (refused) this.explainRefusals(refused, name);
@@ -488,7 +494,7 @@ export class FlowTable {
     const out = new MessageBuilder(1 << 16);
     const send = (): void => {
       if (current.count) {
-        current.sent = this.conn.batchMessages(Buffer.from(out.bytes()), current.count, flowFamily, 'new');
+        current.sent = this.conn.sendMessages(Buffer.from(out.bytes()), current.count, flowFamily, 'new');
         out.truncate();
         // Settled by settle(); a run its consumer abandons must not leave a rejection unhandled.
         current.sent.catch(() => undefined);
@@ -817,7 +823,8 @@ interface Batch<T> {
   errors: Error[];
   /** Requests laid out for it (all but the items that failed before sending). */
   count: number;
-  sent?: Promise<RequestResult[]>;
+  /** The results of its requests that got an answer (OvsConnection.sendMessages). */
+  sent?: Promise<IndexedResult[]>;
 }
 
 /** A request of a batch the kernel refused, and the result its explained error goes to. */

@@ -32,11 +32,21 @@ export interface RequestResult {
   error?: NetlinkError;
 }
 
+/** The result of a request of a batch that got replies or an error back (sendMessages). */
+export interface IndexedResult extends RequestResult {
+  /** Which request of the batch. */
+  index: number;
+}
+
 interface Pending {
   /** The last sequence number the awaited batch uses. */
   lastSeq: number;
   firstSeq: number;
-  results: RequestResult[];
+  /**
+   * The results of the requests that got replies or an error, in order (answerOf): a
+   * request that just succeeded has none, so a bulk load's batch makes no object per request.
+   */
+  results: IndexedResult[];
   ops: readonly (NetlinkOperation | undefined)[];
   /**
    * For dumps: called with the replies instead of collecting them, a datagram's at once
@@ -48,8 +58,28 @@ interface Pending {
    * messages, headers included: a datagram's at once where they are all replies.
    */
   onReplyBytes?: (bytes: Buffer, flags: number) => void;
-  resolve: (results: RequestResult[]) => void;
+  resolve: (results: IndexedResult[]) => void;
   reject: (err: Error) => void;
+}
+
+/**
+ * The result of request `index` of `p`, made at its first reply or error. The kernel
+ * answers a socket's requests in order, so it is the last made or a new one.
+ */
+function answerOf(p: Pending, index: number): IndexedResult {
+  const last = p.results[p.results.length - 1];
+  if (last !== undefined && last.index === index) return last;
+  const made: IndexedResult = { index, replies: [] };
+  p.results.push(made);
+  return made;
+}
+
+/** Every request's result, of the `count` requests that got `answered`. */
+function everyResult(answered: readonly IndexedResult[], count: number): RequestResult[] {
+  const results = new Array<RequestResult>(count);
+  let a = 0;
+  for (let i = 0; i < count; i++) results[i] = answered[a]?.index === i ? answered[a++]! : { replies: [] };
+  return results;
 }
 
 const le = littleEndianHost;
@@ -74,9 +104,10 @@ function followingSeq(seq: number): number {
 /**
  * Gives `count` whole netlink messages laid out back to back in `messages` the sequence
  * numbers after `seq`, and the last NLM_F_ACK; returns the last number given. A function
- * of its own, not batchMessages' loop: V8 optimized batchMessages on that loop, with the
- * send it calls (a promise, its executor, the results) inlined, which in the test VM took
- * 50-190 ms of TurboFan per add-flows of 20,000 flows.
+ * of its own, not a loop in sendMessages: V8 optimized the method that held it (then
+ * batchMessages) on that loop, with the send it calls (a promise, its executor, the
+ * results) inlined, which in the test VM took 50-190 ms of TurboFan per add-flows of
+ * 20,000 flows.
  */
 function numberMessages(messages: Buffer, count: number, seq: number): number {
   const d = new DataView(messages.buffer, messages.byteOffset, messages.length);
@@ -182,12 +213,21 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
    * sequence number here, and the last NLM_F_ACK. The binding may hold on to `messages`
    * until the kernel has taken them: the caller must not write to it again.
    */
-  batchMessages(messages: Buffer, count: number, options: { ops?: readonly (NetlinkOperation | undefined)[] } = {}): Promise<RequestResult[]> {
+  async batchMessages(messages: Buffer, count: number, options: { ops?: readonly (NetlinkOperation | undefined)[] } = {}): Promise<RequestResult[]> {
+    return everyResult(await this.sendMessages(messages, count, options.ops ?? []), count);
+  }
+
+  /**
+   * batchMessages() for requests that mostly just succeed (a bulk load's): resolves with
+   * results only for the requests that got replies or an error, in order, each with its
+   * index, so that a batch makes no object per request.
+   */
+  sendMessages(messages: Buffer, count: number, ops: readonly (NetlinkOperation | undefined)[]): Promise<IndexedResult[]> {
     if (count === 0) return Promise.resolve([]);
     if (this.closed) return Promise.reject(new NetlinkError(errnoNumber('ESHUTDOWN') ?? 108, 'the netlink socket is closed'));
     const firstSeq = this.seq + 1;
     this.seq = numberMessages(messages, count, this.seq);
-    return this.send(messages, firstSeq, this.seq, count, options.ops ?? []);
+    return this.send(messages, firstSeq, this.seq, ops);
   }
 
   /**
@@ -254,13 +294,13 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
       release();
       throw err;
     }
-    this.send(buf, seq, seq, 1, op ? [op] : [], handlers((items, flags) => {
+    this.send(buf, seq, seq, op ? [op] : [], handlers((items, flags) => {
       if (flags & NLM_F_DUMP_INTR) interrupted = true;
       if (queue.length) for (const item of items) queue.push(item);
       else queue = items;
       wake?.();
     })).then(
-      (results) => { failure = results[0]!.error; },
+      (results) => { failure = results[0]?.error; },
       (err: Error) => { failure = err; },
     ).finally(() => {
       finished = true;
@@ -283,15 +323,12 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   }
 
   private send(
-    buf: Buffer, firstSeq: number, lastSeq: number, count: number,
+    buf: Buffer, firstSeq: number, lastSeq: number,
     ops: readonly (NetlinkOperation | undefined)[], handlers: Pick<Pending, 'onReply' | 'onReplyBytes'> = {},
-  ): Promise<RequestResult[]> {
-    return new Promise<RequestResult[]>((resolve, reject) => {
-      // A plain loop (Array.from with a callback is slow before the JIT warms up: a bulk
-      // load comes here once per batch). `ops` is kept as given: nothing writes to it.
-      const results = new Array<RequestResult>(count);
-      for (let i = 0; i < count; i++) results[i] = { replies: [] };
-      const pending: Pending = { firstSeq, lastSeq, results, ops, resolve, reject };
+  ): Promise<IndexedResult[]> {
+    return new Promise<IndexedResult[]>((resolve, reject) => {
+      // `ops` is kept as given: nothing writes to it.
+      const pending: Pending = { firstSeq, lastSeq, results: [], ops, resolve, reject };
       if (handlers.onReply) pending.onReply = handlers.onReply;
       if (handlers.onReplyBytes) pending.onReplyBytes = handlers.onReplyBytes;
       this.pending.set(lastSeq, pending);
@@ -338,23 +375,22 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
         continue;
       }
       const index = (msg.seq - p.firstSeq) >>> 0;
-      const result = p.results[index]!;
       if (msg.type === NLMSG_ERROR) {
         const errno = errorCode(msg);
-        if (errno !== 0) result.error = this.kernelError(errno, p.ops[index]);
+        if (errno !== 0) answerOf(p, index).error = this.kernelError(errno, p.ops[index]);
         if (msg.seq === p.lastSeq) this.finish(p);
       } else if (msg.type === NLMSG_DONE) {
         // A dump's end; its payload may carry an error code.
         if (msg.payload.length >= 4) {
           const errno = errorCode(msg);
-          if (errno !== 0) result.error = this.kernelError(errno, p.ops[index]);
+          if (errno !== 0) answerOf(p, index).error = this.kernelError(errno, p.ops[index]);
         }
         this.finish(p);
       } else if (msg.type === NLMSG_OVERRUN) {
         this.finish(p, overrunError(p.ops[index]));
       } else if (p.onReplyBytes) p.onReplyBytes(buf.subarray(start, start + NLMSG_HDRLEN + msg.payload.length), msg.flags);
       else if (p.onReply) p.onReply([msg], msg.flags);
-      else result.replies.push(msg);
+      else answerOf(p, index).replies.push(msg);
     }
   }
 

@@ -15,8 +15,8 @@ import type { OvsConnection } from '../../../src/client/connection.js';
 import { LineShape } from '../../../src/client/flow-shapes.js';
 import { FlowTable } from '../../../src/client/flows.js';
 import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
-import type { RequestResult } from '../../../src/nl/socket.js';
-import { requestsOfMessages } from '../client/fake-batches.js';
+import type { IndexedResult } from '../../../src/nl/socket.js';
+import { answersOf, requestsOfMessages } from '../client/fake-batches.js';
 import { KeyAttrMemo, parseKeyEntries } from '../../../src/ovs/flowstr/keys.js';
 import { lineSlots, readSlot } from '../../../src/ovs/flowstr/slots.js';
 
@@ -34,13 +34,13 @@ async function runFile(lines: readonly string[], command: LineCommand, refuse: (
   const conn = {
     family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
     async *dump() {},
-    batchMessages: async (messages: Buffer): Promise<RequestResult[]> => requestsOfMessages(messages).map((r) => {
+    sendMessages: async (messages: Buffer): Promise<IndexedResult[]> => answersOf(requestsOfMessages(messages).map((r) => {
       const hex = `${r.cmd}/${r.flags} ${r.fixedHeader!.toString('hex')}`;
       sent.push(hex);
       const errno = refuse(hex, seen);
       seen.add(hex);
-      return errno ? { replies: [], error: new NetlinkError(errno, 'refused') } : { replies: [] };
-    }),
+      return errno ? new NetlinkError(errno, 'refused') : undefined;
+    })),
   } as unknown as OvsConnection;
   const datapath = { name: 'dp0', ifindex: 5 };
   const table = new FlowTable(conn, datapath, { kernelLog: false });

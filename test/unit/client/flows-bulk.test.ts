@@ -12,8 +12,8 @@ import { parseActionsText, parseFlowMatch } from '../../../src/client/flow-text.
 import { type FlowOp, type FlowSpec, FlowTable, type WrittenOp } from '../../../src/client/flows.js';
 import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
 import { NLM_F_REQUEST, appendGenlRequest, encodeGenlRequest } from '../../../src/nl/message.js';
-import type { RequestResult } from '../../../src/nl/socket.js';
-import { requestsOfMessages } from './fake-batches.js';
+import type { IndexedResult } from '../../../src/nl/socket.js';
+import { answersOf, requestsOfMessages } from './fake-batches.js';
 import { parseFlowKey } from '../../../src/ovs/flowstr/flow.js';
 import { KeyAttrMemo, formatKey, keyAndMask, parseKeyEntries } from '../../../src/ovs/flowstr/keys.js';
 import { FLOW_DP_PORTS, loadFixtures } from '../golden/fixtures.js';
@@ -27,10 +27,10 @@ async function run(lines: readonly Line[], viaMemo: boolean): Promise<string[]> 
   const out: string[] = [];
   const conn = {
     family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
-    batchMessages: async (messages: Buffer): Promise<RequestResult[]> => requestsOfMessages(messages).map((r) => {
-      out.push(encodeGenlRequest(r, 0).toString('hex'));
-      return { replies: [] };
-    }),
+    sendMessages: async (messages: Buffer): Promise<IndexedResult[]> => {
+      for (const r of requestsOfMessages(messages)) out.push(encodeGenlRequest(r, 0).toString('hex'));
+      return [];
+    },
   } as unknown as OvsConnection;
   const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
   const memo = new KeyAttrMemo();
@@ -159,8 +159,8 @@ test('an operation of several requests (WrittenOp): its refused ones by index, t
   const conn = {
     family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
     // The kernel refuses the requests whose ovs_header's dp_ifindex (here: the op's tag) is 2.
-    batchMessages: async (messages: Buffer): Promise<RequestResult[]> => requestsOfMessages(messages).map((r) => (
-      r.fixedHeader!.readUInt32LE(0) === 2 ? { replies: [], error: new NetlinkError(errnoNumber('EEXIST')!, 'refused') } : { replies: [] })),
+    sendMessages: async (messages: Buffer): Promise<IndexedResult[]> => answersOf(requestsOfMessages(messages).map((r) => (
+      r.fixedHeader!.readUInt32LE(0) === 2 ? new NetlinkError(errnoNumber('EEXIST')!, 'refused') : undefined))),
   } as unknown as OvsConnection;
   const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
   /** `tags.length` requests of the flow family, each with its tag as the ovs_header. */

@@ -8,7 +8,7 @@ import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
 import { decodeGenlMessage } from '../../../src/nl/family.js';
 import { type GenlRequest, NLM_F_CREATE, parseGenlHeader } from '../../../src/nl/message.js';
 import { DumpInterruptedError, type RequestResult } from '../../../src/nl/socket.js';
-import { requestsOfMessages } from './fake-batches.js';
+import { answersOf, requestsOfMessages } from './fake-batches.js';
 import { decodeAttrs } from '../../../src/nl/codec.js';
 import { flowAttrs, flowFamily } from '../../../src/ovs/flow.js';
 
@@ -68,7 +68,7 @@ function fakeConnection(answer: (req: GenlRequest) => NetlinkError | undefined) 
   const conn = {
     family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
     batch,
-    batchMessages: (messages: Buffer) => batch(requestsOfMessages(messages)),
+    sendMessages: async (messages: Buffer) => answersOf((await batch(requestsOfMessages(messages))).map((r) => r.error)),
   } as unknown as OvsConnection;
   return { conn, batches, maxInflight: () => maxInflight };
 }

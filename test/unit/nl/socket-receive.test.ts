@@ -4,13 +4,14 @@
  * another request's message goes message by message (onDatagram's loop). The datagrams are
  * given to the socket as its netlink socket would (its private onDatagram), to a pending
  * dump registered as send() would; the host's own generic netlink socket is opened, nothing
- * is sent on it.
+ * is sent on it. Then a batch's answers (sendMessages, batchMessages): its sendmsg is
+ * kept, not sent, and answered the same way.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { endianness } from 'node:os';
-import { GenlSocket, type RequestResult } from '../../../src/nl/socket.js';
-import { NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, NLM_F_DUMP_INTR, NLM_F_MULTI } from '../../../src/nl/message.js';
+import { GenlSocket, type IndexedResult, type RequestResult } from '../../../src/nl/socket.js';
+import { NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, NLM_F_ACK, NLM_F_DUMP_INTR, NLM_F_MULTI, NLM_F_REQUEST, parseMessages } from '../../../src/nl/message.js';
 
 const le = endianness() === 'LE';
 const SEQ = 0x1234;
@@ -51,7 +52,7 @@ function receive(...datagrams: Buffer[]): Received {
   const inner = sock as unknown as { pending: Map<number, unknown>; onDatagram(buf: Buffer): void };
   try {
     inner.pending.set(SEQ, {
-      firstSeq: SEQ, lastSeq: SEQ, results: [{ replies: [] }], ops: [],
+      firstSeq: SEQ, lastSeq: SEQ, results: [], ops: [],
       onReplyBytes: (bytes: Buffer, flags: number) => { r.bytes.push(Buffer.from(bytes)); r.flags.push(flags); },
       resolve: (results: RequestResult[]) => { r.finished = results; },
       reject: (err: Error) => { r.failed = err; },
@@ -107,4 +108,53 @@ test("a datagram with another request's message, or not 4-byte aligned in memory
   const unaligned = receive(datagram(replies, 2));
   assert.deepEqual(unaligned.bytes, each);
   assert.equal(unaligned.finished, undefined);
+});
+
+/**
+ * A socket whose sendmsg is kept: `count` requests sent through `send` (sendMessages or
+ * batchMessages), then answered by `answer` (each request's seq and index to its
+ * messages), each message a datagram of its own as the kernel sends them.
+ */
+async function answerBatch<R>(
+  count: number, send: (sock: GenlSocket, messages: Buffer) => Promise<R>,
+  answer: (seq: number, index: number) => Message[],
+): Promise<{ result: R; sent: Buffer }> {
+  const sock = new GenlSocket();
+  const inner = sock as unknown as { raw: { send(buf: Buffer, options: object, cb: (err?: Error) => void): void }; onDatagram(buf: Buffer): void };
+  let sent: Buffer | undefined;
+  inner.raw.send = (buf) => { sent = buf; };
+  try {
+    const messages = datagram(Array.from({ length: count }, () => ({ type: FAMILY, flags: NLM_F_REQUEST, seq: 0, payload: [1, 1, 0, 0] })));
+    const promise = send(sock, messages);
+    const seqs = parseMessages(sent!).map((m) => m.seq);
+    seqs.forEach((seq, index) => { for (const m of answer(seq, index)) inner.onDatagram(datagram([{ seq, ...m }])); });
+    return { result: await promise, sent: sent! };
+  } finally {
+    sock.close();
+  }
+}
+
+const ack = (n: number): Message => ({ type: NLMSG_ERROR, flags: 0, payload: [...errno(n), ...Buffer.alloc(16)] });
+
+test('a batch: numbered one after another, the last asks for the ACK; results only for the requests answered with replies or an error', async () => {
+  const { result, sent } = await answerBatch(5, (sock, m) => sock.sendMessages(m, 5, []), (_, index) => [
+    ...(index === 1 ? [{ type: FAMILY, flags: 0, payload: [9] }, { type: FAMILY, flags: 0, payload: [8] }] : []),
+    ...(index === 2 || index === 3 ? [ack(index === 2 ? 17 : 22)] : []),
+    ...(index === 4 ? [ack(0)] : []),
+  ]);
+  const msgs = parseMessages(sent);
+  assert.deepEqual(msgs.map((m) => m.seq - msgs[0]!.seq), [0, 1, 2, 3, 4]);
+  assert.deepEqual(msgs.map((m) => m.flags & NLM_F_ACK), [0, 0, 0, 0, NLM_F_ACK]);
+  assert.deepEqual(result.map((r: IndexedResult) => [r.index, r.replies.map((m) => m.payload[0]), r.error?.errno]), [[1, [9, 8], undefined], [2, [], 17], [3, [], 22]]);
+  // Nothing to say: no result at all.
+  assert.deepEqual((await answerBatch(3, (sock, m) => sock.sendMessages(m, 3, []), (_, index) => (index === 2 ? [ack(0)] : []))).result, []);
+});
+
+test('batchMessages: one result per request, in order, from the same answers', async () => {
+  const { result } = await answerBatch(4, (sock, m) => sock.batchMessages(m, 4), (_, index) => [
+    ...(index === 0 ? [{ type: FAMILY, flags: 0, payload: [7] }] : []),
+    ...(index === 2 ? [ack(17)] : []),
+    ...(index === 3 ? [ack(0)] : []),
+  ]);
+  assert.deepEqual(result.map((r: RequestResult) => [r.replies.length, r.error?.errno]), [[1, undefined], [0, undefined], [0, 17], [0, undefined]]);
 });
