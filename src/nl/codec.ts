@@ -460,17 +460,21 @@ function bytesKind(len: number | undefined, repr: Repr | undefined): number {
 }
 
 /*
- * Address text of decoded values, remembered: a dump repeats the same few addresses
- * (masks, a server, a gateway, the MACs of a few hosts) in flow after flow, and making
- * the text is most of what decoding an address costs (each piece of a concatenation is
- * a string of its own). Direct-mapped: one slot per hash, the newest text wins.
+ * Address text, remembered: a dump repeats the same few addresses (masks, a server, a
+ * gateway, the MACs of a few hosts) in flow after flow, and making the text is most of
+ * what decoding an address costs (each piece of a concatenation is a string of its own).
+ * The flow-string parser takes its address texts from here too, so that an address
+ * repeated from line to line is the very same string: the encoder's memos of the texts
+ * it wrote last (codegen.ts) then compare a pointer, where a slice of each line compares
+ * character by character in V8's runtime. Direct-mapped: one slot per hash, the newest
+ * text wins.
  */
 const TEXT_SLOTS = 1024;
 const ipv4Keys = new Int32Array(TEXT_SLOTS);
 const ipv4Texts: (string | undefined)[] = new Array<string | undefined>(TEXT_SLOTS).fill(undefined);
 
 /** The dotted text of a be32 address. */
-function ipv4Text(n: number): string {
+export function ipv4Text(n: number): string {
   const h = (n ^ (n >>> 10) ^ (n >>> 20)) & (TEXT_SLOTS - 1);
   const known = ipv4Texts[h];
   if (known !== undefined && ipv4Keys[h] === (n | 0)) return known;
@@ -483,15 +487,27 @@ function ipv4Text(n: number): string {
 const macKeysHigh = new Int32Array(TEXT_SLOTS);
 const macKeysLow = new Int32Array(TEXT_SLOTS);
 const macTexts: (string | undefined)[] = new Array<string | undefined>(TEXT_SLOTS).fill(undefined);
+/** Where macWordsText lays out an address it has no text of, for formatMac. */
+const macScratch = Buffer.alloc(6);
 
 /** The text of the MAC address at buf[at, at + 6). */
 function macText(buf: Buffer, at: number): string {
-  const high = (buf[at]! << 8) | buf[at + 1]!;
-  const low = (buf[at + 2]! << 24) | (buf[at + 3]! << 16) | (buf[at + 4]! << 8) | buf[at + 5]!;
+  return macWordsText((buf[at]! << 8) | buf[at + 1]!, (buf[at + 2]! << 24) | (buf[at + 3]! << 16) | (buf[at + 4]! << 8) | buf[at + 5]!);
+}
+
+/** The text of the MAC address whose first two bytes are `high` and last four `low` (big-endian). */
+export function macWordsText(high: number, low: number): string {
   const h = (low ^ (low >>> 10) ^ (low >>> 20) ^ high) & (TEXT_SLOTS - 1);
   const known = macTexts[h];
-  if (known !== undefined && macKeysLow[h] === low && macKeysHigh[h] === high) return known;
-  const text = formatMac(buf, at);
+  if (known !== undefined && macKeysLow[h] === (low | 0) && macKeysHigh[h] === high) return known;
+  const b = macScratch;
+  b[0] = high >>> 8;
+  b[1] = high;
+  b[2] = low >>> 24;
+  b[3] = low >>> 16;
+  b[4] = low >>> 8;
+  b[5] = low;
+  const text = formatMac(b, 0);
   macKeysHigh[h] = high;
   macKeysLow[h] = low;
   macTexts[h] = text;

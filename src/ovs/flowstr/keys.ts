@@ -14,7 +14,7 @@
  * ct_orig_tuple_ipv4, nd_ext = nd_extensions); the table below maps them.
  * docs/flow-syntax.md records where ovs-dpctl's behaviour is surprising.
  */
-import { encodeAttrs, decodeAttrs } from '../../nl/codec.js';
+import { encodeAttrs, decodeAttrs, ipv4Text, macWordsText } from '../../nl/codec.js';
 import { formatIPv6, parseIPv6 } from '../../nl/repr.js';
 import { type AttrSet, type AttrValues, type UnknownAttr, UNKNOWN_PREFIX, unknownKey } from '../../nl/schema.js';
 import { CT_STATE_FLAGS, flowKeyAttrs, tunnelKeyAttrs } from '../keys.js';
@@ -241,13 +241,16 @@ export function found(sc: Scanner): string {
 
 /**
  * Dotted IPv4 as ovs-dpctl scans it (%hhu four times: each part wraps to a byte), in the
- * codec's text form. Text already in that form is returned as it is.
+ * codec's text form. Text already in that form gives the codec's remembered text of the
+ * address (ipv4Text): the same string each time an address is repeated, which the
+ * encoder compares as a pointer.
  */
 export function scanIPv4(sc: Scanner, what: string): string {
   const s = sc.input;
   const at = sc.pos;
   let i = at;
   let canonical = true;
+  let value = 0;
   for (let part = 0; part < 4; part++) {
     if (part > 0 && s.charCodeAt(i++) !== 46 /* . */) throw sc.error(`expected ${what} (an IPv4 address)${found(sc)}`, at);
     const start = i;
@@ -255,11 +258,13 @@ export function scanIPv4(sc: Scanner, what: string): string {
     if (i === start) throw sc.error(`expected ${what} (an IPv4 address)${found(sc)}`, at);
     // As printed: 0-255 without leading zeros.
     const len = i - start;
-    if (len > 3 || (len > 1 && s.charCodeAt(start) === 48) || decimalValue(s, start, i) > 255) canonical = false;
+    const n = len > 3 ? 256 : decimalValue(s, start, i);
+    if (n > 255 || (len > 1 && s.charCodeAt(start) === 48)) canonical = false;
+    value = value * 256 + n;
   }
   sc.pos = i;
-  const text = s.slice(at, i);
-  return canonical ? text : text.split('.').map((p) => Number(BigInt(p) & 255n)).join('.');
+  if (canonical) return ipv4Text(value);
+  return s.slice(at, i).split('.').map((p) => Number(BigInt(p) & 255n)).join('.');
 }
 
 const IPV6_TEXT = /[0-9a-fA-F:.]{1,46}/y;
@@ -277,13 +282,17 @@ export function scanIPv6(sc: Scanner, what: string): string {
 
 /**
  * A MAC address, six groups of one or two hex digits, in the codec's text form (two
- * lower-case digits each). Text already in that form is returned as it is.
+ * lower-case digits each). Text already in that form gives the codec's remembered text of
+ * the address (macWordsText), as scanIPv4 does.
  */
 export function scanMac(sc: Scanner, what: string): string {
   const s = sc.input;
   const at = sc.pos;
   let i = at;
   let canonical = true;
+  // The address as two big-endian words: bytes 0-1, bytes 2-5.
+  let high = 0;
+  let low = 0;
   for (let group = 0; group < 6; group++) {
     if (group > 0 && s.charCodeAt(i++) !== 58 /* : */) throw sc.error(`expected ${what} (a MAC address)${found(sc)}`, at);
     const start = i;
@@ -291,10 +300,12 @@ export function scanMac(sc: Scanner, what: string): string {
     if (isHexCode(s.charCodeAt(i))) i++;
     if (i === start) throw sc.error(`expected ${what} (a MAC address)${found(sc)}`, at);
     if (i - start === 1 || !isLowerHexCode(s.charCodeAt(start)) || !isLowerHexCode(s.charCodeAt(start + 1))) canonical = false;
+    else if (group < 2) high = (high << 8) | (hexValue(s.charCodeAt(start)) << 4) | hexValue(s.charCodeAt(start + 1));
+    else low = (low << 8) | (hexValue(s.charCodeAt(start)) << 4) | hexValue(s.charCodeAt(start + 1));
   }
   sc.pos = i;
-  const text = s.slice(at, i);
-  return canonical ? text : text.split(':').map((x) => x.toLowerCase().padStart(2, '0')).join(':');
+  if (canonical) return macWordsText(high, low);
+  return s.slice(at, i).split(':').map((x) => x.toLowerCase().padStart(2, '0')).join(':');
 }
 
 /**

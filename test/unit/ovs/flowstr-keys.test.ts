@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { encodeAttrs } from '../../../src/nl/codec.js';
+import { decodeAttrs, encodeAttrs } from '../../../src/nl/codec.js';
 import type { AttrValues } from '../../../src/nl/schema.js';
 import { flowKeyAttrs } from '../../../src/ovs/keys.js';
 import { formatKey, formatKeyAttr, parseKey, parseKeyAttr } from '../../../src/ovs/flowstr/keys.js';
@@ -64,6 +64,35 @@ test('numbers read as C reads them: hex, octal, negative and oversized values wr
   assert.equal(v('ipv4(proto=010)'), 8);
   assert.equal(v('ipv4(proto=-1)'), 255);
   assert.equal(v('ipv4(proto=256)'), 0);
+});
+
+test('addresses in the codec\'s text form, whatever form they were written in (texts shared with the decoder\'s memo)', () => {
+  const eth = (t: string) => parseOne(`eth(src=${t})`).value as Record<string, string>;
+  const ip = (t: string) => (parseOne(`ipv4(src=${t})`).value as Record<string, string>)['ipv4_src'];
+  for (const [text, canonical] of [
+    ['00:00:00:00:00:01', '00:00:00:00:00:01'], ['ff:ff:ff:ff:ff:ff', 'ff:ff:ff:ff:ff:ff'],
+    ['80:01:fe:7f:80:00', '80:01:fe:7f:80:00'], ['12:34:ff:00:00:80', '12:34:ff:00:00:80'],
+    ['AA:bb:0:1:2:F', 'aa:bb:00:01:02:0f'], ['a:b:c:d:e:f', '0a:0b:0c:0d:0e:0f'],
+  ]) {
+    assert.equal(eth(text!)['eth_src'], canonical, text);
+    // The same address again, and the decoder's text of its bytes: the same text.
+    assert.equal(eth(text!)['eth_src'], canonical, text);
+    const bytes = Buffer.from(canonical!.replaceAll(':', ''), 'hex');
+    const decoded = decodeAttrs(flowKeyAttrs, encodeAttrs(flowKeyAttrs, { ethernet: { eth_src: bytes, eth_dst: bytes } }));
+    assert.deepEqual(decoded['ethernet'], { eth_src: canonical, eth_dst: canonical });
+  }
+  for (const [text, canonical] of [
+    ['10.0.0.1', '10.0.0.1'], ['0.0.0.0', '0.0.0.0'], ['255.255.255.255', '255.255.255.255'], ['128.0.0.255', '128.0.0.255'],
+    ['010.0.0.1', '10.0.0.1'], ['256.1.2.300', '0.1.2.44'], ['1.2.3.0004', '1.2.3.4'],
+  ]) {
+    assert.equal(ip(text!), canonical, text);
+    assert.equal(ip(text!), canonical, text);
+  }
+  // Addresses that share a memo slot (the slot's newest text wins) still read as themselves.
+  for (let i = 0; i < 3000; i += 7) {
+    const text = `10.${i >> 8}.${i & 255}.1`;
+    assert.equal(ip(text), text);
+  }
 });
 
 test('single values: %#x printing, /mask only when not exact', () => {
