@@ -12,7 +12,7 @@ import { MessageBuilder, NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrType
 import { type GenlRequest, NLM_F_REQUEST, appendGenlRequest } from '../nl/message.js';
 import { fieldAt, structSize } from '../nl/schema.js';
 import { flowAttrs } from '../ovs/flow.js';
-import { type SlotKind, type ValueSlot, otherSlotValue, readSlot, slotText } from '../ovs/flowstr/slots.js';
+import { type SlotKind, type ValueSlot, matchSlotLines, otherSlotValue, slotText } from '../ovs/flowstr/slots.js';
 import { ovsHeader } from '../ovs/header.js';
 import { flowKeyAttrs } from '../ovs/keys.js';
 
@@ -129,31 +129,10 @@ export class LineShape {
   /**
    * How many lines from lines[start] on, up to lines[end - 1], have this shape one after
    * another: their text this one's but for the slots, which hold values (each line's
-   * slotCount of them into `values`, line after line). The loop over the lines is here,
-   * not in the caller: V8 then optimizes this one function for a long run of alike lines,
-   * not a function per line and again its caller with it inlined.
+   * slotCount of them into `values`, line after line: matchSlotLines).
    */
   matchLines(lines: readonly string[], start: number, end: number, values: Float64Array): number {
-    const literals = this.literals;
-    const kinds = this.kinds;
-    const slots = kinds.length;
-    const last = literals[slots]!;
-    let n = start;
-    lines: for (; n < end; n++) {
-      const line = lines[n]!;
-      // A slice compared with === (V8 compares the characters at once): startsWith at a
-      // position took several times longer on a line cut from a read block.
-      let pos = 0;
-      for (let i = 0; i < slots; i++) {
-        const literal = literals[i]!;
-        const at = pos + literal.length;
-        if (line.slice(pos, at) !== literal) break lines;
-        pos = readSlot(kinds[i]!, line, at, values, (n - start) * slots + i);
-        if (pos < 0) break lines;
-      }
-      if (line.length !== pos + last.length || line.slice(pos) !== last) break;
-    }
-    return n - start;
+    return matchSlotLines(this.literals, this.kinds, lines, start, end, values);
   }
 
   /**

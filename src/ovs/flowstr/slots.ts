@@ -42,37 +42,65 @@ const SLOT_ATTRS = new Set(['ipv4', 'tcp', 'udp', 'sctp']);
 const SLOT_KINDS: Readonly<Record<string, SlotKind>> = { ipv4: 'ipv4', be16: 'port' };
 
 /**
- * Reads a slot's value of `kind` at s[pos] into values[i]; returns the index after it, or
- * -1 when the text there is not a value in the one form a slot takes. One loop, no helper:
- * a short process compiles this once per run, and smaller code compiles faster. `values`
- * is a Float64Array: an address above 2^30 turned a fresh array of small integers into
- * one of doubles, another map, which deoptimized this and its callers for every shape
- * made after V8 had optimized them.
+ * How many of lines[start], lines[start + 1], ... up to lines[end - 1] are, one after
+ * another, `literals` with a value of `kinds` between each two (literals has one more):
+ * each such line's values go into `values`, line after line. A value is taken only in the
+ * one form a slot takes (decimal parts without leading zeros, in range). One function,
+ * the values read in its loop: in a short process V8 compiles it once, where a reader of
+ * one value called per slot was compiled on its own and again inlined in its caller.
+ * `values` is a Float64Array: an address above 2^30 turned a fresh array of small
+ * integers into one of doubles, another map, which deoptimized the reader and its callers
+ * for every shape made after V8 had optimized them.
  */
-export function readSlot(kind: SlotKind, s: string, pos: number, values: Float64Array, i: number): number {
-  const parts = kind === 'port' ? 1 : 4;
-  const partMax = kind === 'port' ? 65535 : 255;
-  let v = 0;
-  for (let part = 1; ; part++) {
-    const start = pos;
-    let n = 0;
-    for (; pos < s.length; pos++) {
-      const d = s.charCodeAt(pos) - 48;
-      if (d < 0 || d > 9) break;
-      n = n * 10 + d;
-      if (n > partMax) return -1;
+export function matchSlotLines(
+  literals: readonly string[], kinds: readonly SlotKind[], lines: readonly string[], start: number, end: number, values: Float64Array,
+): number {
+  const slots = kinds.length;
+  const last = literals[slots]!;
+  let n = start;
+  lines: for (; n < end; n++) {
+    const line = lines[n]!;
+    let pos = 0;
+    for (let i = 0; i < slots; i++) {
+      // A slice compared with === (V8 compares the characters at once): startsWith at a
+      // position took several times longer on a line cut from a read block.
+      const literal = literals[i]!;
+      const at = pos + literal.length;
+      if (line.slice(pos, at) !== literal) break lines;
+      pos = at;
+      const port = kinds[i] === 'port';
+      const parts = port ? 1 : 4;
+      const partMax = port ? 65535 : 255;
+      let v = 0;
+      for (let part = 1; ; part++) {
+        const first = pos;
+        let x = 0;
+        for (; pos < line.length; pos++) {
+          const d = line.charCodeAt(pos) - 48;
+          if (d < 0 || d > 9) break;
+          x = x * 10 + d;
+          if (x > partMax) break lines;
+        }
+        if (pos === first || (pos - first > 1 && line.charCodeAt(first) === 48)) break lines;
+        v = v * (partMax + 1) + x;
+        if (part === parts) break;
+        if (line.charCodeAt(pos) !== 46 /* . */) break lines;
+        pos++;
+      }
+      values[(n - start) * slots + i] = v;
     }
-    if (pos === start || (pos - start > 1 && s.charCodeAt(start) === 48)) return -1;
-    v = v * (partMax + 1) + n;
-    if (part === parts) break;
-    if (s.charCodeAt(pos) !== 46 /* . */) return -1;
-    pos++;
+    if (line.length !== pos + last.length || line.slice(pos) !== last) break;
   }
-  values[i] = v;
-  return pos;
+  return n - start;
 }
 
-/** A slot's value as the text readSlot reads. */
+/** The value of `kind` that `text` is whole (in matchSlotLines' one form), or undefined. */
+export function slotValue(kind: SlotKind, text: string): number | undefined {
+  const values = new Float64Array(1);
+  return matchSlotLines(['', ''], [kind], [text], 0, 1, values) === 1 ? values[0] : undefined;
+}
+
+/** A slot's value as the text matchSlotLines reads. */
 export function slotText(kind: SlotKind, v: number): string {
   return kind === 'port' ? String(v) : `${Math.floor(v / 0x1000000)}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
 }
@@ -108,7 +136,6 @@ function attrSlots(text: string, at: number, out: ValueSlot[]): void {
   if (!struct) return;
   const found: ValueSlot[] = [];
   const seen = new Set<string>();
-  const values = new Float64Array(1);
   // A parsed attribute's fields are `label=value[/mask]`, ','-separated (a trailing ','
   // allowed), no blanks: scanFieldList's syntax.
   let i = open + 1;
@@ -122,8 +149,9 @@ function attrSlots(text: string, at: number, out: ValueSlot[]): void {
     seen.add(label);
     const f = struct.fields.find((x) => x.label === label);
     const kind = f?.exactMaskFixed ? SLOT_KINDS[f.kind] : undefined;
-    if (f && kind && readSlot(kind, text, eq + 1, values, 0) === end) {
-      found.push({ start: at + eq + 1, end: at + end, kind, attr: struct.attr, field: f.field, value: values[0]! });
+    if (f && kind) {
+      const value = slotValue(kind, text.slice(eq + 1, end));
+      if (value !== undefined) found.push({ start: at + eq + 1, end: at + end, kind, attr: struct.attr, field: f.field, value });
     }
     i = end + 1;
   }

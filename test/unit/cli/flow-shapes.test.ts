@@ -18,7 +18,7 @@ import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
 import type { IndexedResult } from '../../../src/nl/socket.js';
 import { answersOf, requestsOfMessages } from '../client/fake-batches.js';
 import { KeyAttrMemo, parseKeyEntries } from '../../../src/ovs/flowstr/keys.js';
-import { lineSlots, readSlot } from '../../../src/ovs/flowstr/slots.js';
+import { lineSlots, matchSlotLines, slotValue } from '../../../src/ovs/flowstr/slots.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'flow-shapes-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -142,8 +142,7 @@ function generate(count: number, seed: number, deletes: boolean): string[] {
 }
 
 test('a slot takes a value only in its one form: decimal without leading zeros, in range', () => {
-  const values = new Float64Array(1);
-  const read = (kind: 'ipv4' | 'port', s: string): number | undefined => (readSlot(kind, s, 0, values, 0) === s.length ? values[0] : undefined);
+  const read = slotValue;
   assert.equal(read('port', '0'), 0);
   assert.equal(read('port', '65535'), 65535);
   assert.equal(read('port', '65536'), undefined);
@@ -156,6 +155,21 @@ test('a slot takes a value only in its one form: decimal without leading zeros, 
   assert.equal(read('ipv4', '10.01.2.3'), undefined);
   assert.equal(read('ipv4', '10.1.2'), undefined);
   assert.equal(read('ipv4', '1000.1.2.3'), undefined);
+});
+
+test('lines of literals and slots: how many in a row, their values line after line', () => {
+  const literals = ['a(', ',', ') x'];
+  const kinds = ['ipv4', 'port'] as const;
+  const values = new Float64Array(8);
+  const lines = ['a(1.2.3.4,80) x', 'a(10.0.0.1,0) x', 'a(255.255.255.255,65535) x', 'a(1.2.3.4,80) x ', 'a(1.2.3.4,80) x'];
+  assert.equal(matchSlotLines(literals, kinds, lines, 0, lines.length, values), 3);
+  assert.deepEqual([...values.subarray(0, 6)], [0x01020304, 80, 0x0a000001, 0, 0xffffffff, 65535]);
+  assert.equal(matchSlotLines(literals, kinds, lines, 1, 2, values), 1);
+  assert.equal(values[0], 0x0a000001);
+  for (const line of ['a(1.2.3.4,80)x', 'b(1.2.3.4,80) x', 'a(1.2.3.4;80) x', 'a(1.2.3,80) x', 'a(1.2.3.4,080) x', 'a(1.2.3.4,) x', 'a(1.2.3.4,80) x!']) {
+    assert.equal(matchSlotLines(literals, kinds, [line], 0, 1, values), 0, line);
+  }
+  assert.equal(matchSlotLines([''], [], ['', 'x'], 0, 2, values), 1);
 });
 
 test('slots: exact addresses and ports of ipv4/tcp/udp/sctp, not masked ones, nor fields given twice', () => {
