@@ -22,13 +22,20 @@ export interface RequestOptions {
 
 export class OvsConnection {
   readonly socket: GenlSocket;
+  /** sendMessages' socket, made at its first use (bulkSocket). */
+  private bulk: GenlSocket | undefined;
+  private readonly options: GenlSocketOptions;
 
   constructor(options: GenlSocketOptions = {}) {
     this.socket = new GenlSocket(options);
+    this.options = options;
   }
 
   close(): void {
     this.socket.close();
+    this.bulk?.close();
+    // Bulk sends after this fail as the connection's socket's requests do (no new socket).
+    this.bulk = this.socket;
   }
 
   /** The kernel's id and groups for a family (cached per connection). */
@@ -97,6 +104,16 @@ export class OvsConnection {
    */
   sendMessages(messages: Buffer, count: number, spec: GenlFamilySpec, command: string): Promise<IndexedResult[]> {
     const op = operation(spec, command);
-    return this.socket.sendMessages(messages, count, new Array<typeof op>(count).fill(op));
+    return this.bulkSocket().sendMessages(messages, count, new Array<typeof op>(count).fill(op));
+  }
+
+  /**
+   * A socket of its own for bulk sends, which reads each datagram at its own size
+   * (GenlSocketOptions.peekSizes): a bulk load's answers are an ACK or two per batch, and
+   * the connection's socket reads into a fresh, zeroed 128 KiB buffer each time (for its
+   * dumps), twice per batch with the read that finds nothing. It never dumps.
+   */
+  private bulkSocket(): GenlSocket {
+    return (this.bulk ??= new GenlSocket({ ...this.options, peekSizes: true }));
   }
 }

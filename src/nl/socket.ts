@@ -24,6 +24,14 @@ export interface GenlSocketOptions {
    * is lost: pending requests fail with EMSGSIZE and 'overrun' is emitted.
    */
   maxDatagramSize?: number;
+  /**
+   * Read each datagram into a buffer of its own size, learnt by peeking at it (one more
+   * recvmsg per datagram), not into a maxDatagramSize buffer per read, which the binding
+   * allocates and zeroes for every read, the one that finds nothing left included. For a
+   * socket that gets small answers only (a bulk load's ACKs): its dumps would come a page
+   * at a time, the kernel sizing a dump's parts by the reads it has seen.
+   */
+  peekSizes?: boolean;
 }
 
 /** What one request of a batch got back: its replies, or the kernel's error. */
@@ -145,7 +153,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
     this.raw = new RawNetlinkSocket(NETLINK_GENERIC, {
       recvBufferSize: options.recvBufferSize ?? 4 << 20,
       sendBufferSize: options.sendBufferSize ?? 4 << 20,
-      messagePeeking: false,
+      messagePeeking: options.peekSizes === true,
       msgBufferSize: this.maxDatagram,
     });
     this.raw.on('message', (buf) => this.onDatagram(buf));

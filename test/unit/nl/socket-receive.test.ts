@@ -5,13 +5,17 @@
  * given to the socket as its netlink socket would (its private onDatagram), to a pending
  * dump registered as send() would; the host's own generic netlink socket is opened, nothing
  * is sent on it. Then a batch's answers (sendMessages, batchMessages): its sendmsg is
- * kept, not sent, and answered the same way.
+ * kept, not sent, and answered the same way; and a batch to the host kernel's nlctrl.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { endianness } from 'node:os';
 import { GenlSocket, type IndexedResult, type RequestResult } from '../../../src/nl/socket.js';
-import { NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, NLM_F_ACK, NLM_F_DUMP_INTR, NLM_F_MULTI, NLM_F_REQUEST, parseMessages } from '../../../src/nl/message.js';
+import { MessageBuilder } from '../../../src/nl/codec.js';
+import { ctrlFamily, decodeGenlMessage, genlRequest } from '../../../src/nl/family.js';
+import {
+  GENL_ID_CTRL, NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, NLM_F_ACK, NLM_F_DUMP_INTR, NLM_F_MULTI, NLM_F_REQUEST, appendGenlRequest, parseMessages,
+} from '../../../src/nl/message.js';
 
 const le = endianness() === 'LE';
 const SEQ = 0x1234;
@@ -157,4 +161,20 @@ test('batchMessages: one result per request, in order, from the same answers', a
     ...(index === 3 ? [ack(0)] : []),
   ]);
   assert.deepEqual(result.map((r: RequestResult) => [r.replies.length, r.error?.errno]), [[1, undefined], [0, undefined], [0, 17], [0, undefined]]);
+});
+
+test("the host kernel's answers to a batch, read at the binding's fixed size or each at its own (peekSizes)", async () => {
+  const get = (name: string) => genlRequest(ctrlFamily, GENL_ID_CTRL, 'getfamily', { attrs: { family_name: name } });
+  for (const peekSizes of [false, true]) {
+    const sock = new GenlSocket({ peekSizes });
+    try {
+      const out = new MessageBuilder();
+      for (const req of [get('nlctrl'), get('no such family'), get('nlctrl')]) appendGenlRequest(out, req, 0, NLM_F_REQUEST);
+      const answers = await sock.sendMessages(Buffer.from(out.bytes()), 3, []);
+      assert.deepEqual(answers.map((a) => [a.index, a.replies.length, a.error?.errno]), [[0, 1, undefined], [1, 0, 2], [2, 1, undefined]], `peekSizes ${peekSizes}`);
+      assert.equal(decodeGenlMessage(ctrlFamily, answers[2]!.replies[0]!).attrs['family_name'], 'nlctrl');
+    } finally {
+      sock.close();
+    }
+  }
 });
