@@ -26,16 +26,16 @@
 import { EventEmitter } from 'node:events';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import path from 'node:path';
-import { NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
-import { NetlinkError, errnoName } from '../nl/errors.js';
+import { MessageBuilder, NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
+import { NetlinkError, type NetlinkOperation, errnoName } from '../nl/errors.js';
 import { operation } from '../nl/family.js';
-import { type GenlRequest, NLM_F_CREATE } from '../nl/message.js';
+import { GENL_HDRLEN, NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_REQUEST, closeGenlRequest } from '../nl/message.js';
 import type { AttrValues } from '../nl/schema.js';
-import { DumpInterruptedError, type RequestResult } from '../nl/socket.js';
+import { DumpInterruptedError, type IndexedResult } from '../nl/socket.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { UFID_FLAGS, flowAttrs, flowFamily } from '../ovs/flow.js';
 import { checkFlowMatch } from '../ovs/flow-check.js';
-import { mhashAdd, mhashAddTail, mhashFinish } from '../ovs/hash.js';
+import { mhashAdd, mhashFinish } from '../ovs/hash.js';
 import { ovsHeader } from '../ovs/header.js';
 import { flowKeyAttrs } from '../ovs/keys.js';
 import { PACKET_FIELDS, readField } from '../ovs/openflow/fields.js';
@@ -46,6 +46,7 @@ import { OvsConnection } from './connection.js';
 import { type DatapathRef, resolveDatapath } from './datapaths.js';
 import { type Flow, type FlowOp, type FlowSpec, FlowTable, explainFlowError, flowFromMessage } from './flows.js';
 import { explainExecuteError } from './packets.js';
+import { UFID_LEN, UfidTable } from './ufid-table.js';
 import { type DispatchMode, type Upcall, UpcallListener } from './upcalls.js';
 
 export interface ControllerOptions {
@@ -115,8 +116,9 @@ interface ControllerEvents {
   expire: [number];
 }
 
-function monotonicMs(): bigint {
-  return process.hrtime.bigint() / 1_000_000n;
+/** Milliseconds of the monotonic clock, as the kernel's flow `used` times are. */
+function monotonicMs(): number {
+  return Number(process.hrtime.bigint() / 1_000_000n);
 }
 
 /**
@@ -124,7 +126,10 @@ function monotonicMs(): bigint {
  * upcalls of one megaflow name the same flow.
  */
 export function megaflowUfid(key: AttrValues, mask: AttrValues): Buffer {
-  return ufidOf(encodeAttrs(flowKeyAttrs, key), encodeAttrs(flowKeyAttrs, mask), new Int32Array(KEY_TYPES));
+  const ufid = Buffer.alloc(UFID_LEN);
+  const maskBytes = encodeAttrs(flowKeyAttrs, mask);
+  ufidOf(encodeAttrs(flowKeyAttrs, key), maskBytes, lanesAfter(maskBytes), new Int32Array(KEY_TYPES), ufid);
+  return ufid;
 }
 
 /** Key attribute types an encoded key is indexed by (OVS_KEY_ATTR_* are below this). */
@@ -133,10 +138,11 @@ const KEY_TYPES = 128;
 /**
  * megaflowUfid() from the encoded key and mask: a 128-bit hash (hash128) of the mask,
  * then the key's bytes under it laid out as the mask is (each of the mask's attributes
- * with the key's payload ANDed in; zeros where the key lacks it). `at` is scratch room,
- * KEY_TYPES long.
+ * with the key's payload ANDed in; zeros where the key lacks it), written to `out`.
+ * `maskLanes`: lanesAfter(maskBytes), the hash of the first half, the same for every key
+ * under the mask. `at` is scratch room, KEY_TYPES long.
  */
-function ufidOf(keyBytes: Buffer, maskBytes: Buffer, at: Int32Array): Buffer {
+function ufidOf(keyBytes: Buffer, maskBytes: Buffer, maskLanes: Uint32Array, at: Int32Array, out: Buffer): void {
   at.fill(-1);
   for (let off = 0; off + NLA_HDRLEN <= keyBytes.length;) {
     const len = attrLength(keyBytes, off);
@@ -146,10 +152,9 @@ function ufidOf(keyBytes: Buffer, maskBytes: Buffer, at: Int32Array): Buffer {
     off += align4(len);
   }
   const n = maskBytes.length;
-  if (ufidInput.length < 2 * n) ufidInput = Buffer.alloc(4 * n);
+  if (ufidInput.length < n) ufidInput = Buffer.alloc(2 * n);
   const input = ufidInput;
   maskBytes.copy(input, 0);
-  maskBytes.copy(input, n);
   for (let off = 0; off + NLA_HDRLEN <= n;) {
     const len = attrLength(maskBytes, off);
     if (len < NLA_HDRLEN) break;
@@ -158,100 +163,111 @@ function ufidOf(keyBytes: Buffer, maskBytes: Buffer, at: Int32Array): Buffer {
     const keyEnd = k < 0 ? 0 : k + attrLength(keyBytes, k);
     for (let i = NLA_HDRLEN; i < len; i++) {
       const kb = k >= 0 && k + i < keyEnd ? keyBytes[k + i]! : 0;
-      input[n + off + i] = maskBytes[off + i]! & kb;
+      input[off + i] = maskBytes[off + i]! & kb;
     }
     off += align4(len);
   }
-  return hash128(input, 2 * n);
+  ufidLanes.set(maskLanes);
+  addWords(ufidLanes, input, n);
+  finishLanes(ufidLanes, 2 * n, out);
 }
 
-/** ufidOf()'s hash input, reused from one miss to the next. */
+/** ufidOf()'s masked key and hash lanes, reused from one miss to the next. */
 let ufidInput = Buffer.alloc(512);
+const ufidLanes = new Uint32Array(4);
 
 /** Seeds of hash128's four lanes. */
 const LANE_SEEDS = [0x9747b28c, 0x2545f491, 0x5bd1e995, 0x68e31da4] as const;
 
-/**
- * A 128-bit hash of `bytes`' first `length` bytes: four 32-bit MurmurHash3 lanes, each from its own seed, in
+/*
+ * hash128: a 128-bit hash of a byte string whose length is a multiple of 4 (attributes
+ * are padded to 4 bytes): four 32-bit MurmurHash3 lanes, each from its own seed, in
  * big-endian order. Not cryptographic, as ovs-vswitchd's UFIDs are not (hash_bytes128,
  * MurmurHash3 too): packets crafted to give two megaflows one UFID only keep the second
  * from being installed (EEXIST: its packets keep missing, and are still executed).
  * Computed in JavaScript because a call into node:crypto per miss costs more than this.
+ * In three steps (lanesAfter, addWords, finishLanes) so that the lanes after a mask are
+ * computed once per translation, not per miss.
  */
-function hash128(bytes: Buffer, length: number): Buffer {
-  let h0: number = LANE_SEEDS[0];
-  let h1: number = LANE_SEEDS[1];
-  let h2: number = LANE_SEEDS[2];
-  let h3: number = LANE_SEEDS[3];
-  const words = length >>> 2;
-  for (let i = 0; i < words; i++) {
-    const k = bytes.readUInt32LE(4 * i);
+
+/** hash128's lanes after the words of `bytes`, from the seeds. */
+function lanesAfter(bytes: Buffer): Uint32Array {
+  const lanes = Uint32Array.from(LANE_SEEDS);
+  addWords(lanes, bytes, bytes.length);
+  return lanes;
+}
+
+/** Adds the words of bytes[0, length) to the lanes. */
+function addWords(lanes: Uint32Array, bytes: Buffer, length: number): void {
+  let h0 = lanes[0]!;
+  let h1 = lanes[1]!;
+  let h2 = lanes[2]!;
+  let h3 = lanes[3]!;
+  for (let i = 0; i + 4 <= length; i += 4) {
+    const k = bytes.readUInt32LE(i);
     h0 = mhashAdd(h0, k);
     h1 = mhashAdd(h1, k);
     h2 = mhashAdd(h2, k);
     h3 = mhashAdd(h3, k);
   }
-  if (length & 3) {
-    let tail = 0;
-    for (let i = length - 1; i >= 4 * words; i--) tail = (tail << 8) | bytes[i]!;
-    h0 = mhashAddTail(h0, tail);
-    h1 = mhashAddTail(h1, tail);
-    h2 = mhashAddTail(h2, tail);
-    h3 = mhashAddTail(h3, tail);
-  }
-  const out = Buffer.allocUnsafe(16);
-  out.writeUInt32BE(mhashFinish((h0 ^ length) >>> 0), 0);
-  out.writeUInt32BE(mhashFinish((h1 ^ length) >>> 0), 4);
-  out.writeUInt32BE(mhashFinish((h2 ^ length) >>> 0), 8);
-  out.writeUInt32BE(mhashFinish((h3 ^ length) >>> 0), 12);
-  return out;
+  lanes[0] = h0;
+  lanes[1] = h1;
+  lanes[2] = h2;
+  lanes[3] = h3;
+}
+
+/** The hash of `length` bytes whose words the lanes took, written to `out`. */
+function finishLanes(lanes: Uint32Array, length: number, out: Buffer): void {
+  for (let i = 0; i < 4; i++) out.writeUInt32BE(mhashFinish((lanes[i]! ^ length) >>> 0), 4 * i);
 }
 
 /** What every megaflow and execute of one translation shares, encoded once. */
 interface EncodedTranslation {
   mask: Buffer;
+  /** lanesAfter(mask): the part of each UFID under this mask that is the mask's. */
+  maskLanes: Uint32Array;
   actions: Buffer;
   /** Why the kernel would refuse the megaflow (flow-check), if it would. */
   refusal?: Error;
 }
 
-/** A put or an execute of a batch, and what its result is counted against. */
-type Sent =
-  | { kind: 'put'; installed: InstalledFlow; id: string }
-  | { kind: 'execute'; upcall: Upcall };
+/** A put or an execute of a sendmsg, and what its result is counted against. */
+interface Sent {
+  upcall: Upcall;
+  translation: Translation;
+  /** A put's: where its UFID is in the sendmsg's bytes; an execute's: -1. */
+  ufidAt: number;
+}
 
 /** Upcalls per sendmsg (ovs-vswitchd's handlers take up to 64 at a time). */
 const UPCALL_BATCH = 64;
 
-/** The attributes of a put and of an execute, in ovs-vswitchd's order. */
-const PUT_ATTRS = ['ufid', 'key', 'mask', 'actions'].map((a) => flowAttrs.id(a));
-const EXECUTE_ATTRS = ['packet', 'key', 'actions'].map((a) => packetFamily.attrs.id(a));
+/** The attributes of a put and of an execute (in ovs-vswitchd's order). */
+const PUT_UFID = flowAttrs.id('ufid');
+const PUT_KEY = flowAttrs.id('key');
+const PUT_MASK = flowAttrs.id('mask');
+const PUT_ACTIONS = flowAttrs.id('actions');
+const EXECUTE_PACKET = packetFamily.attrs.id('packet');
+const EXECUTE_KEY = packetFamily.attrs.id('key');
+const EXECUTE_ACTIONS = packetFamily.attrs.id('actions');
 const PUT_OP = operation(flowFamily, 'new');
 const PUT_CMD = flowFamily.commands['new']!;
 const EXECUTE_CMD = packetFamily.commands['execute']!;
 const EXECUTE_OP = operation(packetFamily, 'execute');
 
-/**
- * A request's payload after the genl header: the ovs_header, then attributes whose
- * payloads are already encoded (the upcall's key, a translation's mask and actions, the
- * packet), each framed as an attribute; padding zeroed.
- */
-function payloadOf(header: Buffer, types: readonly number[], payloads: readonly Buffer[]): Buffer {
-  let n = header.length;
-  for (const p of payloads) n += align4(NLA_HDRLEN + p.length);
-  // From Node's pool (Buffer.alloc would make an ArrayBuffer per request); padding zeroed below.
-  const out = Buffer.allocUnsafe(n);
-  header.copy(out, 0);
-  let off = header.length;
-  for (let i = 0; i < payloads.length; i++) {
-    const p = payloads[i]!;
-    const len = NLA_HDRLEN + p.length;
-    putAttrHeader(out, off, len, types[i]!);
-    p.copy(out, off + NLA_HDRLEN);
-    for (let pad = off + len; pad < off + align4(len); pad++) out[pad] = 0;
-    off += align4(len);
-  }
-  return out;
+/** Appends an attribute whose payload is encoded already (padding zeroed). */
+function appendAttr(b: MessageBuilder, type: number, payload: Buffer): void {
+  const at = b.reserve(NLA_HDRLEN);
+  putAttrHeader(b.buffer, at, NLA_HDRLEN + payload.length, type);
+  b.append(payload);
+  b.align();
+}
+
+/** What an install event and a failed put's report tell of a put. */
+function installedOf(s: Sent, messages: Buffer): InstalledFlow {
+  const t = s.translation;
+  const ufid = Buffer.from(messages.subarray(s.ufidAt, s.ufidAt + UFID_LEN));
+  return { flow: { key: s.upcall.key, mask: t.mask, actions: t.actions, ufid }, translation: t, upcall: s.upcall };
 }
 
 /** Whether every bit of `inner` is set in `outer` (field by field). */
@@ -290,8 +306,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private readonly counters: ControllerStats = {
     misses: 0, installed: 0, existing: 0, executed: 0, errors: 0, expired: 0, reloads: 0, kept: 0, modified: 0, deleted: 0,
   };
-  /** When each flow we know of was installed or first seen, by UFID (hex): for never-used flows. */
-  private readonly seen = new Map<string, bigint>();
+  /**
+   * When (monotonicMs) each flow we know of was installed or first seen: a never-used
+   * flow's idle time counts from then, and an idle flow installed again since a scan
+   * began is not deleted for it.
+   */
+  private readonly seen = new UfidTable(1024);
   private readonly idleTimeoutMs: number;
   private work: Promise<void> = Promise.resolve();
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -301,8 +321,11 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private watcher: FSWatcher | undefined;
   private base: Promise<{ flow: number; packet: number; header: Buffer }> | undefined;
   private readonly encodedTranslations = new WeakMap<Translation, EncodedTranslation>();
-  /** ufidOf()'s scratch room. */
+  /** ufidOf()'s scratch room, and where it writes a miss's UFID. */
   private readonly keyIndex = new Int32Array(KEY_TYPES);
+  private readonly ufid = Buffer.alloc(UFID_LEN);
+  /** Where the requests of the next sendmsg are built. */
+  private readonly out = new MessageBuilder(1 << 16);
   private reloadTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private running: Promise<void> | undefined;
@@ -399,7 +422,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private encodedOf(t: Translation, key: AttrValues): EncodedTranslation {
     let e = this.encodedTranslations.get(t);
     if (!e) {
-      e = { mask: encodeAttrs(flowKeyAttrs, t.mask), actions: encodeList(actionAttrs, t.actions) };
+      const mask = encodeAttrs(flowKeyAttrs, t.mask);
+      e = { mask, maskLanes: lanesAfter(mask), actions: encodeList(actionAttrs, t.actions) };
       try {
         checkFlowMatch(key, t.mask);
       } catch (err) {
@@ -418,9 +442,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
    */
   private async handle(batch: Upcall[]): Promise<void> {
     const base = await this.requestBase();
-    const inBatch = new Set<string>();
+    const inBatch = new UfidTable(batch.length);
     const sends: Promise<void>[] = [];
-    let reqs: GenlRequest[] = [];
     let sent: Sent[] = [];
     let upcalls = 0;
     for (const up of batch) {
@@ -436,56 +459,85 @@ export class Controller extends EventEmitter<ControllerEvents> {
       if (t.problem) this.fail(new Error(t.problem), `translating a miss from port ${up.inPort}`);
       const e = this.encodedOf(t, up.key);
       const keyBytes = up.keyBytes ?? encodeAttrs(flowKeyAttrs, up.key);
-      const ufid = ufidOf(keyBytes, e.mask, this.keyIndex);
-      const id = ufid.toString('hex');
-      if (!inBatch.has(id)) {
-        inBatch.add(id);
-        const installed: InstalledFlow = { flow: { key: up.key, mask: t.mask, actions: t.actions, ufid }, translation: t, upcall: up };
+      ufidOf(keyBytes, e.mask, e.maskLanes, this.keyIndex, this.ufid);
+      if (inBatch.set(this.ufid, 0)) {
         if (e.refusal) this.fail(e.refusal, `installing a flow for a miss from port ${up.inPort}`);
-        else {
-          const payload = payloadOf(base.header, PUT_ATTRS, [ufid, keyBytes, e.mask, e.actions]);
-          reqs.push({ family: base.flow, cmd: PUT_CMD, version: flowFamily.version, flags: NLM_F_CREATE, fixedHeader: payload });
-          sent.push({ kind: 'put', installed, id });
-        }
+        else sent.push({ upcall: up, translation: t, ufidAt: this.appendPut(base, keyBytes, e) });
       }
       if (t.actions.length) {
-        const payload = payloadOf(base.header, EXECUTE_ATTRS, [up.packet, keyBytes, e.actions]);
-        reqs.push({ family: base.packet, cmd: EXECUTE_CMD, version: packetFamily.version, flags: 0, fixedHeader: payload });
-        sent.push({ kind: 'execute', upcall: up });
+        this.appendExecute(base, up.packet, keyBytes, e);
+        sent.push({ upcall: up, translation: t, ufidAt: -1 });
       }
-      if (++upcalls % UPCALL_BATCH === 0 && reqs.length) {
-        sends.push(this.send(reqs, sent));
-        reqs = [];
+      if (++upcalls % UPCALL_BATCH === 0 && sent.length) {
+        sends.push(this.send(sent));
         sent = [];
       }
     }
-    if (reqs.length) sends.push(this.send(reqs, sent));
+    if (sent.length) sends.push(this.send(sent));
     await Promise.all(sends);
   }
 
-  /** Sends one sendmsg's requests; counts and reports their results. */
-  private async send(reqs: GenlRequest[], sent: Sent[]): Promise<void> {
-    let results: RequestResult[];
+  /** Appends the put of a miss's megaflow (UFID in this.ufid); returns where its UFID is. */
+  private appendPut(base: { flow: number; header: Buffer }, keyBytes: Buffer, e: EncodedTranslation): number {
+    const b = this.out;
+    const start = b.reserve(NLMSG_HDRLEN + GENL_HDRLEN);
+    b.append(base.header);
+    const ufidAt = b.length + NLA_HDRLEN;
+    appendAttr(b, PUT_UFID, this.ufid);
+    appendAttr(b, PUT_KEY, keyBytes);
+    appendAttr(b, PUT_MASK, e.mask);
+    appendAttr(b, PUT_ACTIONS, e.actions);
+    closeGenlRequest(b, start, base.flow, PUT_CMD, flowFamily.version, NLM_F_REQUEST | NLM_F_CREATE, 0);
+    return ufidAt;
+  }
+
+  /** Appends the execute of a miss's packet. */
+  private appendExecute(base: { packet: number; header: Buffer }, packet: Buffer, keyBytes: Buffer, e: EncodedTranslation): void {
+    const b = this.out;
+    const start = b.reserve(NLMSG_HDRLEN + GENL_HDRLEN);
+    b.append(base.header);
+    appendAttr(b, EXECUTE_PACKET, packet);
+    appendAttr(b, EXECUTE_KEY, keyBytes);
+    appendAttr(b, EXECUTE_ACTIONS, e.actions);
+    closeGenlRequest(b, start, base.packet, EXECUTE_CMD, packetFamily.version, NLM_F_REQUEST, 0);
+  }
+
+  /** Sends the requests built since the last send in one sendmsg; counts their results. */
+  private async send(sent: Sent[]): Promise<void> {
+    // Taken before any await (the next requests are built meanwhile), and a copy: the
+    // binding may hold on to a sendmsg's bytes until the kernel has them.
+    const messages = Buffer.from(this.out.bytes());
+    this.out.truncate();
+    const ops = new Array<NetlinkOperation>(sent.length);
+    for (let i = 0; i < sent.length; i++) ops[i] = sent[i]!.ufidAt < 0 ? EXECUTE_OP : PUT_OP;
+    let answered: IndexedResult[];
     try {
-      results = await this.conn.socket.batch(reqs, { ops: sent.map((s) => (s.kind === 'put' ? PUT_OP : EXECUTE_OP)) });
+      answered = await this.conn.socket.sendMessages(messages, sent.length, ops);
     } catch (err) {
-      results = reqs.map(() => ({ replies: [], error: err as NetlinkError }));
+      answered = sent.map((_, index) => ({ index, replies: [], error: err as NetlinkError }));
     }
     const now = monotonicMs();
     const announce = this.listenerCount('install') > 0;
+    // Answered: the requests that got an error (or replies, which these do not ask for).
+    let a = 0;
     for (let i = 0; i < sent.length; i++) {
       const s = sent[i]!;
-      const error = results[i]?.error;
-      if (s.kind === 'execute') {
-        if (!error) this.counters.executed++;
-        else this.fail(explainExecuteError(error, this.datapath.name, s.upcall.packet.length, []), 'executing a packet');
-      } else if (!error) {
+      const error = answered[a]?.index === i ? answered[a++]!.error : undefined;
+      if (error) this.refused(s, error, messages);
+      else if (s.ufidAt < 0) this.counters.executed++;
+      else {
         this.counters.installed++;
-        this.seen.set(s.id, now);
-        if (announce) this.emit('install', s.installed);
-      } else if (isErrno(error, 'EEXIST')) this.counters.existing++;
-      else this.fail(explainFlowError(error, 'put', 'create', this.datapath.name, s.installed.flow), `installing a flow for a miss from port ${s.installed.upcall.inPort}`);
+        this.seen.set(messages, now, s.ufidAt);
+        if (announce) this.emit('install', installedOf(s, messages));
+      }
     }
+  }
+
+  /** A put or execute the kernel refused: counted, and reported unless the flow was there. */
+  private refused(s: Sent, error: NetlinkError, messages: Buffer): void {
+    if (s.ufidAt < 0) this.fail(explainExecuteError(error, this.datapath.name, s.upcall.packet.length, []), 'executing a packet');
+    else if (isErrno(error, 'EEXIST')) this.counters.existing++;
+    else this.fail(explainFlowError(error, 'put', 'create', this.datapath.name, installedOf(s, messages).flow), `installing a flow for a miss from port ${s.upcall.inPort}`);
   }
 
   /** Looks for idle flows every `intervalMs`, counted from the end of the last look. */
@@ -510,21 +562,20 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const { flows, complete } = await this.scan();
     const now = monotonicMs();
     const idle: Flow[] = [];
-    const present = new Set<string>();
+    const present = new UfidTable(flows.length);
     for (const f of flows) {
-      const id = f.ufid?.toString('hex');
-      if (id !== undefined && present.has(id)) continue;
-      let since = f.used;
-      if (since === undefined && id !== undefined) {
-        since = this.seen.get(id) ?? now;
-        this.seen.set(id, since);
+      // Listed twice: an interrupted dump.
+      if (f.ufid && !present.set(f.ufid, 0)) continue;
+      let since = f.used === undefined ? undefined : Number(f.used);
+      if (since === undefined && f.ufid) {
+        since = this.seen.get(f.ufid) ?? now;
+        this.seen.set(f.ufid, since);
       }
-      if (id !== undefined) present.add(id);
-      if (since !== undefined && now - since > BigInt(this.idleTimeoutMs)) idle.push(f);
+      if (since !== undefined && now - since > this.idleTimeoutMs) idle.push(f);
     }
     // Gone from the kernel, unless the dump was interrupted (it may have skipped flows) or
     // the flow was installed since the dump began (it may not be in it).
-    if (complete) for (const [id, since] of this.seen) if (!present.has(id) && since < scanStart) this.seen.delete(id);
+    if (complete) this.seen.retain((ufid, since) => present.has(ufid) || since >= scanStart);
     let deleted = 0;
     for (let i = 0; i < idle.length && !this.shutdown; i += EXPIRY_CHUNK) {
       const chunk = idle.slice(i, i + EXPIRY_CHUNK);
@@ -558,10 +609,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
    * Deletes idle flows of a scan that began at `scanStart`, except those a miss installed
    * since: the same UFID, but a new flow, whose idle time starts now.
    */
-  private async deleteIdle(flows: Flow[], scanStart: bigint): Promise<number> {
-    const stillIdle = flows.filter((f) => !f.ufid || (this.seen.get(f.ufid.toString('hex')) ?? 0n) < scanStart);
+  private async deleteIdle(flows: Flow[], scanStart: number): Promise<number> {
+    const stillIdle = flows.filter((f) => !f.ufid || (this.seen.get(f.ufid) ?? 0) < scanStart);
     const n = await this.deleteFlows(stillIdle, 'deleting an idle flow');
-    for (const f of stillIdle) if (f.ufid) this.seen.delete(f.ufid.toString('hex'));
+    for (const f of stillIdle) if (f.ufid) this.seen.delete(f.ufid);
     return n;
   }
 

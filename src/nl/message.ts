@@ -131,11 +131,22 @@ export function appendGenlRequest(b: MessageBuilder, req: GenlRequest, seq: numb
     b.truncate(start);
     throw err;
   }
+  closeGenlRequest(b, start, req.family, req.cmd, req.version, req.flags | extraFlags, seq);
+}
+
+/**
+ * Ends a request whose body (fixed header, attributes) a caller appended to `b` after the
+ * NLMSG_HDRLEN + GENL_HDRLEN bytes it reserved at `start`: writes those headers (the
+ * length is up to `b`'s end) and pads to the next 4-byte boundary, as appendGenlRequest
+ * leaves a request. For bodies of bytes encoded already (the controller's puts and
+ * executes carry an upcall's key as the kernel sent it), with no GenlRequest made.
+ */
+export function closeGenlRequest(b: MessageBuilder, start: number, family: number, cmd: number, version: number, flags: number, seq: number): void {
   const d = b.view;
-  writeNlmsghdr(d, start, b.length - start, req.family, req.flags | extraFlags, seq);
+  writeNlmsghdr(d, start, b.length - start, family, flags, seq);
   const p = start + NLMSG_HDRLEN;
-  d.setUint8(p, req.cmd);
-  d.setUint8(p + 1, req.version);
+  d.setUint8(p, cmd);
+  d.setUint8(p + 1, version);
   d.setUint16(p + 2, 0);
   b.align();
 }
