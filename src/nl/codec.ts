@@ -1215,17 +1215,28 @@ export class MessageBuilder {
 // ---------------------------------------------------------------- decoding
 
 /**
+ * The length (header included) of the attribute at buf[off], checked to be a whole
+ * attribute within buf[off, end); throws SchemaError otherwise. The check of every walk
+ * over attributes: forEachAttr's, and those of callers that take attributes apart
+ * themselves (an upcall's key and packet, kept as views of the message).
+ */
+export function checkedAttrLength(buf: Buffer, off: number, end: number): number {
+  if (end - off < NLA_HDRLEN) fail(`${end - off} stray bytes at offset ${off}, too short for an attribute header`);
+  const len = getU16(buf, off);
+  if (len < NLA_HDRLEN) fail(`attribute type ${getU16(buf, off + 2) & NLA_TYPE_MASK} at offset ${off} has length ${len} (< 4)`);
+  if (off + len > end) fail(`attribute type ${getU16(buf, off + 2) & NLA_TYPE_MASK} at offset ${off} runs ${off + len - end} bytes past its container`);
+  return len;
+}
+
+/**
  * Walks the attribute headers in buf[start, end), checking every length, and calls
  * `each(type, nested, payloadStart, payloadLen)` for each.
  */
 function forEachAttr(buf: Buffer, start: number, end: number, each: (type: number, nested: boolean, at: number, len: number) => void): void {
   let off = start;
   while (off < end) {
-    if (end - off < NLA_HDRLEN) fail(`${end - off} stray bytes at offset ${off}, too short for an attribute header`);
-    const len = getU16(buf, off);
+    const len = checkedAttrLength(buf, off, end);
     const rawType = getU16(buf, off + 2);
-    if (len < NLA_HDRLEN) fail(`attribute type ${rawType & NLA_TYPE_MASK} at offset ${off} has length ${len} (< 4)`);
-    if (off + len > end) fail(`attribute type ${rawType & NLA_TYPE_MASK} at offset ${off} runs ${off + len - end} bytes past its container`);
     each(rawType & NLA_TYPE_MASK, (rawType & NLA_F_NESTED) !== 0, off + NLA_HDRLEN, len - NLA_HDRLEN);
     off += align4(len);
   }
