@@ -575,6 +575,9 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
     }
 `,
     writeList: `
+    // Called on a for-in's own object and key, V8 makes hasOwnProperty a check of the
+    // object's map (Object.hasOwn after the loop was a call per entry).
+    const hasOwn = Object.prototype.hasOwnProperty;
     // ${note(setName)} as a list of single-key objects: order and repeats kept.
     function writeList(list, w) {
       if (!linked) link();
@@ -584,10 +587,11 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
         let current = "";
         try {
           // The one key (and its value, read the way for-in reads fast); anything but
-          // one own key goes to singleKey, which names what is wrong.
+          // one own key (an inherited one counts as two) goes to singleKey, which names
+          // what is wrong.
           let key = "", v, keys = 0;
-          for (const k in item) { key = k; v = item[k]; keys++; }
-          if (keys !== 1 || !rt.isRecord(item) || !Object.hasOwn(item, key)) v = item[key = rt.singleKey(plan, item)];
+          for (const k in item) { key = k; v = item[k]; keys += hasOwn.call(item, k) ? 1 : 2; }
+          if (keys !== 1 || !rt.isRecord(item)) v = item[key = rt.singleKey(plan, item)];
           if (v === undefined) continue;
           current = key;
           ${switchWrite}

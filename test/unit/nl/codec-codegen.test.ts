@@ -222,6 +222,8 @@ test('a list entry needs exactly one own key: the same bytes and errors generic 
     [[5]],
     ['n'],
     [Object.create({ n: 1 }) as object],
+    [Object.assign(Object.create({ on: true }) as object, { n: 3 })],
+    [Object.assign(Object.create({ n: 1 }) as object, { on: true }), { n: 4 }],
     [{ n: undefined }],
     [{ m: 1 }],
     [{ n: 'x' }],
