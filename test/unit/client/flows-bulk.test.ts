@@ -185,3 +185,37 @@ test('an operation of several requests (WrittenOp): its refused ones by index, t
     [4, undefined, 3, false],
   ]);
 });
+
+test("a batch's requests stay as sent until the batch is answered; after a failed send, for good", async () => {
+  /** Each batch as sent (a view of what the flow table laid out), its bytes then, and whether it was answered. */
+  const sent: { view: Buffer; bytes: Buffer; answered: boolean }[] = [];
+  let sends = 0;
+  const conn = {
+    family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
+    sendMessages: async (messages: Buffer): Promise<IndexedResult[]> => {
+      const batch = { view: messages, bytes: Buffer.from(messages), answered: false };
+      sent.push(batch);
+      // Answered out of turn, some after later batches were laid out; every 5th send fails whole.
+      const fails = ++sends % 5 === 0;
+      await new Promise((r) => setTimeout(r, (sends * 7) % 5));
+      assert.ok(batch.view.equals(batch.bytes), 'changed before its answer');
+      if (fails) throw new NetlinkError(errnoNumber('ENOBUFS')!, 'lost');
+      batch.answered = true;
+      return [];
+    },
+  } as unknown as OvsConnection;
+  const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
+  const op = (i: number): FlowOp => {
+    const header = Buffer.alloc(8);
+    header.writeUInt32LE(i, 4);
+    return { kind: 'encoded', fixedHeader: header, mode: 'create' };
+  };
+  const items = Array.from({ length: 500 }, (_, i) => i);
+  let failed = 0;
+  for await (const batch of table.operateBatches(items, op, { batchSize: 7, window: 3 })) failed += batch.filter((r) => r.error).length;
+  assert.equal(sent.length, Math.ceil(500 / 7));
+  assert.equal(failed, 7 * Math.floor(sent.length / 5));
+  // The failed batches' bytes were never written over; the answered ones' builders were used again.
+  for (const b of sent) if (!b.answered) assert.ok(b.view.equals(b.bytes));
+  assert.ok(new Set(sent.map((b) => b.view.buffer)).size < sent.length);
+});
