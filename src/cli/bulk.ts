@@ -240,6 +240,8 @@ class LineShapes {
   private readonly kept: KeptShape[] = [];
   private made = 0;
   private taken = 0;
+  /** How many shapes have been kept: a line that had none of them has none as long as this stays. */
+  learnt = 0;
 
   /**
    * lines[start] (line `lineNo`) and the lines after it, up to lines[end - 1] and
@@ -278,6 +280,7 @@ class LineShapes {
     const want = wholeWay(shape.probe());
     if (!want || !shape.proves(want)) return;
     this.kept.unshift({ shape, command: line.command, mode, values: new Float64Array(LINES_PER_RUN * shape.slotCount) });
+    this.learnt++;
     if (this.kept.length > SHAPES_KEPT) this.kept.pop();
   }
 }
@@ -322,9 +325,12 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   const toOp = (item: Item): FlowOp => {
     if (item.command === undefined) throw item.error;
     if ('kind' in item) return item;
-    // Split before a shape that its block's earlier lines made: it may have it.
-    const shaped = shapes.run([item.line], 0, 1, item.lineNo);
-    if (shaped) return shaped;
+    // Split before a shape that its block's earlier lines made: it may have it (not if no
+    // shape was made since: it had none of those it was tried with).
+    if (shapes.learnt !== learntAtCollect) {
+      const shaped = shapes.run([item.line], 0, 1, item.lineNo);
+      if (shaped) return shaped;
+    }
     const op = lineOp(item);
     if ((op.kind !== 'putAttrs' && op.kind !== 'delAttrs') || !shapes.wanted()) return op;
     const mode = op.kind === 'putAttrs' ? op.mode : undefined;
@@ -383,6 +389,11 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
     return { kind: 'put', flow, mode };
   };
 
+  /**
+   * shapes.learnt when the items toOp is given were made: the items of a block are all made
+   * before toOp takes any of them, and shapes are made only there.
+   */
+  let learntAtCollect = 0;
   const counts: Record<LineCommand, number> = { add: 0, modify: 0, delete: 0 };
   let failed = 0;
   let bytes = 0;
@@ -422,6 +433,7 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
    * A function of its own, as tally is: V8 optimizes it rather than the generator.
    */
   function collect(lines: readonly string[], i: number, firstLineNo: number, items: Item[]): number {
+    learntAtCollect = shapes.learnt;
     while (i < lines.length && items.length < ITEMS_PER_STEP) {
       const it = shapes.run(lines, i, lines.length, firstLineNo + i) ?? item(firstLineNo + i, lines[i]!);
       i += it instanceof ShapedRun ? it.count : 1;
@@ -433,6 +445,7 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
     let lineNo = 0;
     for await (const text of stdinLines(countBytes)) {
       lineNo++;
+      learntAtCollect = shapes.learnt;
       const it = shapes.run([text], 0, 1, lineNo) ?? item(lineNo, text);
       if (it) yield it;
     }

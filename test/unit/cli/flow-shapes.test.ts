@@ -62,12 +62,14 @@ async function runFile(lines: readonly string[], command: LineCommand, refuse: (
   return { sent, stderr };
 }
 
-/** Lines that took a shape (LineShape.matchLines), probes included. */
+/** Lines that took a shape (LineShape.matchLines), probes included, and the lines tried. */
 let shaped = 0;
+let tried = 0;
 const matchLines = LineShape.prototype.matchLines;
 LineShape.prototype.matchLines = function (this: LineShape, lines: readonly string[], start: number, end: number, values: Float64Array) {
   const n = matchLines.call(this, lines, start, end, values);
   shaped += n;
+  tried += Math.min(end - start, n + 1);
   return n;
 };
 
@@ -215,6 +217,21 @@ test('a kernel refusal of a line that took a shape is explained as the whole way
   ]);
   // A shape is made from the first line and proved; the others take it.
   assert.equal(sent[1], sent[0]!.replace('0a000001', '0a000002'));
+});
+
+test("a line is tried again with the shapes made after it was split, and only then", async () => {
+  // The first step's lines are split before any shape is made: the first line makes one,
+  // which the others take when their turn comes.
+  const line = (i: number): string => `in_port(1),eth_type(0x0800),ipv4(src=10.0.0.${i},dst=10.0.0.9,proto=17,frag=no),udp(src=1,dst=2) drop`;
+  shaped = 0;
+  await runFile(Array.from({ length: 60 }, (_, i) => line(i + 1)), 'add');
+  assert.equal(shaped, 60, 'the probe and 59 lines');
+  // Lines unlike each other (another port each): past the first shapes made, none
+  // is made, and each line is tried once with each kept shape, not again when its turn comes.
+  const lines = Array.from({ length: 1000 }, (_, i) => `in_port(${i + 1}),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.9,proto=17,frag=no),udp(src=1,dst=2) drop`);
+  tried = 0;
+  assert.equal((await runFile(lines, 'add')).sent.length, lines.length);
+  assert.ok(tried > 3 * lines.length && tried < 5 * lines.length, `${tried} lines tried`);
 });
 
 test('kernel refusals inside runs of lines of one shape are told by their own line numbers', async () => {
