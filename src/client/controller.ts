@@ -26,7 +26,7 @@
 import { EventEmitter } from 'node:events';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import path from 'node:path';
-import { MessageBuilder, NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
+import { MessageBuilder, NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField, checkedAttrLength, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
 import { NetlinkError, type NetlinkOperation, errnoName } from '../nl/errors.js';
 import { operation } from '../nl/family.js';
 import { GENL_HDRLEN, NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_REQUEST, closeGenlRequest } from '../nl/message.js';
@@ -144,9 +144,8 @@ const KEY_TYPES = 128;
  */
 function ufidOf(keyBytes: Buffer, maskBytes: Buffer, maskLanes: Uint32Array, at: Int32Array, out: Buffer): void {
   at.fill(-1);
-  for (let off = 0; off + NLA_HDRLEN <= keyBytes.length;) {
-    const len = attrLength(keyBytes, off);
-    if (len < NLA_HDRLEN) break;
+  for (let off = 0; off < keyBytes.length;) {
+    const len = checkedAttrLength(keyBytes, off, keyBytes.length);
     const type = attrTypeField(keyBytes, off) & NLA_TYPE_MASK;
     if (type < KEY_TYPES && at[type] === -1) at[type] = off;
     off += align4(len);
@@ -155,9 +154,8 @@ function ufidOf(keyBytes: Buffer, maskBytes: Buffer, maskLanes: Uint32Array, at:
   if (ufidInput.length < n) ufidInput = Buffer.alloc(2 * n);
   const input = ufidInput;
   maskBytes.copy(input, 0);
-  for (let off = 0; off + NLA_HDRLEN <= n;) {
-    const len = attrLength(maskBytes, off);
-    if (len < NLA_HDRLEN) break;
+  for (let off = 0; off < n;) {
+    const len = checkedAttrLength(maskBytes, off, n);
     const type = attrTypeField(maskBytes, off) & NLA_TYPE_MASK;
     const k = type < KEY_TYPES ? at[type]! : -1;
     const keyEnd = k < 0 ? 0 : k + attrLength(keyBytes, k);
@@ -324,6 +322,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   /** ufidOf()'s scratch room, and where it writes a miss's UFID. */
   private readonly keyIndex = new Int32Array(KEY_TYPES);
   private readonly ufid = Buffer.alloc(UFID_LEN);
+  /** The UFIDs of the megaflows the batch being handled puts (one put per megaflow). */
+  private readonly inBatch = new UfidTable(UPCALL_BATCH);
   /** Where the requests of the next sendmsg are built. */
   private readonly out = new MessageBuilder(1 << 16);
   private reloadTimer: NodeJS.Timeout | undefined;
@@ -442,7 +442,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
    */
   private async handle(batch: Upcall[]): Promise<void> {
     const base = await this.requestBase();
-    const inBatch = new UfidTable(batch.length);
+    const inBatch = this.inBatch;
+    inBatch.clear();
     const sends: Promise<void>[] = [];
     let sent: Sent[] = [];
     let upcalls = 0;

@@ -63,16 +63,15 @@ export class UfidTable {
       this.rebuild(this.mask + 1);
       return this.set(ufid, value, off);
     }
-    const at = ~slot;
-    const w = this.words;
-    w[4 * at] = wordAt(ufid, off);
-    w[4 * at + 1] = wordAt(ufid, off + 4);
-    w[4 * at + 2] = wordAt(ufid, off + 8);
-    w[4 * at + 3] = wordAt(ufid, off + 12);
-    this.values[at] = value;
-    this.used[at] = 1;
-    this.count++;
+    this.put(~slot, wordAt(ufid, off), wordAt(ufid, off + 4), wordAt(ufid, off + 8), wordAt(ufid, off + 12), value);
     return true;
+  }
+
+  /** Empties the table, keeping its room. */
+  clear(): void {
+    if (this.count === 0) return;
+    this.used.fill(0);
+    this.count = 0;
   }
 
   /** Removes `ufid`; returns whether it was there. */
@@ -118,15 +117,44 @@ export class UfidTable {
     }
   }
 
-  /** Moves the entries that `keep` keeps (all without it) into new arrays with room for `expected`. */
+  /** Fills the empty slot `at`. */
+  private put(at: number, w0: number, w1: number, w2: number, w3: number, value: number): void {
+    const w = this.words;
+    w[4 * at] = w0;
+    w[4 * at + 1] = w1;
+    w[4 * at + 2] = w2;
+    w[4 * at + 3] = w3;
+    this.values[at] = value;
+    this.used[at] = 1;
+    this.count++;
+  }
+
+  /**
+   * Moves the entries that `keep` keeps (all without it) into new arrays with room for
+   * `expected`, word by word (a bigger table's growth: no bytes made per entry).
+   */
   private rebuild(expected: number, keep?: (ufid: Buffer, value: number) => boolean): void {
     const { words, values, used } = this;
-    const ufid = Buffer.alloc(UFID_LEN);
+    const ufid = keep ? Buffer.alloc(UFID_LEN) : undefined;
     const next = new UfidTable(expected);
+    const mask = next.mask;
     for (let i = 0; i < used.length; i++) {
       if (!used[i]) continue;
-      for (let k = 0; k < 4; k++) ufid.writeInt32LE(words[4 * i + k]!, 4 * k);
-      if (!keep || keep(ufid, values[i]!)) next.set(ufid, values[i]!);
+      const w0 = words[4 * i]!;
+      const w1 = words[4 * i + 1]!;
+      const w2 = words[4 * i + 2]!;
+      const w3 = words[4 * i + 3]!;
+      if (ufid) {
+        ufid.writeInt32LE(w0, 0);
+        ufid.writeInt32LE(w1, 4);
+        ufid.writeInt32LE(w2, 8);
+        ufid.writeInt32LE(w3, 12);
+        if (!keep!(ufid, values[i]!)) continue;
+      }
+      // Every UFID here is distinct: the first empty slot from its home is its place.
+      let at = w0 & mask;
+      while (next.used[at]) at = (at + 1) & mask;
+      next.put(at, w0, w1, w2, w3, values[i]!);
     }
     this.words = next.words;
     this.values = next.values;

@@ -33,7 +33,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { NetlinkError, errnoName, errnoNumber } from '../nl/errors.js';
-import { NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField, decodeAttrs, decodeStruct } from '../nl/codec.js';
+import { NLA_HDRLEN, NLA_TYPE_MASK, align4, attrTypeField, checkedAttrLength, decodeAttrs, decodeStruct } from '../nl/codec.js';
 import { commandName, decodeGenlMessage } from '../nl/family.js';
 import { GENL_HDRLEN, NETLINK_GENERIC, type NetlinkMessage, parseGenlHeader } from '../nl/message.js';
 import { netlinkDropsOf, netlinkPortsInUse, setNoEnobufs } from '../nl/overrun.js';
@@ -165,6 +165,8 @@ export function possibleCpuSlots(text?: string): number {
   return max >= 0 ? max + 1 : availableParallelism();
 }
 
+const MISS_CMD = packetFamily.commands['miss']!;
+const ACTION_CMD = packetFamily.commands['action']!;
 const KEY_ATTR = packetFamily.attrs.id('key');
 const PACKET_ATTR = packetFamily.attrs.id('packet');
 const ATTRS_START = GENL_HDRLEN + structSize(packetFamily.fixedHeader!);
@@ -177,16 +179,15 @@ const ATTRS_START = GENL_HDRLEN + structSize(packetFamily.fixedHeader!);
  */
 export function decodeUpcall(msg: NetlinkMessage, datapathName: string, handlerPid: number): Upcall {
   const payload = msg.payload;
-  const cmd = commandName(packetFamily, parseGenlHeader(payload).cmd);
-  if (cmd !== 'miss' && cmd !== 'action') throw new Error(`ovs_packet command ${cmd} is not an upcall`);
+  const cmdId = parseGenlHeader(payload).cmd;
+  if (cmdId !== MISS_CMD && cmdId !== ACTION_CMD) throw new Error(`ovs_packet command ${commandName(packetFamily, cmdId)} is not an upcall`);
   if (payload.length < ATTRS_START) throw new Error(`an upcall of ${payload.length} bytes has no room for its ovs_header`);
   const header = decodeStruct(packetFamily.fixedHeader!, payload, GENL_HDRLEN);
   let keyBytes: Buffer | undefined;
   let packet: Buffer | undefined;
   const a: AttrValues = {};
   for (let off = ATTRS_START; off < payload.length;) {
-    const len = payload.length - off >= NLA_HDRLEN ? attrLength(payload, off) : 0;
-    if (len < NLA_HDRLEN || off + len > payload.length) throw new Error(`malformed upcall: attribute at offset ${off} of ${payload.length} claims ${len} bytes`);
+    const len = checkedAttrLength(payload, off, payload.length);
     const type = attrTypeField(payload, off) & NLA_TYPE_MASK;
     if (type === KEY_ATTR) keyBytes = payload.subarray(off + NLA_HDRLEN, off + len);
     else if (type === PACKET_ATTR) packet = payload.subarray(off + NLA_HDRLEN, off + len);
@@ -197,7 +198,7 @@ export function decodeUpcall(msg: NetlinkMessage, datapathName: string, handlerP
   if (!keyBytes) throw new Error('upcall without a flow key');
   const key = decodeAttrs(flowKeyAttrs, keyBytes, 0, keyBytes.length, `${packetFamily.name}.key`);
   const up: Upcall = {
-    cmd,
+    cmd: cmdId === MISS_CMD ? 'miss' : 'action',
     datapath: { name: datapathName, ifindex: header['dp_ifindex'] as number },
     inPort: (key['in_port'] as number | undefined) ?? 0,
     key,

@@ -147,3 +147,13 @@ test('controller misses: 64 upcalls a sendmsg; a flow already there counts as ex
   const s = c.stats();
   assert.deepEqual([s.misses, s.installed, s.existing, s.executed, s.errors], [130, 129, 1, 129, 1]);
 });
+
+test('controller misses: a megaflow put in one batch is put again in the next (the kernel answers EEXIST: existing)', async () => {
+  const eexist = new NetlinkError(errnoNumber('EEXIST')!, 'ovs_flow new failed: File exists', { operation: { family: 'ovs_flow', command: 'new' } });
+  let puts = 0;
+  const { c, sendmsgs, installs } = await runMisses([[miss(1000), miss(1000)], [miss(1000)]], (m) => (m.type === FLOW_ID && puts++ > 0 ? eexist : undefined));
+  assert.deepEqual(sendmsgs.map((m) => m.map((x) => x.type)), [[FLOW_ID, PACKET_ID, PACKET_ID], [FLOW_ID, PACKET_ID]]);
+  assert.equal(installs.length, 1);
+  const s = c.stats();
+  assert.deepEqual([s.misses, s.installed, s.existing, s.executed, s.errors], [3, 1, 1, 3, 0]);
+});

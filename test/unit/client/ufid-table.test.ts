@@ -90,3 +90,15 @@ test('UfidTable: retain keeps what the predicate keeps, with each UFID and value
   t.set(ufid(1000), 7);
   assert.equal(t.get(ufid(1000)), 7);
 });
+
+test('UfidTable: clear empties it; it fills again as new', () => {
+  const t = new UfidTable(2);
+  for (let i = 0; i < 50; i++) t.set(ufid(i), i);
+  t.clear();
+  assert.equal(t.size, 0);
+  assert.equal(t.get(ufid(3)), undefined);
+  for (let i = 25; i < 75; i++) assert.equal(t.set(ufid(i), -i), true);
+  assert.equal(t.size, 50);
+  assert.equal(t.get(ufid(30)), -30);
+  assert.equal(t.get(ufid(10)), undefined);
+});
