@@ -216,13 +216,15 @@ function bigGet(type: 'u64' | 's64' | 'be64', at: string): string {
 }
 
 /**
- * Address text memos: the last two texts one place of the schema encoded, and their
- * values (two: a flow's key and mask go through the same places one after the other). A
- * bulk load repeats most addresses from one flow to the next (masks, servers, NAT ranges,
- * the MACs of a few hosts): a repeat then costs a string comparison (a pointer comparison
- * when it is the very same string; the flow parser's MAC texts are slices of their line,
- * which compare more slowly, still a little faster than a parse) instead of a parse. Only
- * text that parsed is kept; the newer of the two is A.
+ * Address text memos: two texts one place of the schema encoded, and their values (two: a
+ * flow's key and mask go through the same places one after the other). A bulk load
+ * repeats most addresses from one flow to the next (masks, servers, NAT ranges, the MACs
+ * of a few hosts): a repeat then costs a string comparison (a pointer comparison when it
+ * is the very same string, as the flow parser's texts of a repeated address are) instead
+ * of a parse. Only text that parsed is kept. A new text replaces the one used less
+ * recently (newerA says which): a key's address that changes from flow to flow then
+ * takes one entry and its mask keeps the other, where replacing the older one evicted the
+ * mask every other flow.
  */
 class Memos {
   private count = 0;
@@ -234,13 +236,14 @@ class Memos {
    */
   ipv4(numbers: boolean): string {
     const k = this.count++;
-    this.declarations.push(`let ipTextA${k} = null, ipValueA${k} = 0, ipTextB${k} = null, ipValueB${k} = 0;`);
+    this.declarations.push(`let ipTextA${k} = null, ipValueA${k} = 0, ipTextB${k} = null, ipValueB${k} = 0, ipNewerA${k} = 1;`);
     return `let x;
         if (typeof v === "string") {
-          if (v === ipTextA${k}) x = ipValueA${k};
-          else if (v === ipTextB${k}) x = ipValueB${k};
+          if (v === ipTextA${k}) { x = ipValueA${k}; ipNewerA${k} = 1; }
+          else if (v === ipTextB${k}) { x = ipValueB${k}; ipNewerA${k} = 0; }
           else if ((x = rt.parseIPv4(v)) !== undefined) {
-            ipTextB${k} = ipTextA${k}; ipValueB${k} = ipValueA${k}; ipTextA${k} = v; ipValueA${k} = x;
+            if (ipNewerA${k} === 1) { ipTextB${k} = v; ipValueB${k} = x; ipNewerA${k} = 0; }
+            else { ipTextA${k} = v; ipValueA${k} = x; ipNewerA${k} = 1; }
           }
         }${numbers ? ' else if (typeof v === "number" && v >>> 0 === v) x = v;' : ''}`;
   }
@@ -248,15 +251,15 @@ class Memos {
   /** Statements writing MAC text (or 6 bytes) at `at`, then `done`; else `fallback`. */
   mac(at: string, done: string, fallback: string): string {
     const k = this.count++;
-    this.declarations.push(`let macTextA${k} = null, macHighA${k} = 0, macLowA${k} = 0, macTextB${k} = null, macHighB${k} = 0, macLowB${k} = 0;`);
+    this.declarations.push(`let macTextA${k} = null, macHighA${k} = 0, macLowA${k} = 0, macTextB${k} = null, macHighB${k} = 0, macLowB${k} = 0, macNewerA${k} = 1;`);
     return `if (typeof v === "string" && v === macTextA${k}) {
-          d.setUint16(${at}, macHighA${k}); d.setUint32(${at} + 2, macLowA${k}); ${done}
+          d.setUint16(${at}, macHighA${k}); d.setUint32(${at} + 2, macLowA${k}); macNewerA${k} = 1; ${done}
         } else if (typeof v === "string" && v === macTextB${k}) {
-          d.setUint16(${at}, macHighB${k}); d.setUint32(${at} + 2, macLowB${k}); ${done}
+          d.setUint16(${at}, macHighB${k}); d.setUint32(${at} + 2, macLowB${k}); macNewerA${k} = 0; ${done}
         } else if (rt.putMac(v, buf, ${at})) {
           if (typeof v === "string") {
-            macTextB${k} = macTextA${k}; macHighB${k} = macHighA${k}; macLowB${k} = macLowA${k};
-            macTextA${k} = v; macHighA${k} = d.getUint16(${at}); macLowA${k} = d.getUint32(${at} + 2);
+            if (macNewerA${k} === 1) { macTextB${k} = v; macHighB${k} = d.getUint16(${at}); macLowB${k} = d.getUint32(${at} + 2); macNewerA${k} = 0; }
+            else { macTextA${k} = v; macHighA${k} = d.getUint16(${at}); macLowA${k} = d.getUint32(${at} + 2); macNewerA${k} = 1; }
           }
           ${done}
         } else { ${fallback} }`;

@@ -1,6 +1,7 @@
 /**
  * What the generated code keeps between calls must never change a result: the address
- * text memos of the encoders (last two texts per schema place), the address text caches of the
+ * text memos of the encoders (two texts per schema place, the one used less recently
+ * replaced by a new one), the address text caches of the
  * decoders (direct-mapped, so different addresses share slots), and the dispatch on a
  * key's length (names of one length told apart by comparison). And a set or struct is
  * generic for its first calls, generated after: both ways give the same results.
@@ -67,6 +68,30 @@ test('MAC text memos: texts and bytes cycling through one place encode each to i
   }
   for (const bad of ['00:00:00:00:00', '', '00:00:00:00:00:01:02', 'gg:00:00:00:00:00']) {
     assert.throws(() => encodeAttrs(allSet, { mac: bad }), (e: unknown) => e instanceof SchemaError && e.path === 'mac', bad);
+  }
+});
+
+test('text memos: a changing address and a repeated one through one place, in every order, each encode to their own bytes', () => {
+  // A key's address that changes from flow to flow between its mask's, then runs of
+  // repeats, misses after hits of either entry, and text equal to a kept one.
+  const ips = ['255.255.255.255', '10.0.0.1', '10.0.0.2', '172.16.0.1', '10.0.0.3'];
+  const macs = ['ff:ff:ff:ff:ff:ff', '00:00:00:00:00:01', '00:00:00:00:00:02', '80:00:00:00:fe:01', '00:00:00:00:00:03'];
+  let seed = 7;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16;
+  const order = [0, 1, 0, 2, 0, 3, 0, 4, 1, 1, 2, 2, 1, 0, 0, 3, 4, 3, 4];
+  const scalars = withScalars();
+  for (let i = 0; i < 400; i++) order.push(next() % 5);
+  for (const i of order) {
+    const ip = ips[i]!;
+    const n = ip.split('.').reduce((acc, p) => acc * 256 + Number(p), 0);
+    const fresh = [...ip].join('');
+    assert.deepEqual(encodeAttrs(allSet, { ipv4: next() & 1 ? ip : fresh }), ipv4Attr(n), ip);
+    // A struct's fields (read by name in its fast lane).
+    const s = { u8: 1, port: 80, ip: next() & 1 ? ip : fresh, mac: next() & 1 ? macs[i]! : [...macs[i]!].join(''), n: 5 };
+    const bytes = Buffer.from(macs[i]!.split(':').map((h) => parseInt(h, 16)));
+    assert.deepEqual(decodeAttrs(scalars, encodeAttrs(scalars, { s })), { s: { ...s, ip, mac: formatMac(bytes) } }, ip);
+    const mac = macs[i]!;
+    assert.deepEqual(encodeAttrs(allSet, { mac: next() & 1 ? mac : [...mac].join('') }), Buffer.concat([Buffer.from([10, 0, 20, 0]), bytes, Buffer.alloc(2)]), mac);
   }
 });
 
