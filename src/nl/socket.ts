@@ -364,7 +364,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   }
 
   private onDatagram(buf: Buffer): void {
-    if (this.bytesHandedOver(buf)) return;
+    if (this.acked(buf) || this.bytesHandedOver(buf)) return;
     let msgs: NetlinkMessage[];
     try {
       msgs = parseMessages(buf);
@@ -416,6 +416,22 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
       flags |= msg.flags;
     }
     p.onReply(msgs, flags);
+    return true;
+  }
+
+  /**
+   * A datagram that is one ACK of the last request of a pending batch (what a bulk load
+   * gets for each of its batches): the batch is finished as onDatagram's loop would, without
+   * parsing the datagram into a message. Read as onDatagram's bytesHandedOver reads headers.
+   */
+  private acked(buf: Buffer): boolean {
+    if (buf.length < NLMSG_HDRLEN + 4 || (buf.byteOffset & 3) !== 0) return false;
+    const w = new Uint32Array(buf.buffer, buf.byteOffset, 5);
+    const type = le ? w[1]! & 0xffff : w[1]! >>> 16;
+    if (type !== NLMSG_ERROR || w[4] !== 0 || w[0]! < NLMSG_HDRLEN + 4 || align4(w[0]!) !== buf.length) return false;
+    const p = w[2] === 0 ? undefined : this.pending.get(w[2]!);
+    if (!p) return false;
+    this.finish(p);
     return true;
   }
 

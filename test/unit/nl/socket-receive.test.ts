@@ -117,11 +117,12 @@ test("a datagram with another request's message, or not 4-byte aligned in memory
 /**
  * A socket whose sendmsg is kept: `count` requests sent through `send` (sendMessages or
  * batchMessages), then answered by `answer` (each request's seq and index to its
- * messages), each message a datagram of its own as the kernel sends them.
+ * messages), each message a datagram of its own as the kernel sends them (`shift` bytes
+ * off 4-byte alignment in memory), or all in one datagram (`together`).
  */
 async function answerBatch<R>(
   count: number, send: (sock: GenlSocket, messages: Buffer) => Promise<R>,
-  answer: (seq: number, index: number) => Message[],
+  answer: (seq: number, index: number) => Message[], { shift = 0, together = false } = {},
 ): Promise<{ result: R; sent: Buffer }> {
   const sock = new GenlSocket();
   const inner = sock as unknown as { raw: { send(buf: Buffer, options: object, cb: (err?: Error) => void): void }; onDatagram(buf: Buffer): void };
@@ -131,7 +132,9 @@ async function answerBatch<R>(
     const messages = datagram(Array.from({ length: count }, () => ({ type: FAMILY, flags: NLM_F_REQUEST, seq: 0, payload: [1, 1, 0, 0] })));
     const promise = send(sock, messages);
     const seqs = parseMessages(sent!).map((m) => m.seq);
-    seqs.forEach((seq, index) => { for (const m of answer(seq, index)) inner.onDatagram(datagram([{ seq, ...m }])); });
+    const answers = seqs.flatMap((seq, index) => answer(seq, index).map((m) => ({ seq, ...m })));
+    if (together) inner.onDatagram(datagram(answers, shift));
+    else for (const m of answers) inner.onDatagram(datagram([m], shift));
     return { result: await promise, sent: sent! };
   } finally {
     sock.close();
@@ -141,15 +144,19 @@ async function answerBatch<R>(
 const ack = (n: number): Message => ({ type: NLMSG_ERROR, flags: 0, payload: [...errno(n), ...Buffer.alloc(16)] });
 
 test('a batch: numbered one after another, the last asks for the ACK; results only for the requests answered with replies or an error', async () => {
-  const { result, sent } = await answerBatch(5, (sock, m) => sock.sendMessages(m, 5, []), (_, index) => [
+  const answer = (_: number, index: number): Message[] => [
     ...(index === 1 ? [{ type: FAMILY, flags: 0, payload: [9] }, { type: FAMILY, flags: 0, payload: [8] }] : []),
     ...(index === 2 || index === 3 ? [ack(index === 2 ? 17 : 22)] : []),
-    ...(index === 4 ? [ack(0)] : []),
-  ]);
-  const msgs = parseMessages(sent);
-  assert.deepEqual(msgs.map((m) => m.seq - msgs[0]!.seq), [0, 1, 2, 3, 4]);
-  assert.deepEqual(msgs.map((m) => m.flags & NLM_F_ACK), [0, 0, 0, 0, NLM_F_ACK]);
-  assert.deepEqual(result.map((r: IndexedResult) => [r.index, r.replies.map((m) => m.payload[0]), r.error?.errno]), [[1, [9, 8], undefined], [2, [], 17], [3, [], 22]]);
+    // An ACK of an earlier request (as with NLM_F_ACK on it) does not end the batch.
+    ...(index === 0 || index === 4 ? [ack(0)] : []),
+  ];
+  for (const how of [{}, { shift: 2 }, { together: true }, { together: true, shift: 2 }]) {
+    const { result, sent } = await answerBatch(5, (sock, m) => sock.sendMessages(m, 5, []), answer, how);
+    const msgs = parseMessages(sent);
+    assert.deepEqual(msgs.map((m) => m.seq - msgs[0]!.seq), [0, 1, 2, 3, 4]);
+    assert.deepEqual(msgs.map((m) => m.flags & NLM_F_ACK), [0, 0, 0, 0, NLM_F_ACK]);
+    assert.deepEqual(result.map((r: IndexedResult) => [r.index, r.replies.map((m) => m.payload[0]), r.error?.errno]), [[1, [9, 8], undefined], [2, [], 17], [3, [], 22]], JSON.stringify(how));
+  }
   // Nothing to say: no result at all.
   assert.deepEqual((await answerBatch(3, (sock, m) => sock.sendMessages(m, 3, []), (_, index) => (index === 2 ? [ack(0)] : []))).result, []);
 });
