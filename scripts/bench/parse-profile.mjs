@@ -47,6 +47,7 @@ const conn = {
     reqs.forEach((req, i) => message.encodeGenlRequest(req, i + 1));
     return Promise.resolve(reqs.map(() => ({ replies: [] })));
   },
+  bulkSequence: () => 1,
   sendMessages() {
     return Promise.resolve([]);
   },

@@ -198,8 +198,8 @@ class ShapedRun implements WrittenOp {
     this.values = values;
   }
 
-  appendTo(out: MessageBuilder): void {
-    this.shape.appendLines(this.values, this.count, out);
+  appendTo(out: MessageBuilder, seq: number): number {
+    return this.shape.appendLines(this.values, this.count, out, seq);
   }
 }
 

@@ -98,13 +98,19 @@ export class OvsConnection {
   }
 
   /**
-   * batch() of requests laid out already as whole netlink messages, for requests that
-   * mostly just succeed (GenlSocket.sendMessages): results only for those that got replies
-   * or an error, each with its index.
+   * batch() of requests laid out already as whole netlink messages and numbered from
+   * bulkSequence() (the last one's at byte `lastAt`), for requests that mostly just succeed
+   * (GenlSocket.sendNumbered): results only for those that got replies or an error, each
+   * with its index.
    */
-  sendMessages(messages: Buffer, count: number, spec: GenlFamilySpec, command: string): Promise<IndexedResult[]> {
+  sendMessages(messages: Buffer, count: number, lastAt: number, spec: GenlFamilySpec, command: string): Promise<IndexedResult[]> {
     const op = operation(spec, command);
-    return this.bulkSocket().sendMessages(messages, count, new Array<typeof op>(count).fill(op));
+    return this.bulkSocket().sendNumbered(messages, count, lastAt, new Array<typeof op>(count).fill(op));
+  }
+
+  /** The sequence number the first request of sendMessages' next batch is to carry. */
+  bulkSequence(): number {
+    return this.bulkSocket().nextSequence;
   }
 
   /**

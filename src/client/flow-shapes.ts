@@ -8,7 +8,7 @@
  * no check, no request object (a run of such lines is one WrittenOp: src/cli/bulk.ts). A shape is proved once, when made, against
  * the whole way (LineShapes.learn in src/cli/bulk.ts; the unit tests run files both ways).
  */
-import { MessageBuilder, NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField } from '../nl/codec.js';
+import { MessageBuilder, NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField, littleEndianHost } from '../nl/codec.js';
 import { type GenlRequest, NLM_F_REQUEST, appendGenlRequest } from '../nl/message.js';
 import { fieldAt, structSize } from '../nl/schema.js';
 import { flowAttrs } from '../ovs/flow.js';
@@ -58,6 +58,21 @@ function putSlot(buf: Buffer, off: number, kind: SlotKind, v: number): void {
   buf[off + 1] = v >>> 16;
   buf[off + 2] = v >>> 8;
   buf[off + 3] = v;
+}
+
+/** Writes sequence number `seq` (u32, host order) into the netlink header at buf[at]. */
+function putSeq(buf: Buffer, at: number, seq: number): void {
+  if (littleEndianHost) {
+    buf[at + 8] = seq;
+    buf[at + 9] = seq >>> 8;
+    buf[at + 10] = seq >>> 16;
+    buf[at + 11] = seq >>> 24;
+  } else {
+    buf[at + 8] = seq >>> 24;
+    buf[at + 9] = seq >>> 16;
+    buf[at + 10] = seq >>> 8;
+    buf[at + 11] = seq;
+  }
 }
 
 /** The big-endian number of `size` bytes at buf[off]. */
@@ -137,19 +152,23 @@ export class LineShape {
 
   /**
    * Appends the request messages of `count` lines of this shape, whose values matchLines
-   * read into `values`, to `out`: the template with each line's values written in.
+   * read into `values`, to `out`: the template with each line's values written in, numbered
+   * `seq`, `seq` + 1, ... (u32). Returns where the last one starts.
    */
-  appendLines(values: Float64Array, count: number, out: MessageBuilder): void {
+  appendLines(values: Float64Array, count: number, out: MessageBuilder, seq: number): number {
     const kinds = this.kinds;
     const offsets = this.offsets;
     const template = this.template;
     const slots = kinds.length;
+    let at = 0;
     for (let n = 0; n < count; n++) {
-      const at = out.reserve(template.length);
+      at = out.reserve(template.length);
       const buf = out.buffer;
       buf.set(template, at);
+      putSeq(buf, at, (seq + n) >>> 0);
       for (let i = 0; i < slots; i++) putSlot(buf, at + offsets[i]!, kinds[i]!, values[n * slots + i]!);
     }
+    return at;
   }
 
   /**
@@ -160,7 +179,7 @@ export class LineShape {
     const values = new Float64Array(this.kinds.length);
     if (this.matchLines([this.probe()], 0, 1, values) !== 1) return false;
     const out = new MessageBuilder();
-    this.appendLines(values, 1, out);
+    this.appendLines(values, 1, out, 0);
     return out.bytes().equals(messageOf(probeRequest));
   }
 

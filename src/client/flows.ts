@@ -122,8 +122,11 @@ export interface WrittenOp {
   mode: PutMode | undefined;
   /** The requests it appends. */
   count: number;
-  /** Appends its `count` requests to `out`: NLM_F_REQUEST and its mode's flags set, sequence number 0. */
-  appendTo(out: MessageBuilder): void;
+  /**
+   * Appends its `count` requests to `out`, NLM_F_REQUEST and its mode's flags set, numbered
+   * `seq`, `seq` + 1, ... (u32); returns where the last one starts.
+   */
+  appendTo(out: MessageBuilder, seq: number): number;
 }
 
 /** The operations BulkRequests lays out (a WrittenOp lays itself out). */
@@ -440,7 +443,9 @@ export class FlowTable {
      * per batch, which in the test VM cost ~100 µs each (Buffer.from or allocUnsafe).
      */
     const spare: MessageBuilder[] = [];
-    const nextBatch = (): Batch<T> => newBatch(spare.pop() ?? new MessageBuilder(1 << 16));
+    // A batch's requests are numbered as they are laid out, from the number its first is to
+    // carry when it is sent: batches are sent in turn, right after being laid out.
+    const nextBatch = (): Batch<T> => newBatch(spare.pop() ?? new MessageBuilder(1 << 16), this.conn.bulkSequence());
     let current = nextBatch();
 
     const settle = async (batch: Batch<T>): Promise<BulkResult<T>[]> => {
@@ -505,7 +510,7 @@ export class FlowTable {
 
     const send = (): void => {
       if (current.count) {
-        current.sent = this.conn.sendMessages(current.out.bytes(), current.count, flowFamily, 'new');
+        current.sent = this.conn.sendMessages(current.out.bytes(), current.count, current.lastAt, flowFamily, 'new');
         // Settled by settle(); a run its consumer abandons must not leave a rejection unhandled.
         current.sent.catch(() => undefined);
       }
@@ -525,11 +530,14 @@ export class FlowTable {
         const item = block[i++]!;
         try {
           const op = toOp(item);
+          const seq = (current.firstSeq + current.count) >>> 0;
           if (op.kind === 'written') {
-            op.appendTo(current.out);
+            current.lastAt = op.appendTo(current.out, seq);
             current.count += op.count;
           } else {
-            appendGenlRequest(current.out, requests.request(op), 0, NLM_F_REQUEST);
+            const req = requests.request(op);
+            current.lastAt = current.out.length;
+            appendGenlRequest(current.out, req, seq, NLM_F_REQUEST);
             current.count++;
           }
           current.items.push(item);
@@ -835,6 +843,10 @@ interface Batch<T> {
   count: number;
   /** Where they are laid out. */
   out: MessageBuilder;
+  /** The sequence number of its first request; the others follow. */
+  firstSeq: number;
+  /** Where its last request starts in `out`. */
+  lastAt: number;
   /** The results of its requests that got an answer (OvsConnection.sendMessages). */
   sent?: Promise<IndexedResult[]>;
 }
@@ -846,8 +858,8 @@ interface Refusal<T> {
   op: FlowOp;
 }
 
-function newBatch<T>(out: MessageBuilder): Batch<T> {
-  return { items: [], ops: [], errors: [], count: 0, out };
+function newBatch<T>(out: MessageBuilder, firstSeq: number): Batch<T> {
+  return { items: [], ops: [], errors: [], count: 0, out, firstSeq, lastAt: 0 };
 }
 
 /** The largest builder a bulk run lays out batches in again (a batch of large flows may grow one). */

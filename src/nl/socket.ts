@@ -233,9 +233,37 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   sendMessages(messages: Buffer, count: number, ops: readonly (NetlinkOperation | undefined)[]): Promise<IndexedResult[]> {
     if (count === 0) return Promise.resolve([]);
     if (this.closed) return Promise.reject(new NetlinkError(errnoNumber('ESHUTDOWN') ?? 108, 'the netlink socket is closed'));
+    // A batch's numbers do not wrap (0 marks what answers no request of ours): request i
+    // of the batch is its first number + i, which its answers are told apart by.
+    if (this.seq + count > 0xffffffff) this.seq = 0;
     const firstSeq = this.seq + 1;
     this.seq = numberMessages(messages, count, this.seq);
     return this.send(messages, firstSeq, this.seq, ops);
+  }
+
+  /** The sequence number the next request sent takes (sendNumbered's first). */
+  get nextSequence(): number {
+    return followingSeq(this.seq);
+  }
+
+  /**
+   * sendMessages() of requests numbered as they were laid out: message i carries sequence
+   * number nextSequence + i (from when they are sent), and the last one, at byte `lastAt`,
+   * is given NLM_F_ACK here. A bulk load's requests then take no pass over them to be
+   * numbered (numberMessages, which V8 compiled for it alone). Requests numbered otherwise
+   * (the first's number not nextSequence: another send came first), or whose numbers would
+   * wrap, are numbered again here.
+   */
+  sendNumbered(messages: Buffer, count: number, lastAt: number, ops: readonly (NetlinkOperation | undefined)[]): Promise<IndexedResult[]> {
+    if (count === 0 || this.closed) return this.sendMessages(messages, count, ops);
+    const firstSeq = followingSeq(this.seq);
+    const lastSeq = (firstSeq + count - 1) >>> 0;
+    const d = new DataView(messages.buffer, messages.byteOffset, messages.length);
+    // nlmsghdr: u32 length, u16 type, u16 flags, u32 seq (host order).
+    if (lastSeq < firstSeq || d.getUint32(8, le) !== firstSeq) return this.sendMessages(messages, count, ops);
+    d.setUint16(lastAt + 6, d.getUint16(lastAt + 6, le) | NLM_F_ACK, le);
+    this.seq = lastSeq;
+    return this.send(messages, firstSeq, lastSeq, ops);
   }
 
   /**

@@ -16,7 +16,7 @@ import { LineShape } from '../../../src/client/flow-shapes.js';
 import { FlowTable } from '../../../src/client/flows.js';
 import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
 import type { IndexedResult } from '../../../src/nl/socket.js';
-import { answersOf, requestsOfMessages } from '../client/fake-batches.js';
+import { answersOf, bulkNumbering, requestsOfMessages } from '../client/fake-batches.js';
 import { KeyAttrMemo, parseKeyEntries } from '../../../src/ovs/flowstr/keys.js';
 import { lineSlots, matchSlotLines, slotValue } from '../../../src/ovs/flowstr/slots.js';
 
@@ -31,10 +31,16 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 async function runFile(lines: readonly string[], command: LineCommand, refuse: (hex: string, seen: Set<string>) => number = () => 0): Promise<{ sent: string[]; stderr: string[] }> {
   const sent: string[] = [];
   const seen = new Set<string>();
+  const numbering = bulkNumbering();
+  const numbered = (messages: Buffer, count: number, lastAt: number) => {
+    numbering.check(messages, count, lastAt);
+    return requestsOfMessages(messages);
+  };
   const conn = {
     family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
     async *dump() {},
-    sendMessages: async (messages: Buffer): Promise<IndexedResult[]> => answersOf(requestsOfMessages(messages).map((r) => {
+    bulkSequence: numbering.bulkSequence,
+    sendMessages: async (messages: Buffer, count: number, lastAt: number): Promise<IndexedResult[]> => answersOf(numbered(messages, count, lastAt).map((r) => {
       const hex = `${r.cmd}/${r.flags} ${r.fixedHeader!.toString('hex')}`;
       sent.push(hex);
       const errno = refuse(hex, seen);

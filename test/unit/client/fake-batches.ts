@@ -3,6 +3,7 @@
  * as whole netlink messages (OvsConnection.sendMessages), taken apart into the requests
  * the fakes answer and record, and the fakes' answers as the socket gives them.
  */
+import assert from 'node:assert/strict';
 import type { NetlinkError } from '../../../src/nl/errors.js';
 import { type GenlRequest, GENL_HDRLEN, NLM_F_REQUEST, parseMessages } from '../../../src/nl/message.js';
 import type { IndexedResult } from '../../../src/nl/socket.js';
@@ -24,4 +25,27 @@ export function answersOf(errors: readonly (NetlinkError | undefined)[]): Indexe
     if (error) answers.push({ index, replies: [], error });
   });
   return answers;
+}
+
+/**
+ * For fakes of OvsConnection's bulk sends (bulkSequence, sendMessages): sequence numbers
+ * that go on from batch to batch (from near the u32 wrap), and the check that a batch's
+ * requests carry theirs, one after another, the last one starting at `lastAt`.
+ */
+export function bulkNumbering(): { bulkSequence: () => number; check: (messages: Buffer, count: number, lastAt: number) => void } {
+  let next = 0xffffffff - 100;
+  return {
+    bulkSequence: () => next,
+    check(messages, count, lastAt) {
+      const seqs: number[] = [];
+      let last = -1;
+      for (let off = 0; off < messages.length; off += (messages.readUInt32LE(off) + 3) & ~3) {
+        last = off;
+        seqs.push(messages.readUInt32LE(off + 8));
+      }
+      assert.deepEqual(seqs, Array.from({ length: count }, (_, i) => (next + i) >>> 0), 'numbered in turn');
+      assert.equal(lastAt, last, 'where the last request starts');
+      next = (next + count) >>> 0;
+    },
+  };
 }

@@ -13,7 +13,7 @@ import { type FlowOp, type FlowSpec, FlowTable, type WrittenOp } from '../../../
 import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
 import { NLM_F_REQUEST, appendGenlRequest, encodeGenlRequest } from '../../../src/nl/message.js';
 import type { IndexedResult } from '../../../src/nl/socket.js';
-import { answersOf, requestsOfMessages } from './fake-batches.js';
+import { answersOf, bulkNumbering, requestsOfMessages } from './fake-batches.js';
 import { parseFlowKey } from '../../../src/ovs/flowstr/flow.js';
 import { KeyAttrMemo, formatKey, keyAndMask, parseKeyEntries } from '../../../src/ovs/flowstr/keys.js';
 import { FLOW_DP_PORTS, loadFixtures } from '../golden/fixtures.js';
@@ -25,9 +25,12 @@ type Line = [flow: string, actions: string] | [flow: string];
 /** What operateBatches sends for `lines` (request bytes, hex) and each line's error, through the memo or not. */
 async function run(lines: readonly Line[], viaMemo: boolean): Promise<string[]> {
   const out: string[] = [];
+  const numbering = bulkNumbering();
   const conn = {
     family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
-    sendMessages: async (messages: Buffer): Promise<IndexedResult[]> => {
+    bulkSequence: numbering.bulkSequence,
+    sendMessages: async (messages: Buffer, count: number, lastAt: number): Promise<IndexedResult[]> => {
+      numbering.check(messages, count, lastAt);
       for (const r of requestsOfMessages(messages)) out.push(encodeGenlRequest(r, 0).toString('hex'));
       return [];
     },
@@ -156,22 +159,30 @@ test('property: parseKeyEntries agrees with parseFlowKey on random keys, repeate
 });
 
 test('an operation of several requests (WrittenOp): its refused ones by index, then how many succeeded', async () => {
+  const numbering = bulkNumbering();
   const conn = {
     family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
     // The kernel refuses the requests whose ovs_header's dp_ifindex (here: the op's tag) is 2.
-    sendMessages: async (messages: Buffer): Promise<IndexedResult[]> => answersOf(requestsOfMessages(messages).map((r) => (
-      r.fixedHeader!.readUInt32LE(0) === 2 ? new NetlinkError(errnoNumber('EEXIST')!, 'refused') : undefined))),
+    bulkSequence: numbering.bulkSequence,
+    sendMessages: async (messages: Buffer, count: number, lastAt: number): Promise<IndexedResult[]> => {
+      numbering.check(messages, count, lastAt);
+      return answersOf(requestsOfMessages(messages).map((r) => (
+        r.fixedHeader!.readUInt32LE(0) === 2 ? new NetlinkError(errnoNumber('EEXIST')!, 'refused') : undefined)));
+    },
   } as unknown as OvsConnection;
   const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
   /** `tags.length` requests of the flow family, each with its tag as the ovs_header. */
   const written = (tags: number[]): WrittenOp => ({
     kind: 'written', mode: 'create', count: tags.length,
-    appendTo: (out) => {
-      for (const tag of tags) {
+    appendTo: (out, seq) => {
+      let at = 0;
+      for (const [i, tag] of tags.entries()) {
         const header = Buffer.alloc(4);
         header.writeUInt32LE(tag);
-        appendGenlRequest(out, { family: 0x20, cmd: 1, version: 1, flags: 0, fixedHeader: header }, 0, NLM_F_REQUEST);
+        at = out.length;
+        appendGenlRequest(out, { family: 0x20, cmd: 1, version: 1, flags: 0, fixedHeader: header }, (seq + i) >>> 0, NLM_F_REQUEST);
       }
+      return at;
     },
   });
   const items = [[1, 2, 1, 2], [1], [2], [2, 2], [1, 1, 1]];
@@ -190,9 +201,12 @@ test("a batch's requests stay as sent until the batch is answered; after a faile
   /** Each batch as sent (a view of what the flow table laid out), its bytes then, and whether it was answered. */
   const sent: { view: Buffer; bytes: Buffer; answered: boolean }[] = [];
   let sends = 0;
+  const numbering = bulkNumbering();
   const conn = {
     family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
-    sendMessages: async (messages: Buffer): Promise<IndexedResult[]> => {
+    bulkSequence: numbering.bulkSequence,
+    sendMessages: async (messages: Buffer, count: number, lastAt: number): Promise<IndexedResult[]> => {
+      numbering.check(messages, count, lastAt);
       const batch = { view: messages, bytes: Buffer.from(messages), answered: false };
       sent.push(batch);
       // Answered out of turn, some after later batches were laid out; every 5th send fails whole.

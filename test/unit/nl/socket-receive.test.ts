@@ -185,3 +185,36 @@ test("the host kernel's answers to a batch, read at the binding's fixed size or 
     }
   }
 });
+
+test('a batch numbered as laid out (sendNumbered): sent as numbered, the ACK asked for at lastAt; numbered again when numbered otherwise or across the wrap', async () => {
+  const offsets = (m: Buffer): number[] => {
+    const at: number[] = [];
+    for (let off = 0; off < m.length; off += (m.readUInt32LE(off) + 3) & ~3) at.push(off);
+    return at;
+  };
+  /** Numbers m's messages from `first` (u32, host order as the header is) and sends them numbered. */
+  const sendFrom = (first: (sock: GenlSocket) => number, seqBefore?: number) => (sock: GenlSocket, m: Buffer) => {
+    if (seqBefore !== undefined) (sock as unknown as { seq: number }).seq = seqBefore;
+    const at = offsets(m);
+    const seq = first(sock);
+    at.forEach((off, i) => (le ? m.writeUInt32LE((seq + i) >>> 0, off + 8) : m.writeUInt32BE((seq + i) >>> 0, off + 8)));
+    return sock.sendNumbered(m, at.length, at.at(-1)!, []);
+  };
+  const answer = (_: number, index: number): Message[] => (index === 2 ? [ack(17)] : index === 3 ? [ack(0)] : []);
+  for (const [name, send, expect] of [
+    ['as laid out', sendFrom((s) => s.nextSequence), (seqs: number[], first: number) => assert.deepEqual(seqs, [0, 1, 2, 3].map((i) => first + i))],
+    ['numbered otherwise', sendFrom(() => 7), (seqs: number[], first: number) => assert.deepEqual(seqs, [0, 1, 2, 3].map((i) => first + i))],
+    // Not 0xfffffffe, 0xffffffff, 1, 2 (0 answers no request): from 1, so that request i is the first + i.
+    ['across the wrap', sendFrom((s) => s.nextSequence, 0xfffffffd), (seqs: number[]) => assert.deepEqual(seqs, [1, 2, 3, 4])],
+  ] as const) {
+    let first = 0;
+    const { result, sent } = await answerBatch(4, (sock, m) => {
+      first = sock.nextSequence;
+      return send(sock, m);
+    }, answer);
+    const msgs = parseMessages(sent);
+    expect(msgs.map((m) => m.seq), first);
+    assert.deepEqual(msgs.map((m) => m.flags & NLM_F_ACK), [0, 0, 0, NLM_F_ACK], name);
+    assert.deepEqual(result.map((r: IndexedResult) => [r.index, r.error?.errno]), [[2, 17]], name);
+  }
+});
