@@ -332,20 +332,23 @@ function build<T>(what: string, names: string[], args: unknown[], source: string
  * text and byte strings, always convert): when the value has only fields of the struct,
  * none undefined, each a scalar that needs no conversion, the fields are read by name
  * (plain loads from one hidden class, where the loop below dispatches on every key) and
- * stored. Anything else (other keys, undefined values, values to convert or refuse)
+ * stored, with zeros for padding and for the fields the value leaves out (each byte is
+ * stored once). Anything else (other keys, undefined values, values to convert or refuse)
  * leaves the lane, and the loop does it all again in the value's key order, errors included.
  */
 function structLane(plan: StructPlan, memos: Memos): string {
   const fields = plan.fields.filter((f) => f.put !== undefined);
   if (fields.length === 0 || fields.some((f) => f.kind === OTHER)) return '';
   const v = (f: FieldPlan): string => `v${f.index}`;
+  const padding = plan.fields.filter((f) => f.put === undefined).map((f) => zeroBytes(`at + ${f.offset}`, f.size));
   return `// Fast lane: the value's fields by name (see structLane).
       fast: {
         let keys = 0;
         for (const key in value) keys++;
         const ${fields.map((f) => `${v(f)} = value[${lit(f.name)}]`).join(', ')};
         if (keys !== ${fields.map((f) => `(${v(f)} !== undefined ? 1 : 0)`).join(' + ')}) break fast;
-        ${fields.map((f) => `if (${v(f)} !== undefined) { const v = ${v(f)}; ${scalarPut(memos, f.kind, `at + ${f.offset}`, '', 'break fast;')} }`).join('\n        ')}
+        ${padding.join(' ')}
+        ${fields.map((f) => `if (${v(f)} !== undefined) { const v = ${v(f)}; ${scalarPut(memos, f.kind, `at + ${f.offset}`, '', 'break fast;')} } else { ${zeroBytes(`at + ${f.offset}`, f.size)} }`).join('\n        ')}
         return;
       }`;
 }
@@ -375,9 +378,10 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
     ${memos.declarations.join('\n    ')}
     function write(value, buf, d, at) {
       if (!rt.isRecord(value)) rt.fail("expected an object for struct " + STRUCT + ", got " + rt.describe(value));
-      // Fields the value leaves out (and padding) are zero.
-      ${plan.size <= 32 ? zeroBytes('at', plan.size) : `for (let i = 0; i < ${plan.size}; i++) buf[at + i] = 0;`}
       ${lane}
+      // Fields the value leaves out (and padding) are zero (what a lane wrote before it
+      // left too: the loop writes it again).
+      ${plan.size <= 32 ? zeroBytes('at', plan.size) : `for (let i = 0; i < ${plan.size}; i++) buf[at + i] = 0;`}
       let field = "";
       try {
         // The value's own key order: each key is one of the fields, or an error.

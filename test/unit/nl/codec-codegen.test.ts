@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
-import { decodeAttrs, decodeList, encodeAttrs, encodeList } from '../../../src/nl/codec.js';
+import { MessageBuilder, decodeAttrs, decodeList, encodeAttrs, encodeList } from '../../../src/nl/codec.js';
 import { SchemaError } from '../../../src/nl/errors.js';
 import { formatIPv4, formatMac } from '../../../src/nl/repr.js';
 import { type AttrSet, defineSet, defineStruct } from '../../../src/nl/schema.js';
@@ -235,6 +235,28 @@ test('a struct of scalars read by name: the same bytes and errors as in the key 
   }
   assert.deepEqual(bothWays(withScalars, (set) => encodeAttrs(set, { s: full })).generated, bytes);
   assert.deepEqual(bothWays(withScalars, (set) => encodeAttrs(set, { s: { ...full, extra: 1 } })).generated, 'SchemaError: s: struct scalars has no field "extra"');
+});
+
+test('a struct of scalars read by name: padding and left-out fields are zero, whatever the buffer held', () => {
+  const scalars = withScalars();
+  const ones = { u8: 255, port: 65535, ip: '255.255.255.255', mac: 'ff:ff:ff:ff:ff:ff', n: 0xffffffff };
+  const b = new MessageBuilder(256);
+  for (let i = 0; i < 40; i++) {
+    for (const [s, expected] of [
+      [{ u8: 1 }, '16 00 01 00  01 00 00 00  00 00 00 00  00 00 00 00 00 00  00 00 00 00  00 00'],
+      [{ mac: '00:11:22:33:44:55', port: 80 }, '16 00 01 00  00 00 00 50  00 00 00 00  00 11 22 33 44 55  00 00 00 00  00 00'],
+      [{}, '16 00 01 00  00 00 00 00  00 00 00 00  00 00 00 00 00 00  00 00 00 00  00 00'],
+    ] as const) {
+      // A full value first (the lane's memos hold its texts), then every byte as 0xff.
+      b.truncate();
+      b.attrs(scalars, { s: ones });
+      b.truncate();
+      b.append(Buffer.alloc(32, 0xff));
+      b.truncate();
+      b.attrs(scalars, { s });
+      assert.deepEqual(b.bytes(), hex(expected), inspect(s));
+    }
+  }
 });
 
 test('a list entry needs exactly one own key: the same bytes and errors generic and generated', () => {
