@@ -153,16 +153,18 @@ function ufidOf(keyBytes: Buffer, maskBytes: Buffer, maskLanes: Uint32Array, at:
   const n = maskBytes.length;
   if (ufidInput.length < n) ufidInput = Buffer.alloc(2 * n);
   const input = ufidInput;
-  maskBytes.copy(input, 0);
   for (let off = 0; off < n;) {
     const len = checkedAttrLength(maskBytes, off, n);
     const type = attrTypeField(maskBytes, off) & NLA_TYPE_MASK;
     const k = type < KEY_TYPES ? at[type]! : -1;
     const keyEnd = k < 0 ? 0 : k + attrLength(keyBytes, k);
+    // The mask's header and padding as they are; its payload ANDed with the key's.
+    for (let i = 0; i < NLA_HDRLEN; i++) input[off + i] = maskBytes[off + i]!;
     for (let i = NLA_HDRLEN; i < len; i++) {
       const kb = k >= 0 && k + i < keyEnd ? keyBytes[k + i]! : 0;
       input[off + i] = maskBytes[off + i]! & kb;
     }
+    for (let i = len; i < align4(len); i++) input[off + i] = maskBytes[off + i]!;
     off += align4(len);
   }
   ufidLanes.set(maskLanes);
@@ -506,8 +508,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
   /** Sends the requests built since the last send in one sendmsg; counts their results. */
   private async send(sent: Sent[]): Promise<void> {
     // Taken before any await (the next requests are built meanwhile), and a copy: the
-    // binding may hold on to a sendmsg's bytes until the kernel has them.
-    const messages = Buffer.from(this.out.bytes());
+    // binding may hold on to a sendmsg's bytes until the kernel has them. Copied by
+    // TypedArray set, not Buffer.from: its JavaScript (argument checks, _copyActual) ran
+    // once a sendmsg, too seldom to be compiled before the first bursts were over.
+    const built = this.out.bytes();
+    const messages = Buffer.allocUnsafe(built.length);
+    messages.set(built);
     this.out.truncate();
     const ops = new Array<NetlinkOperation>(sent.length);
     for (let i = 0; i < sent.length; i++) ops[i] = sent[i]!.ufidAt < 0 ? EXECUTE_OP : PUT_OP;
