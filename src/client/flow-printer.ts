@@ -258,7 +258,8 @@ export class FlowLinePrinter {
    * words, and per attribute its type, its end from the key's start, its text and the text
    * so far. The attributes a key starts with that are the same bytes as the last key's have
    * the same text: their text is taken whole (for a big dump, all but the few that vary);
-   * so are those it ends with (tcp_flags after tcp), theirs one by one.
+   * after them, an attribute that is the same bytes as the last key's in its place (tcp_flags
+   * after tcp) takes that one's text.
    */
   private lastKey = new Int32Array(64);
   private lastKeyLen = 0;
@@ -266,16 +267,7 @@ export class FlowLinePrinter {
   private readonly lastTypes: number[] = [];
   private readonly lastEnds: number[] = [];
   private readonly lastOuts: string[] = [];
-  private readonly lastCounts: number[] = [];
   private readonly lastTexts: string[] = [];
-  /**
-   * Set by sharedTail() for the key being printed: where its tail that is the last key's
-   * starts (-1: no such tail), the last key's index of the attribute there and where that
-   * attribute starts in the last key.
-   */
-  private tailOff = -1;
-  private tail = 0;
-  private tailStart = 0;
   private readonly verbose: boolean;
   private readonly nowMs: number | bigint;
   private readonly nowBig: bigint;
@@ -452,69 +444,63 @@ export class FlowLinePrinter {
       this.lastKeyCount = 0;
     }
     let out = '';
-    let count = 0;
     let from = key;
     let n = 0;
     // How many words the key starts with that are the last key's.
     let same = 0;
-    if (this.lastKeyCount) {
+    const lastCount = this.lastKeyCount;
+    if (lastCount) {
       const words = this.words;
       const at = base + (key >> 2);
       const last = this.lastKey;
       const limit = Math.min(keyEnd - key, this.lastKeyLen) >> 2;
       while (same < limit && words[at + same] === last[same]) same++;
       const reach = same << 2;
-      while (n < this.lastKeyCount && this.lastEnds[n]! <= reach) this.keyStamp[this.lastTypes[n++]!] = stamp;
+      while (n < lastCount && this.lastEnds[n]! <= reach) this.keyStamp[this.lastTypes[n++]!] = stamp;
       if (n) {
         out = this.lastOuts[n - 1]!;
-        count = this.lastCounts[n - 1]!;
         from = key + this.lastEnds[n - 1]!;
       }
     }
-    this.sharedTail(key, keyEnd, from, n);
-    const tailOff = this.tailOff, tail = this.tail, tailStart = this.tailStart;
-    const lastCount = this.lastKeyCount;
     // Until this key is printed whole, the lists describe no key.
     this.lastKeyCount = 0;
+    // Where the last key's attribute n starts (read before the lists' entry n - 1 is
+    // rewritten for this key).
+    let lastStart = n ? this.lastEnds[n - 1]! : 0;
     for (let off = from; off < keyEnd;) {
-      // The rest is the last key's from its attribute `tail` on. The lists are rewritten from
-      // n <= tail up, each entry read before it is written.
-      if (off === tailOff && n <= tail) {
-        for (let j = tail; j < lastCount; j++) {
-          const type = this.lastTypes[j]!;
-          if (this.keyStamp[type] === stamp) throw ORDINARY;
-          this.keyStamp[type] = stamp;
-          const text = this.lastTexts[j]!;
-          if (text) out += count++ ? `,${text}` : text;
-          this.lastEnds[n] = tailOff - key + this.lastEnds[j]! - tailStart;
-          this.lastTypes[n] = type;
-          this.lastTexts[n] = text;
-          this.lastOuts[n] = out;
-          this.lastCounts[n++] = count;
-        }
-        break;
-      }
       const len = attrLen(p, off, keyEnd);
       const type = (le ? p[off + 2]! | (p[off + 3]! << 8) : (p[off + 2]! << 8) | p[off + 3]!) & NLA_TYPE_MASK;
       if (this.keyStamp[type] === stamp || type === KEY_PACKET_TYPE || type === KEY_PAD) throw ORDINARY;
       this.keyStamp[type] = stamp;
-      const m = masked && this.maskStamp[type] === this.maskEpoch ? mask + this.maskAt[type]! : -1;
-      // A type at rest (its texts keep changing) is printed without the memo, by a function
-      // of its own: itemText then runs only for the types the memo serves and for trials,
-      // and in a big dump of varying addresses V8 compiles the small freshText, not itemText.
-      const misses = this.misses[type]!;
+      const lastEnd = n < lastCount ? this.lastEnds[n]! : -1;
+      // The attribute in the last key's place n, header and all (so of the same type and
+      // length), under the same mask: its text. After the few attributes that vary, a key
+      // mostly ends as the last one (tcp_flags after tcp), and this spares them the memo.
+      let repeat = lastEnd - lastStart === align4(len);
+      if (repeat) {
+        const words = this.words, last = this.lastKey, at = base + (off >> 2), from = lastStart >> 2, w = (len + 3) >> 2;
+        for (let i = 0; i < w && repeat; i++) repeat = words[at + i] === last[from + i];
+      }
       let text: string;
-      if (misses < 0) {
-        this.misses[type] = misses + 1;
-        text = this.freshText(p, type, off, len, m, this.maskLenAt(p, m), masked);
-      } else text = this.itemText(p, type, off, len, m, masked);
-      if (text) out += count++ ? `,${text}` : text;
+      if (repeat) text = this.lastTexts[n]!;
+      else {
+        const m = masked && this.maskStamp[type] === this.maskEpoch ? mask + this.maskAt[type]! : -1;
+        // A type at rest (its texts keep changing) is printed without the memo, by a function
+        // of its own: itemText then runs only for the types the memo serves and for trials,
+        // and in a big dump of varying addresses V8 compiles the small freshText, not itemText.
+        const misses = this.misses[type]!;
+        if (misses < 0) {
+          this.misses[type] = misses + 1;
+          text = this.freshText(p, type, off, len, m, this.maskLenAt(p, m), masked);
+        } else text = this.itemText(p, type, off, len, m, masked);
+      }
+      if (text) out += out.length ? `,${text}` : text;
       off += align4(len);
+      lastStart = lastEnd;
       this.lastTypes[n] = type;
       this.lastTexts[n] = text;
       this.lastEnds[n] = off - key;
-      this.lastOuts[n] = out;
-      this.lastCounts[n++] = count;
+      this.lastOuts[n++] = out;
     }
     // An eth_type in the mask only is printed after the rest: the ordinary way does that.
     if (masked && this.maskStamp[KEY_ETHERTYPE] === this.maskEpoch && this.keyStamp[KEY_ETHERTYPE] !== stamp) throw ORDINARY;
@@ -533,30 +519,6 @@ export class FlowLinePrinter {
       this.lastKeyCount = n;
     }
     return out;
-  }
-
-  /**
-   * Finds the tail the key shares with the last one (tailOff, tail, tailStart): from an
-   * attribute boundary of both, past the first n attributes and `from`, the same words.
-   * Only keys whose lengths are whole words are compared from their ends.
-   */
-  private sharedTail(key: number, keyEnd: number, from: number, n: number): void {
-    this.tailOff = -1;
-    const lastCount = this.lastKeyCount, lastLen = this.lastKeyLen;
-    if (lastCount <= n || ((keyEnd - key) & 3) !== 0 || (lastLen & 3) !== 0) return;
-    const words = this.words, last = this.lastKey;
-    const end = this.wordBase + (keyEnd >> 2), lastEnd = lastLen >> 2;
-    const limit = Math.min((keyEnd - from) >> 2, lastEnd - (n ? this.lastEnds[n - 1]! >> 2 : 0));
-    let same = 0;
-    while (same < limit && words[end - 1 - same] === last[lastEnd - 1 - same]) same++;
-    // The last key's first attribute (from the n-th on) that starts within those words.
-    const start = lastLen - (same << 2);
-    let tail = lastCount;
-    while (tail > n && (tail === 1 ? 0 : this.lastEnds[tail - 2]!) >= start) tail--;
-    if (tail === lastCount) return;
-    this.tail = tail;
-    this.tailStart = tail ? this.lastEnds[tail - 1]! : 0;
-    this.tailOff = keyEnd - (lastLen - this.tailStart);
   }
 
   /**

@@ -229,6 +229,19 @@ test('keys that end as the key before did, after attributes that vary in bytes, 
   }
 });
 
+test('an attribute in the key before\'s place with its length and payload but another type prints as its own', () => {
+  for (const options of OPTIONS) {
+    const printer = new FlowLinePrinter(NOW, options);
+    for (let i = 0; i < 60; i++) {
+      // After ipv4, which varies, skb_mark(7) or priority(7): the same 8 bytes but the type.
+      const last = i % 3 === 0 ? { priority: 7 } : { skb_mark: 7 };
+      const key = { in_port: 1, ethertype: 0x0800, ipv4: { ipv4_src: `10.0.0.${i}`, ipv4_dst: '10.1.0.1', ipv4_proto: 6, ipv4_tos: 0, ipv4_ttl: 64, ipv4_frag: 0 }, ...last };
+      const m = reply({ key, actions: [{ output: 1 }] });
+      assert.equal(printed(printer, m), ordinary(m, options), `flow ${i}`);
+    }
+  }
+});
+
 test('replies at any byte alignment in memory, and with non-zero padding, print as formatFlowLine prints them', () => {
   const msgs = fixtureMessages();
   for (const options of OPTIONS) {
