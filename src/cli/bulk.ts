@@ -149,7 +149,10 @@ export function* fileLineBlocks(path: string, onBytes: (n: number) => void): Gen
       // text, copied: the UTF-8 decoder took ~10 ns a byte in the test VM.
       const text = whole && isAscii(bytes) ? bytes.toString('latin1') : decoder.write(bytes);
       whole = bytes[n - 1]! < 0x80;
-      const lines = (partial + text).split('\n');
+      // The line cut by the last block's end joined after the split: partial + text, a
+      // cons string of the whole block, was flattened by split (a copy of the block).
+      const lines = text.split('\n');
+      lines[0] = partial + lines[0]!;
       partial = lines.pop()!;
       yield lines;
     }
