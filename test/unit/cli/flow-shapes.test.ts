@@ -11,12 +11,10 @@ import { join } from 'node:path';
 import { runFlowFile, type LineCommand } from '../../../src/cli/bulk.js';
 import { CliContext } from '../../../src/cli/context.js';
 import type { FlowCommandTarget } from '../../../src/cli/flow-args.js';
-import type { OvsConnection } from '../../../src/client/connection.js';
 import { LineShape } from '../../../src/client/flow-shapes.js';
 import { FlowTable } from '../../../src/client/flows.js';
 import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
-import type { IndexedResult } from '../../../src/nl/socket.js';
-import { answersOf, bulkNumbering, requestsOfMessages } from '../client/fake-batches.js';
+import { answersOf, bulkConnection, requestsOfMessages } from '../client/fake-batches.js';
 import { KeyAttrMemo, parseKeyEntries } from '../../../src/ovs/flowstr/keys.js';
 import { lineSlots, matchSlotLines, slotValue } from '../../../src/ovs/flowstr/slots.js';
 
@@ -31,23 +29,13 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 async function runFile(lines: readonly string[], command: LineCommand, refuse: (hex: string, seen: Set<string>) => number = () => 0): Promise<{ sent: string[]; stderr: string[] }> {
   const sent: string[] = [];
   const seen = new Set<string>();
-  const numbering = bulkNumbering();
-  const numbered = (messages: Buffer, count: number, lastAt: number) => {
-    numbering.check(messages, count, lastAt);
-    return requestsOfMessages(messages);
-  };
-  const conn = {
-    family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
-    async *dump() {},
-    bulkSequence: numbering.bulkSequence,
-    sendMessages: async (messages: Buffer, count: number, lastAt: number): Promise<IndexedResult[]> => answersOf(numbered(messages, count, lastAt).map((r) => {
-      const hex = `${r.cmd}/${r.flags} ${r.fixedHeader!.toString('hex')}`;
-      sent.push(hex);
-      const errno = refuse(hex, seen);
-      seen.add(hex);
-      return errno ? new NetlinkError(errno, 'refused') : undefined;
-    })),
-  } as unknown as OvsConnection;
+  const conn = bulkConnection((messages) => answersOf(requestsOfMessages(messages).map((r) => {
+    const hex = `${r.cmd}/${r.flags} ${r.fixedHeader!.toString('hex')}`;
+    sent.push(hex);
+    const errno = refuse(hex, seen);
+    seen.add(hex);
+    return errno ? new NetlinkError(errno, 'refused') : undefined;
+  })), { async *dump() {} });
   const datapath = { name: 'dp0', ifindex: 5 };
   const table = new FlowTable(conn, datapath, { kernelLog: false });
   const file = join(dir, 'flows');

@@ -7,13 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { OvsConnection } from '../../../src/client/connection.js';
 import { parseActionsText, parseFlowMatch } from '../../../src/client/flow-text.js';
 import { type FlowOp, type FlowSpec, FlowTable, type WrittenOp } from '../../../src/client/flows.js';
 import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
 import { NLM_F_REQUEST, appendGenlRequest, encodeGenlRequest } from '../../../src/nl/message.js';
-import type { IndexedResult } from '../../../src/nl/socket.js';
-import { answersOf, bulkNumbering, requestsOfMessages } from './fake-batches.js';
+import { answersOf, bulkConnection, requestsOfMessages } from './fake-batches.js';
 import { parseFlowKey } from '../../../src/ovs/flowstr/flow.js';
 import { KeyAttrMemo, formatKey, keyAndMask, parseKeyEntries } from '../../../src/ovs/flowstr/keys.js';
 import { FLOW_DP_PORTS, loadFixtures } from '../golden/fixtures.js';
@@ -25,16 +23,10 @@ type Line = [flow: string, actions: string] | [flow: string];
 /** What operateBatches sends for `lines` (request bytes, hex) and each line's error, through the memo or not. */
 async function run(lines: readonly Line[], viaMemo: boolean): Promise<string[]> {
   const out: string[] = [];
-  const numbering = bulkNumbering();
-  const conn = {
-    family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
-    bulkSequence: numbering.bulkSequence,
-    sendMessages: async (messages: Buffer, count: number, lastAt: number): Promise<IndexedResult[]> => {
-      numbering.check(messages, count, lastAt);
-      for (const r of requestsOfMessages(messages)) out.push(encodeGenlRequest(r, 0).toString('hex'));
-      return [];
-    },
-  } as unknown as OvsConnection;
+  const conn = bulkConnection((messages) => {
+    for (const r of requestsOfMessages(messages)) out.push(encodeGenlRequest(r, 0).toString('hex'));
+    return [];
+  });
   const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
   const memo = new KeyAttrMemo();
   const options = { portNumbers: FLOW_DP_PORTS, ...(viaMemo ? { memo } : {}) };
@@ -159,17 +151,9 @@ test('property: parseKeyEntries agrees with parseFlowKey on random keys, repeate
 });
 
 test('an operation of several requests (WrittenOp): its refused ones by index, then how many succeeded', async () => {
-  const numbering = bulkNumbering();
-  const conn = {
-    family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
-    // The kernel refuses the requests whose ovs_header's dp_ifindex (here: the op's tag) is 2.
-    bulkSequence: numbering.bulkSequence,
-    sendMessages: async (messages: Buffer, count: number, lastAt: number): Promise<IndexedResult[]> => {
-      numbering.check(messages, count, lastAt);
-      return answersOf(requestsOfMessages(messages).map((r) => (
-        r.fixedHeader!.readUInt32LE(0) === 2 ? new NetlinkError(errnoNumber('EEXIST')!, 'refused') : undefined)));
-    },
-  } as unknown as OvsConnection;
+  // The kernel refuses the requests whose ovs_header's dp_ifindex (here: the op's tag) is 2.
+  const conn = bulkConnection((messages) => answersOf(requestsOfMessages(messages).map((r) => (
+    r.fixedHeader!.readUInt32LE(0) === 2 ? new NetlinkError(errnoNumber('EEXIST')!, 'refused') : undefined))));
   const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
   /** `tags.length` requests of the flow family, each with its tag as the ovs_header. */
   const written = (tags: number[]): WrittenOp => ({
@@ -201,23 +185,17 @@ test("a batch's requests stay as sent until the batch is answered; after a faile
   /** Each batch as sent (a view of what the flow table laid out), its bytes then, and whether it was answered. */
   const sent: { view: Buffer; bytes: Buffer; answered: boolean }[] = [];
   let sends = 0;
-  const numbering = bulkNumbering();
-  const conn = {
-    family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
-    bulkSequence: numbering.bulkSequence,
-    sendMessages: async (messages: Buffer, count: number, lastAt: number): Promise<IndexedResult[]> => {
-      numbering.check(messages, count, lastAt);
-      const batch = { view: messages, bytes: Buffer.from(messages), answered: false };
-      sent.push(batch);
-      // Answered out of turn, some after later batches were laid out; every 5th send fails whole.
-      const fails = ++sends % 5 === 0;
-      await new Promise((r) => setTimeout(r, (sends * 7) % 5));
-      assert.ok(batch.view.equals(batch.bytes), 'changed before its answer');
-      if (fails) throw new NetlinkError(errnoNumber('ENOBUFS')!, 'lost');
-      batch.answered = true;
-      return [];
-    },
-  } as unknown as OvsConnection;
+  const conn = bulkConnection(async (messages) => {
+    const batch = { view: messages, bytes: Buffer.from(messages), answered: false };
+    sent.push(batch);
+    // Answered out of turn, some after later batches were laid out; every 5th send fails whole.
+    const fails = ++sends % 5 === 0;
+    await new Promise((r) => setTimeout(r, (sends * 7) % 5));
+    assert.ok(batch.view.equals(batch.bytes), 'changed before its answer');
+    if (fails) throw new NetlinkError(errnoNumber('ENOBUFS')!, 'lost');
+    batch.answered = true;
+    return [];
+  });
   const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
   const op = (i: number): FlowOp => {
     const header = Buffer.alloc(8);

@@ -8,7 +8,7 @@ import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
 import { decodeGenlMessage } from '../../../src/nl/family.js';
 import { type GenlRequest, NLM_F_CREATE, parseGenlHeader } from '../../../src/nl/message.js';
 import { DumpInterruptedError, type RequestResult } from '../../../src/nl/socket.js';
-import { answersOf, bulkNumbering, requestsOfMessages } from './fake-batches.js';
+import { answersOf, bulkConnection, requestsOfMessages } from './fake-batches.js';
 import { decodeAttrs } from '../../../src/nl/codec.js';
 import { flowAttrs, flowFamily } from '../../../src/ovs/flow.js';
 
@@ -65,16 +65,7 @@ function fakeConnection(answer: (req: GenlRequest) => NetlinkError | undefined) 
       return error ? { replies: [], error } : { replies: [] };
     });
   };
-  const numbering = bulkNumbering();
-  const conn = {
-    family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
-    batch,
-    bulkSequence: numbering.bulkSequence,
-    sendMessages: async (messages: Buffer, count: number, lastAt: number) => {
-      numbering.check(messages, count, lastAt);
-      return answersOf((await batch(requestsOfMessages(messages))).map((r) => r.error));
-    },
-  } as unknown as OvsConnection;
+  const conn = bulkConnection(async (messages) => answersOf((await batch(requestsOfMessages(messages))).map((r) => r.error)), { batch });
   return { conn, batches, maxInflight: () => maxInflight };
 }
 
