@@ -191,6 +191,16 @@ function u64Text(first: number, second: number): string {
 const NO_PACKETS = ', packets:0, bytes:0';
 const NEVER_USED = ', used:never';
 
+/**
+ * s made one flat string in memory (V8 flattens a string built by concatenation when a
+ * character of it is read), for a text that many lines share: writing the dump's text
+ * then copies it whole per line, not piece by piece through its concatenations again.
+ */
+function flat(s: string): string {
+  s.charCodeAt(0);
+  return s;
+}
+
 /** Whether buf[at, at + len) holds the same bytes as saved[from, from + len). */
 function sameBytes(buf: Buffer, at: number, saved: Buffer, from: number, len: number): boolean {
   for (let i = 0; i < len; i++) if (buf[at + i] !== saved[from + i]) return false;
@@ -273,6 +283,13 @@ export class FlowLinePrinter {
   private readonly nowBig: bigint;
   private readonly portName: ((no: number) => string | undefined) | undefined;
   private readonly emptyActions: string;
+  /**
+   * The end of an idle flow's line (no packets, never used, no TCP flags: most of a big
+   * dump) after its key, for the actions text idleActions: one flat string, not five
+   * concatenated per line.
+   */
+  private idleActions: string | undefined;
+  private idleEnd = '';
 
   constructor(nowMs: bigint, private readonly options: FlowFormatOptions = {}) {
     this.verbose = options.verbose ?? false;
@@ -368,10 +385,8 @@ export class FlowLinePrinter {
         let out = '';
         if (this.verbose && ufid >= 0) out += `ufid:${formatUfid(p.subarray(ufid, ufid + ufidLen))}, `;
         out += this.keyText(p, key, keyEnd, mask, maskEnd);
-        out += stats >= 0 ? this.statsText(p, stats) : NO_PACKETS;
-        out += used >= 0 ? this.usedText(p, used) : NEVER_USED;
-        if (tcpFlags) out += `, flags:${TCP_FLAG_TEXTS[tcpFlags] ??= formatTcpFlagLetters(tcpFlags)}`;
-        if (this.verbose) out += ', dp:ovs';
+        const statsOut = stats >= 0 ? this.statsText(p, stats) : NO_PACKETS;
+        const usedOut = used >= 0 ? this.usedText(p, used) : NEVER_USED;
         let actionsOut = this.emptyActions;
         if (actions >= 0) {
           // The last flow's actions compared here, not in actionsText: flows mostly share their
@@ -384,8 +399,18 @@ export class FlowLinePrinter {
           }
           actionsOut = same ? last!.text : this.actionsText(p, actions, actionsEnd);
         }
-        out += `, actions:${actionsOut}`;
-        text += `${out}\n`;
+        if (statsOut === NO_PACKETS && usedOut === NEVER_USED && !tcpFlags) {
+          if (actionsOut !== this.idleActions) {
+            this.idleActions = actionsOut;
+            this.idleEnd = flat(`${NO_PACKETS}${NEVER_USED}${this.verbose ? ', dp:ovs' : ''}, actions:${actionsOut}\n`);
+          }
+          text += out + this.idleEnd;
+        } else {
+          out += statsOut + usedOut;
+          if (tcpFlags) out += `, flags:${TCP_FLAG_TEXTS[tcpFlags] ??= formatTcpFlagLetters(tcpFlags)}`;
+          if (this.verbose) out += ', dp:ovs';
+          text += `${out}, actions:${actionsOut}\n`;
+        }
       } catch (err) {
         text += `${this.ordinary(err, parseMessages(p.subarray(msg, end))[0]!)}\n`;
       }
@@ -458,7 +483,8 @@ export class FlowLinePrinter {
       const reach = same << 2;
       while (n < lastCount && this.lastEnds[n]! <= reach) this.keyStamp[this.lastTypes[n++]!] = stamp;
       if (n) {
-        out = this.lastOuts[n - 1]!;
+        // Flat once, then shared by every line that starts so.
+        out = flat(this.lastOuts[n - 1]!);
         from = key + this.lastEnds[n - 1]!;
       }
     }

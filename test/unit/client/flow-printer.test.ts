@@ -229,6 +229,19 @@ test('keys that end as the key before did, after attributes that vary in bytes, 
   }
 });
 
+test('idle flows and flows with statistics, a last use or TCP flags alone, under actions that change now and then', () => {
+  for (const options of OPTIONS) {
+    const printer = new FlowLinePrinter(NOW, options);
+    for (let i = 0; i < 60; i++) {
+      const key = { in_port: 1, ethertype: 0x0800, ipv4: { ipv4_src: `10.0.0.${i}`, ipv4_dst: '10.1.0.1', ipv4_proto: 6, ipv4_tos: 0, ipv4_ttl: 64, ipv4_frag: 0 } };
+      const actions = i % 9 === 4 ? undefined : [{ output: 1 + (i >> 4) }];
+      const more = i % 5 === 1 ? { tcp_flags: 0x12 } : i % 5 === 2 ? { used: NOW - 20n } : i % 5 === 3 ? { stats: { n_packets: 1n, n_bytes: 60n } } : {};
+      const m = reply({ key, ...(actions ? { actions } : {}), ...more });
+      assert.equal(printed(printer, m), ordinary(m, options), `flow ${i}`);
+    }
+  }
+});
+
 test('an attribute in the key before\'s place with its length and payload but another type prints as its own', () => {
   for (const options of OPTIONS) {
     const printer = new FlowLinePrinter(NOW, options);
