@@ -19,19 +19,30 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { RESULT_MARK, VM_OPTIONS } from './options.mjs';
+import { RESULT_MARK, SECTIONS, VM_OPTIONS, commandLine } from './options.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const { values: opts } = parseArgs({
-  options: {
-    ...VM_OPTIONS,
-    'no-vm': { type: 'boolean', default: false },
-    'no-write': { type: 'boolean', default: false },
-    from: { type: 'string' },
-  },
-});
+const opts = commandLine({
+  ...VM_OPTIONS,
+  'no-vm': { type: 'boolean', default: false },
+  'no-write': { type: 'boolean', default: false },
+  from: { type: 'string' },
+}, `usage: npm run bench -- [--reps N] [--flows N] [--big N] [--only SECTIONS] [--no-vm] [--profile] [--no-write] [--from FILE]
+
+Measures ovsdp against ovs-dpctl 3.1 and ovs-vswitchd 3.1 on the same work: the codec on
+this host, then everything else in one VM run (vm/run), where ratios are taken. Prints
+the table and writes BENCHMARKS.md (how to read it is there).
+
+  --reps N         repetitions of each measure (default ${VM_OPTIONS.reps.default}; process start and add-flow take 3 times as many)
+  --flows N        flows in the add-flows / dump-flows / del-flows files (default ${VM_OPTIONS.flows.default})
+  --big N          flows of the bounded-memory run, ovsdp alone (default ${VM_OPTIONS.big.default})
+  --only SECTIONS  some of the VM's sections, comma-separated: ${SECTIONS.join(', ')}
+  --no-vm          the codec alone
+  --profile        each ovsdp process under --cpu-prof; prints where its time went
+  --no-write       print the table, leave BENCHMARKS.md as it is
+  --from FILE      render the table and BENCHMARKS.md again from a results file (dist/bench/last.json) without measuring
+`);
 
 /** Runs a command; stderr passes through, stdout is returned. */
 function run(cmd, args, { passStdout = false } = {}) {
@@ -57,7 +68,16 @@ let codec;
 let vm = { error: 'not run (--no-vm)' };
 let measuredOn = new Date().toISOString();
 if (opts.from) {
-  ({ codec, vm, measuredOn } = JSON.parse(readFileSync(opts.from, 'utf8')));
+  try {
+    ({ codec, vm, measuredOn } = JSON.parse(readFileSync(opts.from, 'utf8')));
+  } catch (err) {
+    process.stderr.write(`bench: --from ${opts.from}: ${err.code === undefined ? 'not a results file' : 'cannot read it'} (${err.message.replace(/\s+/g, ' ')})\n`);
+    process.exit(1);
+  }
+  if (!codec || !vm) {
+    process.stderr.write(`bench: --from ${opts.from}: not a results file (no codec or vm results)\n`);
+    process.exit(1);
+  }
 } else {
   process.stderr.write('bench: codec on the host\n');
   const codecRun = await run(process.execPath, [path.join(here, 'codec.mjs'), '--json']);

@@ -20,19 +20,18 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statS
 import { cpus, release } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { RESULT_MARK, VM_OPTIONS } from './options.mjs';
+import { RESULT_MARK, SECTIONS, VM_OPTIONS, commandLine } from './options.mjs';
 import { formatSummary, summarizeProfiles } from './profile-summary.mjs';
 import { FLOW_ACTIONS, flowKey, flowLineText, writeLines } from './workloads.mjs';
 
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
-const { values: opts } = parseArgs({ options: VM_OPTIONS });
+const opts = commandLine(VM_OPTIONS, 'usage: node scripts/bench/vm.mjs [--reps N] [--flows N] [--big N] [--only SECTIONS] [--profile]   (in the VM, as root: run.mjs runs it)\n');
 const REPS = Number(opts.reps);
 const FLOWS = Number(opts.flows);
 const BIG = Number(opts.big);
-const sections = new Set((opts.only ?? 'startup,bulk,floor,latency,big,misses').split(','));
+const sections = new Set(opts.only?.split(',') ?? SECTIONS);
 const TMP = '/tmp/ovsdp-bench';
 rmSync(TMP, { recursive: true, force: true });
 mkdirSync(TMP, { recursive: true });
