@@ -133,6 +133,11 @@ if (b && !b.error) {
     // What no JavaScript add-flows could beat here: node's start plus the kernel's work.
     const best = st.node.median + f.raw.median;
     rows.push([`… floor: node -e 0 + the kernel taking the same puts pre-encoded, 64 per sendmsg`, `${fmtMs(best)} (${fmtMs(st.node.median)} + ${fmtMs(f.raw.median)})`, `${fmtMs(d.add.median)} ovs-dpctl`, fmtX(d.add.median / best), '']);
+    // What add-flows would take with ovsdp's start as it is and no time per line at all.
+    if (o.empty) {
+      const started = o.empty.median + f.raw.median;
+      rows.push([`… ovsdp's start (its dump-flows of the empty datapath) + the kernel taking the puts`, `${fmtMs(started)} (${fmtMs(o.empty.median)} + ${fmtMs(f.raw.median)})`, `${fmtMs(d.add.median)} ovs-dpctl`, fmtX(d.add.median / started), '']);
+    }
   }
 } else todo('add-flows / dump-flows / del-flows', b?.error ?? 'not run');
 if (vm.latency && !vm.latency.error) {
@@ -195,7 +200,9 @@ runs do not compare, ratios within a run do, and neither is what real hardware w
 - **Floor** (\`scripts/bench/add-flows-floor.mjs\`): the same puts encoded before the clock
   starts and sent from a running node process, 64 per sendmsg with 8 in flight; with
   \`node -e 0\` added, what no add-flows written in JavaScript could beat in this VM. Its
-  ratio is the best add-flows could reach against ovs-dpctl here.
+  ratio is the best add-flows could reach against ovs-dpctl here. With ovsdp's dump-flows
+  of the empty datapath added instead (the next row), what add-flows would take with the
+  start-up it has and no time spent per line.
 - **Miss handling** (\`scripts/bench/misses.mjs\`, \`missgen.py\`): two namespaces on
   ports 1 and 2; a burst of UDP packets, each the first of a new connection (its own
   source port), and the rule \`in_port=1,udp,actions=mod_tp_src:5000,output:2\` under
@@ -223,11 +230,18 @@ so the hot paths are kept to a few small functions. Where add-flows' time goes: 
 command's start (node, the bundle, the family and datapath lookups: the dump-flows of an
 empty datapath row), the kernel's work on the puts (the floor row, which varies from run
 to run), and what is left, JavaScript reading the lines: a line that takes the shape of
-an earlier one costs about 1 µs on the host (\`scripts/bench/parse-profile.mjs\`), one
-that is parsed whole about 4 µs once warm. Start-up runs from one bundled script with V8
-code caches made at build time, one by running the flow commands against a stand-in for
-the kernel (\`scripts/build-bundle.mjs\`): \`--version\` costs about 120 ms more than
-\`node -e 0\`. Node's switches do not help: \`--jitless\` and \`--no-opt\` made a 20,000-flow
+an earlier one costs under 1 µs on the host (\`scripts/bench/parse-profile.mjs\`), one
+that is parsed whole about 4 µs once warm. The two floor rows bound it: node's own start
+plus the kernel's work is what no JavaScript could beat, and ovsdp's flow-command start
+plus the kernel's work is what add-flows would take with no time per line at all, so
+while that start stays near half a second here, 3x is out of reach in this VM. Start-up
+runs from one bundled script with V8 code caches made at build time, one by running the
+flow commands against a stand-in for the kernel (\`scripts/build-bundle.mjs\`):
+\`--version\` costs about 120 ms more than \`node -e 0\`. A V8 start-up snapshot of the
+warmed-up CLI (\`node --snapshot-blob\`) was tried and left out: it halves \`--version\` on
+the host, but in the VM its 6 MB blob loads no faster than the bundle and its code cache,
+and a blob loads only on the CPU it was made on (Node checks V8's CPU features, so one
+made on the host is refused in the VM). Node's switches do not help: \`--jitless\` and \`--no-opt\` made a 20,000-flow
 add-flows three times as slow; \`--maglev\`, \`--no-sparkplug\`, \`--always-sparkplug\`,
 \`--max-lazy\`, \`--interrupt-budget\`, \`--max-inlined-bytecode-size-cumulative\` and
 \`--no-lazy-feedback-allocation\` all stayed within the noise (about 10%) of the default.
@@ -248,6 +262,7 @@ npm install
 npm run bench                  # build, codec on the host, one VM run (5-15 minutes, by the host's load)
 npm run bench -- --reps 1 --only bulk,startup   # fewer repetitions, some sections
 npm run bench -- --profile     # also print where ovsdp's time goes (node --cpu-prof)
+npm run bench -- --help        # every option
 \`\`\`
 
 Sections: \`startup\`, \`bulk\`, \`floor\`, \`latency\`, \`big\`, \`misses\`. \`--flows N\` and
