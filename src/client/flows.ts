@@ -17,7 +17,7 @@
  * reason the openvswitch module logged is attached (NetlinkError.reason, kernel-log.ts).
  */
 import { MessageBuilder, align4, attrTypeField, encodeAttr, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
-import { NetlinkError, errnoName } from '../nl/errors.js';
+import { NetlinkError, errnoName, withoutStacks } from '../nl/errors.js';
 import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js';
 import { type GenlRequest, NLM_F_CREATE, NLM_F_ECHO, NLM_F_REQUEST, appendGenlRequest } from '../nl/message.js';
 import { DumpInterruptedError, type IndexedResult } from '../nl/socket.js';
@@ -584,13 +584,18 @@ export class FlowTable {
     return new BulkRequests(await this.requestBase());
   }
 
-  /** Sets the errors of a batch's refused requests, explained, with the kernel's logged reasons. */
+  /**
+   * Sets the errors of a batch's refused requests, explained, with the kernel's logged
+   * reasons; made without stack traces (a file's lines may be refused by the thousand).
+   */
   private explainRefusals<T>(refused: readonly Refusal<T>[], dpName: string): void {
     const reasons = this.reasonsFor(refused.filter((f) => isErrno(f.error, EINVAL_NAME)).length);
-    for (const f of refused) {
-      const reason = isErrno(f.error, EINVAL_NAME) ? reasons.shift() : undefined;
-      f.result.error = explainOpError(reason ? this.withReason(f.error, [reason]) : f.error, f.op, dpName);
-    }
+    withoutStacks(() => {
+      for (const f of refused) {
+        const reason = isErrno(f.error, EINVAL_NAME) ? reasons.shift() : undefined;
+        f.result.error = explainOpError(reason ? this.withReason(f.error, [reason]) : f.error, f.op, dpName);
+      }
+    });
   }
 
   /**

@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { RawNetlinkSocket } from 'netlink/dist/raw.js';
 import { MessageBuilder, align4, littleEndianHost } from './codec.js';
-import { NetlinkError, errnoName, errnoNumber, type NetlinkOperation } from './errors.js';
+import { NetlinkError, errnoName, errnoNumber, type NetlinkOperation, withoutStacks } from './errors.js';
 import {
   type GenlRequest, type NetlinkMessage, NETLINK_GENERIC, NLMSG_HDRLEN, NLMSG_DONE, NLMSG_ERROR, NLMSG_OVERRUN, NLM_F_ACK, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_REQUEST, errorCode,
   appendGenlRequest, parseMessages,
@@ -502,7 +502,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
 
   private kernelError(errno: number, op: NetlinkOperation | undefined): NetlinkError {
     const what = op ? `${op.family} ${op.command}` : 'request';
-    return new NetlinkError(errno, `${what} failed: ${errnoMessage(errno)}`, op ? { operation: op } : {});
+    return withoutStacks(() => new NetlinkError(errno, `${what} failed: ${errnoMessage(errno)}`, op ? { operation: op } : {}));
   }
 
   private onSocketError(err: { errno: number; code: string; message: string }): void {

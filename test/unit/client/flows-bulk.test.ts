@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseActionsText, parseFlowMatch } from '../../../src/client/flow-text.js';
 import { type FlowOp, type FlowSpec, FlowTable, type WrittenOp } from '../../../src/client/flows.js';
-import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
+import { NetlinkError, errnoNumber, withoutStacks } from '../../../src/nl/errors.js';
 import { NLM_F_REQUEST, appendGenlRequest, encodeGenlRequest } from '../../../src/nl/message.js';
 import { answersOf, bulkConnection, requestsOfMessages } from './fake-batches.js';
 import { parseFlowKey } from '../../../src/ovs/flowstr/flow.js';
@@ -179,6 +179,35 @@ test('an operation of several requests (WrittenOp): its refused ones by index, t
     [3, 0, undefined, true], [3, 1, undefined, true],
     [4, undefined, 3, false],
   ]);
+});
+
+test('refused lines are explained without stack traces (a file may be refused by the thousand); stacks are back after the run', async () => {
+  const conn = bulkConnection((messages) => answersOf(requestsOfMessages(messages).map(() => new NetlinkError(errnoNumber('EEXIST')!, 'refused'))));
+  const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
+  const written = (): WrittenOp => ({
+    kind: 'written', mode: 'create', count: 1,
+    appendTo: (out, seq) => {
+      const at = out.length;
+      appendGenlRequest(out, { family: 0x20, cmd: 1, version: 1, flags: 0, fixedHeader: Buffer.alloc(4) }, seq, NLM_F_REQUEST);
+      return at;
+    },
+  });
+  const errors: Error[] = [];
+  for await (const batch of table.operateBatches([1, 2, 3], written, { batchSize: 2 })) for (const r of batch) errors.push(r.error!);
+  assert.equal(errors.length, 3);
+  for (const err of errors) {
+    assert.match(err.message, /already exists in dp0/);
+    assert.equal(err.stack, `NetlinkError: ${err.message}`);
+  }
+  assert.match(new Error('after').stack!, /\n    at /);
+});
+
+test('withoutStacks: errors made inside have no frames, the limit is back afterwards, also after a throw', () => {
+  const limit = Error.stackTraceLimit;
+  assert.equal(withoutStacks(() => new Error('inside')).stack, 'Error: inside');
+  assert.throws(() => withoutStacks(() => { throw new Error('thrown'); }), (err: Error) => err.stack === 'Error: thrown');
+  assert.equal(Error.stackTraceLimit, limit);
+  assert.match(new Error('outside').stack!, /\n    at /);
 });
 
 test("a batch's requests stay as sent until the batch is answered; after a failed send, for good", async () => {
