@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run build` after tsc: the CLI as one script, dist/bundle/cli.js, plus V8 code
-// caches for it, dist/bundle/cli.js[.flows][.threads].cache. bin/ovsdp runs these when
+// caches for it, dist/bundle/cli.js[.bulk|.dump|.single][.threads].cache. bin/ovsdp runs these when
 // they are at least as new as the tsc output (dist/.tsbuildinfo), else
 // dist/src/cli/main.js as before.
 //
@@ -146,15 +146,16 @@ writeFileSync(`${bundle}.tmp`, outputFiles[0].contents);
 renameSync(`${bundle}.tmp`, bundle);
 
 // The caches, made by running the script as bin/ovsdp would through commands, so that the
-// functions they call come compiled: one made by the flow commands (run against a stand-in
-// kernel, bundle-cache.cjs), which bin/ovsdp takes for those, and one by commands that need
-// no kernel, for the rest. Each holds only what its commands compiled: a cache costs each
+// functions they call come compiled: one per kind of flow command (bulk, dump, single: run
+// against a stand-in kernel, bundle-cache.cjs), which bin/ovsdp takes for those, and one by
+// commands that need no kernel, for the rest. Each holds only what its commands compiled: a cache costs each
 // start-up that takes it its reading (host ~0.3 ms per 100 KB, ~20 times that in the test
 // VM). V8 takes a cache only under the node flags it was made with: each is made for
 // the flags of bin/ovsdp's #! line and for `node bin/ovsdp`.
 const binFlags = readFileSync(path.join(root, 'bin/ovsdp'), 'utf8').split('\n', 1)[0].split(/\s+/).slice(3);
 for (const [flags, threads] of [[binFlags, ''], [[], '.threads']]) {
-  for (const [commands, name] of [['general', ''], ['flows', '.flows']]) {
+  for (const commands of ['general', 'bulk', 'dump', 'single']) {
+    const name = commands === 'general' ? '' : `.${commands}`;
     const file = `${bundle}${name}${threads}.cache`;
     // Its commands' stderr (add-flows' summaries) is shown only when something failed.
     const made = spawnSync(process.execPath, [...flags, path.join(root, 'scripts/bundle-cache.cjs'), bundle, file, commands], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
@@ -162,6 +163,6 @@ for (const [flags, threads] of [[binFlags, ''], [[], '.threads']]) {
     console.error(`${made.stderr}build-bundle: making the code cache ${path.basename(file)} failed`);
     // Without theirs, the flow commands take the general cache (slower to start, the same
     // results); test/unit/cli/bin.test.ts fails on the missing cache.
-    if (commands !== 'flows') process.exit(1);
+    if (commands === 'general') process.exit(1);
   }
 }

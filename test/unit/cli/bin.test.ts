@@ -74,7 +74,10 @@ test('bin/ovsdp: each code cache the build made is one V8 takes for the bundle, 
     return;
   }
   const caches = readdirSync(dir).filter((name) => name.endsWith('.cache'));
-  assert.deepEqual(caches.sort(), ['cli.js.cache', 'cli.js.flows.cache', 'cli.js.flows.threads.cache', 'cli.js.threads.cache']);
+  assert.deepEqual(caches.sort(), [
+    'cli.js.bulk.cache', 'cli.js.bulk.threads.cache', 'cli.js.cache', 'cli.js.dump.cache', 'cli.js.dump.threads.cache',
+    'cli.js.single.cache', 'cli.js.single.threads.cache', 'cli.js.threads.cache',
+  ]);
   // The flags of bin/ovsdp's #! line (after "/usr/bin/env -S node").
   const binFlags = readFileSync(bin, 'utf8').split('\n', 1)[0]!.split(/\s+/).slice(3);
   for (const name of caches) {
