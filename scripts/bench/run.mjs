@@ -235,8 +235,9 @@ that is parsed whole about 4 µs once warm. The two floor rows bound it: node's 
 plus the kernel's work is what no JavaScript could beat, and ovsdp's flow-command start
 plus the kernel's work is what add-flows would take with no time per line at all, so
 while that start stays near half a second here, 3x is out of reach in this VM. Start-up
-runs from one bundled script with V8 code caches made at build time, one by running the
-flow commands against a stand-in for the kernel (\`scripts/build-bundle.mjs\`):
+runs from one bundled script with V8 code caches made at build time, one per kind of
+flow command by running those commands against a stand-in for the kernel
+(\`scripts/build-bundle.mjs\`):
 \`--version\` costs about 120 ms more than \`node -e 0\`. A V8 start-up snapshot of the
 warmed-up CLI (\`node --snapshot-blob\`) was tried and left out: it halves \`--version\` on
 the host, but in the VM its 6 MB blob loads no faster than the bundle and its code cache,
