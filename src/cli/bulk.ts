@@ -20,7 +20,7 @@ import type { GenlRequest } from '../nl/message.js';
 import type { CliContext } from './context.js';
 import { UsageError } from './context.js';
 import { errorLine } from './dp-args.js';
-import { type FlowCommandTarget, portMaps } from './flow-args.js';
+import { type FlowCommandTarget, PortNameProbe, portMaps } from './flow-args.js';
 import { Progress } from './render/progress.js';
 import { writeStderr } from './stdio.js';
 import { KeyAttrMemo, type MemoAttr, parseKeyEntries } from '../ovs/flowstr/keys.js';
@@ -291,6 +291,12 @@ const ACTIONS_CACHE_SIZE = 4096;
 
 const VERBS: Record<LineCommand, string> = { add: 'added', modify: 'modified', delete: 'deleted' };
 
+/**
+ * What toOp throws for a line that looked a port name up before the ports were listed,
+ * and for the items after it: they are taken again once the ports are (never reported).
+ */
+const PORTS_WANTED = new Error('waits for the datapath\'s ports');
+
 /** A parse error of the part of a line that starts at `column`, as a LineError with the line's column. */
 function atColumn(err: unknown, column: number): unknown {
   return err instanceof FlowParseError ? new LineError(err.detail, column + err.position) : err;
@@ -306,10 +312,18 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
       throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
     }
   }
-  const ports = await portMaps(target.conn, target.datapath);
+  /**
+   * The datapath's ports by name: a probe until a line looks a name up (most files name
+   * ports by number). That line and every item after it then wait: the run stops after
+   * the items it has taken (portsWanted), the ports are listed, and a second run takes
+   * them again with the names, as if the ports had been listed from the start.
+   */
+  const probe = new PortNameProbe();
+  let portNumbers: ReadonlyMap<string, number> = probe;
+  const portsWanted = (): boolean => probe.asked && portNumbers === probe;
   // Lines mostly repeat key attributes (in_port, eth, ...): each repeat is parsed once.
   const memo = new KeyAttrMemo();
-  const textOptions = { portNumbers: ports.numbers, memo };
+  const textOptions = { portNumbers, memo };
 
   const actionsByText = new Map<string, FlowActions>();
   let lastActionsText: string | undefined;
@@ -321,6 +335,7 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
    * laid out here and may become a shape.
    */
   const toOp = (item: Item): FlowOp => {
+    if (portsWanted()) throw PORTS_WANTED;
     if (item.command === undefined) throw item.error;
     if ('kind' in item) return item;
     // Split before a shape that its block's earlier lines made: it may have it (not if no
@@ -329,7 +344,14 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
       const shaped = shapes.run([item.line], 0, 1, item.lineNo);
       if (shaped) return shaped;
     }
-    const op = lineOp(item);
+    let op: FlowOp;
+    try {
+      op = lineOp(item);
+    } catch (err) {
+      throw portsWanted() ? PORTS_WANTED : err;
+    }
+    // Also when the line parsed: an action word (pop_vlan) is a port's name first.
+    if (portsWanted()) throw PORTS_WANTED;
     if ((op.kind !== 'putAttrs' && op.kind !== 'delAttrs') || !shapes.wanted()) return op;
     const mode = op.kind === 'putAttrs' ? op.mode : undefined;
     const req = requests.request(op);
@@ -353,7 +375,7 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
     // wrong with it, if anything).
     let keyAttrs: MemoAttr[] | undefined;
     let match: ReturnType<typeof parseFlowMatch> | undefined;
-    if (parseKeyEntries(line.flow, memo, ports.numbers)) {
+    if (parseKeyEntries(line.flow, memo, portNumbers)) {
       keyAttrs = memo.list.slice(0, memo.listLength);
       if (line.command === 'delete') return { kind: 'delAttrs', keyAttrs };
     } else {
@@ -411,20 +433,33 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
    * outlive young collections, which then copy them (measured: scavenges 6-9 times longer).
    * One array for every step: the flow table reads a block through before it asks for the
    * next (operateBlocks), and a fresh empty array (small-integer elements until the first
-   * item) deoptimized collect's push, compiled for arrays of objects.
+   * item) deoptimized collect's push, compiled for arrays of objects. `pending` (the items
+   * a run stopped before) come first.
    */
-  function* fileItemBlocks(): Generator<Item[]> {
-    let linesBefore = 0;
-    const items: Item[] = [];
-    for (const lines of fileLineBlocks(file, countBytes)) {
-      for (let i = 0; i < lines.length;) {
-        items.length = 0;
-        i = collect(lines, i, linesBefore + 1, items);
-        if (items.length) yield items;
+  function* fileItemBlocks(pending: Item[]): Generator<Item[]> {
+    if (pending.length) yield pending;
+    for (;;) {
+      if (portsWanted()) return;
+      if (next === lines.length) {
+        linesBefore += lines.length;
+        const step = lineBlocks!.next();
+        if (step.done) return;
+        lines = step.value;
+        next = 0;
+        continue;
       }
-      linesBefore += lines.length;
+      items.length = 0;
+      next = collect(lines, next, linesBefore + 1, items);
+      if (items.length) yield items;
     }
   }
+  // Where the file's items stand between the two runs (see portNumbers): the read block,
+  // the index of its next line, the lines before it.
+  const lineBlocks = file === '-' ? undefined : fileLineBlocks(file, countBytes);
+  let lines: string[] = [];
+  let next = 0;
+  let linesBefore = 0;
+  const items: Item[] = [];
   /**
    * The items of lines[i], lines[i + 1], ... into `items` until it has ITEMS_PER_STEP or the
    * lines end (lines[0] is line `firstLineNo`); returns the index after the last line read.
@@ -439,17 +474,28 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
     }
     return i;
   }
-  async function* stdinItems(): AsyncGenerator<Item> {
-    let lineNo = 0;
-    for await (const text of stdinLines(countBytes)) {
-      lineNo++;
+  /** Standard input's items, after `pending`. */
+  async function* stdinItems(pending: Item[]): AsyncGenerator<Item> {
+    yield* pending;
+    for (;;) {
+      if (portsWanted()) return;
+      const step = await stdin!.next();
+      if (step.done) return;
+      const text = step.value;
+      stdinLineNo++;
       learntAtCollect = shapes.learnt;
-      const it = shapes.run([text], 0, 1, lineNo) ?? item(lineNo, text);
+      const it = shapes.run([text], 0, 1, stdinLineNo) ?? item(stdinLineNo, text);
       if (it) yield it;
     }
   }
+  const stdin = file === '-' ? stdinLines(countBytes) : undefined;
+  let stdinLineNo = 0;
 
-  const batches = file === '-' ? target.table.operateBatches(stdinItems(), toOp, { requests }) : target.table.operateBlocks(fileItemBlocks(), toOp, { requests });
+  /** The items a run stopped before (PORTS_WANTED), in order. */
+  const pending: Item[] = [];
+  const operate = (waiting: Item[]): AsyncGenerator<BulkResult<Item>[]> => file === '-'
+    ? target.table.operateBatches(stdinItems(waiting), toOp, { requests })
+    : target.table.operateBlocks(fileItemBlocks(waiting), toOp, { requests });
   /**
    * Counts a batch's results and reports its failures. A function of its own: the loop
    * over every line's result in runFlowFile made V8 optimize all of runFlowFile (on stack),
@@ -460,6 +506,10 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
       const result = results[i]!;
       const { lineNo, command } = result.item;
       if (result.error) {
+        if (result.error === PORTS_WANTED) {
+          pending.push(result.item);
+          continue;
+        }
         failed++;
         progress.clear();
         const column = result.error instanceof LineError && result.error.column !== undefined ? `, column ${result.error.column}` : '';
@@ -467,10 +517,23 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
       } else if (command) counts[command] += result.count ?? 1;
     }
   };
-  for await (const results of batches) {
-    tally(results);
-    const done = counts.add + counts.modify + counts.delete;
-    progress.update(totalBytes === undefined ? { done, failed } : { done, failed, bytes, totalBytes });
+  try {
+    for (;;) {
+      for await (const results of operate(pending.splice(0))) {
+        tally(results);
+        const done = counts.add + counts.modify + counts.delete;
+        progress.update(totalBytes === undefined ? { done, failed } : { done, failed, bytes, totalBytes });
+      }
+      if (!pending.length) break;
+      portNumbers = textOptions.portNumbers = (await portMaps(target.conn, target.datapath)).numbers;
+      // An action word is looked up as a port's name first, and parsed as an action when
+      // it names none (pop_vlan): the actions parsed with the probe are parsed again.
+      actionsByText.clear();
+      lastActionsText = undefined;
+    }
+  } finally {
+    lineBlocks?.return(undefined);
+    await stdin?.return(undefined);
   }
   progress.clear();
   const parts = (Object.keys(counts) as LineCommand[]).filter((c) => counts[c] > 0).map((c) => `${counts[c]} ${VERBS[c]}`);

@@ -5,14 +5,12 @@ import { checkArgCount, withFlowTable } from './flow-args.js';
 
 async function run(args: string[], context: () => CliContext): Promise<void> {
   checkArgCount('del-flows', args, 0, 2, '[DP] [FILE]');
-  // DP FILE reads a file, whose ports are listed; one argument more likely names the
-  // datapath to flush.
   await withFlowTable(args, 2, async (target) => {
     // As ovs-dpctl: one argument is the datapath when one has that name, else a file.
     if (target.rest.length === 0) return target.table.flush();
     const { runFlowFile } = await import('./bulk.js');
     return runFlowFile(context(), target, target.rest[0]!, 'delete', 'del-flows');
-  }, { listsPorts: args.length === 2 });
+  });
 }
 
 export const plain = { minArgs: 0, run };

@@ -34,29 +34,21 @@ export async function splitDatapathArg(conn: OvsConnection, args: readonly strin
   throw new UsageError(`several datapaths exist (${all.map((d) => d.name).join(', ')}): name one`);
 }
 
-export interface FlowTableUse {
-  /** The command lists the datapath's ports (portMaps), whatever its input says. */
-  listsPorts?: boolean;
-}
-
 /**
  * Runs `fn` with a connection and the flow table of the datapath the arguments name; the
  * connection is closed afterwards.
  */
 export async function withFlowTable<T>(
-  args: readonly string[], maxArgs: number, fn: (target: FlowCommandTarget) => Promise<T>, use: FlowTableUse = {},
+  args: readonly string[], maxArgs: number, fn: (target: FlowCommandTarget) => Promise<T>,
 ): Promise<T> {
   // Loaded together: start-up waits for one round of module loading, not two.
-  const [{ OvsConnection }, { FlowTable }, { flowFamily }, vport] = await Promise.all([
+  const [{ OvsConnection }, { FlowTable }, { flowFamily }] = await Promise.all([
     import('../client/connection.js'), import('../client/flows.js'), import('../ovs/flow.js'),
-    use.listsPorts ? import('../ovs/vport.js') : undefined,
   ]);
   const conn = new OvsConnection();
-  // ovs_flow's id (and ovs_vport's, for a command that lists ports) is asked for with the
-  // datapath's family, not a round trip later each (the connection caches it; a failure
-  // is seen, as before, by the first request that needs it).
+  // ovs_flow's id is asked for with the datapath's family, not a round trip later (the
+  // connection caches it; a failure is seen, as before, by the first request that needs it).
   conn.family(flowFamily).catch(() => undefined);
-  if (vport) conn.family(vport.vportFamily).catch(() => undefined);
   let table: FlowTable | undefined;
   try {
     const { datapath, rest } = await splitDatapathArg(conn, args, maxArgs);
@@ -86,7 +78,7 @@ export async function portMaps(conn: OvsConnection, datapath: Datapath): Promise
 }
 
 /** A port name map that remembers being asked, so that a parse tells whether the ports were needed. */
-class PortNameProbe extends Map<string, number> {
+export class PortNameProbe extends Map<string, number> {
   asked = false;
 
   override get(_name: string): number | undefined {

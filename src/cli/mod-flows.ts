@@ -7,7 +7,7 @@ async function run(args: string[], context: () => CliContext): Promise<void> {
   checkArgCount('mod-flows', args, 1, 2, '[DP] FILE');
   // The bulk code loads while the connection is set up.
   const bulk = import('./bulk.js');
-  await withFlowTable(args, 2, async (target) => (await bulk).runFlowFile(context(), target, target.rest[0]!, 'modify', 'mod-flows'), { listsPorts: true });
+  await withFlowTable(args, 2, async (target) => (await bulk).runFlowFile(context(), target, target.rest[0]!, 'modify', 'mod-flows'));
 }
 
 export const plain = { minArgs: 1, run };

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { runFlowFile, type LineCommand } from '../../../src/cli/bulk.js';
 import { CliContext } from '../../../src/cli/context.js';
 import type { FlowCommandTarget } from '../../../src/cli/flow-args.js';
@@ -23,10 +24,14 @@ test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 /**
  * What runFlowFile sends for `lines` (each request: command, flags, ovs_header and
- * attributes in hex) and what it reports on stderr. `refuse` names requests (by their
- * hex) the fake kernel answers with an errno.
+ * attributes in hex), what it reports on stderr and how many times it listed the ports.
+ * `refuse` names requests (by their hex) the fake kernel answers with an errno; the
+ * datapath has `ports`; the lines are read from `file` ("-": standard input).
  */
-async function runFile(lines: readonly string[], command: LineCommand, refuse: (hex: string, seen: Set<string>) => number = () => 0): Promise<{ sent: string[]; stderr: string[] }> {
+async function runFile(
+  lines: readonly string[], command: LineCommand, refuse: (hex: string, seen: Set<string>) => number = () => 0,
+  { ports = {}, file = join(dir, 'flows') }: { ports?: Record<string, number>; file?: string } = {},
+): Promise<{ sent: string[]; stderr: string[]; dumps: number }> {
   const sent: string[] = [];
   const seen = new Set<string>();
   const conn = bulkConnection((messages) => answersOf(requestsOfMessages(messages).map((r) => {
@@ -35,11 +40,19 @@ async function runFile(lines: readonly string[], command: LineCommand, refuse: (
     const errno = refuse(hex, seen);
     seen.add(hex);
     return errno ? new NetlinkError(errno, 'refused') : undefined;
-  })), { async *dump() {} });
+  })), {
+    async *dump() {
+      dumps++;
+      for (const [name, portNo] of Object.entries(ports)) yield { header: { dp_ifindex: 5 }, attrs: { port_no: portNo, type: 'netdev', name } };
+    },
+  });
+  let dumps = 0;
   const datapath = { name: 'dp0', ifindex: 5 };
   const table = new FlowTable(conn, datapath, { kernelLog: false });
-  const file = join(dir, 'flows');
-  writeFileSync(file, lines.join('\n') + '\n');
+  const text = lines.join('\n') + '\n';
+  const stdin = Object.getOwnPropertyDescriptor(process, 'stdin')!;
+  if (file === '-') Object.defineProperty(process, 'stdin', { value: Readable.from([Buffer.from(text)]), configurable: true });
+  else writeFileSync(file, text);
   const stderr: string[] = [];
   const write = process.stderr.write;
   process.stderr.write = ((text: string) => {
@@ -51,9 +64,10 @@ async function runFile(lines: readonly string[], command: LineCommand, refuse: (
     await runFlowFile(new CliContext({ color: false }), target, file, command, command === 'delete' ? 'del-flows' : 'add-flows');
   } finally {
     process.stderr.write = write;
+    Object.defineProperty(process, 'stdin', stdin);
     process.exitCode = undefined;
   }
-  return { sent, stderr };
+  return { sent, stderr, dumps };
 }
 
 /** Lines that took a shape (LineShape.matchLines), probes included, and the lines tried. */
@@ -246,4 +260,59 @@ test('kernel refusals inside runs of lines of one shape are told by their own li
   const why = 'the kernel cannot hold this flow (ENOMEM): its table or the flow\'s actions are too large';
   // Line numbers: the comment is line 101, so the flow of address .131 is on line 132.
   assert.deepEqual(stderr, [`ovsdp: line 70: ${why}`, `ovsdp: line 71: ${why}`, `ovsdp: line 96: ${why}`, `ovsdp: line 132: ${why}`, 'add-flows: 146 added, 4 failed']);
+});
+
+// The datapath's ports are listed only when a line names one (see runFlowFile).
+
+const PORTS = { eth0: 3, eth1: 4 };
+/** Line i of a generated file: ports by number, addresses that differ. */
+const numbered = (i: number): string => `in_port(${1 + (i % 2)}),eth(),eth_type(0x0800),ipv4(src=10.0.${i >> 8}.${i & 255},dst=10.1.0.1,proto=6,frag=no),tcp(src=${1000 + i},dst=80),tcp_flags(0/0) ct(commit,zone=1),${2 + (i % 3)}`;
+
+test('a flow file that names no port lists no ports', async () => {
+  const lines = Array.from({ length: 300 }, (_, i) => numbered(i));
+  const { sent, stderr, dumps } = await runFile(lines, 'add', undefined, { ports: PORTS });
+  assert.equal(dumps, 0);
+  assert.equal(sent.length, 300);
+  assert.deepEqual(stderr, ['add-flows: 300 added, 0 failed']);
+});
+
+test('ports named from the 1000th line on (in_port and output) are listed then, once, and the lines send what their numbers send', async () => {
+  for (const file of [undefined, '-']) {
+    const lines = (eth0: string, eth1: string): string[] => Array.from({ length: 1200 }, (_, i) => {
+      const l = numbered(i);
+      return i >= 999 && i % 2 ? l.replace('in_port(2)', `in_port(${eth0})`).replace(/,3$/, `,${eth1}`) : l;
+    });
+    const want = await runFile(lines('3', '4'), 'add', undefined, { ports: PORTS, file });
+    const got = await runFile(lines('eth0', 'eth1'), 'add', undefined, { ports: PORTS, file });
+    assert.equal(want.dumps, 0);
+    assert.equal(got.dumps, 1, file);
+    assert.deepEqual(got.stderr, ['add-flows: 1200 added, 0 failed']);
+    assert.deepEqual(got.sent, want.sent, file);
+  }
+});
+
+test('a port name that is none of the datapath\'s is refused at its line and column, the lines around it applied in order', async () => {
+  for (const file of [undefined, '-']) {
+    const lines = Array.from({ length: 200 }, (_, i) => numbered(i));
+    lines[99] = 'in_port(nope),eth(),eth_type(0x0806) 1';
+    lines[100] = 'in_port(1),eth() 2,frob';
+    lines[150] = 'in_port(eth1),eth(),eth_type(0x0806) 1,nope';
+    const { sent, stderr, dumps } = await runFile(lines, 'add', undefined, { ports: PORTS, file });
+    assert.equal(dumps, 1);
+    assert.equal(sent.length, 197);
+    assert.deepEqual(stderr, [
+      'ovsdp: line 100, column 9: unknown port "nope" in in_port()',
+      'ovsdp: line 101, column 20: unknown action or port name "frob" (did you mean drop?)',
+      'ovsdp: line 151, column 40: unknown action or port name "nope"',
+      'add-flows: 197 added, 3 failed',
+    ]);
+  }
+});
+
+test('an action word that names a port is the port, as when the ports are listed first', async () => {
+  // pop_vlan parses as the action when no port has its name: the run must not keep that.
+  const { sent, dumps } = await runFile(['in_port(1),eth() pop_vlan', 'in_port(2),eth() pop_vlan'], 'add', undefined, { ports: { pop_vlan: 7 } });
+  const want = await runFile(['in_port(1),eth() 7', 'in_port(2),eth() 7'], 'add');
+  assert.equal(dumps, 1);
+  assert.deepEqual(sent, want.sent);
 });
