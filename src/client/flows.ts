@@ -19,7 +19,7 @@
 import { MessageBuilder, align4, attrTypeField, encodeAttr, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
 import { NetlinkError, errnoName, withoutStacks } from '../nl/errors.js';
 import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js';
-import { type GenlRequest, NLM_F_CREATE, NLM_F_ECHO, NLM_F_REQUEST, appendGenlRequest } from '../nl/message.js';
+import { type GenlRequest, NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_ECHO, NLM_F_REQUEST, appendGenlRequest, parseMessages } from '../nl/message.js';
 import { DumpInterruptedError, type IndexedResult } from '../nl/socket.js';
 import { type AttrValues, type UnknownAttr, unknownKey } from '../nl/schema.js';
 import { FlowCheckMemo, checkFlowMatch } from '../ovs/flow-check.js';
@@ -291,20 +291,22 @@ export class FlowTable {
     return buildRequest(await this.requestBase(), command, flags, attrs);
   }
 
-  /** Starts watching the kernel log (before the first request whose refusal it may explain). */
-  private watchLog(): void {
-    if (this.useKernelLog && !this.log) this.log = KernelLog.open();
-    else this.log?.read();
-  }
-
+  /**
+   * One request; a refusal is explained, an EINVAL one with its logged reason. The log is
+   * not opened before the request (a cost only a refusal needs): at the first EINVAL
+   * refusal it is, and the request sent again (KernelLog.openAfterRefusal).
+   */
   private async one(command: string, flags: number, attrs: AttrValues | undefined, explainIt: (err: NetlinkError) => NetlinkError): Promise<Flow | undefined> {
     const req = await this.request(command, flags, attrs);
-    this.watchLog();
+    const op = operation(flowFamily, command);
+    // Past what others logged since this table's last read, when the log is open already.
+    this.log?.read();
     try {
-      const replies = await this.conn.socket.request(req, operation(flowFamily, command));
+      const replies = await this.conn.socket.request(req, op);
       return replies[0] && flowFromMessage(decodeGenlMessage(flowFamily, replies[0]));
     } catch (err) {
       if (!(err instanceof NetlinkError)) throw err;
+      if (!this.log && this.useKernelLog && isErrno(err, EINVAL_NAME)) this.log = await KernelLog.openAfterRefusal(() => this.conn.socket.request(req, op));
       throw explainIt(this.withReason(err, this.log?.readReasons()));
     }
   }
@@ -434,7 +436,9 @@ export class FlowTable {
     const window = Math.max(1, options.window ?? 8);
     const { name } = await this.datapath();
     const requests = options.requests ?? await this.bulkRequests();
-    this.watchLog();
+    // Past what others logged since this table's last read, when the log is open already;
+    // otherwise it is opened at the run's first EINVAL refusal (watchBatches).
+    this.log?.read();
     const inflight: Batch<T>[] = [];
     /**
      * Builders of settled batches, to lay out new ones in. A batch's requests are laid out
@@ -452,6 +456,7 @@ export class FlowTable {
       let answered: IndexedResult[];
       try {
         answered = batch.sent ? await batch.sent : [];
+        if (!batch.watched && this.useKernelLog && answered.some((r) => isErrno(r.error, EINVAL_NAME))) await watchBatches([batch, ...inflight]);
         // Answered, so the kernel has taken its requests: its builder may be used again.
         // (Not after a failure: the binding may not have sent them yet.)
         if (batch.out.buffer.length <= BUILDER_KEEP) {
@@ -504,11 +509,37 @@ export class FlowTable {
         r += op.count;
         if (failures < op.count) out.push({ item, count: op.count - failures });
       }
-      if (refused) this.explainRefusals(refused, name);
+      if (refused) this.explainRefusals(refused, name, batch.reasons);
       return out;
     };
 
+    /**
+     * Opens the log at the run's first EINVAL refusal, for `batches`: all those sent before
+     * it was open (KernelLog.openAfterRefusal says why not sooner). Once they are all
+     * answered (their refusals logged, and skipped by opening), each one's EINVAL-refused
+     * requests are sent again, the same bytes, and the reasons read after are its own:
+     * nothing else of the run is sent meanwhile.
+     */
+    const watchBatches = async (batches: readonly Batch<T>[]): Promise<void> => {
+      const answers = await Promise.all(batches.map((b) => b.sent?.catch((): IndexedResult[] => []) ?? []));
+      this.log = KernelLog.open();
+      for (const b of batches) {
+        b.watched = true;
+        b.reasons = [];
+      }
+      if (!this.log) return;
+      for (let k = 0; k < batches.length; k++) {
+        const b = batches[k]!;
+        const refused = answers[k]!.filter((r) => isErrno(r.error, EINVAL_NAME)).map((r) => r.index);
+        if (!refused.length) continue;
+        // Its answers are the refusals already in hand: only what they make the kernel log counts.
+        await this.conn.socket.batchMessages(messagesAt(b.out.bytes(), refused), refused.length).catch(() => undefined);
+        b.reasons = this.reasonsFor(refused.length);
+      }
+    };
+
     const send = (): void => {
+      current.watched = this.log !== undefined;
       if (current.count) {
         current.sent = this.conn.sendMessages(current.out.bytes(), current.count, current.lastAt, flowFamily, 'new');
         // Settled by settle(); a run its consumer abandons must not leave a rejection unhandled.
@@ -586,10 +617,11 @@ export class FlowTable {
 
   /**
    * Sets the errors of a batch's refused requests, explained, with the kernel's logged
-   * reasons; made without stack traces (a file's lines may be refused by the thousand).
+   * reasons (`logged`: read already, by watchBatches); made without stack traces (a file's
+   * lines may be refused by the thousand).
    */
-  private explainRefusals<T>(refused: readonly Refusal<T>[], dpName: string): void {
-    const reasons = this.reasonsFor(refused.filter((f) => isErrno(f.error, EINVAL_NAME)).length);
+  private explainRefusals<T>(refused: readonly Refusal<T>[], dpName: string, logged: string[] | undefined): void {
+    const reasons = logged ?? this.reasonsFor(refused.filter((f) => isErrno(f.error, EINVAL_NAME)).length);
     withoutStacks(() => {
       for (const f of refused) {
         const reason = isErrno(f.error, EINVAL_NAME) ? reasons.shift() : undefined;
@@ -854,6 +886,22 @@ interface Batch<T> {
   lastAt: number;
   /** The results of its requests that got an answer (OvsConnection.sendMessages). */
   sent?: Promise<IndexedResult[]>;
+  /** Whether the kernel log was open when it was sent (its refusals' reasons are there to read). */
+  watched: boolean;
+  /** Its EINVAL refusals' reasons, when read for it alone (watchBatches). */
+  reasons?: string[];
+}
+
+/** The whole netlink messages at `indices` (ascending) of those laid out back to back in `messages`, copied. */
+function messagesAt(messages: Buffer, indices: readonly number[]): Buffer {
+  const all = parseMessages(messages);
+  return Buffer.concat(indices.map((i) => {
+    const payload = all[i]!.payload;
+    const start = payload.byteOffset - messages.byteOffset - NLMSG_HDRLEN;
+    const message = Buffer.alloc(align4(NLMSG_HDRLEN + payload.length));
+    messages.copy(message, 0, start, start + NLMSG_HDRLEN + payload.length);
+    return message;
+  }));
 }
 
 /** A request of a batch the kernel refused, and the result its explained error goes to. */
@@ -864,7 +912,7 @@ interface Refusal<T> {
 }
 
 function newBatch<T>(out: MessageBuilder, firstSeq: number): Batch<T> {
-  return { items: [], ops: [], errors: [], count: 0, out, firstSeq, lastAt: 0 };
+  return { items: [], ops: [], errors: [], count: 0, out, firstSeq, lastAt: 0, watched: false };
 }
 
 /** The largest builder a bulk run lays out batches in again (a batch of large flows may grow one). */

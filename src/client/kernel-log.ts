@@ -1,7 +1,8 @@
 /**
  * The kernel log (/dev/kmsg), read for the reasons the openvswitch module gives when it
  * refuses a request: the kernel answers only EINVAL, but logs e.g.
- * "openvswitch: netlink: Missing key (keys=..., expected=...)". Reads are non-blocking and
+ * "openvswitch: netlink: Missing key (keys=..., expected=...)". Opened at a request's
+ * first refusal, not before it (openAfterRefusal). Reads are non-blocking and
  * return only records logged after the reader was opened (or last read), so a reason can be
  * tied to the request that was just refused. Unreadable (no /dev/kmsg, dmesg_restrict
  * without CAP_SYSLOG) means no reasons, never an error.
@@ -58,6 +59,23 @@ export class KernelLog {
     // Past the records already there, unparsed: a long-running system's log holds
     // thousands, each one read (a system call) and, in read(), turned into a string.
     while (log.readRecord() > 0);
+    return log;
+  }
+
+  /**
+   * A reader opened after a request was refused with EINVAL, with that refusal's reason to
+   * read (readReasons), or undefined when the log is unreadable. Opening reads past every
+   * record already there, one read each (hundreds in a VM just booted, a full buffer on a
+   * system up for months), a cost that only a refusal needs: so the log is opened at the
+   * first, and `resend` sends the refused request once more for the kernel to log its
+   * reason again. A request refused with EINVAL changed nothing, and the same bytes are
+   * refused again the same way. The kernel rate-limits these lines (a burst of ~10 per
+   * 5 s), so this first refusal uses up two.
+   */
+  static async openAfterRefusal(resend: () => Promise<unknown>, path?: string): Promise<KernelLog | undefined> {
+    const log = KernelLog.open(path);
+    // Its answer is the refusal already in hand: only what it makes the kernel log counts.
+    if (log) await resend().catch(() => undefined);
     return log;
   }
 

@@ -64,13 +64,18 @@ export function explainExecuteError(err: unknown, dpName: string, packetLength: 
 export async function execute(conn: OvsConnection, spec: ExecuteSpec & { datapath: DatapathRef }): Promise<void> {
   const dp = await resolveDatapath(conn, spec.datapath);
   const req = await conn.buildRequest(packetFamily, 'execute', { header: { dp_ifindex: dp.ifindex }, attrs: executeAttrs(spec) });
-  const log = spec.probe ? undefined : KernelLog.open();
+  const op = operation(packetFamily, 'execute');
   try {
-    await conn.socket.request(req, operation(packetFamily, 'execute'));
+    await conn.socket.request(req, op);
   } catch (err) {
-    throw explainExecuteError(err, dp.name, spec.packet.length, log?.readReasons() ?? []);
-  } finally {
+    // The log is opened only now, and the packet sent again for its reason (KernelLog.openAfterRefusal):
+    // refused with EINVAL, it was not executed. A probe's refusal logs nothing.
+    const log = !spec.probe && err instanceof NetlinkError && errnoName(err.errno) === 'EINVAL'
+      ? await KernelLog.openAfterRefusal(() => conn.socket.request(req, op))
+      : undefined;
+    const reasons = log?.readReasons() ?? [];
     log?.close();
+    throw explainExecuteError(err, dp.name, spec.packet.length, reasons);
   }
 }
 
