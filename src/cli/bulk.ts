@@ -319,11 +319,10 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
    * them again with the names, as if the ports had been listed from the start.
    */
   const probe = new PortNameProbe();
-  let portNumbers: ReadonlyMap<string, number> = probe;
-  const portsWanted = (): boolean => probe.asked && portNumbers === probe;
   // Lines mostly repeat key attributes (in_port, eth, ...): each repeat is parsed once.
   const memo = new KeyAttrMemo();
-  const textOptions = { portNumbers, memo };
+  const textOptions: { portNumbers: ReadonlyMap<string, number>; memo: KeyAttrMemo } = { portNumbers: probe, memo };
+  const portsWanted = (): boolean => probe.asked && textOptions.portNumbers === probe;
 
   const actionsByText = new Map<string, FlowActions>();
   let lastActionsText: string | undefined;
@@ -375,7 +374,7 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
     // wrong with it, if anything).
     let keyAttrs: MemoAttr[] | undefined;
     let match: ReturnType<typeof parseFlowMatch> | undefined;
-    if (parseKeyEntries(line.flow, memo, portNumbers)) {
+    if (parseKeyEntries(line.flow, memo, textOptions.portNumbers)) {
       keyAttrs = memo.list.slice(0, memo.listLength);
       if (line.command === 'delete') return { kind: 'delAttrs', keyAttrs };
     } else {
@@ -453,7 +452,7 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
       if (items.length) yield items;
     }
   }
-  // Where the file's items stand between the two runs (see portNumbers): the read block,
+  // Where the file's items stand between the two runs (see portsWanted): the read block,
   // the index of its next line, the lines before it.
   const lineBlocks = file === '-' ? undefined : fileLineBlocks(file, countBytes);
   let lines: string[] = [];
@@ -525,7 +524,7 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
         progress.update(totalBytes === undefined ? { done, failed } : { done, failed, bytes, totalBytes });
       }
       if (!pending.length) break;
-      portNumbers = textOptions.portNumbers = (await portMaps(target.conn, target.datapath)).numbers;
+      textOptions.portNumbers = (await portMaps(target.conn, target.datapath)).numbers;
       // An action word is looked up as a port's name first, and parsed as an action when
       // it names none (pop_vlan): the actions parsed with the probe are parsed again.
       actionsByText.clear();

@@ -27,7 +27,7 @@ import { EventEmitter } from 'node:events';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import path from 'node:path';
 import { MessageBuilder, NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField, checkedAttrLength, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
-import { NetlinkError, type NetlinkOperation, errnoName } from '../nl/errors.js';
+import { NetlinkError, type NetlinkOperation, isErrno } from '../nl/errors.js';
 import { operation } from '../nl/family.js';
 import { GENL_HDRLEN, NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_REQUEST, closeGenlRequest } from '../nl/message.js';
 import type { AttrValues } from '../nl/schema.js';
@@ -136,7 +136,7 @@ export function megaflowUfid(key: AttrValues, mask: AttrValues): Buffer {
 const KEY_TYPES = 128;
 
 /**
- * megaflowUfid() from the encoded key and mask: a 128-bit hash (hash128) of the mask,
+ * megaflowUfid() from the encoded key and mask: the UFID hash (see LANE_SEEDS) of the mask,
  * then the key's bytes under it laid out as the mask is (each of the mask's attributes
  * with the key's payload ANDed in; zeros where the key lacks it), written to `out`.
  * `maskLanes`: lanesAfter(maskBytes), the hash of the first half, the same for every key
@@ -176,21 +176,19 @@ function ufidOf(keyBytes: Buffer, maskBytes: Buffer, maskLanes: Uint32Array, at:
 let ufidInput = Buffer.alloc(512);
 const ufidLanes = new Uint32Array(4);
 
-/** Seeds of hash128's four lanes. */
-const LANE_SEEDS = [0x9747b28c, 0x2545f491, 0x5bd1e995, 0x68e31da4] as const;
-
-/*
- * hash128: a 128-bit hash of a byte string whose length is a multiple of 4 (attributes
- * are padded to 4 bytes): four 32-bit MurmurHash3 lanes, each from its own seed, in
- * big-endian order. Not cryptographic, as ovs-vswitchd's UFIDs are not (hash_bytes128,
+/**
+ * The seeds of the UFID hash's four lanes. The UFID hash: a 128-bit hash of a byte string
+ * whose length is a multiple of 4 (attributes are padded to 4 bytes): four 32-bit
+ * MurmurHash3 lanes, each from its own seed, in big-endian order. Not cryptographic, as ovs-vswitchd's UFIDs are not (hash_bytes128,
  * MurmurHash3 too): packets crafted to give two megaflows one UFID only keep the second
  * from being installed (EEXIST: its packets keep missing, and are still executed).
  * Computed in JavaScript because a call into node:crypto per miss costs more than this.
  * In three steps (lanesAfter, addWords, finishLanes) so that the lanes after a mask are
  * computed once per translation, not per miss.
  */
+const LANE_SEEDS = [0x9747b28c, 0x2545f491, 0x5bd1e995, 0x68e31da4] as const;
 
-/** hash128's lanes after the words of `bytes`, from the seeds. */
+/** The UFID hash's lanes after the words of `bytes`, from the seeds. */
 function lanesAfter(bytes: Buffer): Uint32Array {
   const lanes = Uint32Array.from(LANE_SEEDS);
   addWords(lanes, bytes, bytes.length);
@@ -282,9 +280,6 @@ function sameActions(a: AttrValues[], b: AttrValues[]): boolean {
   return encodeList(actionAttrs, a).equals(encodeList(actionAttrs, b));
 }
 
-function isErrno(err: unknown, name: string): boolean {
-  return err instanceof NetlinkError && errnoName(err.errno) === name;
-}
 
 /** Idle flows deleted per job: misses wait for no more than this many deletes. */
 const EXPIRY_CHUNK = 256;

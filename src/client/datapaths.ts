@@ -4,7 +4,7 @@
  * own it, and its features (upcall dispatch mode above all) are its business; changing
  * them takes an explicit setDatapath().
  */
-import { errnoName, NetlinkError } from '../nl/errors.js';
+import { isErrno, NetlinkError } from '../nl/errors.js';
 import type { GenlMessage } from '../nl/family.js';
 import { NLM_F_ECHO } from '../nl/message.js';
 import { type AttrValues, type UnknownAttr, UNKNOWN_PREFIX } from '../nl/schema.js';
@@ -142,9 +142,6 @@ export async function resolveDatapath(conn: OvsConnection, dp: DatapathRef): Pro
   return typeof dp === 'string' ? getDatapath(conn, dp) : dp;
 }
 
-function isErrno(err: unknown, name: string): boolean {
-  return err instanceof NetlinkError && errnoName(err.errno) === name;
-}
 
 /**
  * Creates a datapath. By default its features are negotiated as ovs-dpctl 3.1 does:

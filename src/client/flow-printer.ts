@@ -16,10 +16,9 @@
  * The memo keeps a few recent entries per key attribute type and for the actions, so
  * memory stays bounded however many flows stream through.
  */
-import { NLA_HDRLEN, NLA_TYPE_MASK, align4, decodeAttrs, decodeList, decodeStruct, littleEndianHost } from '../nl/codec.js';
+import { NLA_HDRLEN, NLA_TYPE_MASK, align4, decodeAttrs, decodeList, decodeStruct, ipv4Text, littleEndianHost } from '../nl/codec.js';
 import { decodeGenlMessage } from '../nl/family.js';
 import { GENL_HDRLEN, NLMSG_HDRLEN, type NetlinkMessage, parseMessages } from '../nl/message.js';
-import { formatIPv4 } from '../nl/repr.js';
 import { type AttrValues, type StructSpec, fieldSize, structSize } from '../nl/schema.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { flowAttrs, flowFamily } from '../ovs/flow.js';
@@ -62,7 +61,7 @@ for (const a of flowKeyAttrs.attrs) {
  * How a shown field of a struct key attribute is printed from its bytes: a u8 through its
  * plan's show, kept per value (256 at most: the show runs a few times a dump, not per
  * flow); a be16 shown in decimal (String of the number decodeStruct gives); a be32 shown
- * as an IPv4 address (formatIPv4, as decodeStruct's 'ipv4' repr).
+ * as an IPv4 address (ipv4Text: the codec's remembered text, as decodeStruct's 'ipv4' repr gives).
  */
 const SHOW_U8 = 0;
 const SHOW_BE16 = 1;
@@ -313,21 +312,6 @@ export class FlowLinePrinter {
     let text = '';
     for (const buf of bufs) text += this.repliesText(buf);
     return text;
-  }
-
-  /** The dump-flows line of one ovs_flow reply. */
-  line(msg: NetlinkMessage): string {
-    // The reply laid out as in a datagram, its payload at the same alignment in memory.
-    const shift = msg.payload.byteOffset & 3;
-    const b = Buffer.alloc(shift + NLMSG_HDRLEN + msg.payload.length).subarray(shift);
-    const header = new DataView(b.buffer, b.byteOffset, NLMSG_HDRLEN);
-    header.setUint32(0, b.length, le);
-    header.setUint16(4, msg.type, le);
-    header.setUint16(6, msg.flags, le);
-    header.setUint32(8, msg.seq, le);
-    header.setUint32(12, msg.pid, le);
-    msg.payload.copy(b, NLMSG_HDRLEN);
-    return this.repliesText(b).slice(0, -1);
   }
 
   /** The line of a reply that repliesText left (threw ORDINARY) to the full decode. */
@@ -663,7 +647,7 @@ export class FlowLinePrinter {
             const v = p[o]!;
             text += b.texts[i]![v] ??= b.plan.shows[i]!(v);
           } else if (show === SHOW_BE16) text += String((p[o]! << 8) | p[o + 1]!);
-          else text += formatIPv4(((p[o]! << 24) | (p[o + 1]! << 16) | (p[o + 2]! << 8) | p[o + 3]!) >>> 0);
+          else text += ipv4Text(((p[o]! << 24) | (p[o + 1]! << 16) | (p[o + 2]! << 8) | p[o + 3]!) >>> 0);
           text += parts[i + 1]!;
         }
       } else if (planned) {

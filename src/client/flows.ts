@@ -17,7 +17,7 @@
  * reason the openvswitch module logged is attached (NetlinkError.reason, kernel-log.ts).
  */
 import { MessageBuilder, align4, attrTypeField, encodeAttr, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
-import { NetlinkError, errnoName, withoutStacks } from '../nl/errors.js';
+import { NetlinkError, errnoName, isErrno, withoutStacks } from '../nl/errors.js';
 import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js';
 import { type GenlRequest, NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_ECHO, NLM_F_REQUEST, appendGenlRequest, parseMessages } from '../nl/message.js';
 import { DumpInterruptedError, type IndexedResult } from '../nl/socket.js';
@@ -105,8 +105,8 @@ export type FlowOp =
   /** A delete by key whose key comes as the attributes a KeyAttrMemo parsed (as in putAttrs). */
   | { kind: 'delAttrs'; keyAttrs: readonly MemoAttr[] }
   /**
-   * A request laid out already (BulkRequests.request's fixedHeader, or bytes made alike:
-   * add-flows' line shapes): the ovs_header and attributes of a put in `mode`, or with
+   * A request laid out already (BulkRequests.request's fixedHeader: add-flows' line that
+   * becomes a shape keeps it): the ovs_header and attributes of a put in `mode`, or with
    * no mode of a delete; sent as it is, unchecked.
    */
   | EncodedOp
@@ -177,9 +177,6 @@ export interface FlowTableOptions {
 
 const EINVAL_NAME = 'EINVAL';
 
-function isErrno(err: unknown, name: string): err is NetlinkError {
-  return err instanceof NetlinkError && errnoName(err.errno) === name;
-}
 
 /** A decoded ovs_flow reply (or notification) as a Flow. */
 export function flowFromMessage(msg: GenlMessage): Flow {
@@ -257,7 +254,8 @@ export class FlowTable {
   private readonly dp: DatapathRef;
   private resolved: Promise<{ name: string; ifindex: number }> | undefined;
   private base: Promise<RequestBase> | undefined;
-  private log: KernelLog | undefined;
+  /** The kernel log once a refusal opened it; null: it was tried and cannot be read. */
+  private log: KernelLog | null | undefined;
   private readonly useKernelLog: boolean;
 
   constructor(conn: OvsConnection, dp: DatapathRef, options: FlowTableOptions = {}) {
@@ -306,7 +304,7 @@ export class FlowTable {
       return replies[0] && flowFromMessage(decodeGenlMessage(flowFamily, replies[0]));
     } catch (err) {
       if (!(err instanceof NetlinkError)) throw err;
-      if (!this.log && this.useKernelLog && isErrno(err, EINVAL_NAME)) this.log = await KernelLog.openAfterRefusal(() => this.conn.socket.request(req, op));
+      if (this.log === undefined && this.useKernelLog && isErrno(err, EINVAL_NAME)) this.log = (await KernelLog.openAfterRefusal(() => this.conn.socket.request(req, op))) ?? null;
       throw explainIt(this.withReason(err, this.log?.readReasons()));
     }
   }
@@ -407,7 +405,8 @@ export class FlowTable {
   /**
    * Runs many operations, `batchSize` requests per sendmsg with up to `window` batches in
    * flight, never waiting per item. `toOp` turns an item into its operation (and may throw:
-   * a parse error fails that item alone). Yields one result per item, in input order, as
+   * a parse error fails that item alone). Yields results in input order, one per item
+   * (an item of several requests, a WrittenOp: one per refused request, then its count), as
    * batches complete; memory stays bounded by the window whatever the input's length.
    */
   async *operate<T>(
@@ -522,7 +521,7 @@ export class FlowTable {
      */
     const watchBatches = async (batches: readonly Batch<T>[]): Promise<void> => {
       const answers = await Promise.all(batches.map((b) => b.sent?.catch((): IndexedResult[] => []) ?? []));
-      this.log = KernelLog.open();
+      this.log ??= KernelLog.open() ?? null;
       for (const b of batches) {
         b.watched = true;
         b.reasons = [];
@@ -656,8 +655,9 @@ interface RequestBase {
 
 /**
  * The requests of a run of bulk operations (FlowTable.operateBlocks'), with what the run's
- * requests share (encoded actions, the last passed check). A caller may lay out requests
- * itself to keep their bytes (add-flows' line shapes) and send them as EncodedOps.
+ * requests share (encoded actions, the last passed check). A caller may keep a request it
+ * laid out (the line that becomes one of add-flows' line shapes) and send it as an
+ * EncodedOp, or lay out requests itself and send them as a WrittenOp.
  */
 export class BulkRequests {
   private readonly base: RequestBase;
@@ -892,15 +892,13 @@ interface Batch<T> {
   reasons?: string[];
 }
 
-/** The whole netlink messages at `indices` (ascending) of those laid out back to back in `messages`, copied. */
+/** The whole netlink messages at `indices` (ascending) of those laid out back to back in `messages`, in one new buffer. */
 function messagesAt(messages: Buffer, indices: readonly number[]): Buffer {
   const all = parseMessages(messages);
   return Buffer.concat(indices.map((i) => {
     const payload = all[i]!.payload;
     const start = payload.byteOffset - messages.byteOffset - NLMSG_HDRLEN;
-    const message = Buffer.alloc(align4(NLMSG_HDRLEN + payload.length));
-    messages.copy(message, 0, start, start + NLMSG_HDRLEN + payload.length);
-    return message;
+    return messages.subarray(start, start + align4(NLMSG_HDRLEN + payload.length));
   }));
 }
 

@@ -2,9 +2,9 @@
  * The kernel log (/dev/kmsg), read for the reasons the openvswitch module gives when it
  * refuses a request: the kernel answers only EINVAL, but logs e.g.
  * "openvswitch: netlink: Missing key (keys=..., expected=...)". Opened at a request's
- * first refusal, not before it (openAfterRefusal). Reads are non-blocking and
- * return only records logged after the reader was opened (or last read), so a reason can be
- * tied to the request that was just refused. Unreadable (no /dev/kmsg, dmesg_restrict
+ * first refusal, not before it (openAfterRefusal; a bulk run's batches: FlowTable's
+ * watchBatches). Reads are non-blocking and return only records logged after the reader
+ * was opened (or last read), so a reason can be tied to the request that was just refused. Unreadable (no /dev/kmsg, dmesg_restrict
  * without CAP_SYSLOG) means no reasons, never an error.
  */
 import { fs } from '../nl/node-fs.js';

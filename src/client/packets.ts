@@ -11,7 +11,7 @@
  * (a set(ipv4(...)) on a packet that is not IPv4 is EINVAL). Without in_port, or with a
  * port the datapath does not have, the packet comes from the datapath's local port.
  */
-import { NetlinkError, errnoName } from '../nl/errors.js';
+import { NetlinkError, errnoName, isErrno } from '../nl/errors.js';
 import { genlRequest, operation } from '../nl/family.js';
 import type { GenlRequest } from '../nl/message.js';
 import type { AttrValues } from '../nl/schema.js';
@@ -70,7 +70,7 @@ export async function execute(conn: OvsConnection, spec: ExecuteSpec & { datapat
   } catch (err) {
     // The log is opened only now, and the packet sent again for its reason (KernelLog.openAfterRefusal):
     // refused with EINVAL, it was not executed. A probe's refusal logs nothing.
-    const log = !spec.probe && err instanceof NetlinkError && errnoName(err.errno) === 'EINVAL'
+    const log = !spec.probe && isErrno(err, 'EINVAL')
       ? await KernelLog.openAfterRefusal(() => conn.socket.request(req, op))
       : undefined;
     const reasons = log?.readReasons() ?? [];

@@ -3,7 +3,7 @@
  * their options), delete and change them, plus the two things ovs-dpctl does to a port's
  * network device through rtnetlink: bring it up, read its error counters.
  */
-import { errnoName, errnoNumber, NetlinkError } from '../nl/errors.js';
+import { errnoName, errnoNumber, isErrno, NetlinkError } from '../nl/errors.js';
 import type { GenlMessage } from '../nl/family.js';
 import { NLM_F_ECHO } from '../nl/message.js';
 import type { AttrValues, UnknownAttr } from '../nl/schema.js';
@@ -103,9 +103,6 @@ function portLabel(port: PortRef): string {
   return typeof port === 'number' ? `port ${port}` : `port named ${port}`;
 }
 
-function isErrno(err: unknown, name: string): err is NetlinkError {
-  return err instanceof NetlinkError && errnoName(err.errno) === name;
-}
 
 async function one(conn: OvsConnection, command: string, options: RequestOptions): Promise<Vport> {
   const replies = await conn.request(vportFamily, command, options);

@@ -9,6 +9,11 @@ export function errnoName(errno: number): string {
   return errnoNames.get(errno) ?? `E${errno}`;
 }
 
+/** Whether `err` is the kernel's (or the socket's) refusal with the errno named `name` ("EINVAL"). */
+export function isErrno(err: unknown, name: string): err is NetlinkError {
+  return err instanceof NetlinkError && errnoName(err.errno) === name;
+}
+
 export function errnoNumber(name: string): number | undefined {
   return (osConstants.errno as Record<string, number>)[name];
 }

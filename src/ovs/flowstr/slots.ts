@@ -19,6 +19,7 @@
  * Every other part of a line is compared as text: an attribute's parse reads its own text
  * alone (KeyAttrMemo relies on it too), so equal text is an equal attribute.
  */
+import { formatIPv4 } from '../../nl/repr.js';
 import { type MemoAttr, keyStructFields, skipDelimiters } from './keys.js';
 import { Scanner } from './scanner.js';
 
@@ -102,7 +103,7 @@ export function slotValue(kind: SlotKind, text: string): number | undefined {
 
 /** A slot's value as the text matchSlotLines reads. */
 export function slotText(kind: SlotKind, v: number): string {
-  return kind === 'port' ? String(v) : `${Math.floor(v / 0x1000000)}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
+  return kind === 'port' ? String(v) : formatIPv4(v);
 }
 
 /** A value of `kind` unlike `v` in every byte (to prove a shape: src/client/flow-shapes.ts). */

@@ -9,9 +9,9 @@ import { test } from 'node:test';
 import { FlowLinePrinter } from '../../../src/client/flow-printer.js';
 import { type FlowFormatOptions, formatFlowLine } from '../../../src/client/flow-text.js';
 import { flowFromMessage } from '../../../src/client/flows.js';
-import { encodeStruct } from '../../../src/nl/codec.js';
+import { encodeStruct, littleEndianHost } from '../../../src/nl/codec.js';
 import { decodeGenlMessage } from '../../../src/nl/family.js';
-import { type NetlinkMessage, genlRequestLength, parseMessages, writeGenlRequest } from '../../../src/nl/message.js';
+import { NLMSG_HDRLEN, type NetlinkMessage, genlRequestLength, parseMessages, writeGenlRequest } from '../../../src/nl/message.js';
 import type { AttrValues } from '../../../src/nl/schema.js';
 import { flowAttrs, flowFamily } from '../../../src/ovs/flow.js';
 import { ovsHeader } from '../../../src/ovs/header.js';
@@ -29,9 +29,24 @@ function ordinary(msg: NetlinkMessage, options: FlowFormatOptions): string {
   }
 }
 
+/** The reply laid out as in a datagram, its payload at the same alignment in memory as the message's. */
+function datagramOf(msg: NetlinkMessage): Buffer {
+  const shift = msg.payload.byteOffset & 3;
+  const b = Buffer.alloc(shift + NLMSG_HDRLEN + msg.payload.length).subarray(shift);
+  const header = new DataView(b.buffer, b.byteOffset, NLMSG_HDRLEN);
+  header.setUint32(0, b.length, littleEndianHost);
+  header.setUint16(4, msg.type, littleEndianHost);
+  header.setUint16(6, msg.flags, littleEndianHost);
+  header.setUint32(8, msg.seq, littleEndianHost);
+  header.setUint32(12, msg.pid, littleEndianHost);
+  msg.payload.copy(b, NLMSG_HDRLEN);
+  return b;
+}
+
+/** The dump-flows line the printer gives for one reply, as dump-flows prints it (from its datagram). */
 function printed(printer: FlowLinePrinter, msg: NetlinkMessage): string {
   try {
-    return printer.line(msg);
+    return printer.printReplies([datagramOf(msg)]).slice(0, -1);
   } catch (err) {
     return `error: ${(err as Error).message}`;
   }
