@@ -32,7 +32,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { NetlinkError, errnoName, errnoNumber } from '../nl/errors.js';
+import { NetlinkError, errnoName, errnoNumber, isErrno } from '../nl/errors.js';
 import { NLA_HDRLEN, NLA_TYPE_MASK, align4, attrTypeField, checkedAttrLength, decodeAttrs, decodeStruct } from '../nl/codec.js';
 import { commandName, decodeGenlMessage } from '../nl/family.js';
 import { GENL_HDRLEN, NETLINK_GENERIC, type NetlinkMessage, parseGenlHeader } from '../nl/message.js';
@@ -324,7 +324,7 @@ export class UpcallListener extends EventEmitter<ListenerEvents> {
       // Each read sized to its datagram (a peek first): the binding allocates and zeroes
       // a fresh buffer of the read size for every datagram, and an upcall is one
       // datagram of a few hundred bytes, where the default read size is 128 KiB.
-      const sock = new GenlSocket({ recvBufferSize: options.recvBufferSize ?? 8 << 20, maxDatagramSize: 0 });
+      const sock = new GenlSocket({ recvBufferSize: options.recvBufferSize ?? 8 << 20, peekSizes: true });
       this.sockets.push(sock);
       const pid = sock.portId;
       await setNoEnobufs(NETLINK_GENERIC, pid);
@@ -345,7 +345,7 @@ export class UpcallListener extends EventEmitter<ListenerEvents> {
     try {
       dp = await setDatapath(this.conn, this.datapath.name, { features: bits, perCpuPids: pids });
     } catch (err) {
-      if (err instanceof NetlinkError && errnoName(err.errno) === 'EOPNOTSUPP') {
+      if (isErrno(err, 'EOPNOTSUPP')) {
         throw rewrap(err, `the kernel has no per-CPU upcall dispatch (Linux 5.16+): use mode per-vport`);
       }
       throw err;

@@ -150,6 +150,8 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   constructor(options: GenlSocketOptions = {}) {
     super();
     this.maxDatagram = options.maxDatagramSize ?? 128 << 10;
+    // The binding reads 4 KiB for a size of 0: a larger datagram would be cut, not peeked at (peekSizes).
+    if (!(this.maxDatagram >= 1)) throw new RangeError(`maxDatagramSize must be at least 1, not ${options.maxDatagramSize}`);
     this.raw = new RawNetlinkSocket(NETLINK_GENERIC, {
       recvBufferSize: options.recvBufferSize ?? 4 << 20,
       sendBufferSize: options.sendBufferSize ?? 4 << 20,
@@ -392,7 +394,8 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   }
 
   private onDatagram(buf: Buffer): void {
-    if (this.acked(buf) || this.bytesHandedOver(buf)) return;
+    // A socket with nothing pending (an upcall handler's) takes neither shortcut: no word view of each datagram.
+    if (this.pending.size !== 0 && (this.acked(buf) || this.bytesHandedOver(buf))) return;
     let msgs: NetlinkMessage[];
     try {
       msgs = parseMessages(buf);
@@ -472,7 +475,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
    */
   private bytesHandedOver(buf: Buffer): boolean {
     const end = buf.length;
-    if (this.pending.size === 0 || end < NLMSG_HDRLEN || (buf.byteOffset & 3) !== 0) return false;
+    if (end < NLMSG_HDRLEN || (buf.byteOffset & 3) !== 0) return false;
     const w = new Uint32Array(buf.buffer, buf.byteOffset, end >> 2);
     const seq = w[2]!;
     const p = seq === 0 ? undefined : this.pending.get(seq);

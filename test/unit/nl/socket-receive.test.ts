@@ -218,3 +218,9 @@ test('a batch numbered as laid out (sendNumbered): sent as numbered, the ACK ask
     assert.deepEqual(result.map((r: IndexedResult) => [r.index, r.error?.errno]), [[2, 17]], name);
   }
 });
+
+test('maxDatagramSize must be at least 1: the binding would read 4 KiB at 0 and cut what is larger (peekSizes sizes each read)', () => {
+  for (const size of [0, -1, Number.NaN]) assert.throws(() => new GenlSocket({ maxDatagramSize: size }), RangeError);
+  const peeking = new GenlSocket({ peekSizes: true });
+  peeking.close();
+});
