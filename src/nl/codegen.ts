@@ -406,9 +406,46 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
 
 // ---------------------------------------------------------------- attribute sets
 
-/** The encoder's statements for attribute `a` (value `v`, writer `w`). */
-function writeCase(a: AttrPlan, i: number, memos: Memos): string {
-  const slow = `A${i}.write(w, v);`;
+/*
+ * Set writers keep the writer's state in locals (off, buf, d, end: w.off, w.buf, w.view,
+ * w.buf.length): attributes written inline then store no offset and load no buffer, where
+ * each went through w's fields. Whatever writes through w (closures, nests, unknown
+ * entries) gets w.off first, and the locals are read back after it.
+ */
+
+/** Statements reading the writer's state back into the locals after a write through w. */
+const reload = 'off = w.off; buf = w.buf; d = w.view; end = buf.length;';
+
+/** Statements making room for `n` bytes at off. */
+const room = (n: number): string => `if (off + ${n} > end) { w.off = off; w.room(${n}); buf = w.buf; d = w.view; end = buf.length; }`;
+
+/** Bytes an attribute written inline takes (0: it is written through w). */
+function inlineSize(a: AttrPlan): number {
+  switch (a.kind) {
+    case SCALAR_ATTR: return align4(4 + a.size);
+    case IP_ATTR: return 8;
+    case STRUCT_ATTR: return align4(4 + a.struct!.size);
+    case FLAG_ATTR: return 4;
+    default: return 0;
+  }
+}
+
+/**
+ * Statements after a write through w: the locals read back, and the room an object's
+ * writer counts on (`fixedRoom`) made again.
+ */
+const afterWrite = (fixedRoom: number): string => `${reload}${fixedRoom ? ` ${room(fixedRoom)}` : ''}`;
+
+/**
+ * The encoder's statements for attribute `a` (value `v`, the locals above, writer `w`).
+ * `fixedRoom`: what the statements may count on, room for that many bytes at off (an
+ * object's attributes: each name comes once, so room for the inline attributes of all the
+ * set's names is room for the rest of any object), or 0 (list entries, which may repeat):
+ * then each attribute makes its own.
+ */
+function writeCase(a: AttrPlan, i: number, memos: Memos, fixedRoom: number): string {
+  const slow = `w.off = off; A${i}.write(w, v); ${afterWrite(fixedRoom)}`;
+  const roomFor = (n: number): string => (fixedRoom ? '' : room(n));
   const head = `// ${a.id}: ${a.spec.type}${a.kind === SCALAR_ATTR && a.spec.type === 'binary' ? ` (${a.spec.repr ?? ''})` : ''}`;
   let body: string;
   switch (a.kind) {
@@ -421,40 +458,40 @@ function writeCase(a: AttrPlan, i: number, memos: Memos): string {
         ? (done: string, fallback: string) => `${memos.ipv4(false)}
           if (x !== undefined) { d.setUint32(o + 4, x); ${done} } else { ${fallback} }`
         : (done: string, fallback: string) => scalarPut(memos, a.scalar, 'o + 4', done, fallback);
-      body = `if (w.off + ${total} > w.buf.length) w.room(${total});
-          const o = w.off, d = w.view, buf = w.buf;
-          ${put(`${headerStore('o', 4 + size, a.headerType)} ${pad ? zeroBytes(`o + ${4 + size}`, pad) : ''} w.off = o + ${total};`, slow)}`;
+      body = `${roomFor(total)}
+          const o = off;
+          ${put(`${headerStore('o', 4 + size, a.headerType)} ${pad ? zeroBytes(`o + ${4 + size}`, pad) : ''} off = o + ${total};`, slow)}`;
       break;
     }
     case STRUCT_ATTR: {
       const size = a.struct!.size;
       const total = align4(4 + size);
-      body = `if (w.off + ${total} > w.buf.length) w.room(${total});
-          const o = w.off, d = w.view;
-          S${i}.write(v, w.buf, d, o + 4);
+      body = `${roomFor(total)}
+          const o = off;
+          S${i}.write(v, buf, d, o + 4);
           ${headerStore('o', 4 + size, a.headerType)} ${total > 4 + size ? zeroBytes(`o + ${4 + size}`, total - 4 - size) : ''}
-          w.off = o + ${total};`;
+          off = o + ${total};`;
       break;
     }
     case NESTED_ATTR:
     case LIST_ATTR:
       // The header first, its length once the nest is written.
-      body = `if (w.off + 4 > w.buf.length) w.room(4);
-          const o = w.off;
+      body = `${room(4)}
+          const o = off;
           w.off = o + 4;
           C${i}.${a.kind === NESTED_ATTR ? 'write' : 'writeList'}(v, w);
-          // Every attribute inside ends padded: the nest needs no padding, only its header.
           const n = w.off - o;
+          // Every attribute inside ends padded: the nest needs no padding, only its header.
           if (n <= 0xffff && (n & 3) === 0) w.view.setUint32(o, ${littleEndianHost ? `${headerWord(0, a.headerType)} | n` : `n << 16 | ${a.headerType}`}, ${littleEndianHost});
-          else rt.closeAttribute(w, o, ${a.headerType});`;
+          else rt.closeAttribute(w, o, ${a.headerType});
+          ${afterWrite(fixedRoom)}`;
       break;
     case FLAG_ATTR:
       body = `if (v === true) {
-            if (w.off + 4 > w.buf.length) w.room(4);
-            const d = w.view;
-            ${headerStore('w.off', 4, a.headerType)}
-            w.off += 4;
-          } else if (v !== false) ${slow}`;
+            ${roomFor(4)}
+            ${headerStore('off', 4, a.headerType)}
+            off += 4;
+          } else if (v !== false) { ${slow} }`;
       break;
     default:
       body = slow;
@@ -517,6 +554,7 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
   // Child plans are looked up on the first call: sets may nest themselves (actions).
   const children = attrs.map((a, i) => (a.child ? `C${i} = A[${i}].child();` : '')).join(' ');
   const memos = new Memos();
+  const fixedRoom = which === 'write' ? attrs.reduce((sum, a) => sum + inlineSize(a), 0) : 0;
   // Names grouped by length: one switch on the key's length, then a comparison or two
   // (property keys are internalized strings: comparing them is comparing pointers), where
   // one switch over all names would compare against every name before the one it is.
@@ -524,14 +562,16 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
   attrs.forEach((a, i) => {
     if (a.kind === PAD_ATTR) return;
     const group = byLength.get(a.name.length) ?? [];
-    group.push(`if (key === ${lit(a.name)}) { ${writeCase(a, i, memos)}
+    group.push(`if (key === ${lit(a.name)}) { ${writeCase(a, i, memos, fixedRoom)}
           }`);
     byLength.set(a.name.length, group);
   });
   const otherEntry = `{
             // An unknown attribute kept as bytes ("#<type>"), or a name the set does not have.
             current = "";
+            w.off = off;
             rt.writeEntry(plan, key, v, w);
+            ${afterWrite(fixedRoom)}
           }`;
   const readCases = (store: (name: string) => (expr: string) => string, inList: boolean): string => attrs.map((a, i) =>
     `case ${a.id}: { // ${note(a.name)}
@@ -569,6 +609,8 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
       if (!rt.isRecord(values)) rt.fail("expected an object of " + SET + " attributes, got " + rt.describe(values));
       // The key being written, for the error path (one try around the loop, not one per key).
       let current = "";
+      let off = w.off, buf = w.buf, d = w.view, end = buf.length;
+      ${room(fixedRoom)}
       try {
         for (const key in values) {
           const v = values[key];
@@ -576,6 +618,7 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
           current = key;
           ${switchWrite}
         }
+        w.off = off;
       } catch (err) {
         throw current === "" ? err : rt.under(current, err);
       }
@@ -589,6 +632,7 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
     function writeList(list, w) {
       if (!linked) link();
       if (!Array.isArray(list)) rt.fail("expected a list of " + SET + " entries, got " + rt.describe(list));
+      let off = w.off, buf = w.buf, d = w.view, end = buf.length;
       for (let i = 0; i < list.length; i++) {
         const item = list[i];
         let current = "";
@@ -606,6 +650,7 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
           throw rt.under("[" + i + "]", current === "" ? err : rt.under(current, err));
         }
       }
+      w.off = off;
     }
 `,
     writeEntry: `
@@ -614,8 +659,10 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
       if (!linked) link();
       if (v === undefined) return;
       let current = key;
+      let off = w.off, buf = w.buf, d = w.view, end = buf.length;
       try {
         ${switchWrite}
+        w.off = off;
       } catch (err) {
         throw current === "" ? err : rt.under(current, err);
       }

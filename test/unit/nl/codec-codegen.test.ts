@@ -206,6 +206,44 @@ const withScalars = (): AttrSet => defineSet('with_scalars', [{
   ]),
 }]);
 
+/** `values` as attributes of `set` appended to a builder of `size` bytes after `before` bytes. */
+function builtIn(set: AttrSet, values: Record<string, unknown>, size: number, before: number): Buffer {
+  const b = new MessageBuilder(size);
+  b.reserve(before);
+  b.attrs(set, values);
+  return Buffer.from(b.bytes().subarray(before));
+}
+
+test('a writer that runs out of room anywhere: the same bytes, generic and generated, from builders of every size', () => {
+  // Generated set writers keep the writer's offset and buffer in locals, and an object's
+  // writer makes room for all its inline attributes at once: a builder that grows at any
+  // attribute (inline, nested, a list entry, one written by a closure, an unknown one)
+  // must give what one large buffer gives.
+  const values = {
+    u64: 4n, str: 'hello', ipv6: '::1', inner: { a: 1, b: 'x', leaf: { x: 2, on: true, tag: 't' }, big: 5n },
+    list: [{ a: 1 }, { leaf: { x: 3, on: true } }, { b: 'yy' }, { a: 2 }],
+    groups: [{ name: 'g', id: 1 }], masked: { src: { value: '10.0.0.1', mask: '255.0.0.0' } },
+    kind: 'vxlan', '#99': { type: 99, raw: Buffer.from([1, 2, 3]) },
+    // Every attribute written inline, last: together they take all the room made for them.
+    u8: 1, u16: 2, u32: 3, s8: -1, s16: -2, s32: -3, be16: 5, be32: 6, flag: true, ipv4: '10.0.0.1', mac: '00:11:22:33:44:55',
+    endpoint: { proto: 6, port: 80, ip: '10.0.0.2', mac: '00:11:22:33:44:66' }, endpoint_old: { port: 81 },
+  };
+  const expected = encodeAttrs(allSet, values);
+  // One set used from its first call (generic, then generated), one generated from the start.
+  const fresh = defineSet('all', allSet.attrs);
+  const generated = defineSet('all', allSet.attrs);
+  for (let i = 0; i < 40; i++) encodeAttrs(generated, values);
+  for (let size = 1; size <= expected.length + 8; size++) {
+    for (const before of [0, 1, 3]) {
+      assert.deepEqual(builtIn(fresh, values, size, before), expected, `fresh, size ${size}, ${before} before`);
+      assert.deepEqual(builtIn(generated, values, size, before), expected, `generated, size ${size}, ${before} before`);
+    }
+  }
+  fc.assert(fc.property(attrValues(allSet), fc.integer({ min: 1, max: 200 }), (v, size) => {
+    assert.deepEqual(builtIn(generated, v, size, 0), encodeAttrs(allSet, v));
+  }), { numRuns: 200 });
+});
+
 test('a struct of scalars read by name: the same bytes and errors as in the key order, whatever the value holds', () => {
   const full = { u8: 1, port: 80, ip: '10.0.0.1', mac: '00:11:22:33:44:55', n: 7 };
   const bytes = hex('16 00 01 00  01 00 00 50  0a 00 00 01  00 11 22 33 44 55  07 00 00 00  00 00');
