@@ -406,20 +406,10 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
 
 // ---------------------------------------------------------------- attribute sets
 
-/*
- * Set writers keep the writer's state in locals (off, buf, d, end: w.off, w.buf, w.view,
- * w.buf.length): attributes written inline then store no offset and load no buffer, where
- * each went through w's fields. Whatever writes through w (closures, nests, unknown
- * entries) gets w.off first, and the locals are read back after it.
- */
+/** Statements making room for `n` bytes at w.off. */
+const room = (n: number): string => `if (w.off + ${n} > w.buf.length) w.room(${n});`;
 
-/** Statements reading the writer's state back into the locals after a write through w. */
-const reload = 'off = w.off; buf = w.buf; d = w.view; end = buf.length;';
-
-/** Statements making room for `n` bytes at off. */
-const room = (n: number): string => `if (off + ${n} > end) { w.off = off; w.room(${n}); buf = w.buf; d = w.view; end = buf.length; }`;
-
-/** Bytes an attribute written inline takes (0: it is written through w). */
+/** Bytes an attribute written inline takes (0: it is written through its closures or a nested writer). */
 function inlineSize(a: AttrPlan): number {
   switch (a.kind) {
     case SCALAR_ATTR: return align4(4 + a.size);
@@ -431,20 +421,15 @@ function inlineSize(a: AttrPlan): number {
 }
 
 /**
- * Statements after a write through w: the locals read back, and the room an object's
- * writer counts on (`fixedRoom`) made again.
- */
-const afterWrite = (fixedRoom: number): string => `${reload}${fixedRoom ? ` ${room(fixedRoom)}` : ''}`;
-
-/**
- * The encoder's statements for attribute `a` (value `v`, the locals above, writer `w`).
- * `fixedRoom`: what the statements may count on, room for that many bytes at off (an
- * object's attributes: each name comes once, so room for the inline attributes of all the
- * set's names is room for the rest of any object), or 0 (list entries, which may repeat):
- * then each attribute makes its own.
+ * The encoder's statements for attribute `a` (value `v`, writer `w`). `fixedRoom`: what
+ * they may count on, room for that many bytes at w.off (an object's attributes: each name
+ * comes once, so room for the inline attributes of all the set's names is room for all
+ * of any object's, made again after anything else is written), or 0 (list entries,
+ * which may repeat): then each attribute makes its own.
  */
 function writeCase(a: AttrPlan, i: number, memos: Memos, fixedRoom: number): string {
-  const slow = `w.off = off; A${i}.write(w, v); ${afterWrite(fixedRoom)}`;
+  const again = fixedRoom ? ` ${room(fixedRoom)}` : '';
+  const slow = `{ A${i}.write(w, v);${again} }`;
   const roomFor = (n: number): string => (fixedRoom ? '' : room(n));
   const head = `// ${a.id}: ${a.spec.type}${a.kind === SCALAR_ATTR && a.spec.type === 'binary' ? ` (${a.spec.repr ?? ''})` : ''}`;
   let body: string;
@@ -459,39 +444,39 @@ function writeCase(a: AttrPlan, i: number, memos: Memos, fixedRoom: number): str
           if (x !== undefined) { d.setUint32(o + 4, x); ${done} } else { ${fallback} }`
         : (done: string, fallback: string) => scalarPut(memos, a.scalar, 'o + 4', done, fallback);
       body = `${roomFor(total)}
-          const o = off;
-          ${put(`${headerStore('o', 4 + size, a.headerType)} ${pad ? zeroBytes(`o + ${4 + size}`, pad) : ''} off = o + ${total};`, slow)}`;
+          const o = w.off, d = w.view, buf = w.buf;
+          ${put(`${headerStore('o', 4 + size, a.headerType)} ${pad ? zeroBytes(`o + ${4 + size}`, pad) : ''} w.off = o + ${total};`, slow)}`;
       break;
     }
     case STRUCT_ATTR: {
       const size = a.struct!.size;
       const total = align4(4 + size);
       body = `${roomFor(total)}
-          const o = off;
-          S${i}.write(v, buf, d, o + 4);
+          const o = w.off, d = w.view;
+          S${i}.write(v, w.buf, d, o + 4);
           ${headerStore('o', 4 + size, a.headerType)} ${total > 4 + size ? zeroBytes(`o + ${4 + size}`, total - 4 - size) : ''}
-          off = o + ${total};`;
+          w.off = o + ${total};`;
       break;
     }
     case NESTED_ATTR:
     case LIST_ATTR:
       // The header first, its length once the nest is written.
-      body = `${room(4)}
-          const o = off;
+      body = `if (w.off + 4 > w.buf.length) w.room(4);
+          const o = w.off;
           w.off = o + 4;
           C${i}.${a.kind === NESTED_ATTR ? 'write' : 'writeList'}(v, w);
-          const n = w.off - o;
           // Every attribute inside ends padded: the nest needs no padding, only its header.
+          const n = w.off - o;
           if (n <= 0xffff && (n & 3) === 0) w.view.setUint32(o, ${littleEndianHost ? `${headerWord(0, a.headerType)} | n` : `n << 16 | ${a.headerType}`}, ${littleEndianHost});
-          else rt.closeAttribute(w, o, ${a.headerType});
-          ${afterWrite(fixedRoom)}`;
+          else rt.closeAttribute(w, o, ${a.headerType});${again}`;
       break;
     case FLAG_ATTR:
       body = `if (v === true) {
             ${roomFor(4)}
-            ${headerStore('off', 4, a.headerType)}
-            off += 4;
-          } else if (v !== false) { ${slow} }`;
+            const d = w.view;
+            ${headerStore('w.off', 4, a.headerType)}
+            w.off += 4;
+          } else if (v !== false) ${slow}`;
       break;
     default:
       body = slow;
@@ -569,9 +554,7 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
   const otherEntry = `{
             // An unknown attribute kept as bytes ("#<type>"), or a name the set does not have.
             current = "";
-            w.off = off;
-            rt.writeEntry(plan, key, v, w);
-            ${afterWrite(fixedRoom)}
+            rt.writeEntry(plan, key, v, w);${fixedRoom ? ` ${room(fixedRoom)}` : ''}
           }`;
   const readCases = (store: (name: string) => (expr: string) => string, inList: boolean): string => attrs.map((a, i) =>
     `case ${a.id}: { // ${note(a.name)}
@@ -609,7 +592,6 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
       if (!rt.isRecord(values)) rt.fail("expected an object of " + SET + " attributes, got " + rt.describe(values));
       // The key being written, for the error path (one try around the loop, not one per key).
       let current = "";
-      let off = w.off, buf = w.buf, d = w.view, end = buf.length;
       ${room(fixedRoom)}
       try {
         for (const key in values) {
@@ -618,7 +600,6 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
           current = key;
           ${switchWrite}
         }
-        w.off = off;
       } catch (err) {
         throw current === "" ? err : rt.under(current, err);
       }
@@ -632,7 +613,6 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
     function writeList(list, w) {
       if (!linked) link();
       if (!Array.isArray(list)) rt.fail("expected a list of " + SET + " entries, got " + rt.describe(list));
-      let off = w.off, buf = w.buf, d = w.view, end = buf.length;
       for (let i = 0; i < list.length; i++) {
         const item = list[i];
         let current = "";
@@ -650,7 +630,6 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
           throw rt.under("[" + i + "]", current === "" ? err : rt.under(current, err));
         }
       }
-      w.off = off;
     }
 `,
     writeEntry: `
@@ -659,10 +638,8 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
       if (!linked) link();
       if (v === undefined) return;
       let current = key;
-      let off = w.off, buf = w.buf, d = w.view, end = buf.length;
       try {
         ${switchWrite}
-        w.off = off;
       } catch (err) {
         throw current === "" ? err : rt.under(current, err);
       }

@@ -215,28 +215,33 @@ function builtIn(set: AttrSet, values: Record<string, unknown>, size: number, be
 }
 
 test('a writer that runs out of room anywhere: the same bytes, generic and generated, from builders of every size', () => {
-  // Generated set writers keep the writer's offset and buffer in locals, and an object's
-  // writer makes room for all its inline attributes at once: a builder that grows at any
-  // attribute (inline, nested, a list entry, one written by a closure, an unknown one)
-  // must give what one large buffer gives.
-  const values = {
-    u64: 4n, str: 'hello', ipv6: '::1', inner: { a: 1, b: 'x', leaf: { x: 2, on: true, tag: 't' }, big: 5n },
-    list: [{ a: 1 }, { leaf: { x: 3, on: true } }, { b: 'yy' }, { a: 2 }],
-    groups: [{ name: 'g', id: 1 }], masked: { src: { value: '10.0.0.1', mask: '255.0.0.0' } },
-    kind: 'vxlan', '#99': { type: 99, raw: Buffer.from([1, 2, 3]) },
-    // Every attribute written inline, last: together they take all the room made for them.
+  // An object's generated writer makes room once for the inline attributes of all its
+  // set's names, again after anything written another way (a closure, a nest, an unknown
+  // attribute): a builder that grows at any attribute must give what a large one gives.
+  const others: [string, unknown][] = [
+    ['u64', 4n], ['str', 'hello'], ['ipv6', '::1'], ['inner', { a: 1, b: 'x', leaf: { x: 2, on: true, tag: 't' }, big: 5n }],
+    ['list', [{ a: 1 }, { leaf: { x: 3, on: true } }, { b: 'yy' }, { a: 2 }]],
+    ['groups', [{ name: 'g', id: 1 }]], ['masked', { src: { value: '10.0.0.1', mask: '255.0.0.0' } }],
+    ['kind', 'vxlan'], ['#99', { type: 99, raw: Buffer.from([1, 2, 3]) }],
+  ];
+  // Every attribute written inline, after the others: together they take all the room made for them.
+  const inline = {
     u8: 1, u16: 2, u32: 3, s8: -1, s16: -2, s32: -3, be16: 5, be32: 6, flag: true, ipv4: '10.0.0.1', mac: '00:11:22:33:44:55',
     endpoint: { proto: 6, port: 80, ip: '10.0.0.2', mac: '00:11:22:33:44:66' }, endpoint_old: { port: 81 },
   };
-  const expected = encodeAttrs(allSet, values);
   // One set used from its first call (generic, then generated), one generated from the start.
   const fresh = defineSet('all', allSet.attrs);
   const generated = defineSet('all', allSet.attrs);
-  for (let i = 0; i < 40; i++) encodeAttrs(generated, values);
-  for (let size = 1; size <= expected.length + 8; size++) {
-    for (const before of [0, 1, 3]) {
-      assert.deepEqual(builtIn(fresh, values, size, before), expected, `fresh, size ${size}, ${before} before`);
-      assert.deepEqual(builtIn(generated, values, size, before), expected, `generated, size ${size}, ${before} before`);
+  for (const [last] of others) {
+    // Each of the others, in turn, right before the inline ones.
+    const values = { ...Object.fromEntries(others.filter(([k]) => k !== last)), ...Object.fromEntries(others.filter(([k]) => k === last)), ...inline };
+    const expected = encodeAttrs(allSet, values);
+    for (let i = 0; i < 40; i++) encodeAttrs(generated, values);
+    for (let size = 1; size <= expected.length + 8; size++) {
+      for (const before of [0, 1, 3]) {
+        assert.deepEqual(builtIn(fresh, values, size, before), expected, `fresh, ${last} last, size ${size}, ${before} before`);
+        assert.deepEqual(builtIn(generated, values, size, before), expected, `generated, ${last} last, size ${size}, ${before} before`);
+      }
     }
   }
   fc.assert(fc.property(attrValues(allSet), fc.integer({ min: 1, max: 200 }), (v, size) => {
