@@ -48,8 +48,8 @@ export interface NetlinkMessage {
  */
 export function writeNlmsghdr(d: DataView, off: number, len: number, type: number, flags: number, seq: number, pid = 0): void {
   d.setUint32(off, len, le);
-  d.setUint16(off + 4, type, le);
-  d.setUint16(off + 6, flags, le);
+  // type and flags, two u16 in host order, as one 32-bit store.
+  d.setUint32(off + 4, le ? ((type & 0xffff) | (flags << 16)) >>> 0 : ((type << 16) | (flags & 0xffff)) >>> 0, le);
   d.setUint32(off + 8, seq >>> 0, le);
   d.setUint32(off + 12, pid >>> 0, le);
 }
@@ -144,10 +144,8 @@ export function appendGenlRequest(b: MessageBuilder, req: GenlRequest, seq: numb
 export function closeGenlRequest(b: MessageBuilder, start: number, family: number, cmd: number, version: number, flags: number, seq: number): void {
   const d = b.view;
   writeNlmsghdr(d, start, b.length - start, family, flags, seq);
-  const p = start + NLMSG_HDRLEN;
-  d.setUint8(p, cmd);
-  d.setUint8(p + 1, version);
-  d.setUint16(p + 2, 0);
+  // cmd, version and a reserved zero u16: bytes in that order, one big-endian store.
+  d.setUint32(start + NLMSG_HDRLEN, (((cmd & 0xff) << 24) | ((version & 0xff) << 16)) >>> 0);
   b.align();
 }
 

@@ -101,6 +101,12 @@ test('encodeGenlRequest without fixed header or attributes', () => {
   assert.equal(bytes.toString('hex'), hex('14000000 1000 0100 ffffffff 00000000 03010000').toString('hex'));
 });
 
+test('encodeGenlRequest: type and flags are 16 bits, cmd and version 8, each cut to its width', () => {
+  // The header is written a word at a time: a wider value must not spill into its neighbour.
+  const bytes = encodeGenlRequest({ family: 0x12345, cmd: 0x1ff, version: 0x102, flags: 0x1c405 | NLM_F_REQUEST }, 0x80000001);
+  assert.equal(bytes.toString('hex'), hex('14000000 4523 05c4 01000080 00000000 ff020000').toString('hex'));
+});
+
 test('encodeGenlRequest round trips through parseMessages and parseGenlHeader', () => {
   const [msg] = parseMessages(encodeGenlRequest(request, 9));
   assert.equal(msg!.type, 0x1a);
