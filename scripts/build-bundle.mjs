@@ -57,7 +57,7 @@ const bundledRequire = {
   name: 'bundled-require',
   setup(b) {
     b.onResolve({ filter: /^node:module$/ }, (args) =>
-      /dist\/src\/(cli\/main|nl\/node-fs)\.js$/.test(args.importer) ? { path: 'bundled-require', namespace: 'bundled-require' } : undefined);
+      /dist\/src\/(cli\/main|nl\/node-builtins)\.js$/.test(args.importer) ? { path: 'bundled-require', namespace: 'bundled-require' } : undefined);
     b.onLoad({ filter: /.*/, namespace: 'bundled-require' }, () => ({
       resolveDir: root,
       loader: 'js',
@@ -74,13 +74,15 @@ const bundledRequire = {
  * The netlink package finds its native binding through node-gyp-build: in the test VM
  * ~40 ms of every command that opens a socket (compiling it, reading package.json, listing
  * directories). In the bundle, netlink's raw.js (then bundled, code cache included) loads
- * the prebuilt binding of this platform directly when that is the one node-gyp-build would
+ * the prebuilt binding of this platform itself when that is the one node-gyp-build would
  * pick (no local build, no variable that steers it), and asks node-gyp-build otherwise.
  * When the build finds netlink in this package's own node_modules, the bundle looks there
  * first, as Node's resolution would (dist/ has no node_modules), without resolving
- * netlink/package.json (package.json reads, a realpath of each directory: on the host
- * ~0.2-2 ms of ~0.8-2.6 with the binding's loading, ~10-20 ms in the test VM). Native code
- * loads only through require (which scripts/bundle-cache.cjs stands in for).
+ * netlink/package.json. It loads the file with process.dlopen, as require does in the end:
+ * require would first resolve the path (a realpath of each directory) and the bundle
+ * checked that the file exists, each a round trip to the host's files in the test VM
+ * (~10-20 ms in all); a binding that is not there fails dlopen, and node-gyp-build is asked.
+ * Native code loads only through this (which scripts/bundle-cache.cjs stands in for).
  */
 const netlinkBinding = {
   name: 'netlink-binding',
@@ -91,28 +93,30 @@ const netlinkBinding = {
       if (!text.includes(call)) throw new Error(`${args.path}: no ${call} to replace`);
       const own = path.join(root, 'node_modules/netlink');
       const ownPackage = existsSync(own) && realpathSync(own) === realpathSync(path.dirname(path.dirname(args.path)));
-      const packageDir = ownPackage
-        ? `(() => { const own = path.join(__dirname, ${JSON.stringify(path.relative(outDir, own))}); return fs.existsSync(path.join(own, 'package.json')) ? own : path.dirname(require.resolve('netlink/package.json')); })()`
-        : "path.dirname(require.resolve('netlink/package.json'))";
       return {
         loader: 'js',
         contents: `${text.replace(call, 'loadNetlinkBinding()')}
 function loadNetlinkBinding() {
   const path = require('node:path');
   const fs = require('node:fs');
-  const dir = ${packageDir};
   const env = process.env;
-  const prebuild = path.join(dir, 'prebuilds', process.platform + '-' + process.arch, 'node.napi.node');
-  const direct = !env.NETLINK_PREBUILD && !env.npm_config_arch && !env.npm_config_platform
-    && !fs.existsSync(path.join(dir, 'build')) && fs.existsSync(prebuild);
-  return direct ? require(prebuild) : require('node-gyp-build')(dir);
+  const own = ${ownPackage ? `path.join(__dirname, ${JSON.stringify(path.relative(outDir, own))})` : 'undefined'};
+  if (own !== undefined && !env.NETLINK_PREBUILD && !env.npm_config_arch && !env.npm_config_platform && !fs.existsSync(path.join(own, 'build'))) {
+    const binding = { exports: {} };
+    try {
+      process.dlopen(binding, path.join(own, 'prebuilds', process.platform + '-' + process.arch, 'node.napi.node'));
+      return binding.exports;
+    } catch {
+      // Not there (netlink installed elsewhere), or not loadable: node-gyp-build says which.
+    }
+  }
+  return require('node-gyp-build')(path.dirname(require.resolve('netlink/package.json')));
 }
 `,
       };
     });
   },
 };
-
 const { outputFiles } = await build({
   entryPoints: [path.join(root, 'dist/src/cli/main.js')],
   outfile: bundle,
@@ -128,13 +132,20 @@ const { outputFiles } = await build({
   // import() of those (and of node: modules) as require(): no ES module loader at all.
   supported: { 'dynamic-import': false },
   plugins: [bundledRequire, lazyChildProcess, netlinkBinding],
-  // import.meta.url: the module the bundle stands for, for paths relative to it.
-  define: { 'import.meta.url': '__ovsdpMainUrl' },
-  banner: { js: '(function (exports, require, module, __filename, __dirname) {"use strict";\nconst __ovsdpMainUrl = require("node:url").pathToFileURL(require("node:path").join(__dirname, "../src/cli/main.js")).href;' },
+  // import.meta.url: the module the bundle stands for, for paths relative to it; worked out
+  // when first asked for (--version, commander), not at every start (node:url, ~10 ms in
+  // the test VM).
+  define: { 'import.meta.url': '__ovsdpMain.url' },
+  banner: { js: '(function (exports, require, module, __filename, __dirname) {"use strict";\nconst __ovsdpMain = { get url() { return require("node:url").pathToFileURL(require("node:path").join(__dirname, "../src/cli/main.js")).href; } };' },
   footer: { js: '})' },
   legalComments: 'none',
   logLevel: 'warning',
   charset: 'ascii',
+  // Whitespace and syntax minified (names kept, for profiles and stacks): the script is read
+  // and turned into a string at every start, ~2/3 of its bytes (in the test VM ~0.1 ms per
+  // 2 KB of them).
+  minifyWhitespace: true,
+  minifySyntax: true,
 });
 // bin/ovsdp reads the script as latin1, which copies its bytes as they are (UTF-8 has each
 // checked first: host ~1.5 -> ~0.7 ms for the 0.7 MB, ~10 ms less in the test VM); the

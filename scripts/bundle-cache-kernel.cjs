@@ -137,4 +137,26 @@ class NativeNetlink {
   }
 }
 
-module.exports = { NativeNetlink, DATAPATH_NAME: 'ovsdp-cache' };
+/**
+ * The native code of the bundle (dist/bundle/cli.js) as `Native`, a NativeNetlink: returns
+ * the require to give the bundle (which hands it over for the binding and node-gyp-build,
+ * refuses koffi and takes anything else from `bundleRequire`), and makes process.dlopen,
+ * which the bundle loads netlink's prebuilt binding with, hand it over too. No other native
+ * module loads.
+ */
+function standInRequire(bundleRequire, Native) {
+  const standIn = (id) => {
+    if (id.endsWith('.node')) return { NativeNetlink: Native };
+    if (id === 'node-gyp-build') return () => ({ NativeNetlink: Native });
+    if (id === 'koffi') throw new Error('no native module but the netlink stand-in');
+    return bundleRequire(id);
+  };
+  standIn.resolve = bundleRequire.resolve;
+  process.dlopen = (module, file) => {
+    if (!/[\\/]netlink[\\/]prebuilds[\\/]/.test(file)) throw new Error(`no native module but the netlink stand-in (${file})`);
+    module.exports = { NativeNetlink: Native };
+  };
+  return standIn;
+}
+
+module.exports = { NativeNetlink, DATAPATH_NAME: 'ovsdp-cache', standInRequire };

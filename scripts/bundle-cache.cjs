@@ -10,7 +10,7 @@
 // run (in the test VM, an add-flows of one line started ~20-40 ms sooner with the bulk
 // cache alone, 442 KB, than with one for all the flow commands, 574 KB). They run against
 // a stand-in for the netlink binding (bundle-cache-kernel.cjs): the bundle gets its native
-// modules only through the require it is given, and this one hands it the stand-in, so
+// modules only through the require it is given and process.dlopen, and both hand it the stand-in, so
 // nothing here opens a socket or changes a datapath of the machine that builds. Without
 // their own cache, every function of their path (socket, families, codec, parsing,
 // printing) is compiled on each run: on the host ~8 ms of an add-flows of one line's
@@ -21,25 +21,14 @@ const { createRequire } = require('node:module');
 const os = require('node:os');
 const path = require('node:path');
 const vm = require('node:vm');
-const { NativeNetlink, DATAPATH_NAME } = require('./bundle-cache-kernel.cjs');
+const { NativeNetlink, DATAPATH_NAME, standInRequire } = require('./bundle-cache-kernel.cjs');
 
 const [bundle, cache, commands] = process.argv.slice(2);
 /** The sets of flow commands with a cache each (bin/ovsdp picks one by the command). */
 const FLOW_SETS = ['bulk', 'dump', 'single'];
 const script = new vm.Script(readFileSync(bundle, 'latin1'), { filename: bundle });
 const cli = { exports: {} };
-const bundleRequire = createRequire(bundle);
-/** The bundle's require: the netlink binding is the stand-in, and no other native code loads. */
-function requireForCache(id) {
-  if (id.endsWith('.node')) return { NativeNetlink };
-  if (id === 'node-gyp-build') return () => ({ NativeNetlink });
-  if (id === 'koffi') throw new Error('bundle-cache: no native module but the netlink stand-in');
-  return bundleRequire(id);
-}
-requireForCache.resolve = bundleRequire.resolve;
-process.dlopen = () => {
-  throw new Error('bundle-cache: native code must load through require, which has the netlink stand-in');
-};
+const requireForCache = standInRequire(createRequire(bundle), NativeNetlink);
 script.runInThisContext()(cli.exports, requireForCache, cli, bundle, path.dirname(bundle));
 const { main } = cli.exports;
 

@@ -9,7 +9,7 @@
  * rest of the line. Unlike ovs-dpctl, each failing line is reported with why, the others
  * are still applied, and a summary follows; the exit code is 1 when any line failed.
  */
-import { fs } from '../nl/node-fs.js';
+import { fs } from '../nl/node-builtins.js';
 import { isAscii } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 import { parseActionsText, parseFlowMatch } from '../client/flow-text.js';

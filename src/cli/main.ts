@@ -4,7 +4,7 @@
  * flow commands, dump-flows) starts without loading it.
  */
 import { createRequire } from 'node:module';
-import { fs } from '../nl/node-fs.js';
+import { fs } from '../nl/node-builtins.js';
 import { NetlinkError, SchemaError } from '../nl/errors.js';
 import { FlowParseError } from '../ovs/flowstr/scanner.js';
 import { CliContext, type GlobalOptions, UsageError, endQuietlyOnClosedStdout } from './context.js';

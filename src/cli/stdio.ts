@@ -8,7 +8,7 @@
  * file, a pipe or a terminal (synchronously); once made, the stream is used, so that the
  * text keeps its order after anything the stream still holds.
  */
-import { fs } from '../nl/node-fs.js';
+import { fs } from '../nl/node-builtins.js';
 
 type StdioName = 'stdout' | 'stderr';
 

@@ -7,7 +7,7 @@
  * was opened (or last read), so a reason can be tied to the request that was just refused. Unreadable (no /dev/kmsg, dmesg_restrict
  * without CAP_SYSLOG) means no reasons, never an error.
  */
-import { fs } from '../nl/node-fs.js';
+import { fs } from '../nl/node-builtins.js';
 
 /** One /dev/kmsg record: "<prio>,<seq>,<usec>,<flags>;<message>". */
 export interface KernelLogRecord {

@@ -1,11 +1,19 @@
-import { constants as osConstants } from 'node:os';
+import { builtinModule } from './node-builtins.js';
 
-/** errno number -> name ("ENOENT"), from Node's own table so nothing is hard-coded. */
-const errnoNames = new Map<number, string>(
-  Object.entries(osConstants.errno).map(([name, num]) => [num, name]),
-);
+/**
+ * errno name -> number ("ENOENT" -> 2), Node's own table so nothing is hard-coded; node:os
+ * is loaded at the first error that needs it, not by every command that meets none (in the
+ * test VM ~10-15 ms of a flow command's start-up).
+ */
+let errnoNumbers: Readonly<Record<string, number>> | undefined;
+let errnoNames: Map<number, string> | undefined;
+
+function errnoTable(): Readonly<Record<string, number>> {
+  return (errnoNumbers ??= builtinModule<typeof import('node:os')>('node:os').constants.errno);
+}
 
 export function errnoName(errno: number): string {
+  errnoNames ??= new Map(Object.entries(errnoTable()).map(([name, num]) => [num, name]));
   return errnoNames.get(errno) ?? `E${errno}`;
 }
 
@@ -15,7 +23,7 @@ export function isErrno(err: unknown, name: string): err is NetlinkError {
 }
 
 export function errnoNumber(name: string): number | undefined {
-  return (osConstants.errno as Record<string, number>)[name];
+  return errnoTable()[name];
 }
 
 /** What a request was doing when the kernel refused it. */

@@ -92,16 +92,17 @@ function everyResult(answered: readonly IndexedResult[], count: number): Request
 
 const le = littleEndianHost;
 
-const ENOBUFS = errnoNumber('ENOBUFS') ?? 105;
-const EINTR = errnoNumber('EINTR') ?? 4;
-const EMSGSIZE = errnoNumber('EMSGSIZE') ?? 90;
+// Functions, not constants: the errno table is loaded at the first error (nl/errors.ts).
+const ENOBUFS = (): number => errnoNumber('ENOBUFS') ?? 105;
+const EINTR = (): number => errnoNumber('EINTR') ?? 4;
+const EMSGSIZE = (): number => errnoNumber('EMSGSIZE') ?? 90;
 
 /** How big a batch's send buffer may stay between batches. */
 const SEND_BUFFER_KEEP = 1 << 20;
 
 /** The kernel dropped messages for this socket: its receive buffer overflowed. */
 export function overrunError(op?: NetlinkOperation): NetlinkError {
-  return new NetlinkError(ENOBUFS, 'the socket receive buffer overflowed and the kernel dropped messages (ENOBUFS)', op ? { operation: op } : {});
+  return new NetlinkError(ENOBUFS(), 'the socket receive buffer overflowed and the kernel dropped messages (ENOBUFS)', op ? { operation: op } : {});
 }
 
 /** The sequence number after `seq`; never 0, which marks what answers no request of ours (onDatagram). */
@@ -133,7 +134,7 @@ function numberMessages(messages: Buffer, count: number, seq: number): number {
 /** A dump saw concurrent changes (NLM_F_DUMP_INTR): what it returned may be inconsistent. */
 export class DumpInterruptedError extends NetlinkError {
   constructor(op?: NetlinkOperation) {
-    super(EINTR, 'the dump was interrupted by concurrent changes (NLM_F_DUMP_INTR); its result may be inconsistent', op ? { operation: op } : {});
+    super(EINTR(), 'the dump was interrupted by concurrent changes (NLM_F_DUMP_INTR); its result may be inconsistent', op ? { operation: op } : {});
   }
 }
 
@@ -192,7 +193,8 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
     if (this.closed) return;
     this.closed = true;
     this.raw.close();
-    this.failAll(new NetlinkError(errnoNumber('ESHUTDOWN') ?? 108, 'the netlink socket was closed'));
+    // The error made only for requests left waiting: most closes leave none.
+    if (this.pending.size) this.failAll(new NetlinkError(errnoNumber('ESHUTDOWN') ?? 108, 'the netlink socket was closed'));
   }
 
   private nextSeq(): number {
@@ -498,7 +500,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
 
   /** A datagram larger than the read buffer: its messages are lost. */
   private onTruncated(size: number): void {
-    const e = new NetlinkError(EMSGSIZE, `a ${size}-byte netlink message did not fit the ${this.maxDatagram}-byte read buffer and was lost (maxDatagramSize)`);
+    const e = new NetlinkError(EMSGSIZE(), `a ${size}-byte netlink message did not fit the ${this.maxDatagram}-byte read buffer and was lost (maxDatagramSize)`);
     this.failAll(e);
     this.emit('overrun', e);
   }
@@ -510,7 +512,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
 
   private onSocketError(err: { errno: number; code: string; message: string }): void {
     const errno = Math.abs(err.errno);
-    if (errno === ENOBUFS) {
+    if (errno === ENOBUFS()) {
       // Replies were lost: no pending request can be trusted to complete.
       const e = overrunError();
       this.failAll(e);

@@ -15,9 +15,11 @@ import vm from 'node:vm';
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
 const bundle = join(root, 'dist/bundle/cli.js');
 const cjsRequire = createRequire(import.meta.url);
-const { NativeNetlink, DATAPATH_NAME } = cjsRequire(join(root, 'scripts/bundle-cache-kernel.cjs')) as {
-  NativeNetlink: new (...args: unknown[]) => { send(port: number, groups: number, datagram: Buffer, callback: unknown): void };
+type NativeNetlinkClass = new (...args: unknown[]) => { send(port: number, groups: number, datagram: Buffer, callback: unknown): void };
+const { NativeNetlink, DATAPATH_NAME, standInRequire } = cjsRequire(join(root, 'scripts/bundle-cache-kernel.cjs')) as {
+  NativeNetlink: NativeNetlinkClass;
   DATAPATH_NAME: string;
+  standInRequire: (bundleRequire: NodeJS.Require, native: NativeNetlinkClass) => NodeJS.Require;
 };
 
 const GENL_ID_CTRL = 0x10;
@@ -44,13 +46,7 @@ class RecordingNetlink extends NativeNetlink {
   }
 }
 
-const bundleRequire = createRequire(bundle);
-function requireForTest(id: string): unknown {
-  if (id.endsWith('.node')) return { NativeNetlink: RecordingNetlink };
-  if (id === 'node-gyp-build') return () => ({ NativeNetlink: RecordingNetlink });
-  return bundleRequire(id);
-}
-requireForTest.resolve = bundleRequire.resolve;
+const requireForTest = standInRequire(createRequire(bundle), RecordingNetlink);
 
 // As bin/ovsdp: no bundle, or tsc wrote after it, and the bundle is not the code under test.
 const built = statSync(bundle, { throwIfNoEntry: false })?.mtimeMs;
