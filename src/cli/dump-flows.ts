@@ -2,13 +2,12 @@
  * `ovsdp dump-flows [-m] [--names|--no-names] [--json] [DP] [filter=MATCH] [type=TYPES]`:
  * every flow of a datapath, streamed, printed exactly as ovs-dpctl prints them.
  */
-import { once } from 'node:events';
 import { writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DumpInterruptedError } from '../nl/socket.js';
 import { type CliContext, UsageError, endQuietlyOnClosedStdout } from './context.js';
 import { monotonicMs, portMaps, withFlowTable } from './flow-args.js';
-import { isRegularFile } from './stdio.js';
+import { isRegularFile, writeStdout } from './stdio.js';
 import type { FlowListOptions } from './render/flows.js';
 
 /** type= values ovs-dpctl knows; the kernel datapath's flows are all "ovs", not offloaded. */
@@ -74,8 +73,8 @@ async function run(args: string[], opts: FlowListOptions, context: () => CliCont
     // Stdout that is a regular file is written with write(2) directly, 64 KiB or more at
     // a time: the stream would write each batch (~20 KiB) synchronously all the same, but
     // through a Buffer made per batch and Writable's bookkeeping (host, 20,000 lines in
-    // batches of ~20 KiB: stream ~10 ms, write(2) per batch ~6, per 64 KiB ~4.5). Pipes and terminals keep the stream (backpressure; EPIPE handled
-    // by endQuietlyOnClosedStdout).
+    // batches of ~20 KiB: stream ~10 ms, write(2) per batch ~6, per 64 KiB ~4.5). Pipes
+    // and terminals take each batch as it comes (writeStdout: the reader paces the writes).
     const toFile = isRegularFile(1);
     const encoding = flowTextEncoding(names);
     let pending = '';
@@ -86,7 +85,7 @@ async function run(args: string[], opts: FlowListOptions, context: () => CliCont
         pending += text;
         // One call, as the stream makes for a file (a regular file takes the whole write).
         if (pending.length >= FILE_WRITE_CHARS) flush();
-      } else if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+      } else await writeStdout(text, encoding);
     };
     const flush = (): void => {
       if (pending.length) writeSync(1, pending, null, encoding);

@@ -8,6 +8,7 @@
  * file, a pipe or a terminal (synchronously); once made, the stream is used, so that the
  * text keeps its order after anything the stream still holds.
  */
+import { once } from 'node:events';
 import { fs } from '../nl/node-builtins.js';
 
 type StdioName = 'stdout' | 'stderr';
@@ -76,19 +77,40 @@ export function isRegularFile(fd: 1 | 2): boolean {
  * full pipe that another process made non-blocking (EAGAIN) takes the rest through the
  * stream.
  */
-export function writeStdio(fd: 1 | 2, text: string): void {
+export function writeStdio(fd: 1 | 2, text: string, encoding: BufferEncoding = 'utf8'): void {
   const stream = streams[nameOf(fd)];
   if (stream) {
-    stream.write(text);
+    stream.write(text, encoding);
     return;
   }
-  const bytes = Buffer.from(text);
+  const bytes = Buffer.from(text, encoding);
   let written = 0;
   try {
     while (written < bytes.length) written += fs.writeSync(fd, bytes, written);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
     process[nameOf(fd)].write(bytes.subarray(written));
+  }
+}
+
+/**
+ * Text for stdout from a command that may print much (dump-flows to a pipe or a terminal):
+ * with write(2) while Node's stream is not made, which a blocking pipe paces by its reader
+ * (making the stream costs a pipe ~100-150 ms of start-up in the test VM, /dev/null ~50);
+ * through the stream, waiting for 'drain', once it is (a terminal's, or a pipe another
+ * process made non-blocking). A reader gone (EPIPE) ends the process quietly, as the
+ * stream's error does (context.ts endQuietlyOnClosedStdout).
+ */
+export async function writeStdout(text: string, encoding: BufferEncoding): Promise<void> {
+  const stream = streams.stdout;
+  if (stream) {
+    if (!stream.write(text, encoding)) await once(stream, 'drain');
+    return;
+  }
+  try {
+    writeStdio(1, text, encoding);
+  } catch (err) {
+    process.exit(stdoutFailure(err as NodeJS.ErrnoException));
   }
 }
 

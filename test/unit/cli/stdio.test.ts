@@ -92,3 +92,30 @@ test('--version to a stdout that cannot be written: one line and exit 1; to a re
   assert.equal(gone.status, 0, gone.stderr);
   assert.equal(gone.stderr, '');
 });
+
+test('writeStdout: a pipe gets every byte in order, without the stream modules; a full disk is one line and exit 1; a reader gone, exit 0', () => {
+  // 1 MiB in 64 KiB writes: more than a pipe holds, so the writes wait for the reader.
+  const code = `import { writeStdout } from ${JSON.stringify(stdio)};
+    for (let i = 0; i < 16; i++) await writeStdout(String.fromCharCode(97 + i).repeat(65535) + '\\n', 'latin1');
+    const streams = process.moduleLoadList.includes('NativeModule stream');
+    (await import('node:fs')).writeSync(2, JSON.stringify({ streams }));`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 22 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, Array.from({ length: 16 }, (_, i) => `${String.fromCharCode(97 + i).repeat(65535)}\n`).join(''));
+  assert.deepEqual(JSON.parse(r.stderr), { streams: false });
+
+  const full = openSync('/dev/full', 'w');
+  try {
+    const f = spawnSync(process.execPath, ['--input-type=module', '-e', `import { writeStdout } from ${JSON.stringify(stdio)};\nawait writeStdout('text\\n', 'latin1');`], {
+      encoding: 'utf8', stdio: ['ignore', full, 'pipe'],
+    });
+    assert.equal(f.status, 1);
+    assert.equal(f.stderr, 'ovsdp: cannot write the output: ENOSPC: no space left on device, write\n');
+  } finally {
+    closeSync(full);
+  }
+  const writer = `${process.execPath} --input-type=module -e "import { writeStdout } from '${stdio}'; for (;;) await writeStdout('x'.repeat(4096), 'latin1');"`;
+  const gone = spawnSync('bash', ['-c', `set -o pipefail; ${writer} | head -c 10000 > /dev/null`], { encoding: 'utf8' });
+  assert.equal(gone.status, 0, gone.stderr);
+  assert.equal(gone.stderr, '');
+});
