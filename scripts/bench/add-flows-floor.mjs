@@ -25,8 +25,8 @@ const [{ OvsConnection }, { FlowTable, putAttrs }, { parseFlowText }, { flowAttr
 
 const N = Number(process.argv[2] ?? 20000);
 const ROUNDS = Number(process.argv[3] ?? 2);
-const BATCH = 64;
-const WINDOW = 8;
+const BATCH = 256;
+const WINDOW = 1;
 const specs = Array.from({ length: N }, (_, i) => {
   const [key, actions] = flowLineText(i).split(' ');
   return parseFlowText(key, actions);

@@ -132,7 +132,7 @@ if (b && !b.error) {
   if (f && !f.error && st && !st.error) {
     // What no JavaScript add-flows could beat here: node's start plus the kernel's work.
     const best = st.node.median + f.raw.median;
-    rows.push([`… floor: node -e 0 + the kernel taking the same puts pre-encoded, 64 per sendmsg`, `${fmtMs(best)} (${fmtMs(st.node.median)} + ${fmtMs(f.raw.median)})`, `${fmtMs(d.add.median)} ovs-dpctl`, fmtX(d.add.median / best), '']);
+    rows.push([`… floor: node -e 0 + the kernel taking the same puts pre-encoded, 256 per sendmsg`, `${fmtMs(best)} (${fmtMs(st.node.median)} + ${fmtMs(f.raw.median)})`, `${fmtMs(d.add.median)} ovs-dpctl`, fmtX(d.add.median / best), '']);
     // What add-flows would take with ovsdp's start as it is and no time per line at all.
     if (o.empty) {
       const started = o.empty.median + f.raw.median;
@@ -198,7 +198,7 @@ runs do not compare, ratios within a run do, and neither is what real hardware w
   so the next row also takes each tool's dump-flows of the empty datapath (timed in each
   repetition before its add-flows) off its dump: what is left is the dump's own work.
 - **Floor** (\`scripts/bench/add-flows-floor.mjs\`): the same puts encoded before the clock
-  starts and sent from a running node process, 64 per sendmsg with 8 in flight; with
+  starts and sent from a running node process, 256 per sendmsg, one batch at a time; with
   \`node -e 0\` added, what no add-flows written in JavaScript could beat in this VM. Its
   ratio is the best add-flows could reach against ovs-dpctl here. With ovsdp's dump-flows
   of the empty datapath added instead (the next row), what add-flows would take with the

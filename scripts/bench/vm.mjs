@@ -230,7 +230,7 @@ function big() {
 
 /**
  * The kernel's share of add-flows: the same puts encoded before the clock starts and sent
- * from a running process, 64 per sendmsg (add-flows-floor.mjs). Node's start plus this is
+ * from a running process, 256 per sendmsg (add-flows-floor.mjs). Node's start plus this is
  * as fast as any add-flows in JavaScript could be here.
  */
 function floor() {

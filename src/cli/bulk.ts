@@ -217,7 +217,7 @@ interface KeptShape {
 const SHAPES_KEPT = 4;
 /**
  * Lines of a shape taken as one item at most: a run is not split between batches, and
- * takes its batch past FlowTable's 64 requests by up to this less one.
+ * takes its batch past FlowTable's batch size by up to this less one.
  */
 const LINES_PER_RUN = 16;
 /**

@@ -108,6 +108,11 @@ export class OvsConnection {
     return this.bulkSocket().sendNumbered(messages, count, lastAt, new Array<typeof op>(count).fill(op));
   }
 
+  /** The size of sendMessages' socket's receive buffer, as the kernel counts it (SO_RCVBUF). */
+  bulkReceiveBuffer(): number {
+    return this.bulkSocket().recvBufferSize;
+  }
+
   /** The sequence number the first request of sendMessages' next batch is to carry. */
   bulkSequence(): number {
     return this.bulkSocket().nextSequence;

@@ -22,11 +22,14 @@
  * codec helpers); no value from a message or a caller is ever placed in generated
  * source, only schema names (as JSON string literals), ids and sizes.
  */
-import { endianness } from 'node:os';
 import type { AttrSet, AttrSpec, StructSpec } from './schema.js';
 
-/** Whether this host is little-endian: netlink headers are in host order. */
-export const littleEndianHost = endianness() === 'LE';
+/**
+ * Whether this host is little-endian: netlink headers are in host order. Told by a word's
+ * first byte, not node:os's endianness(): node:os is left for the first error that needs
+ * it (nl/errors.ts).
+ */
+export const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 // ---------------------------------------------------------------- plans (what codec.ts compiles)
 

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -150,6 +150,30 @@ test('a bulk file with bad lines reports exactly those lines and installs the re
     assert.match(err!.stderr, /add-flows: 296 added, 1 deleted, 4 failed/);
     assert.equal((await table.list()).length, 295);
   });
+});
+
+test("a file refused whole, at Linux's default receive buffer cap (rmem_max): every line reported, no abort", async () => {
+  // The test VM raises rmem_max to 64 MiB; a stock system keeps 212992, where 512 refused
+  // puts in flight overflowed the socket and the netlink binding aborted the process.
+  const rmemMax = '/proc/sys/net/core/rmem_max';
+  const before = readFileSync(rmemMax, 'utf8').trim();
+  writeFileSync(rmemMax, '212992');
+  try {
+    await withDatapath('fl-rmem', async (table) => {
+      const file = join(mkdtempSync(join(tmpdir(), 'flows-')), 'flows.txt');
+      const lines = Array.from({ length: 1500 }, (_, i) =>
+        `in_port(1),eth_type(0x0800),ipv4(src=10.0.${i >> 8}.${i & 255},dst=172.16.0.1,proto=6,frag=no),tcp(src=${1024 + i},dst=80),tcp_flags(0/0) ct(commit,zone=1,nat(src=192.168.0.1-192.168.0.9:1024-65535)),recirc(1)`);
+      writeFileSync(file, `${lines.join('\n')}\n`);
+      await execFileP(ovsdp, ['add-flows', 'fl-rmem', file]);
+      const err = await execFileP(ovsdp, ['add-flows', 'fl-rmem', file], { maxBuffer: 1 << 24 }).then(() => undefined, (e: { code: number; stderr: string }) => e);
+      assert.equal(err?.code, 1, err?.stderr);
+      assert.equal([...err!.stderr.matchAll(/^ovsdp: line \d+: a flow with this key already exists/gm)].length, 1500);
+      assert.match(err!.stderr, /add-flows: nothing applied, 1500 failed/);
+      assert.equal((await table.list()).length, 1500);
+    });
+  } finally {
+    writeFileSync(rmemMax, before);
+  }
 });
 
 test('a flow dumped by the library parses back to the same key and mask', async () => {

@@ -51,6 +51,7 @@ export function bulkConnection(answer: (messages: Buffer) => IndexedResult[] | P
   return {
     family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
     bulkSequence: () => next,
+    bulkReceiveBuffer: () => 8 << 20,
     sendMessages,
     ...more,
   } as unknown as OvsConnection;

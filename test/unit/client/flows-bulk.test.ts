@@ -240,3 +240,25 @@ test("a batch's requests stay as sent until the batch is answered; after a faile
   for (const b of sent) if (!b.answered) assert.ok(b.view.equals(b.bytes));
   assert.ok(new Set(sent.map((b) => b.view.buffer)).size < sent.length);
 });
+
+test("a batch's requests stop before their refusals could overflow a small receive buffer (rmem_max), and none is lost", async () => {
+  const receiveBuffer = 40_000;
+  const sizes: { bytes: number; count: number }[] = [];
+  const conn = bulkConnection((messages) => {
+    const count = requestsOfMessages(messages).length;
+    sizes.push({ bytes: messages.length, count });
+    return answersOf(Array.from({ length: count }, () => new NetlinkError(errnoNumber('EEXIST')!, 'exists')));
+  }, { bulkReceiveBuffer: () => receiveBuffer });
+  const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
+  const lines = Array.from({ length: 100 }, (_, i) => `in_port(1),eth_type(0x0800),ipv4(src=10.0.0.${i},dst=10.0.1.1,proto=17,frag=no),udp(src=${1000 + i},dst=53)`);
+  const toOp = (flow: string): FlowOp => ({ kind: 'put', flow: { ...parseFlowMatch(flow), actions: parseActionsText('ct(commit,zone=1,nat(src=10.1.1.240-10.1.1.255)),2') }, mode: 'create' });
+  let refused = 0;
+  for await (const batch of table.operateBatches(lines, toOp)) refused += batch.filter((r) => r.error).length;
+  assert.equal(refused, 100);
+  assert.ok(sizes.length > 1, 'several batches');
+  for (const { bytes, count } of sizes) {
+    // What the kernel charges at most for the batch's errors, less its last request's share: under 3/4 of the buffer.
+    const perRequest = bytes / count;
+    assert.ok(2 * (bytes - perRequest) + (count - 1) * 976 < (3 * receiveBuffer) / 4, `${count} requests, ${bytes} bytes`);
+  }
+});
