@@ -223,34 +223,37 @@ runs do not compare, ratios within a run do, and neither is what real hardware w
 
 The VM is qemu's software emulation with one host thread for both vCPUs (\`vm/run\`), and
 it does not slow everything alike. ovs-dpctl is compiled C; ovsdp is JavaScript that V8
-compiles while it runs, which emulation handles far worse than compiled code, and a
-command is one short process: in the VM a good part of its JavaScript time is V8's
-optimizing compiler (TurboFan, on the main thread under bin/ovsdp's \`--single-threaded\`),
-so the hot paths are kept to a few small functions. Where add-flows' time goes: a flow
-command's start (node, the bundle, the family and datapath lookups: the dump-flows of an
-empty datapath row), the kernel's work on the puts (the floor row, which varies from run
-to run), and what is left, JavaScript reading the lines: a line that takes the shape of
-an earlier one costs under 1 µs on the host (\`scripts/bench/parse-profile.mjs\`), one
-that is parsed whole about 4 µs once warm. The two floor rows bound it: node's own start
-plus the kernel's work is what no JavaScript could beat, and ovsdp's flow-command start
-plus the kernel's work is what add-flows would take with no time per line at all, so
-while that start stays near half a second here, 3x is out of reach in this VM. Start-up
-runs from one bundled script with V8 code caches made at build time, one per kind of
-flow command by running those commands against a stand-in for the kernel
-(\`scripts/build-bundle.mjs\`):
-\`--version\` costs about 120 ms more than \`node -e 0\`. A V8 start-up snapshot of the
-warmed-up CLI (\`node --snapshot-blob\`) was tried and left out: it halves \`--version\` on
-the host, but in the VM its 6 MB blob loads no faster than the bundle and its code cache,
-and a blob loads only on the CPU it was made on (Node checks V8's CPU features, so one
-made on the host is refused in the VM). Node's switches do not help: \`--jitless\` and \`--no-opt\` made a 20,000-flow
-add-flows three times as slow; \`--maglev\`, \`--no-sparkplug\`, \`--always-sparkplug\`,
-\`--max-lazy\`, \`--interrupt-budget\`, \`--max-inlined-bytecode-size-cumulative\` and
-\`--no-lazy-feedback-allocation\` all stayed within the noise (about 10%) of the default.
-\`--single-threaded\` is a few per cent faster for add-flows, and \`--min-semi-space-size=4\`
-(both on bin/ovsdp's \`#!\` line) spares a flow command's start-up its two garbage
-collections. Peak RSS of the 200,000-flow runs is mostly garbage and buffers V8 has not
-collected yet: add-flows' live heap after each full collection stays near 11 MiB, and
-the peak grows little from 100,000 flows to 200,000.
+compiles while it runs, and emulation translates every piece of machine code before it
+runs it: V8's own code once, but the code V8 writes for a process anew in each process.
+So a short JavaScript process pays more per instruction here than compiled C, and every
+system call is dear too (the kernel's entry and exit, with their mitigations, are
+emulated): counted with an instruction-counting qemu plugin, ovs-dpctl's add-flows of
+20,000 flows ran ~3,100 million guest instructions, ~2,200 million of them in the kernel
+(a round trip per flow), ovsdp's ~670 million, ~300 million in the kernel (the puts
+themselves, 256 per sendmsg). Where add-flows' time goes: a flow command's start (node,
+the bundle, the family and datapath lookups: the dump-flows of an empty datapath row),
+the kernel's work on the puts (the floor row), and what is left, JavaScript reading the
+lines: a line that takes the shape of an earlier one costs under 1 µs on the host
+(\`scripts/bench/parse-profile.mjs\`), one that is parsed whole about 4 µs once warm. The
+two floor rows bound it: node's own start plus the kernel's work is what no JavaScript
+could beat, and ovsdp's flow-command start plus the kernel's work is what add-flows would
+take with no time per line at all. Start-up runs from one minified script with V8 code
+caches made at build time, one per kind of flow command by running those commands
+against a stand-in for the kernel (\`scripts/build-bundle.mjs\`), and loads Node's
+modules as commands first need them. A V8 start-up snapshot of the warmed-up CLI (\`node
+--snapshot-blob\`) was tried and left out: it halves \`--version\` on the host, but in the
+VM its 6 MB blob loads no faster than the bundle and its code cache, and a blob loads only
+on the CPU it was made on (Node checks V8's CPU features, so one made on the host is
+refused in the VM). Of Node's switches, bin/ovsdp's \`#!\` line has three:
+\`--single-threaded\` (a few per cent faster for add-flows), \`--min-semi-space-size=4\`
+(spares a flow command's start-up its two garbage collections) and \`--no-sparkplug\` (no
+baseline machine code for emulation to translate; the same speed per line on the host).
+\`--jitless\` and \`--no-opt\` made a 20,000-flow add-flows three times as slow;
+\`--interrupt-budget=16384\` ran a third more instructions; \`--maglev\`,
+\`--always-sparkplug\`, \`--max-lazy\`, \`--max-inlined-bytecode-size-cumulative\` and
+\`--no-lazy-feedback-allocation\` did not help. Peak RSS of the 200,000-flow runs is mostly
+garbage and buffers V8 has not collected yet: add-flows' live heap after each full
+collection stays near 11 MiB, and the peak grows little from 100,000 flows to 200,000.
 
 \`npm run bench -- --profile\` prints, per command, where ovsdp's time went (self time by
 function and by file), from \`node --cpu-prof\` of every ovsdp process of the run (under
