@@ -38,7 +38,7 @@ writeFileSync(file, text);
 
 /**
  * A connection with no kernel: every request of a batch is encoded (the flow table lays
- * out bulk batches itself: sendMessages), and succeeds.
+ * out bulk batches itself: sendNumbered), and succeeds.
  */
 const conn = {
   family: async () => ({ id: 0x20, version: flowFamily.version, groups: {} }),
@@ -48,7 +48,8 @@ const conn = {
     return Promise.resolve(reqs.map(() => ({ replies: [] })));
   },
   bulkSequence: () => 1,
-  sendMessages() {
+  bulkReceiveBuffer: () => 8 << 20,
+  sendNumbered() {
     return Promise.resolve([]);
   },
 };

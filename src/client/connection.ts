@@ -22,7 +22,7 @@ export interface RequestOptions {
 
 export class OvsConnection {
   readonly socket: GenlSocket;
-  /** sendMessages' socket, made at its first use (bulkSocket). */
+  /** sendNumbered's socket, made at its first use (bulkSocket). */
   private bulk: GenlSocket | undefined;
   private readonly options: GenlSocketOptions;
 
@@ -93,7 +93,7 @@ export class OvsConnection {
   /** Many prepared requests in one sendmsg; one result per request. */
   batch(reqs: readonly GenlRequest[], spec: GenlFamilySpec, command: string): Promise<RequestResult[]> {
     const op = operation(spec, command);
-    // fill, not map: a bulk load sends a batch of 64 every few milliseconds.
+    // fill, not map: a bulk load sends a batch of hundreds every few milliseconds.
     return this.socket.batch(reqs, { ops: new Array<typeof op>(reqs.length).fill(op) });
   }
 
@@ -103,17 +103,17 @@ export class OvsConnection {
    * (GenlSocket.sendNumbered): results only for those that got replies or an error, each
    * with its index.
    */
-  sendMessages(messages: Buffer, count: number, lastAt: number, spec: GenlFamilySpec, command: string): Promise<IndexedResult[]> {
+  sendNumbered(messages: Buffer, count: number, lastAt: number, spec: GenlFamilySpec, command: string): Promise<IndexedResult[]> {
     const op = operation(spec, command);
     return this.bulkSocket().sendNumbered(messages, count, lastAt, new Array<typeof op>(count).fill(op));
   }
 
-  /** The size of sendMessages' socket's receive buffer, as the kernel counts it (SO_RCVBUF). */
+  /** The size of sendNumbered's socket's receive buffer, as the kernel counts it (SO_RCVBUF). */
   bulkReceiveBuffer(): number {
     return this.bulkSocket().recvBufferSize;
   }
 
-  /** The sequence number the first request of sendMessages' next batch is to carry. */
+  /** The sequence number the first request of sendNumbered's next batch is to carry. */
   bulkSequence(): number {
     return this.bulkSocket().nextSequence;
   }

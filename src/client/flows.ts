@@ -570,7 +570,7 @@ export class FlowTable {
     const send = (): void => {
       current.watched = this.log !== undefined;
       if (current.count) {
-        current.sent = this.conn.sendMessages(current.out.bytes(), current.count, current.lastAt, flowFamily, 'new');
+        current.sent = this.conn.sendNumbered(current.out.bytes(), current.count, current.lastAt, flowFamily, 'new');
         // Settled by settle(); a run its consumer abandons must not leave a rejection unhandled.
         current.sent.catch(() => undefined);
       }
@@ -920,7 +920,7 @@ interface Batch<T> {
   firstSeq: number;
   /** Where its last request starts in `out`. */
   lastAt: number;
-  /** The results of its requests that got an answer (OvsConnection.sendMessages). */
+  /** The results of its requests that got an answer (OvsConnection.sendNumbered). */
   sent?: Promise<IndexedResult[]>;
   /** Whether the kernel log was open when it was sent (its refusals' reasons are there to read). */
   watched: boolean;

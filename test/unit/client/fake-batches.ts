@@ -1,6 +1,6 @@
 /**
  * For fake connections in the flow tests: the requests of a batch that FlowTable laid out
- * as whole netlink messages (OvsConnection.sendMessages), taken apart into the requests
+ * as whole netlink messages (OvsConnection.sendNumbered), taken apart into the requests
  * the fakes answer and record, and the fakes' answers as the socket gives them.
  */
 import assert from 'node:assert/strict';
@@ -19,7 +19,7 @@ export function requestsOfMessages(messages: Buffer): GenlRequest[] {
   }));
 }
 
-/** What sendMessages resolves with for requests that got `errors` (undefined: it just succeeded). */
+/** What sendNumbered resolves with for requests that got `errors` (undefined: it just succeeded). */
 export function answersOf(errors: readonly (NetlinkError | undefined)[]): IndexedResult[] {
   const answers: IndexedResult[] = [];
   errors.forEach((error, index) => {
@@ -32,11 +32,11 @@ export function answersOf(errors: readonly (NetlinkError | undefined)[]): Indexe
  * A connection for the flow table's bulk runs, with no kernel: the flow family, sequence
  * numbers that go on from batch to batch (from near the u32 wrap), and each batch checked to
  * carry its numbers, one after another, the last request starting at `lastAt`, before
- * `answer` gets its messages (what sendMessages resolves with). `more`: other members.
+ * `answer` gets its messages (what sendNumbered resolves with). `more`: other members.
  */
 export function bulkConnection(answer: (messages: Buffer) => IndexedResult[] | Promise<IndexedResult[]>, more: object = {}): OvsConnection {
   let next = 0xffffffff - 100;
-  const sendMessages = async (messages: Buffer, count: number, lastAt: number): Promise<IndexedResult[]> => {
+  const sendNumbered = async (messages: Buffer, count: number, lastAt: number): Promise<IndexedResult[]> => {
     const seqs: number[] = [];
     let last = -1;
     for (let off = 0; off < messages.length; off += (messages.readUInt32LE(off) + 3) & ~3) {
@@ -52,7 +52,7 @@ export function bulkConnection(answer: (messages: Buffer) => IndexedResult[] | P
     family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
     bulkSequence: () => next,
     bulkReceiveBuffer: () => 8 << 20,
-    sendMessages,
+    sendNumbered,
     ...more,
   } as unknown as OvsConnection;
 }
