@@ -20,7 +20,7 @@ import { MessageBuilder, align4, attrTypeField, encodeAttr, encodeAttrs, encodeL
 import { NetlinkError, errnoName, isErrno, withoutStacks } from '../nl/errors.js';
 import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js';
 import { type GenlRequest, NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_ECHO, NLM_F_REQUEST, appendGenlRequest, parseMessages } from '../nl/message.js';
-import { DumpInterruptedError, type IndexedResult } from '../nl/socket.js';
+import { DumpInterruptedError, type IndexedResult, refusalsBudget, refusalsRoom } from '../nl/socket.js';
 import { type AttrValues, type UnknownAttr, unknownKey } from '../nl/schema.js';
 import { FlowCheckMemo, checkFlowMatch } from '../ovs/flow-check.js';
 import { actionAttrs } from '../ovs/actions.js';
@@ -150,23 +150,9 @@ const BATCH_SIZE = 256;
 /**
  * Batches in flight at once. The kernel takes a batch while it is sent, so a second one in
  * flight gains nothing, and their refusals would have to fit the receive buffer together
- * (refusalsRoom).
+ * (nl/socket.ts refusalsRoom: a batch ends before its refusals could overflow it).
  */
 const WINDOW = 1;
-
-/**
- * What a batch's refused requests may take of the bulk socket's receive buffer while they
- * wait to be read (`bytes` and `count`: the batch's requests). The kernel's error echoes the
- * request, and the buffer is charged for its whole allocation: the echo and its headers
- * (~360 bytes with the buffer's shared info) rounded up to the allocator's next size, at
- * most twice that, and the socket buffer itself (~256). A batch ends before this reaches
- * 3/4 of the buffer: Linux caps the buffer at net.core.rmem_max, by default ~416 KB usable,
- * which 512 refused ct/nat puts in flight (64 per batch, 8 batches) overflowed, and the
- * netlink binding aborts the process when that happens.
- */
-function refusalsRoom(bytes: number, count: number): number {
-  return 2 * bytes + count * (2 * 360 + 256);
-}
 
 export interface BulkOptions {
   /**
@@ -462,7 +448,7 @@ export class FlowTable {
   ): AsyncGenerator<BulkResult<T>[]> {
     const batchSize = Math.max(1, options.batchSize ?? BATCH_SIZE);
     const window = Math.max(1, options.window ?? WINDOW);
-    const refusalsBudget = (3 * this.conn.bulkReceiveBuffer()) / (4 * window);
+    const budget = refusalsBudget(this.conn.bulkReceiveBuffer()) / window;
     const { name } = await this.datapath();
     const requests = options.requests ?? await this.bulkRequests();
     // Past what others logged since this table's last read, when the log is open already;
@@ -579,7 +565,7 @@ export class FlowTable {
     };
 
     const full = (): boolean => current.count >= batchSize || current.items.length >= 4 * batchSize
-      || refusalsRoom(current.out.length, current.count) >= refusalsBudget;
+      || refusalsRoom(current.out.length, current.count) >= budget;
     /**
      * Takes a block's items from `i` into the current batch until it is full or the block
      * ends; returns the index after the last taken. The per-item loop lives here, not in

@@ -131,6 +131,27 @@ function numberMessages(messages: Buffer, count: number, seq: number): number {
   return seq;
 }
 
+/**
+ * What the answers to a batch of `count` requests, `bytes` long in all, may take of the
+ * socket's receive buffer while they wait to be read, when the kernel refuses them all:
+ * each error echoes its request, and the buffer is charged for the whole allocation, the
+ * echo and its headers (~360 bytes with the buffer's shared info) rounded up to the
+ * allocator's next size (at most twice that), and the socket buffer itself (~256).
+ */
+export function refusalsRoom(bytes: number, count: number): number {
+  return 2 * bytes + count * (2 * 360 + 256);
+}
+
+/**
+ * The share of a receive buffer of `size` (SO_RCVBUF, as the kernel counts it) a batch's
+ * refusals may take; the rest is for its ACK and what else arrives meanwhile. Linux caps
+ * the buffer at net.core.rmem_max, by default ~416 KB usable, which 512 refused flow puts
+ * in flight overflowed; the netlink binding then aborts the process.
+ */
+export function refusalsBudget(size: number): number {
+  return (3 * size) / 4;
+}
+
 /** A dump saw concurrent changes (NLM_F_DUMP_INTR): what it returned may be inconsistent. */
 export class DumpInterruptedError extends NetlinkError {
   constructor(op?: NetlinkOperation) {
@@ -147,6 +168,8 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   /** Where requests are encoded, reused from one batch to the next. */
   private out = new MessageBuilder(1 << 16);
   private readonly maxDatagram: number;
+  /** refusalsBudget() of this socket's receive buffer, read at the first batch. */
+  private budget: number | undefined;
 
   constructor(options: GenlSocketOptions = {}) {
     super();
@@ -237,12 +260,46 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   sendMessages(messages: Buffer, count: number, ops: readonly (NetlinkOperation | undefined)[]): Promise<IndexedResult[]> {
     if (count === 0) return Promise.resolve([]);
     if (this.closed) return Promise.reject(new NetlinkError(errnoNumber('ESHUTDOWN') ?? 108, 'the netlink socket is closed'));
+    if (count > 1 && refusalsRoom(messages.length, count) >= (this.budget ??= refusalsBudget(this.recvBufferSize))) {
+      return this.sendInParts(messages, count, ops, this.budget);
+    }
     // A batch's numbers do not wrap (0 marks what answers no request of ours): request i
     // of the batch is its first number + i, which its answers are told apart by.
     if (this.seq + count > 0xffffffff) this.seq = 0;
     const firstSeq = this.seq + 1;
     this.seq = numberMessages(messages, count, this.seq);
     return this.send(messages, firstSeq, this.seq, ops);
+  }
+
+  /**
+   * sendMessages() of a batch whose refusals could overflow the receive buffer: as parts
+   * whose refusals could not, each answered before the next is sent; results as for the
+   * whole batch.
+   */
+  private async sendInParts(messages: Buffer, count: number, ops: readonly (NetlinkOperation | undefined)[], budget: number): Promise<IndexedResult[]> {
+    const d = new DataView(messages.buffer, messages.byteOffset, messages.length);
+    const results: IndexedResult[] = [];
+    const sendPart = async (first: number, end: number, from: number, to: number): Promise<void> => {
+      for (const r of await this.sendMessages(messages.subarray(from, to), end - first, ops.slice(first, end))) {
+        r.index += first;
+        results.push(r);
+      }
+    };
+    /** The part's first message: its index and byte offset. */
+    let first = 0;
+    let from = 0;
+    let off = 0;
+    for (let i = 0; i < count; i++) {
+      const next = off + align4(d.getUint32(off, le));
+      if (i > first && refusalsRoom(next - from, i + 1 - first) >= budget) {
+        await sendPart(first, i, from, off);
+        first = i;
+        from = off;
+      }
+      off = next;
+    }
+    await sendPart(first, count, from, off);
+    return results;
   }
 
   /** The sequence number the next request sent takes (sendNumbered's first). */

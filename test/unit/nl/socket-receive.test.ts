@@ -10,7 +10,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { endianness } from 'node:os';
-import { GenlSocket, type IndexedResult, type RequestResult } from '../../../src/nl/socket.js';
+import { GenlSocket, type IndexedResult, type RequestResult, refusalsBudget, refusalsRoom } from '../../../src/nl/socket.js';
 import { MessageBuilder } from '../../../src/nl/codec.js';
 import { ctrlFamily, decodeGenlMessage, genlRequest } from '../../../src/nl/family.js';
 import {
@@ -223,4 +223,34 @@ test('maxDatagramSize must be at least 1: the binding would read 4 KiB at 0 and 
   for (const size of [0, -1, Number.NaN]) assert.throws(() => new GenlSocket({ maxDatagramSize: size }), RangeError);
   const peeking = new GenlSocket({ peekSizes: true });
   peeking.close();
+});
+
+test("a batch whose refusals could overflow the receive buffer goes in parts: the host kernel's 300 refusals, all there, none lost", async () => {
+  // 8 KB asked, 16 KB as the kernel counts it: 300 errors echoing their request (~1 KB each
+  // as the kernel charges it) would overflow it, and the binding would abort the process.
+  const sock = new GenlSocket({ recvBufferSize: 8192 });
+  const inner = sock as unknown as { raw: { send(buf: Buffer, options: object, cb: (err?: Error) => void): void } };
+  const send = inner.raw.send.bind(inner.raw);
+  const parts: number[] = [];
+  inner.raw.send = (buf, options, cb) => {
+    parts.push(parseMessages(buf).length);
+    send(buf, options, cb);
+  };
+  try {
+    const out = new MessageBuilder();
+    const count = 300;
+    for (let i = 0; i < count; i++) appendGenlRequest(out, genlRequest(ctrlFamily, GENL_ID_CTRL, 'getfamily', { attrs: { family_name: `nofamily${i}` } }), 0, NLM_F_REQUEST);
+    const messages = Buffer.from(out.bytes());
+    const answers = await sock.sendMessages(messages, count, []);
+    assert.deepEqual(answers.map((a) => [a.index, a.error?.errno]), Array.from({ length: count }, (_, i) => [i, 2]));
+    assert.ok(parts.length > 1, `${parts.length} part(s)`);
+    assert.equal(parts.reduce((a, b) => a + b, 0), count);
+    // Each part's refusals fit: what refusalsRoom counts for it stays under the budget, but for its last request.
+    const perRequest = messages.length / count;
+    for (const n of parts) assert.ok(refusalsRoom(perRequest * (n - 1), n - 1) < refusalsBudget(sock.recvBufferSize), `a part of ${n}`);
+    // One request alone is sent whole, however large its refusal.
+    assert.deepEqual((await sock.sendMessages(messages.subarray(0, (messages.readUInt32LE(0) + 3) & ~3), 1, [])).map((a) => a.error?.errno), [2]);
+  } finally {
+    sock.close();
+  }
 });
