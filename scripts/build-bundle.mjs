@@ -49,7 +49,7 @@ const lazyChildProcess = {
 };
 
 /**
- * main.ts and node-fs.ts load CommonJS synchronously with createRequire(import.meta.url),
+ * main.ts and node-builtins.ts load CommonJS synchronously with createRequire(import.meta.url),
  * which esbuild cannot follow; inside the bundle they get a createRequire whose require
  * takes commander from the bundle and anything else from Node.
  */

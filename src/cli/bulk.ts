@@ -1,7 +1,7 @@
 /**
  * add-flows, mod-flows and del-flows FILE: flows from a file or stdin ("-"), one per line
  * as ovs-dpctl reads them (lib/dpctl.c dpctl_process_flows), installed many per sendmsg
- * with several batches in flight. The input streams: a long file is never all in memory.
+ * a batch at a time. The input streams: a long file is never all in memory.
  *
  * A line is `[add|modify|delete] FLOW [ACTIONS]`: '#' starts a comment, blank lines are
  * skipped, the command word may be any prefix of add/delete/modify (ovs-dpctl compares
