@@ -26,7 +26,7 @@
 import { EventEmitter } from 'node:events';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import path from 'node:path';
-import { MessageBuilder, NLA_HDRLEN, NLA_TYPE_MASK, align4, attrLength, attrTypeField, checkedAttrLength, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
+import { MessageBuilder, NLA_HDRLEN, NLA_TYPE_MASK, align4, attrHeaderType, attrLength, attrTypeField, checkedAttrLength, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
 import { NetlinkError, type NetlinkOperation, isErrno } from '../nl/errors.js';
 import { operation } from '../nl/family.js';
 import { GENL_HDRLEN, NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_REQUEST, closeGenlRequest } from '../nl/message.js';
@@ -241,13 +241,14 @@ interface Sent {
 const UPCALL_BATCH = 64;
 
 /** The attributes of a put and of an execute (in ovs-vswitchd's order). */
-const PUT_UFID = flowAttrs.id('ufid');
-const PUT_KEY = flowAttrs.id('key');
-const PUT_MASK = flowAttrs.id('mask');
-const PUT_ACTIONS = flowAttrs.id('actions');
-const EXECUTE_PACKET = packetFamily.attrs.id('packet');
-const EXECUTE_KEY = packetFamily.attrs.id('key');
-const EXECUTE_ACTIONS = packetFamily.attrs.id('actions');
+// Header types of the attributes appended encoded already, as the codec writes them.
+const PUT_UFID = attrHeaderType(flowAttrs, 'ufid');
+const PUT_KEY = attrHeaderType(flowAttrs, 'key');
+const PUT_MASK = attrHeaderType(flowAttrs, 'mask');
+const PUT_ACTIONS = attrHeaderType(flowAttrs, 'actions');
+const EXECUTE_PACKET = attrHeaderType(packetFamily.attrs, 'packet');
+const EXECUTE_KEY = attrHeaderType(packetFamily.attrs, 'key');
+const EXECUTE_ACTIONS = attrHeaderType(packetFamily.attrs, 'actions');
 const PUT_OP = operation(flowFamily, 'new');
 const PUT_CMD = flowFamily.commands['new']!;
 const EXECUTE_CMD = packetFamily.commands['execute']!;

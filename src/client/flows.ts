@@ -16,7 +16,7 @@
  * (src/ovs/flow-check.ts) so a refusal says why; when the kernel still answers EINVAL, the
  * reason the openvswitch module logged is attached (NetlinkError.reason, kernel-log.ts).
  */
-import { MessageBuilder, align4, attrTypeField, encodeAttr, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
+import { MessageBuilder, align4, attrHeaderType, encodeAttr, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
 import { NetlinkError, errnoName, isErrno, withoutStacks } from '../nl/errors.js';
 import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js';
 import { type GenlRequest, NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_ECHO, NLM_F_REQUEST, appendGenlRequest, parseMessages } from '../nl/message.js';
@@ -764,17 +764,10 @@ function putAttrsFlow(op: { keyAttrs: readonly MemoAttr[]; ufid?: Buffer; action
   return flow;
 }
 
-/** A nest's attribute type as the codec writes it (flags included), from the header of an empty one. */
-function nestType(name: string): number {
-  return attrTypeField(encodeAttrs(flowAttrs, { [name]: {} }), 0);
-}
-/**
- * The KEY and MASK nests' attribute types, worked out for the first request laid out, not
- * when the module loads: encoding the empty nest compiles the codec's plans of the flow and
- * key sets, which a dump-flows never needs.
- */
-let nestTypes: { key: number; mask: number } | undefined;
-
+/** The KEY, MASK and ACTIONS nests' header types, as the codec writes them. */
+const KEY_TYPE = attrHeaderType(flowAttrs, 'key');
+const MASK_TYPE = attrHeaderType(flowAttrs, 'mask');
+const ACTIONS_TYPE = attrHeaderType(flowAttrs, 'actions');
 
 /** The room a bulk request may take (a larger one goes the codec's way). */
 const REQUEST_ROOM = 1 << 16;
@@ -841,18 +834,17 @@ function fixedHeaderFromParts(header: Buffer, ufid: Buffer | undefined, attrs: r
     const keyAt = off;
     off += 4;
     for (let i = 0; i < attrs.length; i++) off = putKeyAttr(attrs[i]!, false, buf, off);
-    nestTypes ??= { key: nestType('key'), mask: nestType('mask') };
-    putAttrHeader(buf, keyAt, off - keyAt, nestTypes.key);
+    putAttrHeader(buf, keyAt, off - keyAt, KEY_TYPE);
     if (actions && attrs.length > 0) {
       const maskAt = off;
       off += 4;
       for (let i = 0; i < attrs.length; i++) off = putKeyAttr(attrs[i]!, true, buf, off);
-      putAttrHeader(buf, maskAt, off - maskAt, nestTypes.mask);
+      putAttrHeader(buf, maskAt, off - maskAt, MASK_TYPE);
     }
     if (actions) {
       const actionsEnd = off + 4 + actions.length;
       if (align4(actionsEnd) > buf.length) return undefined;
-      putAttrHeader(buf, off, 4 + actions.length, ACTIONS_ATTR_ID);
+      putAttrHeader(buf, off, 4 + actions.length, ACTIONS_TYPE);
       buf.set(actions, off + 4);
       off = align4(actionsEnd);
       for (let i = actionsEnd; i < off; i++) buf[i] = 0;

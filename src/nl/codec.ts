@@ -754,9 +754,24 @@ const MAX_NEST_DEPTH = 64;
 /** The depth of the decode under way; put back by the outermost decode when one fails. */
 const nestDepth = { n: 0 };
 
+/** The type field an attribute's header carries: its id, with NLA_F_NESTED where the schema asks for it. */
+function headerTypeOf(spec: AttrSpec, parent: AttrSet): number {
+  return spec.type === 'nested' && (spec.nestedFlag ?? parent.nestedFlag) ? spec.id | NLA_F_NESTED : spec.id;
+}
+
+/**
+ * The header type field of a set's attribute by name, as the codec writes it, for callers
+ * that lay out its payload themselves (putAttrHeader); compiles nothing.
+ */
+export function attrHeaderType(set: AttrSet, name: string): number {
+  const spec = set.byNameOf(name);
+  if (!spec) throw new Error(`${set.name} has no attribute ${name}`);
+  return headerTypeOf(spec, set);
+}
+
 function compileAttr(spec: AttrSpec, parent: AttrSet): AttrPlan {
   const { id, name } = spec;
-  const headerType = spec.type === 'nested' && (spec.nestedFlag ?? parent.nestedFlag) ? id | NLA_F_NESTED : id;
+  const headerType = headerTypeOf(spec, parent);
   const base = {
     id, name, spec, headerType, kind: VIA_CLOSURES, scalar: OTHER, size: 0, struct: undefined, child: undefined,
   };

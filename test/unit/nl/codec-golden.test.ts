@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeAttrs, decodeList, decodeStruct, encodeAttrs, encodeList, encodeStruct, encodedLength } from '../../../src/nl/codec.js';
+import { attrHeaderType, attrTypeField, decodeAttrs, decodeList, decodeStruct, encodeAttrs, encodeList, encodeStruct, encodedLength } from '../../../src/nl/codec.js';
 import type { AttrSet, AttrValues } from '../../../src/nl/schema.js';
 import { allSet, endpoint, flaggedSet, hex, innerSet } from './schemas.js';
 
@@ -207,4 +207,14 @@ test('encodeStruct and decodeStruct: a fixed header on its own', () => {
   const encoded = encodeStruct(endpoint, value);
   assert.equal(encoded.toString('hex'), bytes.toString('hex'));
   assert.deepEqual(decodeStruct(endpoint, Buffer.concat([hex('ff'), encoded]), 1), value);
+});
+
+test('attrHeaderType: the type field encodeAttrs writes in a header, for payloads laid out by hand', () => {
+  for (const [set, name] of [[allSet, 'inner_flagged'], [allSet, 'u8'], [flaggedSet, 'inner_plain'], [flaggedSet, 'inner']] as const) {
+    const spec = set.byNameOf(name);
+    assert.ok(spec, name);
+    const value = spec.type === 'nested' ? {} : 1;
+    assert.equal(attrHeaderType(set, name), attrTypeField(encodeAttrs(set, { [name]: value }), 0), `${set.name}.${name}`);
+  }
+  assert.throws(() => attrHeaderType(allSet, 'no such'), /has no attribute no such/);
 });
