@@ -1,10 +1,11 @@
 /**
  * The kernel log (/dev/kmsg), read for the reasons the openvswitch module gives when it
  * refuses a request: the kernel answers only EINVAL, but logs e.g.
- * "openvswitch: netlink: Missing key (keys=..., expected=...)". Opened at a request's
- * first refusal, not before it (openAfterRefusal; a bulk run's batches: FlowTable's
- * watchBatches). Reads are non-blocking and return only records logged after the reader
- * was opened (or last read), so a reason can be tied to the request that was just refused. Unreadable (no /dev/kmsg, dmesg_restrict
+ * "openvswitch: netlink: Missing key (keys=..., expected=...)". For flows, opened at a
+ * request's first refusal, not before it (openAfterRefusal; a bulk run's batches:
+ * FlowTable's watchBatches); for a packet's execute, before it. Reads are non-blocking and
+ * return only records logged after the reader was opened (or last read), so a reason can
+ * be tied to the request that was just refused. Unreadable (no /dev/kmsg, dmesg_restrict
  * without CAP_SYSLOG) means no reasons, never an error.
  */
 import { fs } from '../nl/node-builtins.js';
@@ -68,9 +69,10 @@ export class KernelLog {
    * record already there, one read each (hundreds in a VM just booted, a full buffer on a
    * system up for months), a cost that only a refusal needs: so the log is opened at the
    * first, and `resend` sends the refused request once more for the kernel to log its
-   * reason again. A request refused with EINVAL changed nothing, and the same bytes are
-   * refused again the same way. The kernel rate-limits these lines (a burst of ~10 per
-   * 5 s), so this first refusal uses up two.
+   * reason again. Only for requests that an EINVAL leaves undone, refused again the same
+   * way: flow puts and deletes, which the kernel checks whole before it changes anything;
+   * not a packet's execute, whose actions may fail after earlier ones ran. The kernel
+   * rate-limits these lines (a burst of ~10 per 5 s), so this first refusal uses up two.
    */
   static async openAfterRefusal(resend: () => Promise<unknown>, path?: string): Promise<KernelLog | undefined> {
     const log = KernelLog.open(path);

@@ -11,7 +11,7 @@
  * (a set(ipv4(...)) on a packet that is not IPv4 is EINVAL). Without in_port, or with a
  * port the datapath does not have, the packet comes from the datapath's local port.
  */
-import { NetlinkError, errnoName, isErrno } from '../nl/errors.js';
+import { NetlinkError, errnoName } from '../nl/errors.js';
 import { genlRequest, operation } from '../nl/family.js';
 import type { GenlRequest } from '../nl/message.js';
 import type { AttrValues } from '../nl/schema.js';
@@ -64,18 +64,17 @@ export function explainExecuteError(err: unknown, dpName: string, packetLength: 
 export async function execute(conn: OvsConnection, spec: ExecuteSpec & { datapath: DatapathRef }): Promise<void> {
   const dp = await resolveDatapath(conn, spec.datapath);
   const req = await conn.buildRequest(packetFamily, 'execute', { header: { dp_ifindex: dp.ifindex }, attrs: executeAttrs(spec) });
-  const op = operation(packetFamily, 'execute');
+  // Opened before the request, not after a refusal with the packet sent again
+  // (KernelLog.openAfterRefusal): an EINVAL may come from an action that failed after
+  // earlier ones ran (push_mpls on an encapsulated packet, after an output), and a packet
+  // sent again would go out again. A probe's refusal logs nothing.
+  const log = spec.probe ? undefined : KernelLog.open();
   try {
-    await conn.socket.request(req, op);
+    await conn.socket.request(req, operation(packetFamily, 'execute'));
   } catch (err) {
-    // The log is opened only now, and the packet sent again for its reason (KernelLog.openAfterRefusal):
-    // refused with EINVAL, it was not executed. A probe's refusal logs nothing.
-    const log = !spec.probe && isErrno(err, 'EINVAL')
-      ? await KernelLog.openAfterRefusal(() => conn.socket.request(req, op))
-      : undefined;
-    const reasons = log?.readReasons() ?? [];
+    throw explainExecuteError(err, dp.name, spec.packet.length, log?.readReasons() ?? []);
+  } finally {
     log?.close();
-    throw explainExecuteError(err, dp.name, spec.packet.length, reasons);
   }
 }
 
