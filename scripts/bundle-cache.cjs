@@ -1,7 +1,7 @@
-// node --single-threaded scripts/bundle-cache.cjs BUNDLE CACHE general|bulk|dump|single
-// (run by build-bundle.mjs): compiles the bundle as bin/ovsdp does, runs it through
-// commands, and writes V8's code cache of everything compiled by then. Their output goes
-// nowhere.
+// node [bin/ovsdp's flags] scripts/bundle-cache.cjs BUNDLE CACHE general|bulk|dump|single
+// (run by build-bundle.mjs, with the flags of bin/ovsdp's #! line and with none):
+// compiles the bundle as bin/ovsdp does, runs it through commands, and writes V8's code
+// cache of everything compiled by then. Their output goes nowhere.
 //
 // general: commands that need no kernel (--version, --help, encode-flow, decode-flow).
 // bulk, dump, single: the flow commands of each kind (add-flows/mod-flows/del-flows FILE

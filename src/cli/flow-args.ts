@@ -4,6 +4,7 @@
  * when every argument is given; otherwise the only datapath is meant), a connection and
  * flow table for it, and the datapath's port names for flow strings.
  */
+import { monotonicMs } from '../client/clock.js';
 import type { OvsConnection } from '../client/connection.js';
 import type { Datapath } from '../client/datapaths.js';
 import type { FlowTable, PutMode } from '../client/flows.js';
@@ -113,10 +114,8 @@ export function checkArgCount(command: string, args: readonly string[], min: num
   }
 }
 
-/** Monotonic milliseconds, the clock of a flow's `used` (CLOCK_MONOTONIC, as ovs-dpctl's time_msec()). */
-export function monotonicMs(): bigint {
-  return process.hrtime.bigint() / 1_000_000n;
-}
+// The clock of a flow's `used`, for the flow commands' printing.
+export { monotonicMs };
 
 export interface PutCommandOptions {
   statistics?: boolean;

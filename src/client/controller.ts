@@ -26,6 +26,7 @@
 import { EventEmitter } from 'node:events';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import path from 'node:path';
+import { monotonicMs } from './clock.js';
 import { MessageBuilder, NLA_HDRLEN, NLA_TYPE_MASK, align4, attrHeaderType, attrLength, attrTypeField, checkedAttrLength, encodeAttrs, encodeList, encodeStruct, putAttrHeader } from '../nl/codec.js';
 import { NetlinkError, type NetlinkOperation, isErrno } from '../nl/errors.js';
 import { operation } from '../nl/family.js';
@@ -114,11 +115,6 @@ interface ControllerEvents {
   reload: [ReloadResult];
   /** Idle flows were deleted. */
   expire: [number];
-}
-
-/** Milliseconds of the monotonic clock, as the kernel's flow `used` times are. */
-function monotonicMs(): number {
-  return Number(process.hrtime.bigint() / 1_000_000n);
 }
 
 /**
@@ -240,7 +236,6 @@ interface Sent {
 /** Upcalls per sendmsg (ovs-vswitchd's handlers take up to 64 at a time). */
 const UPCALL_BATCH = 64;
 
-/** The attributes of a put and of an execute (in ovs-vswitchd's order). */
 // Header types of the attributes appended encoded already, as the codec writes them.
 const PUT_UFID = attrHeaderType(flowAttrs, 'ufid');
 const PUT_KEY = attrHeaderType(flowAttrs, 'key');
@@ -280,7 +275,6 @@ function maskCovers(outer: AttrValues, inner: AttrValues): boolean {
 function sameActions(a: AttrValues[], b: AttrValues[]): boolean {
   return encodeList(actionAttrs, a).equals(encodeList(actionAttrs, b));
 }
-
 
 /** Idle flows deleted per job: misses wait for no more than this many deletes. */
 const EXPIRY_CHUNK = 256;
@@ -519,7 +513,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     } catch (err) {
       answered = sent.map((_, index) => ({ index, replies: [], error: err as NetlinkError }));
     }
-    const now = monotonicMs();
+    const now = Number(monotonicMs());
     const announce = this.listenerCount('install') > 0;
     // Answered: the requests that got an error (or replies, which these do not ask for).
     let a = 0;
@@ -561,9 +555,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
    * chunk per job, so misses wait for one chunk at most.
    */
   private async expire(): Promise<void> {
-    const scanStart = monotonicMs();
+    const scanStart = Number(monotonicMs());
     const { flows, complete } = await this.scan();
-    const now = monotonicMs();
+    const now = Number(monotonicMs());
     const idle: Flow[] = [];
     const present = new UfidTable(flows.length);
     for (const f of flows) {

@@ -142,7 +142,6 @@ export async function resolveDatapath(conn: OvsConnection, dp: DatapathRef): Pro
   return typeof dp === 'string' ? getDatapath(conn, dp) : dp;
 }
 
-
 /**
  * Creates a datapath. By default its features are negotiated as ovs-dpctl 3.1 does:
  * ask for a feature no kernel has (a kernel that accepts it checks nothing, so fall back

@@ -192,7 +192,6 @@ export interface FlowTableOptions {
 
 const EINVAL_NAME = 'EINVAL';
 
-
 /** A decoded ovs_flow reply (or notification) as a Flow. */
 export function flowFromMessage(msg: GenlMessage): Flow {
   const a = msg.attrs;

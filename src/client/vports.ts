@@ -103,7 +103,6 @@ function portLabel(port: PortRef): string {
   return typeof port === 'number' ? `port ${port}` : `port named ${port}`;
 }
 
-
 async function one(conn: OvsConnection, command: string, options: RequestOptions): Promise<Vport> {
   const replies = await conn.request(vportFamily, command, options);
   if (!replies[0]) throw new Error(`ovs_vport ${command} got no reply`);
