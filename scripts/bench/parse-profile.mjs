@@ -48,7 +48,7 @@ const conn = {
     return Promise.resolve(reqs.map(() => ({ replies: [] })));
   },
   bulkSequence: () => 1,
-  bulkReceiveBuffer: () => 8 << 20,
+  bulkRefusalsBudget: () => 6 << 20,
   sendNumbered() {
     return Promise.resolve([]);
   },

@@ -93,7 +93,7 @@ export class OvsConnection {
   /** Many prepared requests in one sendmsg; one result per request. */
   batch(reqs: readonly GenlRequest[], spec: GenlFamilySpec, command: string): Promise<RequestResult[]> {
     const op = operation(spec, command);
-    // fill, not map: a bulk load sends a batch of hundreds every few milliseconds.
+    // fill, not map: executeMany sends a batch every few milliseconds.
     return this.socket.batch(reqs, { ops: new Array<typeof op>(reqs.length).fill(op) });
   }
 
@@ -108,9 +108,9 @@ export class OvsConnection {
     return this.bulkSocket().sendNumbered(messages, count, lastAt, new Array<typeof op>(count).fill(op));
   }
 
-  /** The size of sendNumbered's socket's receive buffer, as the kernel counts it (SO_RCVBUF). */
-  bulkReceiveBuffer(): number {
-    return this.bulkSocket().recvBufferSize;
+  /** What the refusals of one of sendNumbered's batches may take of its socket's receive buffer. */
+  bulkRefusalsBudget(): number {
+    return this.bulkSocket().refusalsBudget;
   }
 
   /** The sequence number the first request of sendNumbered's next batch is to carry. */

@@ -20,7 +20,7 @@ import { MessageBuilder, align4, attrHeaderType, encodeAttr, encodeAttrs, encode
 import { NetlinkError, errnoName, isErrno, withoutStacks } from '../nl/errors.js';
 import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js';
 import { type GenlRequest, NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_ECHO, NLM_F_REQUEST, appendGenlRequest, parseMessages } from '../nl/message.js';
-import { DumpInterruptedError, type IndexedResult, refusalsBudget, refusalsRoom } from '../nl/socket.js';
+import { DumpInterruptedError, type IndexedResult, refusalsRoom } from '../nl/socket.js';
 import { type AttrValues, type UnknownAttr, unknownKey } from '../nl/schema.js';
 import { FlowCheckMemo, checkFlowMatch } from '../ovs/flow-check.js';
 import { actionAttrs } from '../ovs/actions.js';
@@ -447,7 +447,7 @@ export class FlowTable {
   ): AsyncGenerator<BulkResult<T>[]> {
     const batchSize = Math.max(1, options.batchSize ?? BATCH_SIZE);
     const window = Math.max(1, options.window ?? WINDOW);
-    const budget = refusalsBudget(this.conn.bulkReceiveBuffer()) / window;
+    const budget = this.conn.bulkRefusalsBudget() / window;
     const { name } = await this.datapath();
     const requests = options.requests ?? await this.bulkRequests();
     // Past what others logged since this table's last read, when the log is open already;

@@ -96,6 +96,7 @@ const le = littleEndianHost;
 const ENOBUFS = (): number => errnoNumber('ENOBUFS') ?? 105;
 const EINTR = (): number => errnoNumber('EINTR') ?? 4;
 const EMSGSIZE = (): number => errnoNumber('EMSGSIZE') ?? 90;
+const ESHUTDOWN = (): number => errnoNumber('ESHUTDOWN') ?? 108;
 
 /** How big a batch's send buffer may stay between batches. */
 const SEND_BUFFER_KEEP = 1 << 20;
@@ -168,8 +169,16 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   /** Where requests are encoded, reused from one batch to the next. */
   private out = new MessageBuilder(1 << 16);
   private readonly maxDatagram: number;
-  /** refusalsBudget() of this socket's receive buffer, read at the first batch. */
   private budget: number | undefined;
+
+  /**
+   * refusalsBudget() of this socket's receive buffer: what a batch's refusals may take
+   * (sendMessages sends a larger batch in parts; a caller laying out its own batches cuts
+   * them by it).
+   */
+  get refusalsBudget(): number {
+    return (this.budget ??= refusalsBudget(this.recvBufferSize));
+  }
 
   constructor(options: GenlSocketOptions = {}) {
     super();
@@ -217,7 +226,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
     this.closed = true;
     this.raw.close();
     // The error made only for requests left waiting: most closes leave none.
-    if (this.pending.size) this.failAll(new NetlinkError(errnoNumber('ESHUTDOWN') ?? 108, 'the netlink socket was closed'));
+    if (this.pending.size) this.failAll(new NetlinkError(ESHUTDOWN(), 'the netlink socket was closed'));
   }
 
   private nextSeq(): number {
@@ -259,10 +268,8 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
    */
   sendMessages(messages: Buffer, count: number, ops: readonly (NetlinkOperation | undefined)[]): Promise<IndexedResult[]> {
     if (count === 0) return Promise.resolve([]);
-    if (this.closed) return Promise.reject(new NetlinkError(errnoNumber('ESHUTDOWN') ?? 108, 'the netlink socket is closed'));
-    if (count > 1 && refusalsRoom(messages.length, count) >= (this.budget ??= refusalsBudget(this.recvBufferSize))) {
-      return this.sendInParts(messages, count, ops, this.budget);
-    }
+    if (this.closed) return Promise.reject(new NetlinkError(ESHUTDOWN(), 'the netlink socket is closed'));
+    if (count > 1 && refusalsRoom(messages.length, count) >= this.refusalsBudget) return this.sendInParts(messages, count, ops, this.refusalsBudget);
     // A batch's numbers do not wrap (0 marks what answers no request of ours): request i
     // of the batch is its first number + i, which its answers are told apart by.
     if (this.seq + count > 0xffffffff) this.seq = 0;
@@ -312,8 +319,8 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
    * number nextSequence + i (from when they are sent), and the last one, at byte `lastAt`,
    * is given NLM_F_ACK here. A bulk load's requests then take no pass over them to be
    * numbered (numberMessages, which V8 compiled for it alone). Requests numbered otherwise
-   * (the first's number not nextSequence: another send came first), or whose numbers would
-   * wrap, are numbered again here.
+   * (the first's number not nextSequence: another send came first), whose numbers would
+   * wrap, or whose refusals could overflow the receive buffer go through sendMessages.
    */
   sendNumbered(messages: Buffer, count: number, lastAt: number, ops: readonly (NetlinkOperation | undefined)[]): Promise<IndexedResult[]> {
     if (count === 0 || this.closed) return this.sendMessages(messages, count, ops);
@@ -321,7 +328,10 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
     const lastSeq = (firstSeq + count - 1) >>> 0;
     const d = new DataView(messages.buffer, messages.byteOffset, messages.length);
     // nlmsghdr: u32 length, u16 type, u16 flags, u32 seq (host order).
-    if (lastSeq < firstSeq || d.getUint32(8, le) !== firstSeq) return this.sendMessages(messages, count, ops);
+    // (A caller that cuts its batches by refusalsBudget may still pass it by its last request.)
+    if (lastSeq < firstSeq || d.getUint32(8, le) !== firstSeq || (count > 1 && refusalsRoom(messages.length, count) >= this.refusalsBudget)) {
+      return this.sendMessages(messages, count, ops);
+    }
     d.setUint16(lastAt + 6, d.getUint16(lastAt + 6, le) | NLM_F_ACK, le);
     this.seq = lastSeq;
     return this.send(messages, firstSeq, lastSeq, ops);

@@ -51,7 +51,7 @@ export function bulkConnection(answer: (messages: Buffer) => IndexedResult[] | P
   return {
     family: async () => ({ id: 0x20, name: 'ovs_flow', version: 1, hdrsize: 4, maxattr: 11, groups: [] }),
     bulkSequence: () => next,
-    bulkReceiveBuffer: () => 8 << 20,
+    bulkRefusalsBudget: () => 6 << 20,
     sendNumbered,
     ...more,
   } as unknown as OvsConnection;

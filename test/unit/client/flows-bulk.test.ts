@@ -11,6 +11,7 @@ import { parseActionsText, parseFlowMatch } from '../../../src/client/flow-text.
 import { type FlowOp, type FlowSpec, FlowTable, type WrittenOp } from '../../../src/client/flows.js';
 import { NetlinkError, errnoNumber, withoutStacks } from '../../../src/nl/errors.js';
 import { NLM_F_REQUEST, appendGenlRequest, encodeGenlRequest } from '../../../src/nl/message.js';
+import { refusalsBudget } from '../../../src/nl/socket.js';
 import { answersOf, bulkConnection, requestsOfMessages } from './fake-batches.js';
 import { parseFlowKey } from '../../../src/ovs/flowstr/flow.js';
 import { KeyAttrMemo, formatKey, keyAndMask, parseKeyEntries } from '../../../src/ovs/flowstr/keys.js';
@@ -248,7 +249,7 @@ test("a batch's requests stop before their refusals could overflow a small recei
     const count = requestsOfMessages(messages).length;
     sizes.push({ bytes: messages.length, count });
     return answersOf(Array.from({ length: count }, () => new NetlinkError(errnoNumber('EEXIST')!, 'exists')));
-  }, { bulkReceiveBuffer: () => receiveBuffer });
+  }, { bulkRefusalsBudget: () => refusalsBudget(receiveBuffer) });
   const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
   const lines = Array.from({ length: 100 }, (_, i) => `in_port(1),eth_type(0x0800),ipv4(src=10.0.0.${i},dst=10.0.1.1,proto=17,frag=no),udp(src=${1000 + i},dst=53)`);
   const toOp = (flow: string): FlowOp => ({ kind: 'put', flow: { ...parseFlowMatch(flow), actions: parseActionsText('ct(commit,zone=1,nat(src=10.1.1.240-10.1.1.255)),2') }, mode: 'create' });

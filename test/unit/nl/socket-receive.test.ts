@@ -254,3 +254,28 @@ test("a batch whose refusals could overflow the receive buffer goes in parts: th
     sock.close();
   }
 });
+
+test('sendNumbered: a batch numbered at layout whose refusals could overflow the receive buffer goes in parts too', async () => {
+  const sock = new GenlSocket({ recvBufferSize: 8192 });
+  const inner = sock as unknown as { raw: { send(buf: Buffer, options: object, cb: (err?: Error) => void): void } };
+  const send = inner.raw.send.bind(inner.raw);
+  const parts: number[] = [];
+  inner.raw.send = (buf, options, cb) => {
+    parts.push(parseMessages(buf).length);
+    send(buf, options, cb);
+  };
+  try {
+    const out = new MessageBuilder();
+    const count = 300;
+    let lastAt = 0;
+    for (let i = 0; i < count; i++) {
+      lastAt = out.length;
+      appendGenlRequest(out, genlRequest(ctrlFamily, GENL_ID_CTRL, 'getfamily', { attrs: { family_name: `nofamily${i}` } }), (sock.nextSequence + i) >>> 0, NLM_F_REQUEST);
+    }
+    const answers = await sock.sendNumbered(Buffer.from(out.bytes()), count, lastAt, []);
+    assert.deepEqual(answers.map((a) => [a.index, a.error?.errno]), Array.from({ length: count }, (_, i) => [i, 2]));
+    assert.ok(parts.length > 1, `${parts.length} part(s)`);
+  } finally {
+    sock.close();
+  }
+});
