@@ -597,7 +597,7 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
       if (!rt.isRecord(values)) rt.fail("expected an object of " + SET + " attributes, got " + rt.describe(values));
       // The key being written, for the error path (one try around the loop, not one per key).
       let current = "";
-      ${room(fixedRoom)}
+      ${fixedRoom ? room(fixedRoom) : ''}
       try {
         for (const key in values) {
           const v = values[key];
