@@ -69,6 +69,12 @@ function attrsOf(payload, skip) {
   return out;
 }
 
+/** Keeps a flow as a put of these ovs_flow attributes (each [type, payload]) would. */
+function keepFlow(attrs) {
+  const key = attrs.find(([t]) => t === OVS_FLOW_ATTR_KEY)?.[1].toString('hex');
+  if (key) flows.set(key, attrs.filter(([t]) => FLOW_ATTRS_KEPT.has(t)));
+}
+
 class NativeNetlink {
   constructor(_protocol, _msgBuffer, receive) {
     this.receive = receive;
@@ -126,7 +132,7 @@ class NativeNetlink {
     if (family !== FAMILIES.ovs_flow[0]) return [];
     const attrs = attrsOf(payload, 8);
     const key = attrs.find(([t]) => t === OVS_FLOW_ATTR_KEY)?.[1].toString('hex');
-    if (cmd === CMD_NEW && key) flows.set(key, attrs.filter(([t]) => FLOW_ATTRS_KEPT.has(t)));
+    if (cmd === CMD_NEW) keepFlow(attrs);
     else if (cmd === CMD_DEL) {
       if (key) flows.delete(key);
       else flows.clear();
@@ -159,4 +165,12 @@ function standInRequire(bundleRequire, Native) {
   return standIn;
 }
 
-module.exports = { NativeNetlink, DATAPATH_NAME: 'ovsdp-cache', standInRequire };
+/**
+ * Puts a flow straight into the stand-in's table, from the bytes of an ovs_flow request's
+ * attributes: for runs that dump flows without the put path's code coming along.
+ */
+function putFlowAttrs(bytes) {
+  keepFlow(attrsOf(bytes, 0));
+}
+
+module.exports = { NativeNetlink, DATAPATH_NAME: 'ovsdp-cache', standInRequire, putFlowAttrs };
