@@ -25,8 +25,8 @@ const [{ OvsConnection }, { FlowTable, putAttrs }, { parseFlowText }, { flowAttr
 
 const N = Number(process.argv[2] ?? 20000);
 const ROUNDS = Number(process.argv[3] ?? 2);
+/** Requests per sendmsg, one batch at a time, as add-flows sends them (flows.ts). */
 const BATCH = 256;
-const WINDOW = 1;
 const specs = Array.from({ length: N }, (_, i) => {
   const [key, actions] = flowLineText(i).split(' ');
   return parseFlowText(key, actions);
@@ -41,13 +41,9 @@ async function installTable(conn, dp) {
 }
 
 async function installRaw(conn, requests) {
-  const inflight = [];
-  const check = (results) => { for (const r of results) if (r.error) throw r.error; };
   for (let i = 0; i < requests.length; i += BATCH) {
-    inflight.push(conn.batch(requests.slice(i, i + BATCH), flowFamily, 'new'));
-    if (inflight.length >= WINDOW) check(await inflight.shift());
+    for (const r of await conn.batch(requests.slice(i, i + BATCH), flowFamily, 'new')) if (r.error) throw r.error;
   }
-  for (const p of inflight) check(await p);
 }
 
 const times = { table: [], raw: [] };
