@@ -603,10 +603,32 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
   // as a set, actions as a list), and compiling what is never called costs start-up time.
   const functions: Record<SetFunction, string> = {
     write: `
+    // The shape lane (see compileShape): the key order of values seen lately, and its writer.
+    let shapeKeys = null, shapeWrite = null, unshaped = 0, shapesMade = 0;
     // ${note(setName)}: the value's attributes, in the value's own key order.
     function write(values, w) {
       if (!linked) link();
       if (!rt.isRecord(values)) rt.fail("expected an object of " + SET + " attributes, got " + rt.describe(values));
+      if (shapeKeys !== null) {
+        // The value's keys, compared with the shape's (names: pointer comparisons).
+        const keys = shapeKeys;
+        let n = 0;
+        for (const key in values) {
+          if (keys[n] !== key) { n = -1; break; }
+          n++;
+        }
+        if (n === keys.length && shapeWrite(values, w)) return;
+      }
+      writeByKey(values, w);
+    }
+    // Kept out of write, so that write is small enough for TurboFan to inline into its
+    // callers (with the shape's writer).
+    function writeByKey(values, w) {
+      if (++unshaped === ${SHAPE_AFTER} && shapesMade < ${MAX_SHAPES}) {
+        unshaped = 0;
+        const made = makeShape(values);
+        if (made !== undefined) { shapesMade++; shapeKeys = made.keys; shapeWrite = made.write; }
+      }
       // The key being written, for the error path (one try around the loop, not one per key).
       let current = "";
       ${fixedRoom ? room(fixedRoom) : ''}
@@ -704,5 +726,62 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
     }
 `,
   };
-  return build(`${setName}-${which}`, ['rt', 'plan', 'A'], [rt, plan, attrs], `${prelude}\n${functions[which]}\n    return ${which};`);
+  const makeShape = (values: Record<string, unknown>) => compileShape(plan, rt, attrs, values);
+  return build(`${setName}-${which}`, ['rt', 'plan', 'A', 'makeShape'], [rt, plan, attrs, makeShape], `${prelude}\n${functions[which]}\n    return ${which};`);
+}
+
+/*
+ * Shapes. Most objects a set writer sees in a run have the same keys in the same order
+ * (a bulk load's keys, masks and actions), and TurboFan turns a load by a name it knows
+ * into a check of the object's hidden class and one load. Once a set's writer has
+ * written SHAPE_AFTER values outside the shape lane, it compiles a writer for the key
+ * order of the value in hand: its attributes' statements one after the other, each
+ * value loaded by name, with no dispatch on the key. A value whose keys are those, in
+ * that order (for-in: name comparisons) takes it. At most MAX_SHAPES are made per set,
+ * so values that never repeat a key order stop costing compilations.
+ */
+const SHAPE_AFTER = 16;
+const MAX_SHAPES = 8;
+
+/**
+ * A writer for values with exactly `values`' keys in its order (undefined when one is no
+ * attribute of the set: the generic loop keeps unknown ones). It returns false, having
+ * written nothing that counts (w.off back where it was), for anything but a clean write:
+ * conversions that fail, nested errors. The set's loop then writes the value again and
+ * throws with the attribute's path, as it would have.
+ */
+function compileShape(plan: SetPlan, rt: Runtime, attrs: AttrPlan[], values: Record<string, unknown>): { keys: string[]; write: (values: unknown, w: WriterLike) => boolean } | undefined {
+  const keys: string[] = [];
+  for (const key in values) keys.push(key);
+  const used = keys.map((key) => attrs.findIndex((a) => a.name === key && a.kind !== PAD_ATTR));
+  if (keys.length === 0 || used.includes(-1)) return undefined;
+  const memos = new Memos();
+  const fixedRoom = used.reduce((sum, i) => sum + inlineSize(attrs[i]!), 0);
+  const statements = used.map((i) => `v = values[${lit(attrs[i]!.name)}];
+        if (v !== undefined) {
+          ${writeCase(attrs[i]!, i, memos, fixedRoom)}
+        }`);
+  const consts = used.map((i) => {
+    const a = attrs[i]!;
+    return `const A${i} = A[${i}];${a.struct ? ` const S${i} = A[${i}].struct;` : ''}${a.child ? ` const C${i} = A[${i}].child();` : ''}`;
+  });
+  const source = `
+    ${consts.join('\n    ')}
+    ${memos.declarations.join('\n    ')}
+    // ${note(plan.set.name)}: ${keys.map(note).join(', ')}
+    function write(values, w) {
+      const start = w.off;
+      try {
+        ${fixedRoom ? room(fixedRoom) : ''}
+        let v;
+        ${statements.join('\n        ')}
+        return true;
+      } catch {
+        w.off = start;
+        return false;
+      }
+    }
+    return write;`;
+  const write = build<(values: unknown, w: WriterLike) => boolean>(`${plan.set.name}-shape`, ['rt', 'plan', 'A'], [rt, plan, attrs], source);
+  return { keys, write };
 }
