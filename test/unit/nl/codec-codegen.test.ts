@@ -175,6 +175,39 @@ test('generic first, generated after: the same bytes, values and errors across t
   }), { numRuns: 20 });
 });
 
+test('shapes: once a set writer has compiled the key order it keeps seeing, every value gives what the key loop gives', () => {
+  // What encoding `v` gives the generic way: a set's first call.
+  const outcome = (set: AttrSet, v: unknown): unknown => {
+    try {
+      return encodeAttrs(set, v as Record<string, unknown>);
+    } catch (err) {
+      return err instanceof SchemaError ? `SchemaError: ${err.message}` : err;
+    }
+  };
+  const generic = (v: unknown): unknown => outcome(defineSet('generic', allSet.attrs), v);
+  fc.assert(fc.property(attrValues(allSet), attrValues(allSet), (a, b) => {
+    // Far past the calls it takes to generate the set's code, then a shape from a's key order.
+    const shaped = defineSet('shaped', allSet.attrs);
+    for (let i = 0; i < 100; i++) encodeAttrs(shaped, a);
+    const keys = Object.keys(a);
+    const variants: unknown[] = [
+      a,
+      // a's keys in a's order, with b's values where b has them: the shape's way
+      Object.fromEntries(keys.map((k) => [k, k in b ? b[k] : a[k]])),
+      // ... and with values to refuse, under one key after another
+      ...keys.map((k) => ({ ...a, [k]: 'not a value' })),
+      ...keys.map((k) => ({ ...a, [k]: { endpoint: { port: 70000 } } })),
+      // The same keys otherwise: one left undefined, another order, one more, one fewer, inherited
+      ...keys.map((k) => ({ ...a, [k]: undefined })),
+      Object.fromEntries([...keys].reverse().map((k) => [k, a[k]])),
+      { ...a, endpoint: { port: 80 } },
+      Object.fromEntries(keys.slice(1).map((k) => [k, a[k]])),
+      Object.assign(Object.create({ u8: 1 }) as object, a),
+    ];
+    for (const v of variants) assert.deepEqual(outcome(shaped, v), generic(v), inspect(v));
+  }), { numRuns: 60 });
+});
+
 /**
  * What `run` gives (a value, or the error's message) for a fresh set (and fresh structs)
  * from `makeSet`: on its first call (the generic way) and once it has been used enough to
