@@ -175,7 +175,7 @@ test('generic first, generated after: the same bytes, values and errors across t
   }), { numRuns: 20 });
 });
 
-test('shapes: once a set writer has compiled the key order it keeps seeing, every value gives what the key loop gives', () => {
+test('key orders: once a set writer has compiled the key order it keeps seeing, every value gives what the key loop gives', () => {
   // What encoding `v` gives the generic way: a set's first call.
   const outcome = (set: AttrSet, v: unknown): unknown => {
     try {
@@ -186,13 +186,13 @@ test('shapes: once a set writer has compiled the key order it keeps seeing, ever
   };
   const generic = (v: unknown): unknown => outcome(defineSet('generic', allSet.attrs), v);
   fc.assert(fc.property(attrValues(allSet), attrValues(allSet), (a, b) => {
-    // Far past the calls it takes to generate the set's code, then a shape from a's key order.
-    const shaped = defineSet('shaped', allSet.attrs);
-    for (let i = 0; i < 100; i++) encodeAttrs(shaped, a);
+    // Far past the calls it takes to generate the set's code, then a writer for a's key order.
+    const ordered = defineSet('ordered', allSet.attrs);
+    for (let i = 0; i < 100; i++) encodeAttrs(ordered, a);
     const keys = Object.keys(a);
     const variants: unknown[] = [
       a,
-      // a's keys in a's order, with b's values where b has them: the shape's way
+      // a's keys in a's order, with b's values where b has them: the key order's writer
       Object.fromEntries(keys.map((k) => [k, k in b ? b[k] : a[k]])),
       // ... and with values to refuse, under one key after another
       ...keys.map((k) => ({ ...a, [k]: 'not a value' })),
@@ -204,7 +204,7 @@ test('shapes: once a set writer has compiled the key order it keeps seeing, ever
       Object.fromEntries(keys.slice(1).map((k) => [k, a[k]])),
       Object.assign(Object.create({ u8: 1 }) as object, a),
     ];
-    for (const v of variants) assert.deepEqual(outcome(shaped, v), generic(v), inspect(v));
+    for (const v of variants) assert.deepEqual(outcome(ordered, v), generic(v), inspect(v));
   }), { numRuns: 60 });
 });
 
