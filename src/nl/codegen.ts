@@ -771,7 +771,7 @@ function compileKeyOrder(plan: SetPlan, rt: Runtime, attrs: AttrPlan[], values: 
   const source = `
     ${consts.join('\n    ')}
     ${memos.declarations.join('\n    ')}
-    // ${note(plan.set.name)}: ${keys.map(note).join(', ')}
+    // ${note(plan.set.name)}: ${used.map((i) => note(attrs[i]!.name)).join(', ')}
     function write(values, w) {
       const start = w.off;
       try {
