@@ -286,6 +286,15 @@ baseline machine code for emulation to translate; the same speed per line on the
 garbage and buffers V8 has not collected yet: add-flows' live heap after each full
 collection stays near 11 MiB, and the peak grows little from 100,000 flows to 200,000.
 
+Miss handling: each upcall is a datagram of its own, which the netlink binding reads with
+two recvmsg calls (a peek for its size, then the read) and hands to JavaScript in a
+callback of its own; then come the upcall's decode, the translation, and the put and
+execute, built into one sendmsg per batch. Profiled with perf in the VM during a measured
+burst, about 15% of the controller's time was the kernel's work on those puts and
+executes, and most of the rest that per-datagram path and its JavaScript. V8's compiling,
+~25% of the first measured burst's time before the warm-up was two bursts long, is why
+the first burst of a fresh controller is so much slower (its own row).
+
 \`npm run bench -- --profile\` prints, per command, where ovsdp's time went (self time by
 function and by file), from \`node --cpu-prof\` of every ovsdp process of the run (under
 that flag V8 refuses the build's code cache, so their start-up compiles from scratch).
