@@ -208,6 +208,27 @@ test('key orders: once a set writer has compiled the key order it keeps seeing, 
   }), { numRuns: 60 });
 });
 
+test('key orders: values that take turns in many key orders (more than a set makes writers for) each give their own bytes', () => {
+  // Five keys, each order a rotation or reversal: twenty orders, cycled through a few at a
+  // time, so that orders are made, replaced and finally no longer made.
+  const names = ['u8', 'u16', 'ipv4', 'mac', 'be32'];
+  const value = { u8: 1, u16: 2, ipv4: '10.0.0.1', mac: '00:11:22:33:44:55', be32: 7 };
+  const orders: string[][] = [];
+  for (let r = 0; r < 5; r++) {
+    const rotated = [...names.slice(r), ...names.slice(0, r)];
+    orders.push(rotated, [...rotated].reverse(), [rotated[1]!, rotated[0]!, ...rotated.slice(2)], [...rotated.slice(0, 3), rotated[4]!, rotated[3]!]);
+  }
+  const values = orders.map((order) => Object.fromEntries(order.map((k) => [k, value[k as keyof typeof value]])));
+  const expected = values.map((v) => encodeAttrs(defineSet('generic', allSet.attrs), v));
+  const set = defineSet('turns', allSet.attrs);
+  for (let round = 0; round < 40; round++) {
+    // A run of one order (long enough to get a writer of its own), then a mix of them all.
+    const run = round % orders.length;
+    for (let i = 0; i < 24; i++) assert.deepEqual(encodeAttrs(set, values[run]!), expected[run], `round ${round}, order ${orders[run]!.join(',')}`);
+    for (let i = 0; i < orders.length; i++) assert.deepEqual(encodeAttrs(set, values[i]!), expected[i], `round ${round}, mixed, order ${orders[i]!.join(',')}`);
+  }
+});
+
 /**
  * What `run` gives (a value, or the error's message) for a fresh set (and fresh structs)
  * from `makeSet`: on its first call (the generic way) and once it has been used enough to
