@@ -23,6 +23,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatSummary, summarizeProfiles } from './profile-summary.mjs';
+import { median, stats } from './stats.mjs';
 
 const RULE = 'in_port=1,udp,actions=mod_tp_src:5000,output:2';
 const MAC1 = '02:00:00:00:77:01';
@@ -42,12 +43,6 @@ function sh(cmd, env) {
   const r = spawnSync('bash', ['--norc', '-ec', cmd], { encoding: 'utf8', env: { ...process.env, ...env } });
   if (r.status !== 0) throw new Error(`${cmd.split('\n')[0]}...: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   return r.stdout;
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 function lab() {
@@ -109,7 +104,7 @@ function measure(here, names, reps, log, diagnose) {
     log(`misses ${n}: first packet ${median(lat.first).toFixed(1)} ms, second ${median(lat.second).toFixed(1)} ms`);
     const { rates, lost, warmup } = out[n];
     result[n] = {
-      setupsPerSecond: { median: median(rates), min: Math.min(...rates), max: Math.max(...rates), n: rates.length },
+      setupsPerSecond: stats(rates),
       // The first burst of a cold controller (or of an ovs-vswitchd just started).
       warmupSetupsPerSecond: warmup[0].rate,
       lost: { median: median(lost), max: Math.max(...lost, ...warmup.map((w) => w.lost)) },

@@ -20,6 +20,7 @@ import { cpus } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RESULT_MARK, SECTIONS, VM_OPTIONS, commandLine } from './options.mjs';
+import { stats } from './stats.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -98,9 +99,8 @@ async function measureCodec(reps) {
   }
   const out = { bytes: runs[0].bytes, processes: reps };
   for (const name of ['encode', 'decode', 'print', 'parse']) {
-    const ns = runs.map((r) => r[name].ns).sort((a, b) => a - b);
-    const m = ns.length >> 1;
-    out[name] = { ns: ns.length % 2 ? ns[m] : (ns[m - 1] + ns[m]) / 2, min: ns[0], max: ns[ns.length - 1] };
+    const { median, min, max } = stats(runs.map((r) => r[name].ns));
+    out[name] = { ns: median, min, max };
   }
   return out;
 }

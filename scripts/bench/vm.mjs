@@ -22,6 +22,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RESULT_MARK, SECTIONS, VM_OPTIONS, commandLine } from './options.mjs';
 import { formatSummary, summarizeProfiles } from './profile-summary.mjs';
+import { stats } from './stats.mjs';
 import { FLOW_ACTIONS, flowKey, flowLineText, writeLines } from './workloads.mjs';
 
 
@@ -85,17 +86,6 @@ function sh(cmd) {
   const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr.trim()}`);
   return r.stdout;
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** Figures of one measurement: median and the spread, in ms. */
-function stats(xs) {
-  return { median: median(xs), min: Math.min(...xs), max: Math.max(...xs), n: xs.length };
 }
 
 function lineCount(file) {
