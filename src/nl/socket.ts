@@ -180,6 +180,11 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
     return (this.budget ??= refusalsBudget(this.recvBufferSize));
   }
 
+  /** Whether the refusals of a batch of `count` requests could overflow the receive buffer (one request is sent whole). */
+  private refusalsMayOverflow(messages: Buffer, count: number): boolean {
+    return count > 1 && refusalsRoom(messages.length, count) >= this.refusalsBudget;
+  }
+
   constructor(options: GenlSocketOptions = {}) {
     super();
     this.maxDatagram = options.maxDatagramSize ?? 128 << 10;
@@ -269,7 +274,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   sendMessages(messages: Buffer, count: number, ops: readonly (NetlinkOperation | undefined)[]): Promise<IndexedResult[]> {
     if (count === 0) return Promise.resolve([]);
     if (this.closed) return Promise.reject(new NetlinkError(ESHUTDOWN(), 'the netlink socket is closed'));
-    if (count > 1 && refusalsRoom(messages.length, count) >= this.refusalsBudget) return this.sendInParts(messages, count, ops, this.refusalsBudget);
+    if (this.refusalsMayOverflow(messages, count)) return this.sendInParts(messages, count, ops, this.refusalsBudget);
     // A batch's numbers do not wrap (0 marks what answers no request of ours): request i
     // of the batch is its first number + i, which its answers are told apart by.
     if (this.seq + count > 0xffffffff) this.seq = 0;
@@ -329,7 +334,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
     const d = new DataView(messages.buffer, messages.byteOffset, messages.length);
     // nlmsghdr: u32 length, u16 type, u16 flags, u32 seq (host order).
     // (A caller that cuts its batches by refusalsBudget may still pass it by its last request.)
-    if (lastSeq < firstSeq || d.getUint32(8, le) !== firstSeq || (count > 1 && refusalsRoom(messages.length, count) >= this.refusalsBudget)) {
+    if (lastSeq < firstSeq || d.getUint32(8, le) !== firstSeq || this.refusalsMayOverflow(messages, count)) {
       return this.sendMessages(messages, count, ops);
     }
     d.setUint16(lastAt + 6, d.getUint16(lastAt + 6, le) | NLM_F_ACK, le);
