@@ -225,9 +225,8 @@ test('maxDatagramSize must be at least 1: the binding would read 4 KiB at 0 and 
   peeking.close();
 });
 
-test("a batch whose refusals could overflow the receive buffer goes in parts: the host kernel's 300 refusals, all there, none lost", async () => {
-  // 8 KB asked, 16 KB as the kernel counts it: 300 errors echoing their request (~1 KB each
-  // as the kernel charges it) would overflow it, and the binding would abort the process.
+/** A socket with a small receive buffer (8 KB asked) that counts the messages of each sendmsg its binding makes. */
+function partsCountingSocket(): { sock: GenlSocket; parts: number[] } {
   const sock = new GenlSocket({ recvBufferSize: 8192 });
   const inner = sock as unknown as { raw: { send(buf: Buffer, options: object, cb: (err?: Error) => void): void } };
   const send = inner.raw.send.bind(inner.raw);
@@ -236,6 +235,13 @@ test("a batch whose refusals could overflow the receive buffer goes in parts: th
     parts.push(parseMessages(buf).length);
     send(buf, options, cb);
   };
+  return { sock, parts };
+}
+
+test("a batch whose refusals could overflow the receive buffer goes in parts: the host kernel's 300 refusals, all there, none lost", async () => {
+  // 8 KB asked, 16 KB as the kernel counts it: 300 errors echoing their request (~1 KB each
+  // as the kernel charges it) would overflow it, and the binding would abort the process.
+  const { sock, parts } = partsCountingSocket();
   try {
     const out = new MessageBuilder();
     const count = 300;
@@ -256,14 +262,7 @@ test("a batch whose refusals could overflow the receive buffer goes in parts: th
 });
 
 test('sendNumbered: a batch numbered at layout whose refusals could overflow the receive buffer goes in parts too', async () => {
-  const sock = new GenlSocket({ recvBufferSize: 8192 });
-  const inner = sock as unknown as { raw: { send(buf: Buffer, options: object, cb: (err?: Error) => void): void } };
-  const send = inner.raw.send.bind(inner.raw);
-  const parts: number[] = [];
-  inner.raw.send = (buf, options, cb) => {
-    parts.push(parseMessages(buf).length);
-    send(buf, options, cb);
-  };
+  const { sock, parts } = partsCountingSocket();
   try {
     const out = new MessageBuilder();
     const count = 300;
