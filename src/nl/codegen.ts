@@ -543,19 +543,26 @@ function attributeLoop(body: string): string {
     }`;
 }
 
+/**
+ * The names generated code gives attribute `a` (index i of its set): A<i> its plan, S<i>
+ * its struct's, C<i> its child set's, looked up here (`childNow`) or assigned on the
+ * first call (link()).
+ */
+function attrRefs(a: AttrPlan, i: number, childNow: boolean): string {
+  const refs = [`const A${i} = A[${i}];`];
+  if (a.struct) refs.push(`const S${i} = A[${i}].struct;`);
+  if (a.child) refs.push(childNow ? `const C${i} = A[${i}].child();` : `let C${i};`);
+  return refs.join(' ');
+}
+
 export type SetFunction = 'write' | 'writeList' | 'writeEntry' | 'read' | 'readList';
 
 /** Generates one of a set's functions. */
 export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, which: K): SetPlan[K] {
   const attrs = plan.set.attrs.map((spec) => plan.byName.get(spec.name)!);
   const setName = plan.set.name;
-  const consts = attrs.map((a, i) => {
-    const refs = [`const A${i} = A[${i}];`];
-    if (a.struct) refs.push(`const S${i} = A[${i}].struct;`);
-    if (a.child) refs.push(`let C${i};`);
-    return refs.join(' ');
-  });
   // Child plans are looked up on the first call: sets may nest themselves (actions).
+  const consts = attrs.map((a, i) => attrRefs(a, i, false));
   const children = attrs.map((a, i) => (a.child ? `C${i} = A[${i}].child();` : '')).join(' ');
   const memos = new Memos();
   const fixedRoom = which === 'write' ? attrs.reduce((sum, a) => sum + inlineSize(a), 0) : 0;
@@ -764,10 +771,8 @@ function compileKeyOrder(plan: SetPlan, rt: Runtime, attrs: AttrPlan[], values: 
         if (v !== undefined) {
           ${writeCase(attrs[i]!, i, memos, fixedRoom)}
         }`);
-  const consts = used.map((i) => {
-    const a = attrs[i]!;
-    return `const A${i} = A[${i}];${a.struct ? ` const S${i} = A[${i}].struct;` : ''}${a.child ? ` const C${i} = A[${i}].child();` : ''}`;
-  });
+  // Made once the set's own writer runs: its children's plans are there to look up.
+  const consts = used.map((i) => attrRefs(attrs[i]!, i, true));
   const source = `
     ${consts.join('\n    ')}
     ${memos.declarations.join('\n    ')}
