@@ -1,7 +1,8 @@
 /** `ovsdp del-flow [-s] [DP] FLOW|ufid:ID`: delete one flow, by key or by UFID. */
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
-import { checkArgCount, monotonicMs, parseWithPortNames, withFlowTable } from './flow-args.js';
+import { monotonicMs } from '../client/clock.js';
+import { checkArgCount, parseWithPortNames, withFlowTable } from './flow-args.js';
 
 interface DelFlowOptions {
   statistics?: boolean;

@@ -6,7 +6,8 @@ import { writeSync } from 'node:fs';
 import type { Command } from 'commander';
 import { DumpInterruptedError } from '../nl/socket.js';
 import { type CliContext, UsageError, endQuietlyOnClosedStdout } from './context.js';
-import { monotonicMs, portMaps, withFlowTable } from './flow-args.js';
+import { monotonicMs } from '../client/clock.js';
+import { portMaps, withFlowTable } from './flow-args.js';
 import { isRegularFile, writeStdout } from './stdio.js';
 import type { FlowListOptions } from './render/flows.js';
 

@@ -114,9 +114,6 @@ export function checkArgCount(command: string, args: readonly string[], min: num
   }
 }
 
-// The clock of a flow's `used`, for the flow commands' printing.
-export { monotonicMs };
-
 export interface PutCommandOptions {
   statistics?: boolean;
   clear?: boolean;

@@ -1,7 +1,8 @@
 /** `ovsdp get-flow [-m] [--names|--no-names] [--json] [DP] ufid:ID`: one flow, by UFID. */
 import type { Command } from 'commander';
 import { type CliContext, UsageError } from './context.js';
-import { checkArgCount, monotonicMs, portMaps, withFlowTable } from './flow-args.js';
+import { monotonicMs } from '../client/clock.js';
+import { checkArgCount, portMaps, withFlowTable } from './flow-args.js';
 import type { FlowListOptions } from './render/flows.js';
 
 export function define(program: Command, context: () => CliContext): void {

@@ -5,7 +5,7 @@ import { toJSONValue } from '../nl/codec.js';
 import { dpctlPortType } from '../ovs/vport.js';
 import { type CliContext, UsageError } from './context.js';
 import { datapathArg } from './dp-args.js';
-import { monotonicMs } from './flow-args.js';
+import { monotonicMs } from '../client/clock.js';
 
 interface MonitorOptions {
   json?: boolean;
