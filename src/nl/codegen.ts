@@ -415,8 +415,8 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
 
 // ---------------------------------------------------------------- attribute sets
 
-/** Statements making room for `n` bytes at w.off. */
-const room = (n: number): string => `if (w.off + ${n} > w.buf.length) w.room(${n});`;
+/** Statements making room for `n` bytes at w.off (none for 0). */
+const room = (n: number): string => (n ? `if (w.off + ${n} > w.buf.length) w.room(${n});` : '');
 
 /** Bytes an attribute written inline takes (0: it is written through its closures or a nested writer). */
 function inlineSize(a: AttrPlan): number {
@@ -437,7 +437,7 @@ function inlineSize(a: AttrPlan): number {
  * which may repeat): then each attribute makes its own.
  */
 function writeCase(a: AttrPlan, i: number, memos: Memos, fixedRoom: number): string {
-  const again = fixedRoom ? ` ${room(fixedRoom)}` : '';
+  const again = ` ${room(fixedRoom)}`;
   const slow = `{ A${i}.write(w, v);${again} }`;
   const roomFor = (n: number): string => (fixedRoom ? '' : room(n));
   const head = `// ${a.id}: ${a.spec.type}${a.kind === SCALAR_ATTR && a.spec.type === 'binary' ? ` (${a.spec.repr ?? ''})` : ''}`;
@@ -480,7 +480,7 @@ function writeCase(a: AttrPlan, i: number, memos: Memos, fixedRoom: number): str
     case NESTED_ATTR:
     case LIST_ATTR:
       // The header first, its length once the nest is written.
-      body = `if (w.off + 4 > w.buf.length) w.room(4);
+      body = `${room(4)}
           const o = w.off;
           w.off = o + 4;
           C${i}.${a.kind === NESTED_ATTR ? 'write' : 'writeList'}(v, w);
@@ -580,7 +580,7 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
   const otherEntry = `{
             // An unknown attribute kept as bytes ("#<type>"), or a name the set does not have.
             current = "";
-            rt.writeEntry(plan, key, v, w);${fixedRoom ? ` ${room(fixedRoom)}` : ''}
+            rt.writeEntry(plan, key, v, w); ${room(fixedRoom)}
           }`;
   const readCases = (store: (name: string) => (expr: string) => string, inList: boolean): string => attrs.map((a, i) =>
     `case ${a.id}: { // ${note(a.name)}
@@ -640,7 +640,7 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
       }
       // The key being written, for the error path (one try around the loop, not one per key).
       let current = "";
-      ${fixedRoom ? room(fixedRoom) : ''}
+      ${room(fixedRoom)}
       try {
         for (const key in values) {
           const v = values[key];
@@ -780,7 +780,7 @@ function compileKeyOrder(plan: SetPlan, rt: Runtime, attrs: AttrPlan[], values: 
     function write(values, w) {
       const start = w.off;
       try {
-        ${fixedRoom ? room(fixedRoom) : ''}
+        ${room(fixedRoom)}
         let v;
         ${statements.join('\n        ')}
         return true;
