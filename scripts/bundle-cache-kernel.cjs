@@ -69,9 +69,14 @@ function attrsOf(payload, skip) {
   return out;
 }
 
-/** Keeps a flow as a put of these ovs_flow attributes (each [type, payload]) would. */
+/** The flow table's key for ovs_flow attributes (each [type, payload]): their KEY's hex, if any. */
+function flowKeyOf(attrs) {
+  return attrs.find(([t]) => t === OVS_FLOW_ATTR_KEY)?.[1].toString('hex');
+}
+
+/** Keeps a flow as a put of these ovs_flow attributes would. */
 function keepFlow(attrs) {
-  const key = attrs.find(([t]) => t === OVS_FLOW_ATTR_KEY)?.[1].toString('hex');
+  const key = flowKeyOf(attrs);
   if (key) flows.set(key, attrs.filter(([t]) => FLOW_ATTRS_KEPT.has(t)));
 }
 
@@ -131,9 +136,9 @@ class NativeNetlink {
     }
     if (family !== FAMILIES.ovs_flow[0]) return [];
     const attrs = attrsOf(payload, 8);
-    const key = attrs.find(([t]) => t === OVS_FLOW_ATTR_KEY)?.[1].toString('hex');
     if (cmd === CMD_NEW) keepFlow(attrs);
     else if (cmd === CMD_DEL) {
+      const key = flowKeyOf(attrs);
       if (key) flows.delete(key);
       else flows.clear();
     } else if (cmd === CMD_GET && multi) {

@@ -48,7 +48,7 @@ async function general() {
   await main(['node', 'ovsdp', 'decode-flow', '--json', '--key', encoded.key, '--actions', encoded.actions]);
 }
 
-/** Puts flows of `keys` (with `actions`) into the stand-in kernel, encoded by dist/src's modules. */
+/** Puts flows of `flowKeys` (with `actions`) into the stand-in kernel, encoded by dist/src's modules. */
 async function putFlows(flowKeys) {
   const dist = path.join(__dirname, '../dist/src');
   const load = (p) => import(require('node:url').pathToFileURL(path.join(dist, p)).href);
