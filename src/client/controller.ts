@@ -175,9 +175,10 @@ const ufidLanes = new Uint32Array(4);
 /**
  * The seeds of the UFID hash's four lanes. The UFID hash: a 128-bit hash of a byte string
  * whose length is a multiple of 4 (attributes are padded to 4 bytes): four 32-bit
- * MurmurHash3 lanes, each from its own seed, in big-endian order. Not cryptographic, as ovs-vswitchd's UFIDs are not (hash_bytes128,
- * MurmurHash3 too): packets crafted to give two megaflows one UFID only keep the second
- * from being installed (EEXIST: its packets keep missing, and are still executed).
+ * MurmurHash3 lanes, each from its own seed, in big-endian order. Not cryptographic, as
+ * ovs-vswitchd's UFIDs are not (hash_bytes128, MurmurHash3 too): packets crafted to give
+ * two megaflows one UFID only keep the second from being installed (EEXIST: its packets
+ * keep missing, and are still executed).
  * Computed in JavaScript because a call into node:crypto per miss costs more than this.
  * In three steps (lanesAfter, addWords, finishLanes) so that the lanes after a mask are
  * computed once per translation, not per miss.
