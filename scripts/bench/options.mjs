@@ -35,7 +35,7 @@ export function commandLine(options, usage) {
     process.stdout.write(usage);
     process.exit(0);
   }
-  for (const name of ['reps', 'flows', 'big']) {
+  for (const name of ['reps', 'flows', 'big', 'codec-processes']) {
     if (values[name] !== undefined && !/^[1-9][0-9]*$/.test(values[name])) fail(`--${name} takes a positive whole number, not "${values[name]}"`);
   }
   const unknown = values.only?.split(',').filter((s) => !SECTIONS.includes(s));

@@ -9,7 +9,8 @@
  * the date and how to reproduce.
  *
  *   node scripts/bench/run.mjs [--reps N] [--flows N] [--big N] [--only SECTIONS]
- *                              [--no-vm] [--profile] [--no-write] [--from FILE]
+ *                              [--codec-processes N] [--no-vm] [--profile] [--no-write]
+ *                              [--from FILE]
  *
  * The raw results are kept in dist/bench/last.json; --from FILE renders the table and
  * BENCHMARKS.md again from such a file, without measuring.
@@ -27,9 +28,10 @@ const root = path.resolve(here, '../..');
 const opts = commandLine({
   ...VM_OPTIONS,
   'no-vm': { type: 'boolean', default: false },
+  'codec-processes': { type: 'string', default: '11' },
   'no-write': { type: 'boolean', default: false },
   from: { type: 'string' },
-}, `usage: npm run bench -- [--reps N] [--flows N] [--big N] [--only SECTIONS] [--no-vm] [--profile] [--no-write] [--from FILE]
+}, `usage: npm run bench -- [--reps N] [--flows N] [--big N] [--only SECTIONS] [--codec-processes N] [--no-vm] [--profile] [--no-write] [--from FILE]
 
 Measures ovsdp against ovs-dpctl 3.1 and ovs-vswitchd 3.1 on the same work: the codec on
 this host, then everything else in one VM run (vm/run), where ratios are taken. Prints
@@ -39,6 +41,8 @@ the table and writes BENCHMARKS.md (how to read it is there).
   --flows N        flows in the add-flows / dump-flows / del-flows files (default ${VM_OPTIONS.flows.default})
   --big N          flows of the bounded-memory run, ovsdp alone (default ${VM_OPTIONS.big.default})
   --only SECTIONS  some of the VM's sections, comma-separated: ${SECTIONS.join(', ')}
+  --codec-processes N  processes of the codec measure (default 11: one process's figure
+                   depends on how V8 compiled it, see BENCHMARKS.md)
   --no-vm          the codec alone
   --profile        each ovsdp process under --cpu-prof; prints where its time went
   --no-write       print the table, leave BENCHMARKS.md as it is
@@ -80,24 +84,25 @@ if (opts.from) {
     process.exit(1);
   }
 } else {
-  codec = await measureCodec(Number(opts.reps));
+  codec = await measureCodec(Number(opts['codec-processes']));
 }
 
 /**
- * The codec's figures from `reps` processes of codec.mjs, one after another: for each
+ * The codec's figures from `processes` runs of codec.mjs, one after another: for each
  * figure the median of the processes' medians, with their range. One process's figure
- * depends on how V8 happened to compile it (measured: encode 0.28-0.35 µs from one
- * process to the next, each steady over its rounds), as a VM figure depends on the run.
+ * depends on how V8 happened to compile it (measured: encode 0.24-0.36 µs from one
+ * process to the next, each steady over its rounds), as a VM figure depends on the run:
+ * with 5 processes the median of two runs differed by 80 ns, hence 11 by default.
  */
-async function measureCodec(reps) {
+async function measureCodec(processes) {
   const runs = [];
-  for (let i = 0; i < reps; i++) {
-    process.stderr.write(`bench: codec on the host, process ${i + 1}/${reps}\n`);
+  for (let i = 0; i < processes; i++) {
+    process.stderr.write(`bench: codec on the host, process ${i + 1}/${processes}\n`);
     const r = await run(process.execPath, [path.join(here, 'codec.mjs'), '--json']);
     if (r.code !== 0) return { error: `codec.mjs exited with ${r.code}` };
     runs.push(JSON.parse(r.out.trim().split('\n').pop()));
   }
-  const out = { bytes: runs[0].bytes, processes: reps };
+  const out = { bytes: runs[0].bytes, processes };
   for (const name of ['encode', 'decode', 'print', 'parse']) {
     const { median, min, max } = stats(runs.map((r) => r[name].ns));
     out[name] = { ns: median, min, max };
@@ -242,7 +247,7 @@ runs do not compare, ratios within a run do, and neither is what real hardware w
 - **200,000 flows** (ovs-vswitchd's default flow limit): ovsdp alone; peak RSS is the
   process's VmHWM.
 - **Codec** (host, no VM; \`scripts/bench/codec.mjs\`): CPU time per flow, median of
-  several rounds over 1,024 distinct flows, in each of \`--reps\` processes; the figure is
+  several rounds over 1,024 distinct flows, in each of ${codec.processes ?? 'several'} processes (\`--codec-processes\`); the figure is
   the median of the processes' (their range in parentheses: one process runs the same
   code steadily up to 1.4 times slower than another, its profile the same shape, while
   a plain arithmetic loop varies by under 1% in the same minutes; the cause is not
