@@ -247,15 +247,15 @@ runs do not compare, ratios within a run do, and neither is what real hardware w
 - **200,000 flows** (ovs-vswitchd's default flow limit): ovsdp alone; peak RSS is the
   process's VmHWM.
 - **Codec** (host, no VM; \`scripts/bench/codec.mjs\`): CPU time per flow, median of
-  several rounds over 1,024 distinct flows, in each of ${codec.processes ?? 'several'} processes (\`--codec-processes\`); the figure is
-  the median of the processes' (their range in parentheses: one process runs the same
-  code steadily up to 1.4 times slower than another, its profile the same shape, while
-  a plain arithmetic loop varies by under 1% in the same minutes; the cause is not
-  known). Encode: the whole request add-flows sends (headers, key, mask, actions);
-  decode: a kernel reply as dump-flows gets it (every key attribute, mask, statistics,
-  actions) to the library's \`Flow\`; print: that reply's bytes as its dump-flows line,
-  the way dump-flows prints text (\`FlowLinePrinter\`: attributes repeated from earlier
-  flows are not decoded again).
+  several rounds over 1,024 distinct flows, in each of ${codec.processes ?? 'several'} processes
+  (\`--codec-processes\`); the figure is the median of the processes' (their range in
+  parentheses: one process runs the same code steadily up to 1.4 times slower than
+  another, its profile the same shape, while a plain arithmetic loop varies by under 1%
+  in the same minutes; the cause is not known). Encode: the whole request add-flows
+  sends (headers, key, mask, actions); decode: a kernel reply as dump-flows gets it
+  (every key attribute, mask, statistics, actions) to the library's \`Flow\`; print:
+  that reply's bytes as its dump-flows line, the way dump-flows prints text
+  (\`FlowLinePrinter\`: attributes repeated from earlier flows are not decoded again).
 
 ## Reading the figures
 
