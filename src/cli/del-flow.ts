@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { monotonicMs } from '../client/clock.js';
-import { checkArgCount, parseWithPortNames, withFlowTable } from './flow-args.js';
+import { checkArgCount, parseBeforeConnecting, parseWithPortNames, withFlowTable } from './flow-args.js';
 
 interface DelFlowOptions {
   statistics?: boolean;
@@ -12,6 +12,7 @@ async function run(args: string[], opts: DelFlowOptions, context: () => CliConte
   checkArgCount('del-flow', args, 1, 2, '[DP] FLOW');
   const ctx = context();
   const { formatFlowStats, parseFlowMatch } = await import('../client/flow-text.js');
+  parseBeforeConnecting(args, 2, (rest, portNumbers) => parseFlowMatch(rest[0]!, { portNumbers }));
   await withFlowTable(args, 2, async ({ conn, table, datapath, rest }) => {
     const match = await parseWithPortNames(conn, datapath, (portNumbers) => parseFlowMatch(rest[0]!, { portNumbers }));
     const gone = await table.del(match, { echo: opts.statistics === true });

@@ -107,6 +107,27 @@ export async function parseWithPortNames<T>(
   return parse((await portMaps(conn, datapath)).numbers);
 }
 
+/**
+ * Parses a command's flow arguments before any kernel is asked, so that a mistake in them
+ * is reported (with its place) even where no datapath can be reached (ovs-dpctl opens the
+ * datapath first). Only where the arguments' places do not depend on which datapaths
+ * exist (splitDatapathArg): every argument given, or a first argument that is a flow (a
+ * datapath's name has no "("). A parse that looked a port name up proves nothing yet: the
+ * command parses again with the datapath's ports.
+ */
+export function parseBeforeConnecting(
+  args: readonly string[], maxArgs: number, parse: (rest: readonly string[], portNumbers: ReadonlyMap<string, number>) => unknown,
+): void {
+  const rest = args.length === maxArgs ? args.slice(1) : args[0]?.includes('(') ? args : undefined;
+  if (rest === undefined) return;
+  const probe = new PortNameProbe();
+  try {
+    parse(rest, probe);
+  } catch (err) {
+    if (!probe.asked) throw err;
+  }
+}
+
 /** Checks the number of arguments a command got against ovs-dpctl's limits. */
 export function checkArgCount(command: string, args: readonly string[], min: number, max: number, usage: string): void {
   if (args.length < min || args.length > max) {
@@ -124,6 +145,7 @@ export interface PutCommandOptions {
 export async function putFromArgs(ctx: CliContext, command: string, args: readonly string[], mode: PutMode, opts: PutCommandOptions): Promise<void> {
   checkArgCount(command, args, 2, 3, '[DP] FLOW ACTIONS');
   const { formatFlowStats, parseFlowText } = await import('../client/flow-text.js');
+  parseBeforeConnecting(args, 3, (rest, portNumbers) => parseFlowText(rest[0]!, rest[1]!, { portNumbers }));
   await withFlowTable(args, 3, async ({ conn, table, datapath, rest }) => {
     const flow = await parseWithPortNames(conn, datapath, (portNumbers) => parseFlowText(rest[0]!, rest[1]!, { portNumbers }));
     const put = await table.put(flow, { mode, clear: opts.clear === true, echo: opts.statistics === true });

@@ -55,8 +55,8 @@ const skip = built === undefined || built < (statSync(join(root, 'dist/.tsbuildi
 const cli = { exports: {} as { main: (argv: string[]) => Promise<number> } };
 if (!skip) new vm.Script(readFileSync(bundle, 'latin1'), { filename: bundle }).runInThisContext()(cli.exports, requireForTest, cli, bundle, join(root, 'dist/bundle'));
 
-/** The requests `ovsdp ARGS` sends, its stderr kept out of the test's output. */
-async function requestsOf(...args: string[]): Promise<string[]> {
+/** What `ovsdp ARGS` exits with, writes to stderr (kept out of the test's output) and sends. */
+async function runCli(...args: string[]): Promise<{ code: number; stderr: string; requests: string[] }> {
   sent.length = 0;
   const write = process.stderr.write;
   let stderr = '';
@@ -68,12 +68,18 @@ async function requestsOf(...args: string[]): Promise<string[]> {
   const exitCode = process.exitCode;
   process.exitCode = undefined;
   try {
-    assert.equal(await cli.exports.main(['node', 'ovsdp', ...args]), 0, stderr);
+    return { code: await cli.exports.main(['node', 'ovsdp', ...args]), stderr, requests: [...sent] };
   } finally {
     process.stderr.write = write;
     process.exitCode = exitCode;
   }
-  return [...sent];
+}
+
+/** The requests `ovsdp ARGS` sends, succeeding. */
+async function requestsOf(...args: string[]): Promise<string[]> {
+  const { code, stderr, requests } = await runCli(...args);
+  assert.equal(code, 0, stderr);
+  return requests;
 }
 
 const flow = 'in_port(1),eth(src=00:00:00:00:00:01,dst=00:00:00:00:00:02),eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=6,frag=no),tcp(src=1,dst=2),tcp_flags(0/0)';
@@ -94,4 +100,24 @@ test('a command that lists no ports asks for no ovs_vport id', { skip }, async (
   // The flush first: the add-flow below then finds no flow of the test before.
   assert.deepEqual(await requestsOf('del-flows', DATAPATH_NAME), ['family ovs_flow', 'family ovs_datapath', 'ovs_datapath dump', 'ovs_flow request']);
   assert.deepEqual(await requestsOf('add-flow', DATAPATH_NAME, flow, 'drop'), ['family ovs_flow', 'family ovs_datapath', 'ovs_datapath dump', 'ovs_flow request']);
+});
+
+test('a flow argument that does not parse is reported, with its place, before any request', { skip }, async () => {
+  for (const args of [
+    ['add-flow', DATAPATH_NAME, 'in_port(1),bogus(2)', 'drop'],
+    ['add-flow', 'in_port(1),eth_type(0x0800)', 'ct(zone=x)'],
+    ['mod-flow', 'nosuchdp', 'in_port(1),ipv4(src=10.0.0.1,bogus=3)', 'drop'],
+    ['del-flow', 'in_port(1),eth_tpe(0x0800)'],
+  ]) {
+    const { code, stderr, requests } = await runCli(...args);
+    assert.equal(code, 1, args.join(' '));
+    assert.match(stderr, /at column \d+\n.*\n *\^\n$/, args.join(' '));
+    assert.deepEqual(requests, [], args.join(' '));
+  }
+  // Where the first argument may be a datapath, the flow's place depends on which exist:
+  // the kernel is asked first, as ovs-dpctl does.
+  const { code, stderr, requests } = await runCli('del-flow', 'nosuchdp');
+  assert.equal(code, 1);
+  assert.match(stderr, /nosuchdp/);
+  assert.notDeepEqual(requests, []);
 });
