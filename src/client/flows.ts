@@ -239,6 +239,15 @@ export function flowPayloads(flow: FlowSpec, withActions = true): { key: Buffer;
   };
 }
 
+/**
+ * The kernel parses a get's or delete's key as it parses a put's (a UFID does not spare
+ * it), with the same bare EINVAL for a key it would not take: checkFlowMatch says why
+ * first. Not for bulk deletes, whose refusals the kernel log explains.
+ */
+function checkTargetKey(target: FlowTarget): void {
+  if (target.key && hasAttrs(target.key)) checkFlowMatch(target.key);
+}
+
 function targetAttrs(target: FlowTarget): AttrValues {
   const attrs: AttrValues = {};
   if (target.ufid) attrs['ufid'] = target.ufid;
@@ -341,12 +350,14 @@ export class FlowTable {
 
   /** Deletes a flow (by UFID when given, else by key); with `echo`, returns its last state. */
   async del(target: FlowTarget, options: { echo?: boolean } = {}): Promise<Flow | undefined> {
+    checkTargetKey(target);
     const name = (await this.datapath()).name;
     return this.one('del', options.echo ? NLM_F_ECHO : 0, targetAttrs(target), (err) => explainFlowError(err, 'del', undefined, name, target));
   }
 
   /** One flow, by UFID (or by key). */
   async get(target: FlowTarget): Promise<Flow> {
+    checkTargetKey(target);
     const name = (await this.datapath()).name;
     const flow = await this.one('get', 0, targetAttrs(target), (err) => explainFlowError(err, 'get', undefined, name, target));
     if (!flow) throw new Error('ovs_flow get got no reply');

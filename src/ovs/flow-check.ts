@@ -231,6 +231,14 @@ export function checkFlowMatch(key: AttrValues, mask?: AttrValues): void {
   const vlan = vlanProblem(key);
   if (vlan) throw new FlowCheckError(vlan);
   const keyAttrs = flatten(key);
+  if (!has(keyAttrs, 'ethernet') && !has(keyAttrs, 'ethertype') && !has(keyAttrs, 'packet_type')) {
+    // Without eth(…) the packet is an L3 one, whose EtherType must be given; with eth(…)
+    // and no eth_type(…) the flow is for 802.2 frames (the kernel's default EtherType).
+    throw new FlowCheckError(
+      'the key has neither eth(…) nor eth_type(…): the kernel requires one of them and answers only "Invalid argument" ' +
+      'without; add the EtherType the flow is for, e.g. eth_type(0x0800)',
+    );
+  }
   const expected = expectedKeyAttrs(keyAttrs);
   let missing: string[] | undefined;
   for (const attr of expected) if (!has(keyAttrs, attr)) (missing ??= []).push(attr);

@@ -85,8 +85,8 @@ test('operate: batches, a bounded window, results in input order, each failure i
   const toOp = (i: number): FlowOp => {
     if (i === 50) throw new Error('bad line');
     // in_port 0x1_0000_0000 does not fit: fails alone, at encoding.
-    if (i === 60) return { kind: 'put', flow: { key: { in_port: 0x100000000 } } };
-    return { kind: 'put', flow: { key: { in_port: i } }, mode: 'create' };
+    if (i === 60) return { kind: 'put', flow: { key: { in_port: 0x100000000, ethertype: 0x88cc } } };
+    return { kind: 'put', flow: { key: { in_port: i, ethertype: 0x88cc } }, mode: 'create' };
   };
   const results = [];
   for await (const r of table.operate(items, toOp, { batchSize: 8, window: 3 })) results.push(r);
@@ -110,10 +110,10 @@ test('put modes map to ovs-dpctl\'s commands and flags', async () => {
   const { conn } = fakeConnection((req) => { seen.push(req); return undefined; });
   const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
   const ops: FlowOp[] = [
-    { kind: 'put', flow: { key: { in_port: 1 } }, mode: 'create' },
-    { kind: 'put', flow: { key: { in_port: 1 } }, mode: 'modify', clear: true },
-    { kind: 'put', flow: { key: { in_port: 1 } }, mode: 'upsert' },
-    { kind: 'del', target: { key: { in_port: 1 } } },
+    { kind: 'put', flow: { key: { in_port: 1, ethertype: 0x88cc } }, mode: 'create' },
+    { kind: 'put', flow: { key: { in_port: 1, ethertype: 0x88cc } }, mode: 'modify', clear: true },
+    { kind: 'put', flow: { key: { in_port: 1, ethertype: 0x88cc } }, mode: 'upsert' },
+    { kind: 'del', target: { key: { in_port: 1, ethertype: 0x88cc } } },
   ];
   for await (const r of table.operate(ops, (op) => op)) assert.equal(r.error, undefined);
   assert.deepEqual(seen.map((r) => [r.cmd, r.flags]), [[1, NLM_F_CREATE], [4, 0], [1, 0], [2, 0]]);

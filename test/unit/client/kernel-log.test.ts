@@ -71,7 +71,7 @@ test('a flow request that succeeds never opens the log; the first EINVAL opens i
     socket: { request: kernel.request },
   } as unknown as OvsConnection;
   const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 });
-  const flow = { key: { in_port: 1 }, actions: [] };
+  const flow = { key: { in_port: 1, ethertype: 0x88cc }, actions: [] };
   await table.put(flow);
   assert.equal(kernel.opens.mock.callCount(), 0);
   // Refused: the log is opened (past what it held) and the same request sent again.
@@ -93,7 +93,7 @@ test('a flow table told not to read the log sends a refused request once', async
     socket: { request: kernel.request },
   } as unknown as OvsConnection;
   const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 }, { kernelLog: false });
-  await assert.rejects(table.del({ key: { in_port: 1 } }), (err: NetlinkError) => err.reason === undefined);
+  await assert.rejects(table.del({ key: { in_port: 1, ethertype: 0x88cc } }), (err: NetlinkError) => err.reason === undefined);
   assert.equal(kernel.sent.length, 1);
   assert.equal(kernel.opens.mock.callCount(), 0);
 });
@@ -138,7 +138,7 @@ test('a bulk run opens the log at its first EINVAL refusal and sends the refused
   const table = new FlowTable(conn, { name: 'dp0', ifindex: 5 });
   const run = async (ports: number[]) => {
     const results = [];
-    for await (const r of table.operate(ports, (port): FlowOp => ({ kind: 'put', flow: { key: { in_port: port } }, mode: 'create' }), { batchSize: 4, window: 3 })) results.push(r);
+    for await (const r of table.operate(ports, (port): FlowOp => ({ kind: 'put', flow: { key: { in_port: port, ethertype: 0x88cc } }, mode: 'create' }), { batchSize: 4, window: 3 })) results.push(r);
     return results;
   };
   // Nothing refused: the log is never opened.

@@ -42,7 +42,14 @@ test('L3 EtherTypes need their header', () => {
   rejects({ ethertype: 0x0806 }, undefined, /lacks arp\(…\)/);
   rejects({ ethertype: 0x8847 }, undefined, /lacks mpls\(…\)/);
   checkFlowMatch({ ethertype: 0x88cc }, undefined);
-  checkFlowMatch({ in_port: 1 }, undefined);
+});
+
+test('a key needs eth(…) or eth_type(…): the kernel has no EtherType for the packet otherwise', () => {
+  rejects({ in_port: 1 }, undefined, /neither eth\(…\) nor eth_type\(…\).*e\.g\. eth_type\(0x0800\)/);
+  rejects({ in_port: 1 }, { in_port: 0xffffffff }, /neither eth/);
+  // eth(…) alone is an 802.2 frame's flow; eth_type(…) alone an L3 port's packet.
+  checkFlowMatch({ in_port: 1, ethernet: { eth_src: '00:00:00:00:00:01', eth_dst: '00:00:00:00:00:02' } }, undefined);
+  checkFlowMatch({ in_port: 1, ethertype: 0x88cc }, undefined);
 });
 
 test('VLAN flows need vlan() with CFI and encap(); the inner key is checked too', () => {
