@@ -48,7 +48,9 @@ export function define(program: Command, context: () => CliContext): void {
       try {
         text = readFileSync(file, 'utf8');
       } catch (err) {
-        throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+        // One argument is the rules file: say so, for someone who gave only the datapath.
+        const hint = args.length === 1 ? ' (controller takes [DP] RULES_FILE; the last argument is the rules)' : '';
+        throw new UsageError(`cannot read ${file}: ${(err as Error).message}${hint}`);
       }
       const { parseRules } = await import('../ovs/openflow/rules.js');
       parseRules(text, { source: file });

@@ -46,6 +46,7 @@ const cases: [string, string[], number][] = [
   ['encode-flow --json', ['encode-flow', '--json', flow, actions], 0],
   ['a flow parse error, with its caret', ['encode-flow', 'in_port(1),bogus(2)'], 1],
   ['decode-flow', ['decode-flow', '--key', '0800030001000000'], 0],
+  ['controller given only a datapath', ['controller', 'no-such-rules-dp0'], 2],
 ];
 
 for (const [what, args, status] of cases) {
@@ -88,4 +89,9 @@ test('bin/ovsdp: each code cache the build made is one V8 takes for the bundle, 
     const r = spawnSync(process.execPath, [...flags, '-e', check], { encoding: 'utf8' });
     assert.equal(r.stdout, 'false', `${name}: ${r.stderr}`);
   }
+});
+
+test('controller given one argument reads it as the rules file, and says so when it cannot', () => {
+  const got = viaBin(['controller', 'no-such-rules-dp0']);
+  assert.match(got.stderr, /^ovsdp: cannot read no-such-rules-dp0: .*\(controller takes \[DP\] RULES_FILE; the last argument is the rules\)\n$/);
 });
