@@ -146,30 +146,54 @@ function ufidOf(keyBytes: Buffer, maskBytes: Buffer, maskLanes: Uint32Array, at:
     if (type < KEY_TYPES && at[type] === -1) at[type] = off;
     off += align4(len);
   }
+  // The masked key goes into the lanes a word at a time as it is worked out, not laid out
+  // in a buffer first (a byte loop and a second pass over the bytes, for every miss).
+  let h0 = maskLanes[0]!;
+  let h1 = maskLanes[1]!;
+  let h2 = maskLanes[2]!;
+  let h3 = maskLanes[3]!;
   const n = maskBytes.length;
-  if (ufidInput.length < n) ufidInput = Buffer.alloc(2 * n);
-  const input = ufidInput;
   for (let off = 0; off < n;) {
     const len = checkedAttrLength(maskBytes, off, n);
     const type = attrTypeField(maskBytes, off) & NLA_TYPE_MASK;
     const k = type < KEY_TYPES ? at[type]! : -1;
     const keyEnd = k < 0 ? 0 : k + attrLength(keyBytes, k);
+    const padded = align4(len);
     // The mask's header and padding as they are; its payload ANDed with the key's.
-    for (let i = 0; i < NLA_HDRLEN; i++) input[off + i] = maskBytes[off + i]!;
-    for (let i = NLA_HDRLEN; i < len; i++) {
-      const kb = k >= 0 && k + i < keyEnd ? keyBytes[k + i]! : 0;
-      input[off + i] = maskBytes[off + i]! & kb;
+    for (let i = 0; i < padded; i += 4) {
+      let w = wordLE(maskBytes, off + i);
+      if (i === 0) {
+        // the header
+      } else if (i + 4 <= len && k >= 0 && k + i + 4 <= keyEnd) {
+        w &= wordLE(keyBytes, k + i);
+      } else {
+        w = 0;
+        for (let b = 0; b < 4; b++) {
+          const j = i + b;
+          const m = maskBytes[off + j]!;
+          w |= (j >= len ? m : k >= 0 && k + j < keyEnd ? m & keyBytes[k + j]! : 0) << (8 * b);
+        }
+      }
+      h0 = mhashAdd(h0, w);
+      h1 = mhashAdd(h1, w);
+      h2 = mhashAdd(h2, w);
+      h3 = mhashAdd(h3, w);
     }
-    for (let i = len; i < align4(len); i++) input[off + i] = maskBytes[off + i]!;
-    off += align4(len);
+    off += padded;
   }
-  ufidLanes.set(maskLanes);
-  addWords(ufidLanes, input, n);
+  ufidLanes[0] = h0;
+  ufidLanes[1] = h1;
+  ufidLanes[2] = h2;
+  ufidLanes[3] = h3;
   finishLanes(ufidLanes, 2 * n, out);
 }
 
-/** ufidOf()'s masked key and hash lanes, reused from one miss to the next. */
-let ufidInput = Buffer.alloc(512);
+/** The 32-bit word at b[at], little-endian, as a signed number (the hash takes either). */
+function wordLE(b: Uint8Array, at: number): number {
+  return b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
+}
+
+/** ufidOf()'s hash lanes, reused from one miss to the next. */
 const ufidLanes = new Uint32Array(4);
 
 /**
@@ -199,7 +223,7 @@ function addWords(lanes: Uint32Array, bytes: Buffer, length: number): void {
   let h2 = lanes[2]!;
   let h3 = lanes[3]!;
   for (let i = 0; i + 4 <= length; i += 4) {
-    const k = bytes.readUInt32LE(i);
+    const k = wordLE(bytes, i);
     h0 = mhashAdd(h0, k);
     h1 = mhashAdd(h1, k);
     h2 = mhashAdd(h2, k);
