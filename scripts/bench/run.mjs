@@ -300,7 +300,9 @@ execute, built into one sendmsg per batch. Profiled with perf in the VM during a
 burst, about 15% of the controller's time was the kernel's work on those puts and
 executes, and most of the rest that per-datagram path and its JavaScript. V8's compiling,
 ~25% of the first measured burst's time before the warm-up was two bursts long, is why
-the first burst of a fresh controller is so much slower (its own row).
+the first burst of a fresh controller is so much slower (its own row). The JavaScript part
+alone, on the host against a stand-in socket (\`scripts/bench/miss-profile.mjs\`: upcall
+decode, translation, UFID, put and execute), is ~1.7-2 µs of CPU a miss.
 
 \`npm run bench -- --profile\` prints, per command, where ovsdp's time went (self time by
 function and by file), from \`node --cpu-prof\` of every ovsdp process of the run (under
