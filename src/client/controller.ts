@@ -162,17 +162,9 @@ function ufidOf(keyBytes: Buffer, maskBytes: Buffer, maskLanes: Uint32Array, at:
     // The mask's header and padding as they are; its payload ANDed with the key's.
     for (let i = 0; i < padded; i += 4) {
       let w = wordLE(maskBytes, off + i);
-      if (i === 0) {
-        // the header
-      } else if (i + 4 <= len && k >= 0 && k + i + 4 <= keyEnd) {
-        w &= wordLE(keyBytes, k + i);
-      } else {
-        w = 0;
-        for (let b = 0; b < 4; b++) {
-          const j = i + b;
-          const m = maskBytes[off + j]!;
-          w |= (j >= len ? m : k >= 0 && k + j < keyEnd ? m & keyBytes[k + j]! : 0) << (8 * b);
-        }
+      if (i > 0) {
+        if (i + 4 <= len && k >= 0 && k + i + 4 <= keyEnd) w &= wordLE(keyBytes, k + i);
+        else w = maskedWordByBytes(maskBytes, off, len, keyBytes, k, keyEnd, i);
       }
       h0 = mhashAdd(h0, w);
       h1 = mhashAdd(h1, w);
@@ -186,6 +178,21 @@ function ufidOf(keyBytes: Buffer, maskBytes: Buffer, maskLanes: Uint32Array, at:
   ufidLanes[2] = h2;
   ufidLanes[3] = h3;
   finishLanes(ufidLanes, 2 * n, out);
+}
+
+/**
+ * Word `i` of the mask's attribute at `off` (`len` bytes, its header included) with the
+ * key's attribute at `k` ANDed in, a byte at a time: for a word that is partly padding
+ * (the mask's, as it is) or runs past the key's attribute (zeros, as a key without it).
+ */
+function maskedWordByBytes(mask: Buffer, off: number, len: number, key: Buffer, k: number, keyEnd: number, i: number): number {
+  let w = 0;
+  for (let b = 0; b < 4; b++) {
+    const j = i + b;
+    const m = mask[off + j]!;
+    w |= (j >= len ? m : k >= 0 && k + j < keyEnd ? m & key[k + j]! : 0) << (8 * b);
+  }
+  return w;
 }
 
 /** The 32-bit word at b[at], little-endian, as a signed number (the hash takes either). */
