@@ -230,6 +230,18 @@ const USERSPACE_ONLY: Readonly<Record<string, string>> = {
   lb_output: 'ovs-dpctl 3.1 sends it as action 26, which the kernel refuses',
 };
 
+/**
+ * OpenFlow spellings (ovs-ofctl's) of what the datapath's action text writes otherwise:
+ * what to write instead, for someone who knows the one and types it in the other.
+ */
+const OPENFLOW_SPELLINGS: Readonly<Record<string, string>> = {
+  output: 'a datapath output is the port number alone, e.g. 2',
+  resubmit: 'the datapath has no tables: recirc(ID) looks the packet up again with recirc_id(ID)',
+  mod_dl_src: 'write set(eth(src=...))', mod_dl_dst: 'write set(eth(dst=...))',
+  mod_nw_src: 'write set(ipv4(src=...))', mod_nw_dst: 'write set(ipv4(dst=...))',
+  mod_tp_src: 'write set(tcp(src=...)) or set(udp(src=...))', mod_tp_dst: 'write set(tcp(dst=...)) or set(udp(dst=...))',
+};
+
 function parseAction(sc: Scanner, ctx: ParseContext): AttrValues {
   const at = sc.pos;
   // A number (an optional sign, then a digit) is an output port.
@@ -257,8 +269,9 @@ function parseAction(sc: Scanner, ctx: ParseContext): AttrValues {
   if (USERSPACE_ONLY[name]) {
     throw sc.error(`${name} is an action of OVS's userspace datapath; the kernel has none (${USERSPACE_ONLY[name]})`, at);
   }
-  const close = closeMatches(name, PARSERS.keys());
   const port = ctx.portNames ? ' or port name' : '';
+  if (OPENFLOW_SPELLINGS[name]) throw sc.error(`unknown action${port} "${name}": that is OpenFlow's; ${OPENFLOW_SPELLINGS[name]}`, at);
+  const close = closeMatches(name, PARSERS.keys());
   throw sc.error(`unknown action${port} "${name}"${close.length ? ` (did you mean ${close.join(', ')}?)` : ''}`, at);
 }
 

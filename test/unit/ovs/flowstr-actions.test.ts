@@ -185,6 +185,8 @@ test('errors say what was expected and point at the spot', () => {
     ['ct(comit)', /expected commit, force_commit, zone=, .* or "\)" in ct\(\.\.\.\), found "comit" \(did you mean commit\?\)/, 3],
     ['ct_clar', /unknown action "ct_clar" \(did you mean ct_clear\?\)/, 0],
     ['2,pop_vlan,trunk(3)', /unknown action "trunk" \(did you mean trunc\?\)/, 11],
+    ['output:2', /unknown action "output": that is OpenFlow's; a datapath output is the port number alone, e\.g\. 2/, 0],
+    ['2,mod_tp_src:5000', /"mod_tp_src": that is OpenFlow's; write set\(tcp\(src=\.\.\.\)\) or set\(udp\(src=\.\.\.\)\)/, 2],
     ['ct(commit', /expected "," or "\)" to close ct\(\.\.\.\), found the end of the input/, 9],
     ['clone(2', /expected "," after an action or "\)" to close clone\(\.\.\.\), found the end of the input/, 7],
     ['clone(2,', /expected an action or "\)" to close clone\(\.\.\.\), found the end of the input/, 8],
