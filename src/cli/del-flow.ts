@@ -12,9 +12,10 @@ async function run(args: string[], opts: DelFlowOptions, context: () => CliConte
   checkArgCount('del-flow', args, 1, 2, '[DP] FLOW');
   const ctx = context();
   const { formatFlowStats, parseFlowMatch } = await import('../client/flow-text.js');
-  parseBeforeConnecting(args, 2, (rest, portNumbers) => parseFlowMatch(rest[0]!, { portNumbers }));
+  const parse = (rest: readonly string[], portNumbers: ReadonlyMap<string, number>) => parseFlowMatch(rest[0]!, { portNumbers });
+  const parsed = parseBeforeConnecting(args, 2, parse);
   await withFlowTable(args, 2, async ({ conn, table, datapath, rest }) => {
-    const match = await parseWithPortNames(conn, datapath, (portNumbers) => parseFlowMatch(rest[0]!, { portNumbers }));
+    const match = parsed ?? await parseWithPortNames(conn, datapath, (portNumbers) => parse(rest, portNumbers));
     const gone = await table.del(match, { echo: opts.statistics === true });
     if (opts.statistics && gone) ctx.print(formatFlowStats(gone, monotonicMs()));
   });

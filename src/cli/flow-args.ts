@@ -112,19 +112,22 @@ export async function parseWithPortNames<T>(
  * is reported (with its place) even where no datapath can be reached (ovs-dpctl opens the
  * datapath first). Only where the arguments' places do not depend on which datapaths
  * exist (splitDatapathArg): every argument given, or a first argument that is a flow (a
- * datapath's name has no "("). A parse that looked a port name up proves nothing yet: the
- * command parses again with the datapath's ports.
+ * datapath's name has no "("). Returns the parse when it stands, which the command then
+ * uses as is; undefined where the places were not known yet or the text named a port
+ * (the command parses with the datapath's ports: parseWithPortNames).
  */
-export function parseBeforeConnecting(
-  args: readonly string[], maxArgs: number, parse: (rest: readonly string[], portNumbers: ReadonlyMap<string, number>) => unknown,
-): void {
+export function parseBeforeConnecting<T>(
+  args: readonly string[], maxArgs: number, parse: (rest: readonly string[], portNumbers: ReadonlyMap<string, number>) => T,
+): T | undefined {
   const rest = args.length === maxArgs ? args.slice(1) : args[0]?.includes('(') ? args : undefined;
-  if (rest === undefined) return;
+  if (rest === undefined) return undefined;
   const probe = new PortNameProbe();
   try {
-    parse(rest, probe);
+    const parsed = parse(rest, probe);
+    return probe.asked ? undefined : parsed;
   } catch (err) {
     if (!probe.asked) throw err;
+    return undefined;
   }
 }
 
@@ -145,9 +148,10 @@ export interface PutCommandOptions {
 export async function putFromArgs(ctx: CliContext, command: string, args: readonly string[], mode: PutMode, opts: PutCommandOptions): Promise<void> {
   checkArgCount(command, args, 2, 3, '[DP] FLOW ACTIONS');
   const { formatFlowStats, parseFlowText } = await import('../client/flow-text.js');
-  parseBeforeConnecting(args, 3, (rest, portNumbers) => parseFlowText(rest[0]!, rest[1]!, { portNumbers }));
+  const parse = (rest: readonly string[], portNumbers: ReadonlyMap<string, number>) => parseFlowText(rest[0]!, rest[1]!, { portNumbers });
+  const parsed = parseBeforeConnecting(args, 3, parse);
   await withFlowTable(args, 3, async ({ conn, table, datapath, rest }) => {
-    const flow = await parseWithPortNames(conn, datapath, (portNumbers) => parseFlowText(rest[0]!, rest[1]!, { portNumbers }));
+    const flow = parsed ?? await parseWithPortNames(conn, datapath, (portNumbers) => parse(rest, portNumbers));
     const put = await table.put(flow, { mode, clear: opts.clear === true, echo: opts.statistics === true });
     if (opts.statistics && put) ctx.print(formatFlowStats(put, monotonicMs()));
   });
