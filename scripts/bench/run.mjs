@@ -251,11 +251,16 @@ runs do not compare, ratios within a run do, and neither is what real hardware w
   (\`--codec-processes\`); the figure is the median of the processes' (their range in
   parentheses: one process runs the same code steadily up to 1.4 times slower than
   another, its profile the same shape, while a plain arithmetic loop varies by under 1%
-  in the same minutes; the cause is not known). Encode: the whole request add-flows
-  sends (headers, key, mask, actions); decode: a kernel reply as dump-flows gets it
-  (every key attribute, mask, statistics, actions) to the library's \`Flow\`; print:
-  that reply's bytes as its dump-flows line, the way dump-flows prints text
-  (\`FlowLinePrinter\`: attributes repeated from earlier flows are not decoded again).
+  in the same minutes). The spread is in the machine code V8 makes, not in the data:
+  within a process the figure holds when the flows and the output buffer are made
+  anew; with V8's background compiles off (\`--no-concurrent-recompilation\`) the
+  processes of one harness get nearly one figure, which moves by 1.3 times with how
+  the harness calls the encoder; moving V8's code elsewhere in memory hardly moves it.
+  Encode: the whole request add-flows sends (headers, key, mask, actions); decode: a
+  kernel reply as dump-flows gets it (every key attribute, mask, statistics, actions)
+  to the library's \`Flow\`; print: that reply's bytes as its dump-flows line, the
+  way dump-flows prints text (\`FlowLinePrinter\`: attributes repeated from earlier
+  flows are not decoded again).
 
 ## Reading the figures
 

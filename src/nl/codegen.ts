@@ -351,8 +351,9 @@ function structLane(plan: StructPlan, memos: Memos, label: string, done: string)
   return `// Fast lane: the value's fields by name (see structLane).
       ${label}: {
         const ${fields.map((f) => `${v(f)} = value[${lit(f.name)}]`).join(', ')};
-        // Counted after the loads: by then TurboFan knows the value's map, and the for-in
-        // over its keys is cheaper (measured: ~30 ns less per flow put than counting first).
+        // Counted after the loads: measured ~30 ns less per flow put than counting first.
+        // (Not by making the for-in inline: Node 20's V8 calls its ForInEnumerate builtin
+        // either way, 2-3 ns a value, ~6% of a flow put with the sets' key-order checks.)
         let keys = 0;
         for (const key in value) keys++;
         if (keys !== ${fields.map((f) => `(${v(f)} !== undefined ? 1 : 0)`).join(' + ')}) break ${label};
