@@ -66,45 +66,72 @@ function unlab() {
   for (const { ns } of Object.values(SIDES)) sh(`ip netns del ${ns[0]} 2>/dev/null || true; ip netns del ${ns[1]} 2>/dev/null || true`);
 }
 
+/** Clock ticks a second, the unit of /proc/<pid>/stat's times. */
+let ticksPerSecond;
+
+/**
+ * CPU time (µs of user and of system time, all threads) process `pid` has used so far.
+ * /proc/<pid>/stat: after the command name in parentheses (which may hold spaces), field
+ * 14 is utime and 15 stime, in clock ticks.
+ */
+function cpuMicros(pid) {
+  ticksPerSecond ??= Number(sh('getconf CLK_TCK').trim()) || 100;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const micros = (ticks) => (Number(ticks) * 1e6) / ticksPerSecond;
+  return { user: micros(fields[11]), system: micros(fields[12]) };
+}
+
 /** Runs the generator; returns its JSON answer. */
 function generate(here, side, mode, count, base) {
   const out = sh(`python3 ${path.join(here, 'missgen.py')} ${side.ns[0]} ${side.ns[1]} ${MAC1} ${MAC2} ${mode} ${count} ${base}`);
   return JSON.parse(out.trim().split('\n').pop());
 }
 
-/** One burst through `name`'s switch: setups per second and losses. */
-function burst(here, name, next, log, what, diagnose) {
+/**
+ * One burst through `name`'s switch: setups per second, losses, and the CPU time the
+ * switch's process (`pid`) took per packet sent, user and system.
+ */
+function burst(here, name, pid, next, log, what, diagnose) {
   const side = SIDES[name];
+  const before = cpuMicros(pid);
   const g = generate(here, side, 'rate', BURST, next[name]);
+  const after = cpuMicros(pid);
   next[name] += BURST;
   if (g.received === 0) log(`misses ${name} ${what}: nothing came through:\n${diagnose(name)}`);
   const rate = g.received / g.seconds;
-  log(`misses ${name} ${what}: ${g.received}/${g.sent} through in ${g.seconds.toFixed(2)} s: ${rate.toFixed(0)} setups/s`);
-  return { rate, lost: g.lost };
+  const cpu = { user: (after.user - before.user) / g.sent, system: (after.system - before.system) / g.sent };
+  log(`misses ${name} ${what}: ${g.received}/${g.sent} through in ${g.seconds.toFixed(2)} s: ${rate.toFixed(0)} setups/s; ${name} CPU per miss: user ${cpu.user.toFixed(0)} µs, system ${cpu.system.toFixed(0)} µs`);
+  return { rate, lost: g.lost, cpu };
 }
 
 /**
- * For each switch of `names` (all running): WARM_UP bursts, then `reps` bursts each, the
- * switches taking turns (order alternating); then first-packet latencies.
+ * For each switch of `names` (all running; pids[name]: its process): WARM_UP bursts, then
+ * `reps` bursts each, the switches taking turns (order alternating); then first-packet
+ * latencies.
  */
-function measure(here, names, reps, log, diagnose) {
+function measure(here, names, pids, reps, log, diagnose) {
   const next = Object.fromEntries(names.map((n) => [n, SIDES[n].portBase]));
-  const out = Object.fromEntries(names.map((n) => [n, { rates: [], lost: [] }]));
-  for (const n of names) out[n].warmup = Array.from({ length: WARM_UP }, (_, i) => burst(here, n, next, log, `warm-up ${i + 1}/${WARM_UP}`, diagnose));
+  const out = Object.fromEntries(names.map((n) => [n, { rates: [], lost: [], user: [], system: [] }]));
+  for (const n of names) out[n].warmup = Array.from({ length: WARM_UP }, (_, i) => burst(here, n, pids[n], next, log, `warm-up ${i + 1}/${WARM_UP}`, diagnose));
   for (let r = 0; r < reps; r++) {
     for (const n of r % 2 ? [...names].reverse() : names) {
-      const b = burst(here, n, next, log, `rep ${r + 1}/${reps}`, diagnose);
+      const b = burst(here, n, pids[n], next, log, `rep ${r + 1}/${reps}`, diagnose);
       out[n].rates.push(b.rate);
       out[n].lost.push(b.lost);
+      out[n].user.push(b.cpu.user);
+      out[n].system.push(b.cpu.system);
     }
   }
   const result = {};
   for (const n of names) {
     const lat = generate(here, SIDES[n], 'latency', LATENCY_SAMPLES, next[n]);
     log(`misses ${n}: first packet ${median(lat.first).toFixed(1)} ms, second ${median(lat.second).toFixed(1)} ms`);
-    const { rates, lost, warmup } = out[n];
+    const { rates, lost, warmup, user, system } = out[n];
     result[n] = {
       setupsPerSecond: stats(rates),
+      // CPU time of the switch's process per miss in the timed bursts (medians, µs).
+      cpuPerMissUs: { user: median(user), system: median(system) },
       // The first burst of a cold controller (or of an ovs-vswitchd just started).
       warmupSetupsPerSecond: warmup[0].rate,
       lost: { median: median(lost), max: Math.max(...lost, ...warmup.map((w) => w.lost)) },
@@ -116,7 +143,7 @@ function measure(here, names, reps, log, diagnose) {
   return result;
 }
 
-/** Runs fn() while `ovsdp controller` answers the misses; returns its result and the controller's counters. */
+/** Runs fn(pid of the controller) while `ovsdp controller` answers the misses; returns its result and the controller's counters. */
 async function withOvsdpController(root, tmp, profileDir, fn) {
   const rules = path.join(tmp, 'miss.rules');
   writeFileSync(rules, `${RULE}\n`);
@@ -138,7 +165,7 @@ async function withOvsdpController(root, tmp, profileDir, fn) {
       await new Promise((r) => setTimeout(r, 100));
     }
     if (!/^controller: /m.test(output)) throw new Error(`ovsdp controller did not start: ${output.trim()}`);
-    const result = fn();
+    const result = fn(ctl.pid);
     ctl.kill('SIGTERM');
     await exited;
     result.ovsdp.controllerStats = /stats: (.*)/.exec(output)?.[1];
@@ -171,7 +198,8 @@ async function withVswitchd(tmp, fn) {
     ovs-ofctl del-flows br0
     ovs-ofctl add-flow br0 '${RULE}'`, env);
   try {
-    return await fn(() => sh(`ovs-dpctl show; tail -15 ${dir}/ovs-vswitchd.log; pgrep -a ovs-vswitchd || echo 'ovs-vswitchd is gone'`, env));
+    const pid = Number(readFileSync(path.join(dir, 'ovs-vswitchd.pid'), 'utf8').trim());
+    return await fn(pid, () => sh(`ovs-dpctl show; tail -15 ${dir}/ovs-vswitchd.log; pgrep -a ovs-vswitchd || echo 'ovs-vswitchd is gone'`, env));
   } finally {
     sh(`ovs-appctl -t ovs-vswitchd exit || true; ovs-appctl -t ovsdb-server exit || true
       ovs-dpctl del-dp ovs-system 2>/dev/null || true`, env);
@@ -188,12 +216,12 @@ export async function measureMisses({ reps, log, tmp, root, profile }) {
     // ovsdp first: ovs-vswitchd deletes the datapaths it does not know when it starts.
     const profileDir = profile ? path.join(tmp, 'prof', 'controller') : undefined;
     const diagnoseOvsdp = () => sh('ovs-dpctl show mbench; ovs-dpctl dump-flows mbench | tail -3');
-    Object.assign(out, await withOvsdpController(root, tmp, profileDir, () => measure(here, ['ovsdp'], reps, log, diagnoseOvsdp)));
+    Object.assign(out, await withOvsdpController(root, tmp, profileDir, (pid) => measure(here, ['ovsdp'], { ovsdp: pid }, reps, log, diagnoseOvsdp)));
     if (profileDir) {
       log(`profile of ovsdp controller (self time):\n${formatSummary(summarizeProfiles(profileDir, { top: 40 }))}`);
       log(`profile of ovsdp controller by file:\n${formatSummary(summarizeProfiles(profileDir, { top: 25, byFile: true }))}`);
     }
-    Object.assign(out, await withVswitchd(tmp, (diagnose) => measure(here, ['ovs-vswitchd'], reps, log, diagnose)));
+    Object.assign(out, await withVswitchd(tmp, (pid, diagnose) => measure(here, ['ovs-vswitchd'], { 'ovs-vswitchd': pid }, reps, log, diagnose)));
   } finally {
     unlab();
   }
