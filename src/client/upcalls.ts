@@ -63,6 +63,12 @@ export interface UpcallListenerOptions {
   recvBufferSize?: number;
   /** Upcalls held for a consumer that is behind, beyond which they are dropped (default 65536). */
   maxQueued?: number;
+  /**
+   * Read the upcalls queued on a handler socket with one recvmmsg for many (default true;
+   * GenlSocket.readInBatches), rather than one read and one callback of the netlink
+   * binding's each.
+   */
+  batchedReads?: boolean;
   /** The connection for the datapath and port requests (default: one of the listener's own). */
   connection?: OvsConnection;
   /**
@@ -328,6 +334,7 @@ export class UpcallListener extends EventEmitter<ListenerEvents> {
       this.sockets.push(sock);
       const pid = sock.portId;
       await setNoEnobufs(NETLINK_GENERIC, pid);
+      if (options.batchedReads !== false) await sock.readInBatches();
       this.dropsSeen.set(pid, 0);
       sock.on('notification', (msg) => this.receive(msg, pid));
       sock.ref();

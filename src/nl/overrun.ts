@@ -13,9 +13,10 @@
  *
  * The binding offers no setsockopt() and does not expose its descriptor: the descriptor is
  * found through the socket's inode (/proc/net/netlink by port id, /proc/self/fd links), and
- * setsockopt() is called through koffi (a C FFI with prebuilt binaries), loaded on first use.
+ * setsockopt() is called through koffi (libc.ts).
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { libc } from './libc.js';
 
 const SOL_NETLINK = 270;
 const NETLINK_NO_ENOBUFS = 5;
@@ -89,22 +90,12 @@ export function netlinkSocketFd(protocol: number, portId: number): number {
   throw new Error(`the netlink socket with port id ${portId} is not one of this process's descriptors`);
 }
 
-type SetSockOpt = (fd: number, level: number, name: number, value: Buffer, len: number) => number;
-let setsockoptFn: Promise<SetSockOpt> | undefined;
-
-async function loadSetsockopt(): Promise<SetSockOpt> {
-  const { default: koffi } = await import('koffi');
-  const libc = koffi.load('libc.so.6');
-  return libc.func('int setsockopt(int fd, int level, int name, const void *value, uint32_t len)') as SetSockOpt;
-}
-
 /**
  * Sets NETLINK_NO_ENOBUFS on the socket bound to `portId` of `protocol` (see above): the
  * kernel then counts dropped messages (netlinkDrops) instead of failing the socket.
  */
 export async function setNoEnobufs(protocol: number, portId: number): Promise<void> {
-  setsockoptFn ??= loadSetsockopt();
-  const setsockopt = await setsockoptFn;
+  const { setsockopt } = await libc();
   const fd = netlinkSocketFd(protocol, portId);
   const one = Buffer.from(new Int32Array([1]).buffer);
   if (setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, one, 4) !== 0) {

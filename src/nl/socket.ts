@@ -5,6 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { RawNetlinkSocket } from 'netlink/dist/raw.js';
+import type { BatchedReader } from './batched-reads.js';
 import { MessageBuilder, align4, littleEndianHost } from './codec.js';
 import { NetlinkError, errnoName, errnoNumber, type NetlinkOperation, withoutStacks } from './errors.js';
 import {
@@ -170,6 +171,9 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   private out = new MessageBuilder(1 << 16);
   private readonly maxDatagram: number;
   private budget: number | undefined;
+  /** Reads what is queued behind each datagram the binding reads (readInBatches). */
+  private batched: BatchedReader | undefined;
+  private draining = false;
 
   /**
    * refusalsBudget() of this socket's receive buffer: what a batch's refusals may take
@@ -196,7 +200,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
       messagePeeking: options.peekSizes === true,
       msgBufferSize: this.maxDatagram,
     });
-    this.raw.on('message', (buf) => this.onDatagram(buf));
+    this.raw.on('message', (buf) => this.received(buf));
     this.raw.on('truncatedMessage', (_buf, rinfo) => this.onTruncated(rinfo.truncated ?? 0));
     this.raw.on('error', (err) => this.onSocketError(err));
     // Idle sockets must not keep the process alive; a pending request refs it again.
@@ -226,9 +230,32 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
     this.raw.ref();
   }
 
+  /**
+   * From now on, each time the binding hands over a datagram, the datagrams queued behind
+   * it are read with one recvmmsg (batched-reads.ts), not one recvmsg and one callback
+   * each: for a socket that many datagrams arrive at (an upcall handler's). Nothing is
+   * done where that cannot work (batchedReadsSupported); false then.
+   */
+  async readInBatches(): Promise<boolean> {
+    if (this.batched) return true;
+    const [{ BatchedReader, batchedReadsSupported }, { netlinkSocketFd }] = await Promise.all([import('./batched-reads.js'), import('./overrun.js')]);
+    if (!batchedReadsSupported()) return false;
+    const reader = await BatchedReader.open(netlinkSocketFd(NETLINK_GENERIC, this.portId), { slotSize: this.maxDatagram });
+    if (this.closed) reader.close();
+    else this.batched = reader;
+    return !this.closed;
+  }
+
+  /** recvmmsg calls made by readInBatches' reader, and the datagrams they read (undefined: not reading in batches). */
+  get batchedReads(): { reads: number; datagrams: number } | undefined {
+    return this.batched ? { ...this.batched.counts } : undefined;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.batched?.close();
+    this.batched = undefined;
     this.raw.close();
     // The error made only for requests left waiting: most closes leave none.
     if (this.pending.size) this.failAll(new NetlinkError(ESHUTDOWN(), 'the netlink socket was closed'));
@@ -465,6 +492,28 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
       if (((seq - p.firstSeq) >>> 0) <= ((p.lastSeq - p.firstSeq) >>> 0)) return p;
     }
     return undefined;
+  }
+
+  /** A datagram from the binding, then (reading in batches) the ones queued behind it. */
+  private received(buf: Buffer): void {
+    this.onDatagram(buf);
+    if (this.batched === undefined || this.draining || this.closed) return;
+    this.draining = true;
+    try {
+      this.batched.drain((b) => this.onDatagram(b), (size) => this.onTruncated(size), () => !this.closed);
+    } catch (err) {
+      // The socket's error, as the binding reports one of its reads. ENOBUFS (messages
+      // dropped, a socket without NETLINK_NO_ENOBUFS) is cleared by being read: reading
+      // in batches goes on. Anything else: the binding does the reading from now on.
+      const errno = (err as { errno?: number }).errno ?? 0;
+      if (errno !== ENOBUFS()) {
+        this.batched?.close();
+        this.batched = undefined;
+      }
+      this.onSocketError({ errno, code: errnoName(errno), message: (err as Error).message });
+    } finally {
+      this.draining = false;
+    }
   }
 
   private onDatagram(buf: Buffer): void {
