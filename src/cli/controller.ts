@@ -14,6 +14,7 @@ interface ControllerCommandOptions {
   stats?: string;
   mode: string;
   quiet?: boolean;
+  batchedReads: boolean;
 }
 
 function seconds(text: string, what: string): number {
@@ -35,6 +36,7 @@ export function define(program: Command, context: () => CliContext): void {
     .option('--stats <seconds>', 'print the counters every so many seconds (also on SIGUSR1 and at exit)')
     .option('--mode <mode>', 'upcall dispatch: auto (the datapath\'s), per-cpu or per-vport', 'auto')
     .option('-q, --quiet', 'do not print each installed flow')
+    .option('--no-batched-reads', 'read upcalls one datagram at a time, as the netlink binding does, not the queued ones with one recvmmsg')
     .addHelpText('after', '\nExample:\n  ovsdp controller dp0 examples/nat.rules\n\nEach installed megaflow is printed as dump-flows prints it, with the rules that made it.')
     .action(async (args: string[], opts: ControllerCommandOptions) => {
       const ctx = context();
@@ -68,6 +70,7 @@ export function define(program: Command, context: () => CliContext): void {
       const { maskedKey } = await import('../ovs/openflow/fields.js');
       const c = await Controller.start({
         datapath: { name: dp.name, ifindex: dp.ifindex }, rules: text, rulesFile: file, source: file, idleTimeoutMs, mode: opts.mode as 'auto',
+        batchedReads: opts.batchedReads,
       });
       const tables = [...new Set(c.rules.map((r) => r.table))].sort((a, b) => a - b);
       ctx.print(`controller: ${dp.name}: ${c.rules.length} rules in table${tables.length === 1 ? '' : 's'} ${tables.join(', ') || '0 (empty)'} from ${file}; upcalls ${c.mode}; idle timeout ${idleTimeoutMs / 1000} s`);

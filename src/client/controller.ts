@@ -69,6 +69,8 @@ export interface ControllerOptions {
   reloadDelayMs?: number;
   /** Upcall dispatch mode (default 'auto': the datapath's). */
   mode?: 'auto' | DispatchMode;
+  /** Read queued upcalls with one recvmmsg for many (default true; UpcallListenerOptions.batchedReads). */
+  batchedReads?: boolean;
 }
 
 export interface ControllerStats {
@@ -384,7 +386,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
     let listener: UpcallListener | undefined;
     try {
       const dp = await resolveDatapath(conn, options.datapath);
-      listener = await UpcallListener.open({ datapath: { name: dp.name, ifindex: dp.ifindex }, mode: options.mode ?? 'auto', connection: conn });
+      listener = await UpcallListener.open({
+        datapath: { name: dp.name, ifindex: dp.ifindex }, mode: options.mode ?? 'auto', connection: conn, batchedReads: options.batchedReads ?? true,
+      });
       const c = new Controller(conn, scanConn, { name: dp.name, ifindex: dp.ifindex }, listener, rules, text, source, options.idleTimeoutMs ?? 10_000);
       listener.on('malformed', (err) => c.fail(err, 'malformed upcall'));
       listener.on('overrun', (err) => c.fail(err, 'upcall socket overrun: upcalls were lost'));
