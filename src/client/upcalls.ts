@@ -130,6 +130,8 @@ export interface UpcallStats {
   malformed: number;
   /** upcalls dropped because the consumer was more than maxQueued behind */
   dropped: number;
+  /** upcalls read with recvmmsg behind another (batchedReads), of `upcalls` */
+  batched: number;
 }
 
 /** What the listener changed in the datapath's features, to put back on close. */
@@ -241,7 +243,7 @@ export class UpcallListener extends EventEmitter<ListenerEvents> {
   private readonly conn: OvsConnection;
   private readonly ownsConn: boolean;
   private readonly sockets: GenlSocket[] = [];
-  private readonly counters: UpcallStats = { upcalls: 0, misses: 0, actions: 0, overruns: 0, malformed: 0, dropped: 0 };
+  private readonly counters: Omit<UpcallStats, 'batched'> = { upcalls: 0, misses: 0, actions: 0, overruns: 0, malformed: 0, dropped: 0 };
   private readonly maxQueued: number;
   private queue: Upcall[] = [];
   private wake: (() => void) | undefined;
@@ -308,7 +310,9 @@ export class UpcallListener extends EventEmitter<ListenerEvents> {
 
   stats(): UpcallStats {
     if (!this.closed) this.checkDrops();
-    return { ...this.counters };
+    let batched = 0;
+    for (const sock of this.sockets) batched += sock.batchedReads?.datagrams ?? 0;
+    return { ...this.counters, batched };
   }
 
   /** Adds the upcalls the kernel dropped at the handler sockets since the last look. */

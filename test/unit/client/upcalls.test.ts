@@ -124,6 +124,6 @@ test('ovsdp upcalls lines and JSON', () => {
   assert.equal(json['summary'], 'eth 02:00:00:00:00:01->02:00:00:00:00:02 ipv4 10.0.0.1->10.0.0.2 udp 1000->53');
   assert.match(json['keyText'] as string, /^recirc_id\(0\)/);
   assert.doesNotThrow(() => JSON.stringify(json));
-  assert.equal(statsLine({ upcalls: 3, misses: 2, actions: 1, overruns: 5, malformed: 0, dropped: 0 }), '3 upcalls (2 misses, 1 action), 5 lost to full buffers, 0 malformed');
-  assert.equal(statsLine({ upcalls: 1, misses: 1, actions: 0, overruns: 0, malformed: 1, dropped: 4 }), '1 upcall (1 miss, 0 actions), 0 lost to full buffers, 1 malformed, 4 dropped while printing fell behind');
+  assert.equal(statsLine({ upcalls: 3, misses: 2, actions: 1, overruns: 5, malformed: 0, dropped: 0, batched: 2 }), '3 upcalls (2 misses, 1 action), 5 lost to full buffers, 0 malformed');
+  assert.equal(statsLine({ upcalls: 1, misses: 1, actions: 0, overruns: 0, malformed: 1, dropped: 4, batched: 0 }), '1 upcall (1 miss, 0 actions), 0 lost to full buffers, 1 malformed, 4 dropped while printing fell behind');
 });
