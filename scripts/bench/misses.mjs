@@ -20,7 +20,7 @@
  * misses, 116 ms in the second, 56 in the third; the first burst's rate is reported apart).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatSummary, summarizeProfiles } from './profile-summary.mjs';
 import { median, stats } from './stats.mjs';
@@ -80,6 +80,20 @@ function cpuMicros(pid) {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const micros = (ticks) => (Number(ticks) * 1e6) / ticksPerSecond;
   return { user: micros(fields[11]), system: micros(fields[12]) };
+}
+
+/** The one child process of `pid` (from each process's /proc/<pid>/stat: its parent is field 4). */
+function onlyChild(pid) {
+  const children = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+    } catch {
+      return false;
+    }
+  });
+  if (children.length !== 1) throw new Error(`process ${pid} has ${children.length} children, not one`);
+  return Number(children[0]);
 }
 
 /** Runs the generator; returns its JSON answer. */
@@ -149,11 +163,12 @@ async function withOvsdpController(root, tmp, profileDir, fn) {
   writeFileSync(rules, `${RULE}\n`);
   const [p1, p2] = SIDES.ovsdp.ports;
   sh(`ovs-dpctl add-dp mbench && ovs-dpctl add-if mbench ${p1} && ovs-dpctl add-if mbench ${p2}`);
-  // Node's flags as `ovsdp controller` runs: those of bin/ovsdp's #! line.
-  const shebang = readFileSync(path.join(root, 'bin/ovsdp'), 'utf8').split('\n', 1)[0];
-  const flags = shebang.split(/\s+/).filter((w) => w.startsWith('--'));
-  const node = [process.execPath, ...flags, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
-  const ctl = spawn(node[0], [...node.slice(1), path.join(root, 'bin/ovsdp'), 'controller', '--quiet', '--idle-timeout', '600', 'mbench', rules], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // As a user's shell runs it: bin/ovsdp through its #! line, which starts the controller
+  // in a child node without the line's flags (runWithThreads there). --profile runs
+  // that child's way directly, with --cpu-prof.
+  const bin = path.join(root, 'bin/ovsdp');
+  const command = profileDir ? [process.execPath, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, bin] : [bin];
+  const ctl = spawn(command[0], [...command.slice(1), 'controller', '--quiet', '--idle-timeout', '600', 'mbench', rules], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   ctl.stdout.on('data', (d) => { output += d; });
   ctl.stderr.on('data', (d) => { output += d; });
@@ -165,7 +180,7 @@ async function withOvsdpController(root, tmp, profileDir, fn) {
       await new Promise((r) => setTimeout(r, 100));
     }
     if (!/^controller: /m.test(output)) throw new Error(`ovsdp controller did not start: ${output.trim()}`);
-    const result = fn(ctl.pid);
+    const result = fn(profileDir ? ctl.pid : onlyChild(ctl.pid));
     ctl.kill('SIGTERM');
     await exited;
     result.ovsdp.controllerStats = /stats: (.*)/.exec(output)?.[1];

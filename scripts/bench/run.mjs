@@ -302,6 +302,9 @@ refused in the VM). Of Node's switches, bin/ovsdp's \`#!\` line has three:
 \`--single-threaded\` (a few per cent faster for add-flows), \`--min-semi-space-size=4\`
 (spares a flow command's start-up its two garbage collections) and \`--no-sparkplug\` (no
 baseline machine code for emulation to translate; the same speed per line on the host).
+\`ovsdp controller\`, which runs on, is started again by bin/ovsdp in a node without them:
+with V8's background compiling and collecting it set up 14% more flows a second (medians
+of nine bursts, the two ways taking turns).
 \`--jitless\` and \`--no-opt\` made a 20,000-flow add-flows three times as slow;
 \`--interrupt-budget=16384\` ran a third more instructions; \`--maglev\`,
 \`--always-sparkplug\`, \`--max-lazy\`, \`--max-inlined-bytecode-size-cumulative\` and
@@ -309,16 +312,20 @@ baseline machine code for emulation to translate; the same speed per line on the
 garbage and buffers V8 has not collected yet: add-flows' live heap after each full
 collection stays near 11 MiB, and the peak grows little from 100,000 flows to 200,000.
 
-Miss handling: each upcall is a datagram of its own, which the netlink binding reads with
-two recvmsg calls (a peek for its size, then the read) and hands to JavaScript in a
-callback of its own; then come the upcall's decode, the translation, and the put and
-execute, built into one sendmsg per batch. Profiled with perf in the VM during a measured
-burst, about 15% of the controller's time was the kernel's work on those puts and
-executes, and most of the rest that per-datagram path and its JavaScript. V8's compiling,
-~25% of the first measured burst's time before the warm-up was two bursts long, is why
-the first burst of a fresh controller is so much slower (its own row). The JavaScript part
-alone, on the host against a stand-in socket (\`scripts/bench/miss-profile.mjs\`: upcall
-decode, translation, UFID, put and execute), is ~1.7-2 µs of CPU a miss.
+Miss handling: each upcall is a datagram of its own. The netlink binding reads one with
+two recvmsg calls (a peek for its size, then the read) and hands it to JavaScript in a
+callback of its own (a Buffer with a finalizer, an address object, a turn of the
+microtask queue): profiled with perf in the VM, a sixth of the controller's time in a
+burst. So the controller's sockets let the binding read the first upcall of each wake-up
+and read the ones queued behind it with one recvmmsg (\`src/nl/batched-reads.ts\`): 17%
+more flows a second (medians of nine bursts each, with and without, taking turns). Then
+come the upcall's decode, the translation, and the put and execute, built into one
+sendmsg per batch; the kernel's work on those is about a fifth of the controller's time.
+V8's compiling, ~25% of the first measured burst's time before the warm-up was two bursts
+long, is why the first burst of a fresh controller is so much slower (its own row). The
+JavaScript part alone, on the host against a stand-in socket
+(\`scripts/bench/miss-profile.mjs\`: upcall decode, translation, UFID, put and execute),
+is ~1.7-2 µs of CPU a miss.
 
 \`npm run bench -- --profile\` prints, per command, where ovsdp's time went (self time by
 function and by file), from \`node --cpu-prof\` of every ovsdp process of the run (under

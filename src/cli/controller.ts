@@ -84,14 +84,21 @@ export function define(program: Command, context: () => CliContext): void {
       const printStats = (): void => ctx.print(`stats: ${statsLine(c.stats())}`);
       const timer = statsMs === undefined ? undefined : setInterval(printStats, statsMs);
       process.on('SIGUSR1', printStats);
-      await new Promise<void>((resolve) => {
-        const stop = (): void => resolve();
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      // Kept until the end: a second SIGINT (a terminal's reaches bin/ovsdp's child both
+      // directly and passed on) must not cut the datapath's restoring short. The IPC
+      // channel of bin/ovsdp's child closes when bin/ovsdp goes.
+      let stop = (): void => undefined;
+      const stopped = new Promise<void>((resolve) => { stop = () => resolve(); });
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      process.once('disconnect', stop);
+      await stopped;
       clearInterval(timer);
       process.off('SIGUSR1', printStats);
       await c.close();
       printStats();
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.off('disconnect', stop);
     });
 }

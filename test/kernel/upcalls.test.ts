@@ -6,6 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RawNetlinkSocket } from 'netlink/dist/raw.js';
 import type { OvsConnection } from '../../src/client/connection.js';
@@ -31,7 +34,7 @@ async function waitListening(conn: OvsConnection, dp: Datapath): Promise<void> {
 }
 
 /** Runs `ovsdp ARGS` in the background; `lines` fills as it prints. */
-function ovsdpBackground(args: string[]): { lines: string[]; stderr: () => string; kill: (sig: NodeJS.Signals) => void; exit: Promise<number | null> } {
+function ovsdpBackground(args: string[]): { pid: number; lines: string[]; stderr: () => string; kill: (sig: NodeJS.Signals) => void; exit: Promise<number | null> } {
   const child = spawn(ovsdp, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let out = '';
@@ -44,7 +47,7 @@ function ovsdpBackground(args: string[]): { lines: string[]; stderr: () => strin
   });
   child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
   const exit = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { lines, stderr: () => err, kill: (sig) => child.kill(sig), exit };
+  return { pid: child.pid!, lines, stderr: () => err, kill: (sig) => child.kill(sig), exit };
 }
 
 async function until(what: string, cond: () => boolean, ms = 30000): Promise<void> {
@@ -267,6 +270,34 @@ test('upcall listener', async (t) => {
       assert.match(text.lines[0]!, new RegExp(`^miss port ${lab.a.portNo} \\(${lab.a.port}\\) \\d+ bytes: eth ${lab.a.mac}->${lab.b.mac} ipv4 ${lab.a.ip}->${lab.b.ip} udp \\d+->5004; key recirc_id\\(0\\),.*in_port\\(${lab.a.port}\\)`));
       if (perCpu) assert.match(text.stderr(), /switched upc to per-vport upcall dispatch while listening/);
       assert.match(text.stderr(), /upcalls? \(\d+ miss/);
+      assert.deepEqual((await getDatapath(conn, dp.name)).features, before.features);
+      for (const p of await listVports(conn, dp)) assert.deepEqual(p.upcallPids, [0], `port ${p.name}`);
+    });
+
+    await t.test('ovsdp controller runs in a child node without the #! line\'s flags: misses answered, SIGTERM passed on, the datapath restored', async () => {
+      const before = await getDatapath(conn, dp.name);
+      const dir = mkdtempSync(join(tmpdir(), 'ovsdp-ctl-'));
+      const rules = join(dir, 'rules');
+      writeFileSync(rules, `udp,actions=output:${lab.b.portNo}\n`);
+      const ctl = ovsdpBackground(['controller', dp.name, rules, '--idle-timeout', '60']);
+      await waitListening(conn, dp);
+      // The process that answers: bin/ovsdp's only child, a node without --single-threaded.
+      const children = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
+        try {
+          const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === ctl.pid;
+        } catch {
+          return false;
+        }
+      });
+      assert.equal(children.length, 1, `children of ${ctl.pid}: ${children.join(' ')}`);
+      const argv = readFileSync(`/proc/${children[0]}/cmdline`, 'utf8').split('\0');
+      assert.ok(argv.some((a) => a.endsWith('bin/ovsdp')) && argv.includes('controller') && !argv.includes('--single-threaded'), argv.join(' '));
+      await sendUdp(lab.a, lab.b, 5005);
+      await until('an installed flow', () => ctl.lines.some((l) => l.startsWith('installed ')));
+      ctl.kill('SIGTERM');
+      assert.equal(await ctl.exit, 0, ctl.stderr());
+      assert.match(ctl.lines.at(-1)!, /^stats: misses [1-9]\d*, flows installed [1-9]/);
       assert.deepEqual((await getDatapath(conn, dp.name)).features, before.features);
       for (const p of await listVports(conn, dp)) assert.deepEqual(p.upcallPids, [0], `port ${p.name}`);
     });
