@@ -18,6 +18,8 @@
 import { endianness } from 'node:os';
 import { type Libc, libc } from './libc.js';
 
+/** recvmmsg calls one drain() makes at most. */
+const MAX_READS_PER_DRAIN = 4;
 const MSG_DONTWAIT = 0x40;
 const MSG_TRUNC = 0x20;
 const EINTR = 4;
@@ -100,19 +102,26 @@ export class BatchedReader {
   /**
    * Reads what is queued now, without waiting, and hands each datagram to `onDatagram` (a
    * Buffer of its own, which stays valid), or its size to `onTruncated` when it was larger
-   * than a slot (its bytes are lost). Stops when the queue is empty or `isOpen()` turns
-   * false (a handler closed the socket: its descriptor may already be another's).
+   * than a slot (its bytes are lost). Stops when the queue is empty, after
+   * MAX_READS_PER_DRAIN reads, or when `isOpen()` turns false (a handler closed the
+   * socket: its descriptor may already be another's).
    * Returns how many datagrams it read; throws for an error of the socket's.
    */
   drain(onDatagram: (buf: Buffer) => void, onTruncated: (size: number) => void, isOpen: () => boolean): number {
     const { lib, fd, slots, slotSize, dataAt } = this;
     const b = this.memory.bytes;
     let total = 0;
-    while (!this.closed && isOpen()) {
+    // At most MAX_READS_PER_DRAIN full reads, as the binding reads at most 32 datagrams a
+    // wake-up: under a flood, the event loop must get its turn (the upcalls read are
+    // handled after this returns); what is left is read at the next wake-up.
+    for (let reads = 0; reads < MAX_READS_PER_DRAIN && !this.closed && isOpen(); reads++) {
       const n = lib.recvmmsg(fd, this.memory.pointer, slots, MSG_DONTWAIT | MSG_TRUNC, null);
       if (n < 0) {
         const errno = lib.errno();
-        if (errno === EINTR) continue;
+        if (errno === EINTR) {
+          reads--;
+          continue;
+        }
         if (errno === EAGAIN) break;
         throw Object.assign(new Error(`recvmmsg on netlink descriptor ${fd} failed (errno ${errno})`), { errno });
       }
