@@ -130,7 +130,7 @@ export interface UpcallStats {
   malformed: number;
   /** upcalls dropped because the consumer was more than maxQueued behind */
   dropped: number;
-  /** upcalls read with recvmmsg behind another (batchedReads), of `upcalls` */
+  /** datagrams (upcalls, or messages counted in `malformed`) read with recvmmsg behind another (batchedReads) */
   batched: number;
 }
 
