@@ -319,8 +319,9 @@ microtask queue): profiled with perf in the VM, a sixth of the controller's time
 burst. So the controller's sockets let the binding read the first upcall of each wake-up
 and read the ones queued behind it with one recvmmsg (\`src/nl/batched-reads.ts\`): 17%
 more flows a second (medians of nine bursts each, with and without, taking turns). Then
-come the upcall's decode, the translation, and the put and execute, built into one
-sendmsg per batch; the kernel's work on those is about a fifth of the controller's time.
+come the upcall's decode, the translation, and the put and execute, the puts and
+executes of up to 64 upcalls in one sendmsg (a burst of 2,000 misses comes to the
+controller as one batch); the kernel's work on those is about a fifth of its time.
 V8's compiling, ~25% of the first measured burst's time before the warm-up was two bursts
 long, is why the first burst of a fresh controller is so much slower (its own row). The
 JavaScript part alone, on the host against a stand-in socket
