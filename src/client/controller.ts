@@ -47,7 +47,7 @@ import { OvsConnection } from './connection.js';
 import { type DatapathRef, resolveDatapath } from './datapaths.js';
 import { type Flow, type FlowOp, type FlowSpec, FlowTable, explainFlowError, flowFromMessage } from './flows.js';
 import { explainExecuteError } from './packets.js';
-import { UFID_LEN, UfidTable } from './ufid-table.js';
+import { UFID_LEN, UfidTable, wordAt } from './ufid-table.js';
 import { type DispatchMode, type Upcall, UpcallListener } from './upcalls.js';
 
 export interface ControllerOptions {
@@ -163,9 +163,9 @@ function ufidOf(keyBytes: Buffer, maskBytes: Buffer, maskLanes: Uint32Array, at:
     const padded = align4(len);
     // The mask's header and padding as they are; its payload ANDed with the key's.
     for (let i = 0; i < padded; i += 4) {
-      let w = wordLE(maskBytes, off + i);
+      let w = wordAt(maskBytes, off + i);
       if (i > 0) {
-        if (i + 4 <= len && k >= 0 && k + i + 4 <= keyEnd) w &= wordLE(keyBytes, k + i);
+        if (i + 4 <= len && k >= 0 && k + i + 4 <= keyEnd) w &= wordAt(keyBytes, k + i);
         else w = maskedWordByBytes(maskBytes, off, len, keyBytes, k, keyEnd, i);
       }
       h0 = mhashAdd(h0, w);
@@ -195,11 +195,6 @@ function maskedWordByBytes(mask: Buffer, off: number, len: number, key: Buffer, 
     w |= (j >= len ? m : k >= 0 && k + j < keyEnd ? m & key[k + j]! : 0) << (8 * b);
   }
   return w;
-}
-
-/** The 32-bit word at b[at], little-endian, as a signed number (the hash takes either). */
-function wordLE(b: Uint8Array, at: number): number {
-  return b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24);
 }
 
 /** ufidOf()'s hash lanes, reused from one miss to the next. */
@@ -232,7 +227,7 @@ function addWords(lanes: Uint32Array, bytes: Buffer, length: number): void {
   let h2 = lanes[2]!;
   let h3 = lanes[3]!;
   for (let i = 0; i + 4 <= length; i += 4) {
-    const k = wordLE(bytes, i);
+    const k = wordAt(bytes, i);
     h0 = mhashAdd(h0, k);
     h1 = mhashAdd(h1, k);
     h2 = mhashAdd(h2, k);

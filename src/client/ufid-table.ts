@@ -13,8 +13,11 @@
 /** Bytes in a UFID. */
 export const UFID_LEN = 16;
 
-/** The 32-bit word of `b` at `off`, little-endian (any order would do: both sides use this). */
-function wordAt(b: Uint8Array, off: number): number {
+/**
+ * The 32-bit word of `b` at `off`, little-endian, as a signed number (any order would do
+ * here, both sides using this; the controller's UFID hash reads its words with it too).
+ */
+export function wordAt(b: Uint8Array, off: number): number {
   return b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24);
 }
 
