@@ -337,7 +337,7 @@ export class UpcallListener extends EventEmitter<ListenerEvents> {
       const sock = new GenlSocket({ recvBufferSize: options.recvBufferSize ?? 8 << 20, peekSizes: true });
       this.sockets.push(sock);
       const pid = sock.portId;
-      await setNoEnobufs(NETLINK_GENERIC, pid);
+      await setNoEnobufs(await sock.descriptor());
       if (options.batchedReads !== false) await sock.readInBatches();
       this.dropsSeen.set(pid, 0);
       sock.on('notification', (msg) => this.receive(msg, pid));

@@ -91,14 +91,14 @@ export function netlinkSocketFd(protocol: number, portId: number): number {
 }
 
 /**
- * Sets NETLINK_NO_ENOBUFS on the socket bound to `portId` of `protocol` (see above): the
- * kernel then counts dropped messages (netlinkDrops) instead of failing the socket.
+ * Sets NETLINK_NO_ENOBUFS on the netlink socket of descriptor `fd` (netlinkSocketFd; see
+ * above): the kernel then counts dropped messages (netlinkDrops) instead of failing the
+ * socket.
  */
-export async function setNoEnobufs(protocol: number, portId: number): Promise<void> {
+export async function setNoEnobufs(fd: number): Promise<void> {
   const { setsockopt } = await libc();
-  const fd = netlinkSocketFd(protocol, portId);
   const one = Buffer.from(new Int32Array([1]).buffer);
   if (setsockopt(fd, SOL_NETLINK, NETLINK_NO_ENOBUFS, one, 4) !== 0) {
-    throw new Error(`setsockopt(NETLINK_NO_ENOBUFS) failed on netlink port ${portId}`);
+    throw new Error(`setsockopt(NETLINK_NO_ENOBUFS) failed on netlink descriptor ${fd}`);
   }
 }

@@ -174,6 +174,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   /** Reads what is queued behind each datagram the binding reads (readInBatches). */
   private batched: BatchedReader | undefined;
   private draining = false;
+  private fd: number | undefined;
 
   /**
    * refusalsBudget() of this socket's receive buffer: what a batch's refusals may take
@@ -238,12 +239,24 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
    */
   async readInBatches(): Promise<boolean> {
     if (this.batched) return true;
-    const [{ BatchedReader, batchedReadsSupported }, { netlinkSocketFd }] = await Promise.all([import('./batched-reads.js'), import('./overrun.js')]);
+    const { BatchedReader, batchedReadsSupported } = await import('./batched-reads.js');
     if (!batchedReadsSupported()) return false;
-    const reader = await BatchedReader.open(netlinkSocketFd(NETLINK_GENERIC, this.portId), { slotSize: this.maxDatagram });
+    const reader = await BatchedReader.open(await this.descriptor(), { slotSize: this.maxDatagram });
     if (this.closed) reader.close();
     else this.batched = reader;
     return !this.closed;
+  }
+
+  /**
+   * The socket's descriptor, which the binding does not expose (setsockopt, recvmmsg):
+   * found through /proc once (overrun.ts, netlinkSocketFd).
+   */
+  async descriptor(): Promise<number> {
+    if (this.fd === undefined) {
+      const { netlinkSocketFd } = await import('./overrun.js');
+      this.fd ??= netlinkSocketFd(NETLINK_GENERIC, this.portId);
+    }
+    return this.fd;
   }
 
   /** recvmmsg calls made by readInBatches' reader, and the datagrams they read (undefined: not reading in batches). */
