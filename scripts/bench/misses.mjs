@@ -66,28 +66,31 @@ function unlab() {
   for (const { ns } of Object.values(SIDES)) sh(`ip netns del ${ns[0]} 2>/dev/null || true; ip netns del ${ns[1]} 2>/dev/null || true`);
 }
 
+/**
+ * The fields of /proc/<pid>/stat after the command name (which may hold spaces, in
+ * parentheses): [0] is field 3 of proc(5), the state.
+ */
+function statFields(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** Clock ticks a second, the unit of /proc/<pid>/stat's times. */
 let ticksPerSecond;
 
-/**
- * CPU time (µs of user and of system time, all threads) process `pid` has used so far.
- * /proc/<pid>/stat: after the command name in parentheses (which may hold spaces), field
- * 14 is utime and 15 stime, in clock ticks.
- */
+/** CPU time (µs of user and of system time, all threads) process `pid` has used so far: fields 14 and 15, utime and stime. */
 function cpuMicros(pid) {
   ticksPerSecond ??= Number(sh('getconf CLK_TCK').trim()) || 100;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = statFields(pid);
   const micros = (ticks) => (Number(ticks) * 1e6) / ticksPerSecond;
   return { user: micros(fields[11]), system: micros(fields[12]) };
 }
 
-/** The one child process of `pid` (from each process's /proc/<pid>/stat: its parent is field 4). */
+/** The one child process of `pid` (the process whose field 4, its parent, is `pid`). */
 function onlyChild(pid) {
   const children = readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => {
     try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      return Number(statFields(d)[1]) === pid;
     } catch {
       return false;
     }
