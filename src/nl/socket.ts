@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import { RawNetlinkSocket } from 'netlink/dist/raw.js';
 import type { BatchedReader } from './batched-reads.js';
+import type { Libc } from './libc.js';
 import { MessageBuilder, align4, littleEndianHost } from './codec.js';
 import { NetlinkError, errnoName, errnoNumber, type NetlinkOperation, withoutStacks } from './errors.js';
 import {
@@ -175,6 +176,8 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   private batched: BatchedReader | undefined;
   private draining = false;
   private fd: number | undefined;
+  /** What sendMessagesAtOnce() sends and reads with (sendsAtOnce), and how many batches it sent so. */
+  private atOnce: { lib: Libc; fd: number; reader: BatchedReader; batches: number } | undefined;
 
   /**
    * refusalsBudget() of this socket's receive buffer: what a batch's refusals may take
@@ -259,6 +262,28 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
     return this.fd;
   }
 
+  /**
+   * Prepares sendMessagesAtOnce(): the C calls it makes (send, recvmmsg), the descriptor,
+   * a reader of the answers. Nothing is done where that cannot work (batchedReadsSupported);
+   * false then.
+   */
+  async sendsAtOnce(): Promise<boolean> {
+    if (this.atOnce) return true;
+    const { BatchedReader, batchedReadsSupported } = await import('./batched-reads.js');
+    if (!batchedReadsSupported()) return false;
+    const { libc } = await import('./libc.js');
+    const fd = await this.descriptor();
+    const [lib, reader] = await Promise.all([libc(), BatchedReader.open(fd, { slotSize: this.maxDatagram })]);
+    if (this.closed) reader.close();
+    else this.atOnce ??= { lib, fd, reader, batches: 0 };
+    return !this.closed;
+  }
+
+  /** Batches sendMessagesAtOnce() sent itself (undefined: not prepared, sendsAtOnce). */
+  get batchesSentAtOnce(): number | undefined {
+    return this.atOnce?.batches;
+  }
+
   /** recvmmsg calls made by readInBatches' reader, and the datagrams they read (undefined: not reading in batches). */
   get batchedReads(): { reads: number; datagrams: number } | undefined {
     return this.batched ? { ...this.batched.counts } : undefined;
@@ -269,6 +294,8 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
     this.closed = true;
     this.batched?.close();
     this.batched = undefined;
+    this.atOnce?.reader.close();
+    this.atOnce = undefined;
     this.raw.close();
     // The error made only for requests left waiting: most closes leave none.
     if (this.pending.size) this.failAll(new NetlinkError(ESHUTDOWN(), 'the netlink socket was closed'));
@@ -312,15 +339,33 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
    * index, so that a batch makes no object per request.
    */
   sendMessages(messages: Buffer, count: number, ops: readonly (NetlinkOperation | undefined)[]): Promise<IndexedResult[]> {
+    return this.sendBatch(messages, count, ops, false);
+  }
+
+  /**
+   * sendMessages() of requests the kernel answers before their sendmsg returns (not
+   * dumps), without waiting for the event loop: on a socket prepared by sendsAtOnce(),
+   * the batch goes out in a send(2) made here and its answers are read at once with
+   * recvmmsg, up to its ACK, so the promise is settled when it is returned. Nothing is
+   * then left to do for the batch after its sendmsg (the controller's puts and executes:
+   * under emulation, reading the ACK later through the binding delayed the executed
+   * packet's delivery to another CPU). Where it cannot (not prepared, other requests'
+   * answers awaited, inside a read of this socket's), as sendMessages().
+   */
+  sendMessagesAtOnce(messages: Buffer, count: number, ops: readonly (NetlinkOperation | undefined)[]): Promise<IndexedResult[]> {
+    return this.sendBatch(messages, count, ops, true);
+  }
+
+  private sendBatch(messages: Buffer, count: number, ops: readonly (NetlinkOperation | undefined)[], atOnce: boolean): Promise<IndexedResult[]> {
     if (count === 0) return Promise.resolve([]);
     if (this.closed) return Promise.reject(new NetlinkError(ESHUTDOWN(), 'the netlink socket is closed'));
-    if (this.refusalsMayOverflow(messages, count)) return this.sendInParts(messages, count, ops, this.refusalsBudget);
+    if (this.refusalsMayOverflow(messages, count)) return this.sendInParts(messages, count, ops, this.refusalsBudget, atOnce);
     // A batch's numbers do not wrap (0 marks what answers no request of ours): request i
     // of the batch is its first number + i, which its answers are told apart by.
     if (this.seq + count > 0xffffffff) this.seq = 0;
     const firstSeq = this.seq + 1;
     this.seq = numberMessages(messages, count, this.seq);
-    return this.send(messages, firstSeq, this.seq, ops);
+    return this.send(messages, firstSeq, this.seq, ops, {}, atOnce);
   }
 
   /**
@@ -328,11 +373,11 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
    * whose refusals could not, each answered before the next is sent; results as for the
    * whole batch.
    */
-  private async sendInParts(messages: Buffer, count: number, ops: readonly (NetlinkOperation | undefined)[], budget: number): Promise<IndexedResult[]> {
+  private async sendInParts(messages: Buffer, count: number, ops: readonly (NetlinkOperation | undefined)[], budget: number, atOnce: boolean): Promise<IndexedResult[]> {
     const d = new DataView(messages.buffer, messages.byteOffset, messages.length);
     const results: IndexedResult[] = [];
     const sendPart = async (first: number, end: number, from: number, to: number): Promise<void> => {
-      for (const r of await this.sendMessages(messages.subarray(from, to), end - first, ops.slice(first, end))) {
+      for (const r of await this.sendBatch(messages.subarray(from, to), end - first, ops.slice(first, end), atOnce)) {
         r.index += first;
         results.push(r);
       }
@@ -476,7 +521,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
 
   private send(
     buf: Buffer, firstSeq: number, lastSeq: number,
-    ops: readonly (NetlinkOperation | undefined)[], handlers: Pick<Pending, 'onReply' | 'onReplyBytes'> = {},
+    ops: readonly (NetlinkOperation | undefined)[], handlers: Pick<Pending, 'onReply' | 'onReplyBytes'> = {}, atOnce = false,
   ): Promise<IndexedResult[]> {
     return new Promise<IndexedResult[]>((resolve, reject) => {
       // `ops` is kept as given: nothing writes to it.
@@ -485,10 +530,36 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
       if (handlers.onReplyBytes) pending.onReplyBytes = handlers.onReplyBytes;
       this.pending.set(lastSeq, pending);
       this.raw.ref();
+      if (atOnce && this.sentHere(buf, pending)) return;
       this.raw.send(buf, {}, (err) => {
         if (err) this.finish(pending, new NetlinkError(err.errno > 0 ? err.errno : -err.errno, `sendmsg failed: ${err.message}`, { cause: err }));
       });
     });
+  }
+
+  /**
+   * sendMessagesAtOnce()'s send: `buf` in a send(2) made here, then the socket read with
+   * recvmmsg up to `p`'s ACK (the kernel queues a generic netlink request's answers before
+   * its sendmsg returns), each datagram handed over as the binding's reads are; `p` is
+   * settled then, unless its answers were lost (the binding's reads go on for it). False,
+   * nothing sent, where it cannot: not prepared; another request awaited (its answers
+   * would be read here, and the binding may hold requests it has not sent: they go first);
+   * inside a read of this socket's (the reader's slots are in use).
+   */
+  private sentHere(buf: Buffer, p: Pending): boolean {
+    const at = this.atOnce;
+    if (at === undefined || this.pending.size !== 1 || this.draining || this.closed) return false;
+    let sent: number;
+    do sent = at.lib.send(at.fd, buf, buf.length, 0);
+    while (sent < 0 && at.lib.errno() === EINTR());
+    if (sent < 0) {
+      const errno = at.lib.errno();
+      this.finish(p, new NetlinkError(errno, `sendmsg failed: ${errnoMessage(errno)}`));
+      return true;
+    }
+    at.batches++;
+    this.readQueued(at.reader, () => this.pending.get(p.lastSeq) === p);
+    return true;
   }
 
   private finish(p: Pending, err?: Error): void {
@@ -511,22 +582,34 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   private received(buf: Buffer): void {
     this.onDatagram(buf);
     if (this.batched === undefined || this.draining || this.closed) return;
+    this.readQueued(this.batched, () => false);
+  }
+
+  /**
+   * What is queued on the socket, read by `reader` and handed over datagram by datagram;
+   * after a first drain, more while `more()` and datagrams keep coming.
+   */
+  private readQueued(reader: BatchedReader, more: () => boolean): void {
     this.draining = true;
     try {
-      this.batched.drain((b) => this.onDatagram(b), (size) => this.onTruncated(size), () => !this.closed);
+      while (reader.drain((b) => this.onDatagram(b), (size) => this.onTruncated(size), () => !this.closed) > 0 && more());
     } catch (err) {
       // The socket's error, as the binding reports one of its reads. ENOBUFS (messages
-      // dropped, a socket without NETLINK_NO_ENOBUFS) is cleared by being read: reading
-      // in batches goes on. Anything else: the binding does the reading from now on.
+      // dropped, a socket without NETLINK_NO_ENOBUFS) is cleared by being read: the reader
+      // goes on. Anything else: the binding does the reading from now on.
       const errno = (err as { errno?: number }).errno ?? 0;
-      if (errno !== ENOBUFS()) {
-        this.batched?.close();
-        this.batched = undefined;
-      }
+      if (errno !== ENOBUFS()) this.dropReader(reader);
       this.onSocketError({ errno, code: errnoName(errno), message: (err as Error).message });
     } finally {
       this.draining = false;
     }
+  }
+
+  /** A reader that failed: closed, and no longer used for reading in batches or for sends at once. */
+  private dropReader(reader: BatchedReader): void {
+    reader.close();
+    if (this.batched === reader) this.batched = undefined;
+    if (this.atOnce?.reader === reader) this.atOnce = undefined;
   }
 
   private onDatagram(buf: Buffer): void {
