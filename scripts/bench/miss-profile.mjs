@@ -50,7 +50,7 @@ const missBytes = Array.from({ length: DISTINCT }, (_, i) => {
 });
 
 const conn = {
-  socket: { sendMessages: async () => [] },
+  socket: { sendMessagesAtOnce: async () => [] },
   family: async (spec) => ({ id: spec.name === 'ovs_flow' ? FLOW_ID : PACKET_ID, name: spec.name, version: 1, hdrsize: 4, maxattr: 12, groups: [] }),
 };
 

@@ -15,6 +15,7 @@ interface ControllerCommandOptions {
   mode: string;
   quiet?: boolean;
   batchedReads: boolean;
+  sendsAtOnce: boolean;
 }
 
 function seconds(text: string, what: string): number {
@@ -37,6 +38,7 @@ export function define(program: Command, context: () => CliContext): void {
     .option('--mode <mode>', 'upcall dispatch: auto (the datapath\'s), per-cpu or per-vport', 'auto')
     .option('-q, --quiet', 'do not print each installed flow')
     .option('--no-batched-reads', 'read upcalls one datagram at a time, as the netlink binding does, not the queued ones with one recvmmsg')
+    .option('--no-sends-at-once', 'send puts and executes through the netlink binding, their ACK read when the event loop comes to it, not with a send(2) and a recvmmsg made there and then')
     .addHelpText('after', '\nExample:\n  ovsdp controller dp0 examples/nat.rules\n\nEach installed megaflow is printed as dump-flows prints it, with the rules that made it.')
     .action(async (args: string[], opts: ControllerCommandOptions) => {
       const ctx = context();
@@ -70,7 +72,7 @@ export function define(program: Command, context: () => CliContext): void {
       const { maskedKey } = await import('../ovs/openflow/fields.js');
       const c = await Controller.start({
         datapath: { name: dp.name, ifindex: dp.ifindex }, rules: text, rulesFile: file, source: file, idleTimeoutMs, mode: opts.mode as 'auto',
-        batchedReads: opts.batchedReads,
+        batchedReads: opts.batchedReads, sendsAtOnce: opts.sendsAtOnce,
       });
       const tables = [...new Set(c.rules.map((r) => r.table))].sort((a, b) => a - b);
       ctx.print(`controller: ${dp.name}: ${c.rules.length} rules in table${tables.length === 1 ? '' : 's'} ${tables.join(', ') || '0 (empty)'} from ${file}; upcalls ${c.mode}; idle timeout ${idleTimeoutMs / 1000} s`);

@@ -67,7 +67,7 @@ function miss(sport: number): Upcall {
 async function runMisses(batches: Upcall[][], answer: (msg: NetlinkMessage) => NetlinkError | undefined = () => undefined) {
   const sendmsgs: NetlinkMessage[][] = [];
   const socket = {
-    sendMessages: async (messages: Buffer, count: number) => {
+    sendMessagesAtOnce: async (messages: Buffer, count: number) => {
       const msgs = parseMessages(Buffer.from(messages));
       assert.equal(msgs.length, count);
       sendmsgs.push(msgs);
