@@ -8,8 +8,14 @@ import { builtinModule } from './node-builtins.js';
 let errnoNumbers: Readonly<Record<string, number>> | undefined;
 let errnoNames: Map<number, string> | undefined;
 
+/**
+ * Linux errnos Node's table leaves out that a netlink socket gives: ESHUTDOWN is what a
+ * request left waiting on a closed socket fails with (else its code would read "E108").
+ */
+const LINUX_ONLY: Readonly<Record<string, number>> = process.platform === 'linux' ? { ESHUTDOWN: 108 } : {};
+
 function errnoTable(): Readonly<Record<string, number>> {
-  return (errnoNumbers ??= builtinModule<typeof import('node:os')>('node:os').constants.errno);
+  return (errnoNumbers ??= { ...LINUX_ONLY, ...builtinModule<typeof import('node:os')>('node:os').constants.errno });
 }
 
 export function errnoName(errno: number): string {

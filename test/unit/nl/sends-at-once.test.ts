@@ -88,7 +88,7 @@ test('sends at once: closing the socket frees the reader, and a closed socket do
   await sock.sendsAtOnce();
   sock.close();
   assert.equal(sock.batchesSentAtOnce, undefined);
-  await assert.rejects(sock.sendMessagesAtOnce(batchBytes(), 50, []), { message: 'the netlink socket is closed' });
+  await assert.rejects(sock.sendMessagesAtOnce(batchBytes(), 50, []), { code: 'ESHUTDOWN', message: 'the netlink socket is closed' });
   const other = new GenlSocket();
   const preparing = other.sendsAtOnce();
   other.close();
