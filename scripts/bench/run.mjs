@@ -178,7 +178,7 @@ if (m && !m.error) {
   const o = m.ovsdp;
   const v = m['ovs-vswitchd'];
   const rate = (r) => `${(r.overall ?? r.median).toFixed(0)}/s (bursts ${r.min.toFixed(0)}–${r.max.toFixed(0)})`;
-  rows.push([`miss handling: flow setups/s, ${o.setupsPerSecond.n} bursts of ${n(m.burst)} new connections`, `${rate(o.setupsPerSecond)}, lost ${o.lost.max}`, `${rate(v.setupsPerSecond)}, lost ${v.lost.max}, ovs-vswitchd, 1 handler`, fmtX((o.setupsPerSecond.overall ?? o.setupsPerSecond.median) / (v.setupsPerSecond.overall ?? v.setupsPerSecond.median)), '≥ 0.5x']);
+  rows.push([`miss handling: flow setups/s, ${o.setupsPerSecond.n} burst${o.setupsPerSecond.n === 1 ? '' : 's'} of ${n(m.burst)} new connections`, `${rate(o.setupsPerSecond)}, lost ${o.lost.max}`, `${rate(v.setupsPerSecond)}, lost ${v.lost.max}, ovs-vswitchd, 1 handler`, fmtX((o.setupsPerSecond.overall ?? o.setupsPerSecond.median) / (v.setupsPerSecond.overall ?? v.setupsPerSecond.median)), '≥ 0.5x']);
   if (o.cpuPerMissUs && v.cpuPerMissUs) {
     const cpu = (c) => `${(c.user + c.system).toFixed(0)} µs (user ${c.user.toFixed(0)}, system ${c.system.toFixed(0)})`;
     rows.push(['… CPU time of the switch\'s process per miss', cpu(o.cpuPerMissUs), `${cpu(v.cpuPerMissUs)} ovs-vswitchd`, fmtX((v.cpuPerMissUs.user + v.cpuPerMissUs.system) / (o.cpuPerMissUs.user + o.cpuPerMissUs.system)), '']);
