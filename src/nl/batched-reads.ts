@@ -64,7 +64,8 @@ export class BatchedReader {
 
   private constructor(
     private readonly lib: Libc,
-    private readonly fd: number,
+    /** The descriptor it reads. */
+    readonly fd: number,
     private readonly memory: { pointer: unknown; bytes: Buffer },
     private readonly slots: number,
     private readonly slotSize: number,

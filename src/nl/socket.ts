@@ -100,6 +100,9 @@ const EINTR = (): number => errnoNumber('EINTR') ?? 4;
 const EMSGSIZE = (): number => errnoNumber('EMSGSIZE') ?? 90;
 const ESHUTDOWN = (): number => errnoNumber('ESHUTDOWN') ?? 108;
 
+/** readQueued()'s `more` for one drain and no more (a read's batch of what was queued). */
+const oneDrain = (): boolean => false;
+
 /** How big a batch's send buffer may stay between batches. */
 const SEND_BUFFER_KEEP = 1 << 20;
 
@@ -177,7 +180,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   private draining = false;
   private fd: number | undefined;
   /** What sendMessagesAtOnce() sends and reads with (sendsAtOnce), and how many batches it sent so. */
-  private atOnce: { lib: Libc; fd: number; reader: BatchedReader; batches: number } | undefined;
+  private atOnce: { lib: Libc; reader: BatchedReader; batches: number } | undefined;
 
   /**
    * refusalsBudget() of this socket's receive buffer: what a batch's refusals may take
@@ -241,13 +244,26 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
    * done where that cannot work (batchedReadsSupported); false then.
    */
   async readInBatches(): Promise<boolean> {
-    if (this.batched) return true;
+    if (!this.batched) {
+      const reader = await this.openReader();
+      // One reader a socket, should two calls have crossed.
+      if (this.batched) reader?.close();
+      else this.batched = reader;
+    }
+    return this.batched !== undefined;
+  }
+
+  /**
+   * A reader of what is queued on the socket (batched-reads.ts); undefined where that
+   * cannot work (batchedReadsSupported) or when the socket was closed meanwhile.
+   */
+  private async openReader(): Promise<BatchedReader | undefined> {
     const { BatchedReader, batchedReadsSupported } = await import('./batched-reads.js');
-    if (!batchedReadsSupported()) return false;
+    if (!batchedReadsSupported()) return undefined;
     const reader = await BatchedReader.open(await this.descriptor(), { slotSize: this.maxDatagram });
-    if (this.closed) reader.close();
-    else this.batched = reader;
-    return !this.closed;
+    if (!this.closed) return reader;
+    reader.close();
+    return undefined;
   }
 
   /**
@@ -269,13 +285,12 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
    */
   async sendsAtOnce(): Promise<boolean> {
     if (this.atOnce) return true;
-    const { BatchedReader, batchedReadsSupported } = await import('./batched-reads.js');
-    if (!batchedReadsSupported()) return false;
-    const { libc } = await import('./libc.js');
-    const fd = await this.descriptor();
-    const [lib, reader] = await Promise.all([libc(), BatchedReader.open(fd, { slotSize: this.maxDatagram })]);
-    if (this.closed) reader.close();
-    else this.atOnce ??= { lib, fd, reader, batches: 0 };
+    const reader = await this.openReader();
+    if (reader === undefined) return false;
+    // Loaded already: the reader's recvmmsg is libc's too.
+    const lib = await (await import('./libc.js')).libc();
+    if (this.closed || this.atOnce) reader.close();
+    else this.atOnce = { lib, reader, batches: 0 };
     return !this.closed;
   }
 
@@ -550,7 +565,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
     const at = this.atOnce;
     if (at === undefined || this.pending.size !== 1 || this.draining || this.closed) return false;
     let sent: number;
-    do sent = at.lib.send(at.fd, buf, buf.length, 0);
+    do sent = at.lib.send(at.reader.fd, buf, buf.length, 0);
     while (sent < 0 && at.lib.errno() === EINTR());
     if (sent < 0) {
       const errno = at.lib.errno();
@@ -582,7 +597,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
   private received(buf: Buffer): void {
     this.onDatagram(buf);
     if (this.batched === undefined || this.draining || this.closed) return;
-    this.readQueued(this.batched, () => false);
+    this.readQueued(this.batched, oneDrain);
   }
 
   /**
