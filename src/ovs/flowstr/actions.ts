@@ -22,7 +22,7 @@ import {
   COOKIE_SIZE, COOKIE_STRUCTS, COOKIE_TYPES, OFPP_NONE, SLOW_PATH_REASONS,
 } from '../userspace-cookie.js';
 import {
-  formatKeyAttr, found, hexAlt, hexBytes, parseKeyAttr, scanInt, scanIPv4, scanIPv6, scanMac, scanNum, scanWideInt,
+  formatKeyAttr, hexAlt, hexBytes, parseKeyAttr, scanInt, scanIPv4, scanIPv6, scanMac, scanNum, scanWideInt,
   skipDelimiters, take, takeName, u128Bytes,
 } from './keys.js';
 import { type FlowParseError, Scanner, closeMatches } from './scanner.js';
@@ -54,7 +54,7 @@ function isSeparator(c: string | undefined): boolean {
 }
 
 function expectChar(sc: Scanner, c: string, context: string): void {
-  if (sc.input[sc.pos] !== c) throw sc.error(`expected "${c}" ${context}${found(sc)}`);
+  if (sc.input[sc.pos] !== c) throw sc.error(`expected "${c}" ${context}${sc.found()}`);
   sc.pos++;
 }
 
@@ -70,7 +70,7 @@ function scanNumber(sc: Scanner, bits: number, what: string, radix: 'i' | 'u' | 
   const m = radix === 'x'
     ? take(sc, /([+-]?)(?:0[xX])?([0-9a-fA-F]+)/y)
     : take(sc, /([+-]?)(0[xX][0-9a-fA-F]+|[0-9]+)/y);
-  if (!m) throw sc.error(`expected ${what}${radix === 'x' ? ' (hex)' : ''}${found(sc)}`, at);
+  if (!m) throw sc.error(`expected ${what}${radix === 'x' ? ' (hex)' : ''}${sc.found()}`, at);
   const v = BigInt(radix === 'x' ? `0x${m[2]}` : m[2]!);
   return BigInt.asUintN(bits, m[1] === '-' ? -v : v);
 }
@@ -135,7 +135,7 @@ class ItemTable {
     const labels = [...this.items.values()].map((i) => i.label);
     const hint = name ? closeMatches(name, this.items.keys()) : [];
     const guess = hint.length ? ` (did you mean ${hint.join(', ')}?)` : '';
-    return sc.error(`expected ${labels.join(', ')} or ")" in ${this.what}(...)${found(sc)}${guess}`, at);
+    return sc.error(`expected ${labels.join(', ')} or ")" in ${this.what}(...)${sc.found()}${guess}`, at);
   }
 }
 
@@ -161,7 +161,7 @@ function scanItems(sc: Scanner, ctx: ParseContext, table: ItemTable): Map<string
     const value = item.read(sc, ctx);
     if (value !== undefined || !out.has(item.name)) out.set(item.name, value);
     const c = sc.input[sc.pos];
-    if (c !== ')' && !isSeparator(c)) throw sc.error(`expected "," or ")" to close ${table.what}(...)${found(sc)}`);
+    if (c !== ')' && !isSeparator(c)) throw sc.error(`expected "," or ")" to close ${table.what}(...)${sc.found()}`);
   }
 }
 
@@ -200,13 +200,13 @@ function parseList(sc: Scanner, ctx: ParseContext, within?: string): AttrValues[
   for (;;) {
     skipSeparators(sc);
     if (atEnd()) break;
-    if (within && sc.pos >= sc.input.length) throw sc.error(`expected an action or ")" to close ${within}(...)${found(sc)}`);
+    if (within && sc.pos >= sc.input.length) throw sc.error(`expected an action or ")" to close ${within}(...)${sc.found()}`);
     if (list.length && 'drop' in list[list.length - 1]!) {
       throw sc.error('nothing can follow drop(N): the kernel refuses a drop that is not the last action of its list');
     }
     list.push(parseAction(sc, ctx));
     if (!atEnd() && !isSeparator(sc.input[sc.pos])) {
-      throw sc.error(`expected "," after an action${within ? ` or ")" to close ${within}(...)` : ''}${found(sc)}`);
+      throw sc.error(`expected "," after an action${within ? ` or ")" to close ${within}(...)` : ''}${sc.found()}`);
     }
   }
   ctx.depth--;
@@ -260,7 +260,7 @@ function parseAction(sc: Scanner, ctx: ParseContext): AttrValues {
     }
   }
   const name = takeName(sc);
-  if (name === undefined) throw sc.error(`expected an action${found(sc)}`, at);
+  if (name === undefined) throw sc.error(`expected an action${sc.found()}`, at);
   const parser = PARSERS.get(name);
   if (parser) return parser(sc, ctx, at);
   const generic = /^action([0-9]+)$/.exec(name);
@@ -476,12 +476,12 @@ function scanSlowPath(sc: Scanner): Buffer {
       const bit = (SLOW_PATH_REASONS as Record<string, number>)[m[0]];
       if (bit === undefined) {
         sc.pos = at;
-        throw sc.error(`expected a slow path reason (${Object.keys(SLOW_PATH_REASONS).join(', ')}) or a number${found(sc)}`, at);
+        throw sc.error(`expected a slow path reason (${Object.keys(SLOW_PATH_REASONS).join(', ')}) or a number${sc.found()}`, at);
       }
       reason |= bit;
     } else reason |= num(sc, 32, 'a slow path reason');
     if (sc.input[sc.pos] === ',' || sc.input[sc.pos] === '|') sc.pos++;
-    else if (sc.input[sc.pos] !== ')') throw sc.error(`expected ",", "|" or ")" in slow_path(...)${found(sc)}`);
+    else if (sc.input[sc.pos] !== ')') throw sc.error(`expected ",", "|" or ")" in slow_path(...)${sc.found()}`);
   }
   sc.pos++;
   if (reason & ~0x7f) throw sc.error(`slow path reason ${hexAlt(reason >>> 0)} has unknown bits`);
@@ -715,7 +715,7 @@ const SAMPLE_ITEMS = new ItemTable('sample', [
   valueItem('sample', (sc) => {
     const at = sc.pos;
     const m = take(sc, PERCENT);
-    if (!m) throw sc.error(`expected a percentage${found(sc)}`, at);
+    if (!m) throw sc.error(`expected a percentage${sc.found()}`, at);
     expectChar(sc, '%', 'after the sampling percentage');
     const pct = Number(m[0]);
     if (!(pct >= 0 && pct <= 100)) throw sc.error(`the sampling percentage is 0 to 100, not ${m[0]}`, at);
@@ -734,7 +734,7 @@ const PSAMPLE_ITEMS = new ItemTable('psample', [
   valueItem('group', int(32)),
   valueItem('cookie', (sc) => {
     const at = sc.pos;
-    if (!take(sc, HEX_PREFIX)) throw sc.error(`expected a cookie in hex, 0x...${found(sc)}`, at);
+    if (!take(sc, HEX_PREFIX)) throw sc.error(`expected a cookie in hex, 0x...${sc.found()}`, at);
     const b = scanHexBytes(sc, 'a psample cookie', true);
     if (b.length > 16) throw sc.error('a psample cookie is at most 16 bytes', at);
     return b;
@@ -759,7 +759,7 @@ const PARSERS: ReadonlyMap<string, ActionParser> = new Map<string, ActionParser>
     expectChar(sc, '(', 'after hash');
     const at = sc.pos;
     const alg = take(sc, HASH_ALG)?.[1];
-    if (!alg) throw sc.error(`expected l4( or sym_l4( in hash(...)${found(sc)}`, at);
+    if (!alg) throw sc.error(`expected l4( or sym_l4( in hash(...)${sc.found()}`, at);
     const basis = num(sc, 32, 'a hash basis', 'u');
     expectChar(sc, ')', 'to close the hash basis');
     expectChar(sc, ')', 'to close hash(...)');

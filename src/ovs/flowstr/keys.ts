@@ -206,7 +206,7 @@ function cIntField(s: string, start: number, end: number, bits: number): number 
 export function scanInt(sc: Scanner, bits: number, what: string): bigint {
   const at = sc.pos;
   const end = cIntEnd(sc.input, at);
-  if (end < 0) throw sc.error(`expected ${what}${found(sc)}`, at);
+  if (end < 0) throw sc.error(`expected ${what}${sc.found()}`, at);
   sc.pos = end;
   return BigInt.asUintN(bits, cIntBig(sc.input, at, end));
 }
@@ -228,15 +228,8 @@ function readNum(sc: Scanner, bits: number): number | undefined {
 /** scanInt for a field of up to 32 bits, as a number. */
 export function scanNum(sc: Scanner, bits: number, what: string): number {
   const v = readNum(sc, bits);
-  if (v === undefined) throw sc.error(`expected ${what}${found(sc)}`);
+  if (v === undefined) throw sc.error(`expected ${what}${sc.found()}`);
   return v;
-}
-
-/** ', found "…"' for an error message, without moving. */
-export function found(sc: Scanner): string {
-  if (sc.pos >= sc.input.length) return ', found the end of the input';
-  const m = /^[^(),=/\s{}]+|^./.exec(sc.input.slice(sc.pos))!;
-  return `, found "${m[0]}"`;
 }
 
 /**
@@ -252,10 +245,10 @@ export function scanIPv4(sc: Scanner, what: string): string {
   let canonical = true;
   let value = 0;
   for (let part = 0; part < 4; part++) {
-    if (part > 0 && s.charCodeAt(i++) !== 46 /* . */) throw sc.error(`expected ${what} (an IPv4 address)${found(sc)}`, at);
+    if (part > 0 && s.charCodeAt(i++) !== 46 /* . */) throw sc.error(`expected ${what} (an IPv4 address)${sc.found()}`, at);
     const start = i;
     while (isDigitCode(s.charCodeAt(i))) i++;
-    if (i === start) throw sc.error(`expected ${what} (an IPv4 address)${found(sc)}`, at);
+    if (i === start) throw sc.error(`expected ${what} (an IPv4 address)${sc.found()}`, at);
     // As printed: 0-255 without leading zeros.
     const len = i - start;
     const n = len > 3 ? 256 : decimalValue(s, start, i);
@@ -275,7 +268,7 @@ export function scanIPv6(sc: Scanner, what: string): string {
   const b = m ? parseIPv6(m[0]) : undefined;
   if (!b) {
     sc.pos = at;
-    throw sc.error(`expected ${what} (an IPv6 address)${found(sc)}`, at);
+    throw sc.error(`expected ${what} (an IPv6 address)${sc.found()}`, at);
   }
   return formatIPv6(b);
 }
@@ -294,11 +287,11 @@ export function scanMac(sc: Scanner, what: string): string {
   let high = 0;
   let low = 0;
   for (let group = 0; group < 6; group++) {
-    if (group > 0 && s.charCodeAt(i++) !== 58 /* : */) throw sc.error(`expected ${what} (a MAC address)${found(sc)}`, at);
+    if (group > 0 && s.charCodeAt(i++) !== 58 /* : */) throw sc.error(`expected ${what} (a MAC address)${sc.found()}`, at);
     const start = i;
     if (isHexCode(s.charCodeAt(i))) i++;
     if (isHexCode(s.charCodeAt(i))) i++;
-    if (i === start) throw sc.error(`expected ${what} (a MAC address)${found(sc)}`, at);
+    if (i === start) throw sc.error(`expected ${what} (a MAC address)${sc.found()}`, at);
     if (i - start === 1 || !isLowerHexCode(s.charCodeAt(start)) || !isLowerHexCode(s.charCodeAt(start + 1))) canonical = false;
     else if (group < 2) high = (high << 8) | (hexValue(s.charCodeAt(start)) << 4) | hexValue(s.charCodeAt(start + 1));
     else low = (low << 8) | (hexValue(s.charCodeAt(start)) << 4) | hexValue(s.charCodeAt(start + 1));
@@ -325,7 +318,7 @@ export function scanWideInt(sc: Scanner, width: number, what: string): Buffer {
     return out;
   }
   const dec = take(sc, /[0-9]+/y);
-  if (!dec) throw sc.error(`expected ${what}${found(sc)}`, at);
+  if (!dec) throw sc.error(`expected ${what}${sc.found()}`, at);
   let v = BigInt(dec[0]);
   if (v > 0xffffffffffffffffn) throw sc.error(`${what} does not fit in 64 bits`, at);
   for (let i = width - 1; i >= 0; i--) {
@@ -478,7 +471,7 @@ function scanFrag(sc: Scanner): number {
       return i;
     }
   }
-  throw sc.error(`expected ${FRAG_NAMES.join(', ')} for frag${found(sc)}`, at);
+  throw sc.error(`expected ${FRAG_NAMES.join(', ')} for frag${sc.found()}`, at);
 }
 
 const scanBe32 = (sc: Scanner, what: string): number => scanNum(sc, 32, what);
@@ -773,7 +766,7 @@ function scanFlags(
       const bit = m ? byName.get(m[0]) : undefined;
       if (bit === undefined) {
         sc.pos = at;
-        throw sc.error(`expected a ${what} name (${[...byName.keys()].join(', ')})${found(sc)}`, at);
+        throw sc.error(`expected a ${what} name (${[...byName.keys()].join(', ')})${sc.found()}`, at);
       }
       if (mask & bit) throw sc.error(`${what} "${m![0]}" given twice`, at);
       check(bit, at);
@@ -792,7 +785,7 @@ function scanFlags(
       const bit = m ? byName.get(m[0]) : undefined;
       if (bit === undefined) {
         sc.pos = at;
-        throw sc.error(`expected a ${what} name (${[...byName.keys()].join(', ')}) or a number${found(sc)}`, at);
+        throw sc.error(`expected a ${what} name (${[...byName.keys()].join(', ')}) or a number${sc.found()}`, at);
       }
       value |= check(bit, at);
     }
@@ -811,12 +804,12 @@ interface Pair {
 }
 
 function expectOpen(sc: Scanner, text: string): void {
-  if (sc.input[sc.pos] !== '(') throw sc.error(`expected "(" after "${text}"${found(sc)}`);
+  if (sc.input[sc.pos] !== '(') throw sc.error(`expected "(" after "${text}"${sc.found()}`);
   sc.pos++;
 }
 
 function expectClose(sc: Scanner, text: string): void {
-  if (sc.input[sc.pos] !== ')') throw sc.error(`expected ")" to close ${text}(${found(sc)}`);
+  if (sc.input[sc.pos] !== ')') throw sc.error(`expected ")" to close ${text}(${sc.found()}`);
   sc.pos++;
 }
 
@@ -850,13 +843,13 @@ function scanFieldList(
       const labels = fields.map((x) => `${x.label}=`).join(', ');
       const word = /^\w+/.exec(s.slice(at))?.[0];
       const hint = word ? didYouMean(word, fields.map((x) => x.label), '=') : '';
-      throw sc.error(`expected one of ${labels} or ")" in ${owner}(${found(sc)}${hint}`, at);
+      throw sc.error(`expected one of ${labels} or ")" in ${owner}(${sc.found()}${hint}`, at);
     }
     sc.pos = end + 1;
     scanField(sc, f, masked, value, mask);
     const c = s.charCodeAt(sc.pos);
     if (c === 44 /* , */) sc.pos++;
-    else if (c !== 41 /* ) */) throw sc.error(`expected "," or ")" after ${f.label}= in ${owner}(${found(sc)}`);
+    else if (c !== 41 /* ) */) throw sc.error(`expected "," or ")" after ${f.label}= in ${owner}(${sc.found()}`);
   }
 }
 
@@ -870,12 +863,12 @@ function scanStruct(sc: Scanner, def: StructAttr, masked: boolean): Pair {
 /** A single value with an optional `/mask`: skb_priority(5), ct_zone(0x1/0xff). */
 function scanSingle(sc: Scanner, text: string, bits: 16 | 32, masked: boolean): Pair {
   const value = readNum(sc, bits);
-  if (value === undefined) throw sc.error(`expected a value for ${text}${found(sc)}`);
+  if (value === undefined) throw sc.error(`expected a value for ${text}${sc.found()}`);
   let mask = bits === 32 ? U32_MAX : 0xffff;
   if (masked && sc.input.charCodeAt(sc.pos) === 47 /* / */) {
     sc.pos++;
     const m = readNum(sc, bits);
-    if (m === undefined) throw sc.error(`expected a mask for ${text}${found(sc)}`);
+    if (m === undefined) throw sc.error(`expected a mask for ${text}${sc.found()}`);
     mask = m;
   }
   return { value, mask };
@@ -898,7 +891,7 @@ function scanVlan(sc: Scanner, masked: boolean): Pair {
     }
     const at = sc.pos;
     const m = take(sc, /(vid|pcp|cfi)=/y);
-    if (!m) throw sc.error(`expected vid=, pcp=, cfi= or ")" in vlan(${found(sc)}`, at);
+    if (!m) throw sc.error(`expected vid=, pcp=, cfi= or ")" in vlan(${sc.found()}`, at);
     const [bits, shift] = parts[m[1]!]!;
     const field = ((1 << bits) - 1) << shift;
     const vAt = sc.pos;
@@ -913,7 +906,7 @@ function scanVlan(sc: Scanner, masked: boolean): Pair {
       mask = (mask & ~field) | (mv << shift);
     } else mask |= field;
     if (sc.input[sc.pos] === ',') sc.pos++;
-    else if (sc.input[sc.pos] !== ')') throw sc.error(`expected "," or ")" in vlan(${found(sc)}`);
+    else if (sc.input[sc.pos] !== ')') throw sc.error(`expected "," or ")" in vlan(${sc.found()}`);
   }
 }
 
@@ -932,7 +925,7 @@ function scanMpls(sc: Scanner, masked: boolean): Pair {
     }
     const at = sc.pos;
     const m = take(sc, /(label|tc|ttl|bos)=/y);
-    if (!m) throw sc.error(`expected label=, tc=, ttl=, bos= or ")" in mpls(${found(sc)}`, at);
+    if (!m) throw sc.error(`expected label=, tc=, ttl=, bos= or ")" in mpls(${sc.found()}`, at);
     const [bits, shift, index] = parts[m[1]!]!;
     if (seen & (1 << index)) {
       if (lse.length === 3) throw sc.error('mpls() takes at most 3 label stack entries', at);
@@ -955,7 +948,7 @@ function scanMpls(sc: Scanner, masked: boolean): Pair {
       lseMask[i] = ((lseMask[i]! & ~field) | (mv * 2 ** shift)) >>> 0;
     } else lseMask[i] = (lseMask[i]! | field) >>> 0;
     if (sc.input[sc.pos] === ',') sc.pos++;
-    else if (sc.input[sc.pos] !== ')') throw sc.error(`expected "," or ")" in mpls(${found(sc)}`);
+    else if (sc.input[sc.pos] !== ')') throw sc.error(`expected "," or ")" in mpls(${sc.found()}`);
   }
   return { value: lse.map((v) => ({ mpls_lse: v })), mask: lseMask.map((v) => ({ mpls_lse: v })) };
 }
@@ -1053,17 +1046,17 @@ function scanTunnel(sc: Scanner, masked: boolean): Pair {
     } else {
       sc.pos = at;
       const labels = TUNNEL_FIELDS.map((f) => `${f.label}=`).join(', ');
-      throw sc.error(`expected one of ${labels}, flags(, vxlan(, geneve(, erspan( or ")" in tunnel(${found(sc)}`, at);
+      throw sc.error(`expected one of ${labels}, flags(, vxlan(, geneve(, erspan( or ")" in tunnel(${sc.found()}`, at);
     }
     if (sc.input[sc.pos] === ',') sc.pos++;
-    else if (sc.input[sc.pos] !== ')') throw sc.error(`expected "," or ")" in tunnel(${found(sc)}`);
+    else if (sc.input[sc.pos] !== ')') throw sc.error(`expected "," or ")" in tunnel(${sc.found()}`);
   }
 }
 
 /** vxlan(gbp(id=N,flags=N)): one u32, flags << 16 | id; left out of key or mask when zero. */
 function scanVxlan(sc: Scanner, masked: boolean, value: Record<string, unknown>, mask: Record<string, unknown>): void {
   const at = sc.pos;
-  if (!take(sc, /gbp\(/y)) throw sc.error(`expected "gbp(" in vxlan(${found(sc)}`, at);
+  if (!take(sc, /gbp\(/y)) throw sc.error(`expected "gbp(" in vxlan(${sc.found()}`, at);
   const fields = [fld('id', 'id', 'be16'), fld('flags', 'flags', 'u8')];
   const v: Record<string, number> = { id: 0, flags: 0 };
   const m: Record<string, number> = { id: 0, flags: 0 };
@@ -1129,11 +1122,11 @@ function scanGeneve(sc: Scanner, masked: boolean): Pair {
           dataMask = scanWideInt(sc, dataLen, 'geneve option data mask');
         }
       } else if (sc.input[sc.pos] !== '}') {
-        throw sc.error(`expected class=, type=, len=, the option data or "}" in geneve(${found(sc)}`, at);
+        throw sc.error(`expected class=, type=, len=, the option data or "}" in geneve(${sc.found()}`, at);
       }
       if (sc.input[sc.pos] === ',') sc.pos++;
       else if (sc.input[sc.pos] === '}') break;
-      else throw sc.error(`expected "," or "}" in geneve(${found(sc)}`);
+      else throw sc.error(`expected "," or "}" in geneve(${sc.found()}`);
     }
     sc.pos++;
     if (!sawClass) headMask.writeUInt16BE(0, 0);
@@ -1223,7 +1216,7 @@ export function parseKeyAttr(sc: Scanner, options: KeyParseOptions): KeyAttr {
   sc.skipSpace();
   const at = sc.pos;
   const end = identifierEnd(sc.input, at);
-  if (end === at) throw sc.error(`expected a flow key attribute such as in_port(, eth(, ipv4(${found(sc)}`, at);
+  if (end === at) throw sc.error(`expected a flow key attribute such as in_port(, eth(, ipv4(${sc.found()}`, at);
   return parseNamedKeyAttr(sc, options, attrNamed(sc.input, at, end), at, end);
 }
 
@@ -1319,7 +1312,7 @@ function parseBody(sc: Scanner, def: AttrDef, options: KeyParseOptions): Pair {
       const name = sc.input.slice(at, end < 0 ? sc.input.length : end);
       const port = options.portNumbers?.get(name);
       if (port === undefined) {
-        throw sc.error(name ? `unknown port "${name}" in in_port()` : `expected a port number or name in in_port()${found(sc)}`, at);
+        throw sc.error(name ? `unknown port "${name}" in in_port()` : `expected a port number or name in in_port()${sc.found()}`, at);
       }
       sc.pos = at + name.length;
       p = { value: port, mask: U32_MAX };
@@ -1479,7 +1472,7 @@ export function parseKey(text: string, options: Omit<KeyParseOptions, 'masked'> 
   if (sc.pos < text.length) {
     // Not a key attribute: let parseKeyAttr say why (unknown name, did you mean, ...).
     parseKeyAttr(sc, keyOptions);
-    throw sc.error(`expected a flow key attribute such as in_port(, eth(, ipv4(${found(sc)}`);
+    throw sc.error(`expected a flow key attribute such as in_port(, eth(, ipv4(${sc.found()}`);
   }
   return out;
 }

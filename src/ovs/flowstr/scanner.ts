@@ -21,7 +21,10 @@ export class FlowParseError extends Error {
 
   /** The input and a caret under the offending column, for a terminal. */
   caret(): string {
-    return `${this.input}\n${' '.repeat(this.position)}^`;
+    // Control characters (a CR or LF in a quoted argument, bytes of a binary file) shown
+    // as their Unicode pictures: one column each, so the caret stays under its spot.
+    const shown = this.input.replace(/[\x00-\x1f\x7f]/g, (c) => String.fromCharCode(c === '\x7f' ? 0x2421 : 0x2400 + c.charCodeAt(0)));
+    return `${shown}\n${' '.repeat(this.position)}^`;
   }
 
   /** One line for the CLI, with the input and caret on the following two lines. */
@@ -143,12 +146,17 @@ export class Scanner {
     return new FlowParseError(this.input, at, detail);
   }
 
+  /** ', found "…"' for an error message: the word (or character) here, without moving. */
+  found(): string {
+    if (this.pos >= this.input.length) return ', found the end of the input';
+    // [^] and not ".": a line break (a CR or LF inside a quoted argument) is named too.
+    const m = /^[^(),=/\s{}]+|^[^]/.exec(this.input.slice(this.pos))!;
+    return `, found ${JSON.stringify(m[0])}`;
+  }
+
   private foundText(): string {
     this.skipSpace();
-    if (this.pos >= this.input.length) return ', found the end of the input';
-    const rest = this.input.slice(this.pos);
-    const m = /^[^(),=/\s]+|^./.exec(rest)!;
-    return `, found "${m[0]}"`;
+    return this.found();
   }
 }
 

@@ -36,7 +36,7 @@
 import type { AttrValues } from '../../nl/schema.js';
 import { parseIPv4, parseIPv6 } from '../../nl/repr.js';
 import { parseActions } from '../flowstr/actions.js';
-import { found, take } from '../flowstr/keys.js';
+import { take } from '../flowstr/keys.js';
 import { FlowParseError, Scanner, closeMatches, parseUnsigned } from '../flowstr/scanner.js';
 import { CT_STATE_FLAGS } from '../keys.js';
 import { ETH_TYPE, IP_PROTO, PACKET_FIELDS, type PacketField, fullMask, packetField, toBigint } from './fields.js';
@@ -158,7 +158,7 @@ function parseRule(text: string, line: number, seq: number): Rule {
     if (sc.pos >= text.length) break;
     const at = sc.pos;
     const m = take(sc, /[A-Za-z_][A-Za-z0-9_]*/y);
-    if (!m) throw sc.error(`expected a field name${found(sc)}`);
+    if (!m) throw sc.error(`expected a field name${sc.found()}`);
     const name = m[0];
     if (text[sc.pos] !== '=' && text[sc.pos] !== ':') {
       if (name === 'actions' || name === 'action') throw sc.error(`expected "=" after ${name}`);
@@ -172,7 +172,7 @@ function parseRule(text: string, line: number, seq: number): Rule {
     }
     const valueAt = sc.pos;
     const value = take(sc, /[^,\s]*/y)![0];
-    if (value === '') throw sc.error(`expected a value for ${name}${found(sc)}`);
+    if (value === '') throw sc.error(`expected a value for ${name}${sc.found()}`);
     items.push({ name, value, at, valueAt });
   }
   if (actionsAt < 0) {
@@ -512,7 +512,7 @@ function parseActionList(sc: Scanner, at: number, p: Protocols): RuleAction[] {
       out.push({ type: 'output', port: portNumber(sc, piece.text, piece.at) });
       continue;
     }
-    if (!m) throw sc.error(`expected an action${found(new Scanner(sc.input, piece.at))}`, piece.at);
+    if (!m) throw sc.error(`expected an action${new Scanner(sc.input, piece.at).found()}`, piece.at);
     const name = m[1]!.toLowerCase();
     const sep = m[2];
     let arg = m[3];

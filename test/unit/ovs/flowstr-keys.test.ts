@@ -261,6 +261,10 @@ test('parse errors name what was expected and point at the spot', () => {
   parseError('tunnel(geneve({len=3}))', /len=3 is not a multiple of 4/, 20);
   parseError('in_port(1) 2', /expected a flow key attribute/, 12);
   assert.throws(() => parseKey('eth(src=00:01)'), (e: FlowParseError) => e.caret() === 'eth(src=00:01)\n        ^');
+  // A line break inside a quoted argument: named in the message, pictured in the caret's line.
+  parseError('ipv4(src=1.1.1.1\n,frag=no)', /after src= in ipv4\(, found "\\n"/, 17);
+  parseError('eth_type(0x0800\r)', /expected "\)" to close eth_type\(, found "\\r"/, 16);
+  assert.throws(() => parseKey('eth_type(0x0800\r)'), (e: FlowParseError) => e.caret() === 'eth_type(0x0800\u240d)\n               ^');
 });
 
 // ---------------------------------------------------------------- properties
