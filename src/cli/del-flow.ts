@@ -27,7 +27,7 @@ export const plain = { minArgs: 1, run: (args: string[], context: () => CliConte
 export function define(program: Command, context: () => CliContext): void {
   program
     .command('del-flow')
-    .description('delete the flow FLOW (or ufid:ID, or ufid:ID FLOW) from DP')
+    .description('delete the flow FLOW (or ufid:ID, or ufid:ID,FLOW) from DP')
     .argument('<args...>', '[dp] flow')
     .option('-s, --statistics', 'print the deleted flow\'s statistics')
     .action((args: string[], opts: DelFlowOptions) => run(args, opts, context));

@@ -136,6 +136,14 @@ export function checkArgCount(command: string, args: readonly string[], min: num
   if (args.length < min || args.length > max) {
     throw new UsageError(`${command} takes ${usage} (got ${args.length} argument${args.length === 1 ? '' : 's'})`);
   }
+  // With all its arguments, the first is the datapath. A flow or an action there (no
+  // device name has "(" or ":") means one argument too many, or a flow split in two:
+  // said so, rather than parsing what follows as the flow.
+  const first = args[0];
+  if (args.length === max && max > min && first !== undefined && /[(:]/.test(first)) {
+    const hint = first.startsWith('ufid:') ? 'a UFID and its key are one argument: ufid:ID,FLOW' : 'an argument too many?';
+    throw new UsageError(`${command} takes ${usage}: with ${max} arguments the first is the datapath, and "${first}" is not a datapath name (${hint})`);
+  }
 }
 
 export interface PutCommandOptions {

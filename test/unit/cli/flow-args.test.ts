@@ -102,6 +102,21 @@ test('a command that lists no ports asks for no ovs_vport id', { skip }, async (
   assert.deepEqual(await requestsOf('add-flow', DATAPATH_NAME, flow, 'drop'), ['family ovs_flow', 'family ovs_datapath', 'ovs_datapath dump', 'ovs_flow request']);
 });
 
+test('a flow or action where the datapath goes is a usage error, named, before any request', { skip }, async () => {
+  for (const [args, hint] of [
+    [['add-flow', flow, 'drop', 'extra'], /an argument too many/],
+    [['del-flow', flow, 'drop'], /an argument too many/],
+    [['del-flow', 'ufid:12345678-1234-5678-9abc-def012345678', flow], /ufid:ID,FLOW/],
+    [['execute', 'ct(commit)', '2', '00'], /an argument too many/],
+  ] as const) {
+    const { code, stderr, requests } = await runCli(...args);
+    assert.equal(code, 2, args.join(' '));
+    assert.match(stderr, /with \d arguments the first is the datapath, and ".*" is not a datapath name/, args.join(' '));
+    assert.match(stderr, hint, args.join(' '));
+    assert.deepEqual(requests, [], args.join(' '));
+  }
+});
+
 test('a flow argument that does not parse is reported, with its place, before any request', { skip }, async () => {
   for (const args of [
     ['add-flow', DATAPATH_NAME, 'in_port(1),bogus(2)', 'drop'],
