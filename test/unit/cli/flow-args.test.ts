@@ -44,7 +44,14 @@ class RecordingNetlink extends NativeNetlink {
     }
     super.send(port, groups, datagram, callback);
   }
+
+  /** With noFamilies, nlctrl knows no family: a kernel without the openvswitch module. */
+  answer(type: number, flags: number, seq: number, payload: Buffer): Buffer[] {
+    if (noFamilies && type === GENL_ID_CTRL) return [];
+    return (NativeNetlink.prototype as unknown as { answer: RecordingNetlink['answer'] }).answer.call(this, type, flags, seq, payload);
+  }
 }
+let noFamilies = false;
 
 const requireForTest = standInRequire(createRequire(bundle), RecordingNetlink);
 
@@ -135,4 +142,17 @@ test('a flow argument that does not parse is reported, with its place, before an
   assert.equal(code, 1);
   assert.match(stderr, /nosuchdp/);
   assert.notDeepEqual(requests, []);
+});
+
+test('families with no OVS family fails, with --json too (an empty list, then exit 1)', { skip }, async () => {
+  noFamilies = true;
+  try {
+    for (const args of [['families'], ['families', '--json']]) {
+      const { code, stderr } = await runCli(...args);
+      assert.equal(code, 1, args.join(' '));
+      assert.match(stderr, /the openvswitch kernel module is not loaded/, args.join(' '));
+    }
+  } finally {
+    noFamilies = false;
+  }
 });
