@@ -30,9 +30,7 @@ export interface FlowFormatOptions {
  * sends (recirc_id and the rest of ovs-dpctl's additions included).
  */
 export function parseFlowMatch(text: string, options: FlowTextOptions = {}): FlowSpec & { mask: AttrValues } {
-  const spec = parseFlow(text, options);
-  if (spec.actions !== undefined) throw new Error(`"${text}" has more than a flow key (actions go in their own argument)`);
-  return spec;
+  return parseFlow(text, { ...options, keyOnly: true }) as FlowSpec & { mask: AttrValues };
 }
 
 /** An ACTIONS argument. */

@@ -38,6 +38,11 @@ export interface ParseFlowOptions {
   portNumbers?: ReadonlyMap<string, number>;
   /** Key attributes parsed before, for many flows parsed with the same options (keys.ts KeyAttrMemo). */
   memo?: KeyAttrMemo;
+  /**
+   * The text is `[ufid:ID,]KEY` alone (ovs-dpctl's FLOW argument): whatever follows the
+   * key is an error at its place, not actions or a dump line's statistics.
+   */
+  keyOnly?: boolean;
 }
 
 export interface FormatFlowOptions {
@@ -133,6 +138,16 @@ export function parseFlowKey(text: string, options: ParseFlowOptions = {}): Omit
   return spec;
 }
 
+/** Whether text after a FLOW argument's key would parse as actions (for the error's hint). */
+function looksLikeActions(text: string): boolean {
+  try {
+    parseActions(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Parses one flow: `[ufid:UUID,] KEY [ACTIONS]` as add-flow/add-flows take it, or a whole
  * dump-flows line (`..., packets:0, bytes:0, used:never, actions:1`). The key and mask
@@ -152,7 +167,13 @@ export function parseFlow(text: string, options: ParseFlowOptions = {}): FlowSpe
   }
   const spec: FlowSpec = { key: excludePacketType(key), mask: excludePacketType(mask) };
   if (ufid) spec.ufid = ufid;
+  if (options.keyOnly) sc.skipSpace();
   if (sc.pos >= text.length) return spec;
+  if (options.keyOnly) {
+    const after = /^,?\s*/.exec(text.slice(sc.pos))![0].length;
+    const what = /(^|,)\s*$/.test(text.slice(0, sc.pos + after)) ? 'a flow key attribute' : '"," or the end of the flow key';
+    throw sc.error(`expected ${what}${new Scanner(text, sc.pos + after).found()}${looksLikeActions(text.slice(sc.pos + after)) ? ' (actions go in their own argument)' : ''}`, sc.pos + after);
+  }
   for (;;) {
     skipDelimiters(sc);
     if (!take(sc, STATS_ITEM)) break;

@@ -1309,7 +1309,12 @@ function parseBody(sc: Scanner, def: AttrDef, options: KeyParseOptions): Pair {
         else break;
       }
       const end = sc.input.indexOf(')', at);
-      const name = sc.input.slice(at, end < 0 ? sc.input.length : end);
+      // No ")": the input ends inside in_port(; said so, not taken as a port name.
+      if (end < 0) {
+        sc.pos = at + /^\S*/.exec(sc.input.slice(at))![0].length;
+        throw sc.error(`expected ")" to close in_port(${sc.found()}`);
+      }
+      const name = sc.input.slice(at, end);
       const port = options.portNumbers?.get(name);
       if (port === undefined) {
         throw sc.error(name ? `unknown port "${name}" in in_port()` : `expected a port number or name in in_port()${sc.found()}`, at);

@@ -100,6 +100,25 @@ test('errors point into the whole text, in the key or in the actions', () => {
   assert.equal(at('in_port(1),eth() 1,bogus'), 20);
 });
 
+test('a FLOW argument (keyOnly): whatever follows the key is named at its place', () => {
+  const error = (text: string): string => {
+    try {
+      parseFlow(text, { keyOnly: true });
+    } catch (e) {
+      assert.ok(e instanceof FlowParseError, String(e));
+      return `${e.position + 1}: ${e.detail}`;
+    }
+    return assert.fail(`${text} parsed`);
+  };
+  assert.equal(error('in_port(1),eth()junk'), '17: expected "," or the end of the flow key, found "junk"');
+  assert.equal(error('in_port(1)),eth()'), '11: expected "," or the end of the flow key, found ")"');
+  assert.equal(error('garbage'), '1: expected a flow key attribute, found "garbage"');
+  assert.equal(error('in_port(1),junk'), '12: expected a flow key attribute, found "junk"');
+  assert.equal(error('in_port(1),eth() 2'), '18: expected "," or the end of the flow key, found "2" (actions go in their own argument)');
+  assert.equal(error('in_port(1'), '10: expected ")" to close in_port(, found the end of the input');
+  assert.deepEqual(parseFlow('in_port(1), ', { keyOnly: true }).key, { in_port: 1 });
+});
+
 const u64 = fc.bigInt({ min: 0n, max: (1n << 64n) - 1n });
 
 /** Simple action lists the actions printer and parser agree on. */
