@@ -42,10 +42,26 @@ function isPlainArg(arg: string): boolean {
   return arg === '-' || !arg.startsWith('-');
 }
 
-export async function main(argv: readonly string[] = process.argv): Promise<number> {
+/** The program's own options; any other before the command is the command's. */
+const PROGRAM_OPTIONS = new Set(['--no-color', '--debug', '--version', '-V', '--help', '-h']);
+
+/**
+ * The command line with the command's options moved after its name: ovs-dpctl takes
+ * `ovs-dpctl -m dump-flows` as well as `ovs-dpctl dump-flows -m`, and so do we.
+ */
+function commandOptionsAfterName(argv: readonly string[]): readonly string[] {
+  const at = argv.findIndex((a, i) => i >= 2 && !a.startsWith('-'));
+  if (at < 0) return argv;
+  const before = argv.slice(2, at);
+  if (before.every((a) => PROGRAM_OPTIONS.has(a))) return argv;
+  return [...argv.slice(0, 2), ...before.filter((a) => PROGRAM_OPTIONS.has(a)), argv[at]!, ...before.filter((a) => !PROGRAM_OPTIONS.has(a)), ...argv.slice(at + 1)];
+}
+
+export async function main(commandLine: readonly string[] = process.argv): Promise<number> {
+  const argv = commandOptionsAfterName(commandLine);
   const [first, ...rest] = argv.slice(2);
   // `ovsdp --version` alone: what commander would print, without loading it.
-  if (first === '--version' && rest.length === 0) return printVersion();
+  if ((first === '--version' || first === '-V') && rest.length === 0) return printVersion();
   // `ovsdp add-flows dp0 FILE`: no option anywhere, so nothing for commander to parse.
   if (first !== undefined && Object.hasOwn(commands, first) && rest.every(isPlainArg)) {
     const { plain } = await commands[first]!();
@@ -60,7 +76,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
     .description('Open vSwitch kernel datapath control: datapaths, ports, flows, upcalls.\nCommands and output follow ovs-dpctl; every read command also speaks --json.')
     .option('--no-color', 'never colour the output (also: NO_COLOR=1, or when piped)')
     .option('--debug', 'show stack traces of errors')
-    .version(versionLine(), '--version', 'print the version')
+    .version(versionLine(), '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.configureOutput({ writeErr: (s) => writeStderr(s.startsWith('error:') ? `ovsdp: ${s.slice(7)}` : s) });
@@ -72,7 +88,7 @@ export async function main(argv: readonly string[] = process.argv): Promise<numb
   const name = firstCommandName(argv);
   // Only the command being run is loaded; --version needs none, and the rest (--help, a
   // mistyped name) all of them, to list them.
-  const versionOnly = name === undefined && argv.includes('--version');
+  const versionOnly = name === undefined && (argv.includes('--version') || argv.includes('-V'));
   const wanted = name !== undefined && name in commands ? [name] : versionOnly ? [] : Object.keys(commands);
   for (const n of wanted) (await commands[n]!()).define(program, context);
   program.commands.forEach((c) => c.exitOverride());

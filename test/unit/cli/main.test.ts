@@ -36,6 +36,15 @@ test('plain words run the command itself: its own usage errors, exit 2', async (
   assert.deepEqual(await run('del-flow', '-s', 'a', 'b', 'c'), { code: 2, stderr: 'ovsdp: del-flow takes [DP] FLOW (got 3 arguments)\n' });
 });
 
+test('a command\'s options may come before its name, as ovs-dpctl takes them', async () => {
+  // -s reaches del-flow: its own usage error, not "unknown option".
+  assert.deepEqual(await run('-s', 'del-flow', 'a', 'b', 'c'), { code: 2, stderr: 'ovsdp: del-flow takes [DP] FLOW (got 3 arguments)\n' });
+  assert.deepEqual(await run('--no-color', '-s', 'del-flow', 'a', 'b', 'c'), { code: 2, stderr: 'ovsdp: del-flow takes [DP] FLOW (got 3 arguments)\n' });
+  const unknown = await run('-x', 'del-flow', 'a');
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown option '-x'/);
+});
+
 test('too few words, or an option, go through commander', async () => {
   const missing = await run('add-flows');
   assert.equal(missing.code, 2);
