@@ -13,7 +13,9 @@
  *     is ("Unexpected mask"); in nd() when the ICMPv6 type is; never in an attribute the
  *     key lacks (in_port, tunnel and eth_type excepted). An all-zero mask attribute counts
  *     as absent;
- *   - an 802.1Q EtherType needs vlan() and encap(), and the VLAN TCI needs its CFI bit.
+ *   - an 802.1Q EtherType needs vlan() and encap(), and the VLAN TCI needs its CFI bit;
+ *   - the key's in_port is below 65536, and ct_state (key and mask) has no flag above
+ *     dnat's 0x80 (metadata_from_nlattrs).
  * Works on codec-shaped values (src/ovs/keys.ts).
  */
 import type { AttrValues } from '../nl/schema.js';
@@ -223,6 +225,36 @@ function vlanProblem(key: AttrValues): string | undefined {
   return undefined;
 }
 
+/** The conntrack state flags the kernel knows (new … dnat: CT_SUPPORTED_MASK). */
+const CT_STATE_KNOWN = 0xff;
+/** The kernel's port numbers are below this (DP_MAX_PORTS). */
+const PORTS = 0x10000;
+
+/** The bits of a ct_state value (key or mask) the kernel refuses, 0 when none. */
+function unknownCtBits(v: unknown): number {
+  const n = toNumber(v);
+  return n === undefined ? 0 : (n & ~CT_STATE_KNOWN) >>> 0;
+}
+
+/** What the kernel's metadata rules refuse in the key (ports, ct_state) and mask (ct_state). */
+function metadataProblem(key: Attrs, mask: Attrs | undefined): string | undefined {
+  const port = toNumber(key['in_port']);
+  // Values that are no u32 are left to the codec, which names them.
+  if (port !== undefined && port >= PORTS && port <= 0xffffffff) {
+    return `in_port(${port}) is no port number: the kernel's are below ${PORTS} (it logs "Port ${port | 0} exceeds max allowable ${PORTS - 1}" and answers only "Invalid argument")`;
+  }
+  const inKey = unknownCtBits(key['ct_state']);
+  if (inKey) return `ct_state(0x${toNumber(key['ct_state'])!.toString(16)}) has flags the kernel does not know (0x${inKey.toString(16)}; it knows 0x1-0x80, new to dnat)`;
+  if (mask && unknownCtBits(mask['ct_state']) && toNumber(key['ct_state']) !== undefined) {
+    const bits = toNumber(key['ct_state'])!;
+    const maskBits = toNumber(mask['ct_state'])!.toString(16);
+    return `ct_state's mask 0x${maskBits} has bits the kernel does not know (flags written without + or - match all 32 bits): ` +
+      `it refuses the flow ("ct_state flags ${maskBits.padStart(8, '0')} unsupported" in its log); write each flag with + or -, ` +
+      `or e.g. ct_state(0x${bits.toString(16)}/0xff) for these flags set and the others clear`;
+  }
+  return undefined;
+}
+
 /**
  * Throws FlowCheckError naming what the kernel would refuse in `key` and `mask` (no mask:
  * an exact match, which the kernel checks the same way), and what to write instead.
@@ -251,8 +283,10 @@ export function checkFlowMatch(key: AttrValues, mask?: AttrValues): void {
       `and answers only "Invalid argument" without; add ${add} to match any`,
     );
   }
-  if (!mask) return;
-  const maskAttrs = flatten(mask);
+  const maskAttrs = mask ? flatten(mask) : undefined;
+  const metadata = metadataProblem(keyAttrs, maskAttrs);
+  if (metadata) throw new FlowCheckError(metadata);
+  if (!maskAttrs) return;
   for (const attr in maskAttrs) {
     const value = maskAttrs[attr];
     if (attr === 'encap' || isZeroValue(value)) continue;
@@ -290,6 +324,10 @@ function checkedAlike(a: KeyMaskAttr, b: KeyMaskAttr): boolean {
       return sameMember(a.value, b.value, 'ipv6_proto') && sameMember(a.value, b.value, 'ipv6_frag') && sameMember(a.mask, b.mask, 'ipv6_proto');
     case 'icmpv6':
       return sameMember(a.value, b.value, 'icmpv6_type') && sameMember(a.mask, b.mask, 'icmpv6_type');
+    case 'in_port':
+      return ((toNumber(a.value) ?? 0) < PORTS) === ((toNumber(b.value) ?? 0) < PORTS);
+    case 'ct_state':
+      return (unknownCtBits(a.value) | unknownCtBits(a.mask)) === 0 && (unknownCtBits(b.value) | unknownCtBits(b.mask)) === 0;
     default:
       return true;
   }

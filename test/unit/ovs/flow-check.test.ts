@@ -125,3 +125,30 @@ test('property: FlowCheckMemo agrees with checkFlowMatch on random keys, repeate
     sameVerdicts(texts);
   }), { numRuns: 300 });
 });
+
+test('ports above 65535 and ct_state flags the kernel does not know are refused, with the fix', () => {
+  const ip = 'eth(),eth_type(0x0800),ipv4(frag=no)';
+  const check = (text: string) => {
+    const { key, mask } = parseFlowKey(text);
+    checkFlowMatch(key, mask);
+  };
+  const refused = (text: string, pattern: RegExp) => assert.throws(() => check(text), (err: unknown) => err instanceof FlowCheckError && pattern.test(err.message), text);
+  refused(`in_port(65536),${ip}`, /in_port\(65536\) is no port number: the kernel's are below 65536/);
+  check(`in_port(65535),${ip}`);
+  refused(`in_port(1),${ip},ct_state(trk)`, /ct_state's mask 0xffffffff .*"ct_state flags ffffffff unsupported".*ct_state\(0x20\/0xff\)/);
+  refused(`in_port(1),${ip},ct_state(new|trk)`, /ct_state\(0x21\/0xff\)/);
+  check(`in_port(1),${ip},ct_state(+trk-est)`);
+  check(`in_port(1),${ip},ct_state(0x20/0xff)`);
+  assert.throws(() => checkFlowMatch({ in_port: 1, ethernet: {}, ct_state: 0x20 }, { ct_state: 0x120 }), /ct_state's mask 0x120 has bits the kernel does not know/);
+  // A flow file's memo: a line like the last one that passed is only passed when it would pass.
+  const memo = new FlowCheckMemo();
+  const entries = (text: string) => {
+    const keyMemo = new KeyAttrMemo();
+    assert.ok(parseKeyEntries(text, keyMemo));
+    return keyMemo.list.slice(0, keyMemo.listLength);
+  };
+  memo.check(entries(`in_port(1),${ip},ct_state(+trk)`));
+  assert.throws(() => memo.check(entries(`in_port(1),${ip},ct_state(trk)`)), FlowCheckError);
+  memo.check(entries(`in_port(2),${ip},ct_state(+trk)`));
+  assert.throws(() => memo.check(entries(`in_port(70000),${ip},ct_state(+trk)`)), FlowCheckError);
+});
