@@ -96,7 +96,8 @@ export function splitFlowLine(raw: string, lineNo: number, defaultCommand: LineC
   const hash = raw.indexOf('#');
   const text = hash < 0 ? raw : raw.slice(0, hash);
   // Blank (ovs-dpctl does not count \r as blank; a CRLF file's empty lines are blank here).
-  let i = skipBlanks(text, 0);
+  // A byte order mark some editors put first in a UTF-8 file is skipped with the blanks.
+  let i = skipBlanks(text, lineNo === 1 && text.charCodeAt(0) === 0xfeff ? 1 : 0);
   if (i === text.length) return undefined;
   const wordEnd = untilBlankOrComma(text, i);
   let command = defaultCommand;
@@ -118,6 +119,10 @@ export function splitFlowLine(raw: string, lineNo: number, defaultCommand: LineC
   const flow = text.slice(i, flowEnd);
   const actionsStart = skipBlanks(text, flowEnd);
   const actions = actionsStart < text.length ? text.slice(actionsStart).trimEnd() : undefined;
+  // A dump-flows line: its key ends with "," and its statistics come before "actions:".
+  if (actions !== undefined && /^packets:\d+,/.test(actions)) {
+    throw new LineError(`this is a dump-flows line: write "KEY ACTIONS" (the key without its last ",", a space, then what follows "actions:")`, actionsStart + 1);
+  }
   if (command === 'delete' && actions !== undefined) throw new LineError('a delete line takes a flow and no actions', actionsStart + 1);
   if (command !== 'delete' && actions === undefined) throw new LineError(`an ${command} line needs actions after the flow (e.g. drop)`, flowEnd + 1);
   return { lineNo, line: raw, command, flow, flowColumn: i + 1, actions, actionsColumn: actionsStart + 1 };
@@ -307,8 +312,11 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
   let totalBytes: number | undefined;
   if (file !== '-') {
     try {
-      totalBytes = fs.statSync(file).size;
+      const stat = fs.statSync(file);
+      totalBytes = stat.size;
+      if (stat.isDirectory()) throw new UsageError(`cannot read ${file}: it is a directory`);
     } catch (err) {
+      if (err instanceof UsageError) throw err;
       throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
     }
   }

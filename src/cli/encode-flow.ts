@@ -22,6 +22,15 @@ export function define(program: Command, context: () => CliContext): void {
       const hex = (b: Buffer | undefined): string | null => (b ? b.toString('hex') : null);
       const out = { key: hex(payloads.key), mask: hex(payloads.mask), actions: hex(payloads.actions) };
       const ctx = context();
+      // The bytes are printed either way (they are what was asked for); a flow add-flow
+      // would refuse before sending is pointed out on stderr.
+      const { FlowCheckError, checkFlowMatch } = await import('../ovs/flow-check.js');
+      try {
+        checkFlowMatch(match.key ?? {}, match.mask);
+      } catch (err) {
+        if (!(err instanceof FlowCheckError)) throw err;
+        ctx.warn(`note: add-flow would not send this flow: ${err.message}`);
+      }
       if (opts.json) return ctx.printJSON(out);
       ctx.print(Object.entries(out).filter(([, v]) => v !== null).map(([k, v]) => `${k}: ${v}`).join('\n'));
     });

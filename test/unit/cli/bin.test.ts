@@ -45,6 +45,8 @@ const cases: [string, string[], number][] = [
   ['encode-flow', ['encode-flow', flow, actions], 0],
   ['encode-flow --json', ['encode-flow', '--json', flow, actions], 0],
   ['a flow parse error, with its caret', ['encode-flow', 'in_port(1),bogus(2)'], 1],
+  ['encode-flow of a flow add-flow would not send: the bytes, and a note', ['encode-flow', 'in_port(1),eth(),eth_type(0x0800),ipv4(proto=6,frag=no),tcp()', '2'], 0],
+  ['a command\'s option before its name', ['-s', 'del-flow', 'a', 'b', 'c'], 2],
   ['decode-flow', ['decode-flow', '--key', '0800030001000000'], 0],
   ['controller given only a datapath', ['controller', 'no-such-rules-dp0'], 2],
 ];

@@ -26,6 +26,11 @@ test('blank and comment lines are skipped; malformed ones say what is missing', 
   assert.throws(() => splitFlowLine('in_port(1)', 4, 'add'), (e: unknown) => e instanceof LineError && /needs actions/.test(e.message));
   assert.throws(() => splitFlowLine('in_port(1) 2', 4, 'delete'), (e: unknown) => e instanceof LineError && /no actions/.test(e.message) && e.column === 12);
   assert.throws(() => splitFlowLine('add', 4, 'add'), (e: unknown) => e instanceof LineError && /FLOW ACTIONS/.test(e.message));
+  // A dump-flows line (dump, edit, load again): said so, at its statistics.
+  assert.throws(() => splitFlowLine('in_port(1),eth(), packets:0, bytes:0, used:never, actions:drop', 2, 'add'),
+    (e: unknown) => e instanceof LineError && /this is a dump-flows line: write "KEY ACTIONS"/.test(e.message) && e.column === 19);
+  // A UTF-8 byte order mark first in the file is no part of its first line.
+  assert.equal(splitFlowLine('\ufeffin_port(1) 2', 1, 'add')!.flow, 'in_port(1)');
 });
 
 test("a file's lines: blocks of ASCII and of UTF-8, a character cut by a block's end, as the file read whole", () => {
