@@ -1,7 +1,7 @@
 /** `ovsdp add-flows [DP] FILE`: add the flows of FILE ("-": stdin), many per request batch. */
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
-import { checkArgCount, withFlowTable } from './flow-args.js';
+import { checkArgCount, flowFileHelp, withFlowTable } from './flow-args.js';
 
 async function run(args: string[], context: () => CliContext): Promise<void> {
   checkArgCount('add-flows', args, 1, 2, '[DP] FILE');
@@ -16,6 +16,7 @@ export function define(program: Command, context: () => CliContext): void {
   program
     .command('add-flows')
     .description('add the flows of FILE to DP, one "[add|modify|delete] FLOW ACTIONS" per line ("-" reads stdin); each failing line is reported, the rest applied')
+    .addHelpText('after', flowFileHelp('ovsdp add-flows dp0 flows.txt', './make-flows | ovsdp add-flows dp0 -', 'flows.txt:  in_port(1),eth(),eth_type(0x0806),arp() 2', '            modify in_port(1),eth(),eth_type(0x0806),arp() drop'))
     .argument('<args...>', '[dp] file')
     .action((args: string[]) => run(args, context));
 }

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
 import { monotonicMs } from '../client/clock.js';
-import { checkArgCount, parseBeforeConnecting, parseWithPortNames, withFlowTable } from './flow-args.js';
+import { checkArgCount, flowCommandHelp, parseBeforeConnecting, parseWithPortNames, withFlowTable } from './flow-args.js';
 
 interface DelFlowOptions {
   statistics?: boolean;
@@ -28,6 +28,7 @@ export function define(program: Command, context: () => CliContext): void {
   program
     .command('del-flow')
     .description('delete the flow FLOW (or ufid:ID, or ufid:ID,FLOW) from DP')
+    .addHelpText('after', flowCommandHelp('ovsdp del-flow dp0 "in_port(1),eth(),eth_type(0x0806),arp()"', 'ovsdp del-flow dp0 ufid:6aa8b1b9-b3de-4a3e-9c35-5e7bc3e9ad50     (UFIDs: dump-flows -m)'))
     .argument('<args...>', '[dp] flow')
     .option('-s, --statistics', 'print the deleted flow\'s statistics')
     .action((args: string[], opts: DelFlowOptions) => run(args, opts, context));

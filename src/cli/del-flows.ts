@@ -1,7 +1,7 @@
 /** `ovsdp del-flows [DP] [FILE]`: delete every flow of DP, or the flows FILE lists. */
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
-import { checkArgCount, withFlowTable } from './flow-args.js';
+import { checkArgCount, flowFileHelp, withFlowTable } from './flow-args.js';
 
 async function run(args: string[], context: () => CliContext): Promise<void> {
   checkArgCount('del-flows', args, 0, 2, '[DP] [FILE]');
@@ -19,6 +19,7 @@ export function define(program: Command, context: () => CliContext): void {
   program
     .command('del-flows')
     .description('delete all flows of DP, or (with FILE, "-" for stdin) the flows it lists, one per line')
+    .addHelpText('after', flowFileHelp('ovsdp del-flows dp0                (every flow)', 'ovsdp del-flows dp0 keys.txt', 'keys.txt:   in_port(1),eth(),eth_type(0x0806),arp()'))
     .argument('[args...]', '[dp] [file]')
     .action((args: string[]) => run(args, context));
 }

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { DumpInterruptedError } from '../nl/socket.js';
 import { type CliContext, UsageError, endQuietlyOnClosedStdout } from './context.js';
 import { monotonicMs } from '../client/clock.js';
-import { portMaps, withFlowTable } from './flow-args.js';
+import { flowCommandHelp, portMaps, withFlowTable } from './flow-args.js';
 import { isRegularFile, writeStdout } from './stdio.js';
 import type { FlowListOptions } from './render/flows.js';
 
@@ -139,6 +139,7 @@ export function define(program: Command, context: () => CliContext): void {
   program
     .command('dump-flows')
     .description('print every flow of DP (DP may be left out when there is only one datapath)')
+    .addHelpText('after', flowCommandHelp('ovsdp dump-flows dp0', 'ovsdp dump-flows -m dp0 filter=tcp,nw_dst=10.0.0.0/24,tp_dst=80', 'ovsdp dump-flows --json dp0 > flows.json'))
     .argument('[args...]', '[dp] [filter=MATCH] [type=TYPES] [pmd=N]')
     .option('-m, --more', 'print UFIDs and wildcarded fields too')
     .option('--names', 'print port names (the default with -m)')

@@ -131,6 +131,24 @@ export function parseBeforeConnecting<T>(
   }
 }
 
+/** Where a flow command's help sends the reader for the flow language. */
+const FLOW_SYNTAX_HELP = `FLOW and ACTIONS are in ovs-dpctl's syntax, as dump-flows prints them: an attribute or
+field left out matches anything, FIELD=VALUE/MASK matches the mask's bits. Every key
+attribute and action (ct(...) and nat(...) included): docs/flow-syntax.md in the package.`;
+
+/** The help after a flow command's options: examples, then where the flow syntax is described. */
+export function flowCommandHelp(...examples: string[]): string {
+  return `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}\n\n${FLOW_SYNTAX_HELP}`;
+}
+
+/** The help of the flow file commands: a file's lines, then examples. */
+export function flowFileHelp(...examples: string[]): string {
+  return `\nEach line of FILE is "[add|modify|delete] FLOW ACTIONS" (a delete line has no ACTIONS; the
+command word defaults to this command's), blank, or a comment from "#"; each failing line
+is reported with its number and column, the others applied, and the exit status is 1.
+${flowCommandHelp(...examples)}`;
+}
+
 /** Checks the number of arguments a command got against ovs-dpctl's limits. */
 export function checkArgCount(command: string, args: readonly string[], min: number, max: number, usage: string): void {
   if (args.length < min || args.length > max) {

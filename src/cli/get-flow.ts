@@ -2,13 +2,14 @@
 import type { Command } from 'commander';
 import { type CliContext, UsageError } from './context.js';
 import { monotonicMs } from '../client/clock.js';
-import { checkArgCount, portMaps, withFlowTable } from './flow-args.js';
+import { checkArgCount, flowCommandHelp, portMaps, withFlowTable } from './flow-args.js';
 import type { FlowListOptions } from './render/flows.js';
 
 export function define(program: Command, context: () => CliContext): void {
   program
     .command('get-flow')
     .description('print the flow with UFID ID in DP, as dump-flows prints it')
+    .addHelpText('after', flowCommandHelp('ovsdp get-flow dp0 ufid:6aa8b1b9-b3de-4a3e-9c35-5e7bc3e9ad50     (UFIDs: dump-flows -m)'))
     .argument('<args...>', '[dp] ufid:ID')
     .option('-m, --more', 'print the UFID and wildcarded fields too')
     .option('--names', 'print port names (the default with -m)')

@@ -58,7 +58,10 @@ function commandOptionsAfterName(argv: readonly string[]): readonly string[] {
 }
 
 export async function main(commandLine: readonly string[] = process.argv): Promise<number> {
-  const argv = commandOptionsAfterName(commandLine);
+  let argv = commandOptionsAfterName(commandLine);
+  // `ovsdp help NAME` of no command: commander's error for NAME (with its "did you mean"),
+  // where its help command printed the whole help.
+  if (argv[2] === 'help' && argv[3] !== undefined && !argv[3].startsWith('-') && !Object.hasOwn(commands, argv[3])) argv = [...argv.slice(0, 2), argv[3]];
   const [first, ...rest] = argv.slice(2);
   // `ovsdp --version` alone: what commander would print, without loading it.
   if ((first === '--version' || first === '-V') && rest.length === 0) return printVersion();
@@ -77,6 +80,10 @@ export async function main(commandLine: readonly string[] = process.argv): Promi
     .option('--no-color', 'never colour the output (also: NO_COLOR=1, or when piped)')
     .option('--debug', 'show stack traces of errors')
     .version(versionLine(), '-V, --version', 'print the version')
+    .addHelpText('after', `
+"ovsdp help COMMAND" explains a command. Options may also come before the
+command, as with ovs-dpctl (ovsdp -m dump-flows). Exit status: 0 done, 1 refused (by
+the kernel, or bad input such as a flow string), 2 a command-line mistake.`)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   program.configureOutput({ writeErr: (s) => writeStderr(s.startsWith('error:') ? `ovsdp: ${s.slice(7)}` : s) });

@@ -40,6 +40,7 @@ const cases: [string, string[], number][] = [
   ['--help', ['--help'], 0],
   ['a command\'s --help', ['add-flow', '--help'], 0],
   ['an unknown command', ['frobnicate'], 2],
+  ['help of an unknown command', ['help', 'dump-flow'], 2],
   ['an unknown option', ['dump-flows', '--frobnicate'], 2],
   ['a plain command line\'s usage error', ['add-flows', 'a', 'b', 'c'], 2],
   ['encode-flow', ['encode-flow', flow, actions], 0],
