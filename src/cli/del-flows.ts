@@ -10,7 +10,7 @@ async function run(args: string[], context: () => CliContext): Promise<void> {
     if (target.rest.length === 0) return target.table.flush();
     const { runFlowFile } = await import('./bulk.js');
     return runFlowFile(context(), target, target.rest[0]!, 'delete', 'del-flows');
-  });
+  }, 0);
 }
 
 export const plain = { minArgs: 0, run };

@@ -36,7 +36,7 @@ export function define(program: Command, context: () => CliContext): void {
       const { OvsConnection } = await import('../client/connection.js');
       const conn = new OvsConnection();
       try {
-        const { datapath, rest } = await splitDatapathArg(conn, args.slice(0, -1), 2);
+        const { datapath, rest } = await splitDatapathArg(conn, args.slice(0, -1), 2, 1);
         const ports = await portMaps(conn, datapath);
         const actions = parseActionsText(rest[0]!, { portNumbers: ports.numbers });
         let key;

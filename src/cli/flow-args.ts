@@ -20,15 +20,23 @@ export interface FlowCommandTarget {
 }
 
 /** The datapath the arguments name (see above) and the arguments that follow it. */
-export async function splitDatapathArg(conn: OvsConnection, args: readonly string[], maxArgs: number): Promise<{ datapath: Datapath; rest: string[] }> {
+export async function splitDatapathArg(conn: OvsConnection, args: readonly string[], maxArgs: number, minRest = 0): Promise<{ datapath: Datapath; rest: string[] }> {
   const { listDatapaths } = await import('../client/datapaths.js');
   const all = await listDatapaths(conn);
   const first = args[0];
   const named = first === undefined ? undefined : all.find((dp) => dp.name === first || `system@${dp.name}` === first);
-  if (named) return { datapath: named, rest: args.slice(1) };
+  if (named) {
+    // ovs-dpctl reads the first argument as the datapath only when all are given; we also
+    // when it names one, so the arguments the command needs after it may be missing.
+    if (args.length - 1 < minRest) {
+      throw new UsageError(`"${first}" names a datapath, so ${minRest} argument${minRest === 1 ? '' : 's'} must follow it (got ${args.length - 1}; see --help)`);
+    }
+    return { datapath: named, rest: args.slice(1) };
+  }
   if (first !== undefined && args.length >= maxArgs) {
+    // Not a command-line mistake but the kernel's state (exit 1), as for show and del-dp.
     const name = datapathArg(first);
-    throw new UsageError(`no datapath named ${name}${all.length ? ` (there are: ${all.map((d) => d.name).join(', ')})` : ''}`);
+    throw new Error(`no datapath named ${name}${all.length ? ` (there are: ${all.map((d) => d.name).join(', ')})` : ''}`);
   }
   if (all.length === 1) return { datapath: all[0]!, rest: [...args] };
   if (all.length === 0) throw new Error('no datapaths exist (create one with: ovsdp add-dp dp0)');
@@ -37,10 +45,11 @@ export async function splitDatapathArg(conn: OvsConnection, args: readonly strin
 
 /**
  * Runs `fn` with a connection and the flow table of the datapath the arguments name; the
- * connection is closed afterwards.
+ * connection is closed afterwards. `minRest`: how many arguments must follow a datapath
+ * (all but it, unless the command says fewer).
  */
 export async function withFlowTable<T>(
-  args: readonly string[], maxArgs: number, fn: (target: FlowCommandTarget) => Promise<T>,
+  args: readonly string[], maxArgs: number, fn: (target: FlowCommandTarget) => Promise<T>, minRest = maxArgs - 1,
 ): Promise<T> {
   // Loaded together: start-up waits for one round of module loading, not two.
   const [{ OvsConnection }, { FlowTable }, { flowFamily }] = await Promise.all([
@@ -52,7 +61,7 @@ export async function withFlowTable<T>(
   conn.family(flowFamily).catch(() => undefined);
   let table: FlowTable | undefined;
   try {
-    const { datapath, rest } = await splitDatapathArg(conn, args, maxArgs);
+    const { datapath, rest } = await splitDatapathArg(conn, args, maxArgs, minRest);
     table = new FlowTable(conn, datapath);
     return await fn({ conn, table, datapath, rest });
   } finally {

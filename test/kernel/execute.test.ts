@@ -101,7 +101,7 @@ test('execute', async (t) => {
       await execFileP(ovsdp, ['execute', '--key', `in_port(${a.port}),skb_mark(1)`, `${b.portNo}`, frame.toString('hex').replace(/(..)/g, '$1:').slice(0, -1)]);
       assert.equal(await rxPackets(b), before + 2);
       await assert.rejects(execFileP(ovsdp, ['execute', dp.name, '1', 'xyz']), (err: { code: number; stderr: string }) => err.code === 2 && /not a packet in hex/.test(err.stderr));
-      await assert.rejects(execFileP(ovsdp, ['execute', 'nodp', '1', '00']), (err: { code: number; stderr: string }) => err.code === 2 && /no datapath named nodp/.test(err.stderr));
+      await assert.rejects(execFileP(ovsdp, ['execute', 'nodp', '1', '00']), (err: { code: number; stderr: string }) => err.code === 1 && /no datapath named nodp/.test(err.stderr));
     });
   });
 });

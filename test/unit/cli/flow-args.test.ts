@@ -164,3 +164,28 @@ test('a flow file that is a directory is named, exit 2', { skip }, async () => {
     assert.equal(stderr, `ovsdp: cannot read ${dir}: it is a directory\n`, command);
   }
 });
+
+test('a datapath named with an argument missing after it is a usage error, no crash', { skip }, async () => {
+  for (const [args, count, got] of [
+    [['add-flow', DATAPATH_NAME, flow], 2, 1],
+    [['mod-flow', DATAPATH_NAME, flow], 2, 1],
+    [['del-flow', DATAPATH_NAME], 1, 0],
+    [['get-flow', DATAPATH_NAME], 1, 0],
+    [['add-flows', DATAPATH_NAME], 1, 0],
+    [['execute', DATAPATH_NAME, '00'], 1, 0],
+  ] as const) {
+    const { code, stderr } = await runCli(...args);
+    assert.equal(code, 2, `${args.join(' ')}: ${stderr}`);
+    assert.equal(stderr, `ovsdp: "${DATAPATH_NAME}" names a datapath, so ${count} argument${count === 1 ? '' : 's'} must follow it (got ${got}; see --help)\n`, args.join(' '));
+  }
+  // del-flows DP alone deletes every flow, as ovs-dpctl's does.
+  assert.equal((await runCli('del-flows', DATAPATH_NAME)).code, 0);
+});
+
+test('a datapath that does not exist is the kernel\'s state, exit 1 (as show and del-dp)', { skip }, async () => {
+  for (const args of [['dump-flows', 'nodp'], ['add-flow', 'nodp', flow, 'drop'], ['get-flow', 'nodp', 'ufid:12345678-1234-5678-9abc-def012345678']]) {
+    const { code, stderr } = await runCli(...args);
+    assert.equal(code, 1, args.join(' '));
+    assert.match(stderr, /^ovsdp: no datapath named nodp \(there are: /, args.join(' '));
+  }
+});
