@@ -31,7 +31,9 @@ export function define(program: Command, context: () => CliContext): void {
       const conn = new OvsConnection();
       try {
         const dp = await createDatapath(conn, name, createOptions);
-        await addPorts(ctx, conn, dp, specs);
+        // The datapath stays (as ovs-dpctl leaves it): said so, with what to do next.
+        const failed = await addPorts(ctx, conn, dp, specs);
+        if (failed.length) ctx.warn(`datapath ${dp.name} was created without ${failed.join(', ')}: add ${failed.length === 1 ? 'it' : 'them'} with add-if, or remove it with del-dp ${dp.name}`);
       } finally {
         conn.close();
       }

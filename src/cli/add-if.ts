@@ -10,9 +10,13 @@ export const IFACE_HELP = `IFACE is NAME[,type=TYPE][,port_no=N][,upcall_pid=PID
   vxlan options: dst_port=PORT (default 4789), exts=gbp; geneve: dst_port=PORT (default 6081)
   ovs-vswitchd tunnel settings (remote_ip, key, ...) are accepted and ignored with a warning.`;
 
-/** Adds each port to `dp`; a failure is reported and the next port is tried (exit 1 at the end). */
-export async function addPorts(ctx: CliContext, conn: OvsConnection, dp: Datapath, specs: readonly IfaceSpec[]): Promise<void> {
+/**
+ * Adds each port to `dp`; a failure is reported and the next port is tried (exit 1 at the
+ * end). Returns the names of the ports that failed.
+ */
+export async function addPorts(ctx: CliContext, conn: OvsConnection, dp: Datapath, specs: readonly IfaceSpec[]): Promise<string[]> {
   const { addVport } = await import('../client/vports.js');
+  const failed: string[] = [];
   for (const spec of specs) {
     try {
       const type = spec.type ?? 'netdev';
@@ -23,8 +27,10 @@ export async function addPorts(ctx: CliContext, conn: OvsConnection, dp: Datapat
       await addVport(conn, dp, spec.name, options);
     } catch (err) {
       reportAndContinue(ctx, err);
+      failed.push(spec.name);
     }
   }
+  return failed;
 }
 
 export function define(program: Command, context: () => CliContext): void {

@@ -187,5 +187,16 @@ test('the command line: monitor until Ctrl-C; bad syntax exits 2 naming the toke
     assert.equal(refused.stderr,
       `ovsdp: no network device named kno${tag} (create it first, e.g. ip link add kno${tag} type veth peer name kno${tag}-peer)\n`
       + `ovsdp: kgr${tag}: a gre port has no option dst_port (it takes no options)\n`);
+
+    // add-dp with a port that cannot be added: the datapath stays, and the message says so.
+    const leftDp = `kcm${tag}`;
+    try {
+      const partial = await cli('add-dp', leftDp, `kno${tag}`);
+      assert.equal(partial.code, 1);
+      assert.match(partial.stderr, new RegExp(`^ovsdp: no network device named kno${tag} .*\novsdp: datapath ${leftDp} was created without kno${tag}: add it with add-if, or remove it with del-dp ${leftDp}\n$`));
+      assert.equal((await getDatapath(conn, leftDp)).name, leftDp);
+    } finally {
+      await deleteDatapath(conn, leftDp).catch(() => undefined);
+    }
   }, async () => { await run('ip', 'link', 'del', veth).catch(() => undefined); });
 });
