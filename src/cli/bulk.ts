@@ -317,7 +317,9 @@ export async function runFlowFile(ctx: CliContext, target: FlowCommandTarget, fi
       if (stat.isDirectory()) throw new UsageError(`cannot read ${file}: it is a directory`);
     } catch (err) {
       if (err instanceof UsageError) throw err;
-      throw new UsageError(`cannot read ${file}: ${(err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (err as Error).message;
+      throw new UsageError(`cannot read ${file}: ${why}`);
     }
   }
   /**

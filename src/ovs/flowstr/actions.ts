@@ -613,7 +613,8 @@ function parseSet(sc: Scanner): AttrValues {
   if (mask.every((b) => b === 0xff)) return { set: { [a.name]: a.value } };
   if (value.some((b, i) => b & ~mask[i]!)) {
     // The kernel refuses such a set_masked (EINVAL); ovs-dpctl sends it all the same.
-    throw sc.error('set(...): the value has bits outside its mask, which the kernel refuses; write the value with those bits zero (e.g. 10.1.0.0/255.255.0.0)', keyAt);
+    const example = a.name === 'ipv6' ? '2001:db8::/ffff:ffff::' : a.name === 'ethernet' ? '00:11:22:00:00:00/ff:ff:ff:00:00:00' : '10.1.0.0/255.255.0.0';
+    throw sc.error(`set(...): the value has bits outside its mask, which the kernel refuses; write the value with those bits zero (e.g. ${example})`, keyAt);
   }
   return { set_masked: { [a.name]: { value: a.value, mask: a.mask } } };
 }

@@ -189,3 +189,9 @@ test('a datapath that does not exist is the kernel\'s state, exit 1 (as show and
     assert.match(stderr, /^ovsdp: no datapath named nodp \(there are: /, args.join(' '));
   }
 });
+
+test('a flow file that is not there is named in plain words, exit 2', { skip }, async () => {
+  const { code, stderr } = await runCli('add-flows', DATAPATH_NAME, join(dir, 'absent'));
+  assert.equal(code, 2);
+  assert.equal(stderr, `ovsdp: cannot read ${join(dir, 'absent')}: no such file\n`);
+});
