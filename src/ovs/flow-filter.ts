@@ -3,12 +3,14 @@
  * `in_port=eth0`, `dl_type=0x0806`) tested against datapath flows the way ovs-dpctl does
  * (lib/dpctl.c dpctl_dump_flows): a field is compared only where both the flow's mask and
  * the filter have bits, so a flow that wildcards a field passes a filter on it, and an
- * attribute the flow lacks reads as zero with a zero mask. Fields use OVS's struct flow
+ * attribute the flow lacks reads as zero with a zero mask (but a missing VLAN tag is matched
+ * exactly when the EtherType is, as OVS reads it). Fields use OVS's struct flow
  * meanings: tp_src/tp_dst hold the ICMP type and code, nw_src/nw_dst/nw_proto the ARP
  * addresses and opcode.
  */
 import { parseIPv4, parseIPv6, parseMac } from '../nl/repr.js';
 import type { AttrValues } from '../nl/schema.js';
+import { CT_STATE_FLAGS } from './keys.js';
 
 /** A filter that cannot be read, with what is wrong. */
 export class FilterError extends Error {
@@ -49,9 +51,12 @@ export function flowFields(key: AttrValues): Fields {
     put(out, 'dp_hash', a['dp_hash']);
     put(out, 'skb_mark', a['skb_mark']);
     put(out, 'skb_priority', a['priority']);
+    put(out, 'ct_state', a['ct_state']);
     put(out, 'ct_zone', a['ct_zone']);
     put(out, 'ct_mark', a['ct_mark']);
     put(out, 'dl_type', a['ethertype']);
+    // The outermost tag: inner levels (encap) have none of their own.
+    if (!out.has('vlan_tci')) put(out, 'vlan_tci', a['vlan']);
     if (isRecord(a['ethernet'])) {
       put(out, 'dl_src', a['ethernet']['eth_src']);
       put(out, 'dl_dst', a['ethernet']['eth_dst']);
@@ -76,13 +81,25 @@ export function flowFields(key: AttrValues): Fields {
       put(out, 'nw_proto', ip6['ipv6_proto']);
       put(out, 'nw_tos', ip6['ipv6_tclass']);
       put(out, 'nw_ttl', ip6['ipv6_hlimit']);
+      put(out, 'ipv6_label', ip6['ipv6_label']);
     }
     const arp = a['arp'];
     if (isRecord(arp)) {
       put(out, 'nw_src', arp['arp_sip']);
       put(out, 'nw_dst', arp['arp_tip']);
       put(out, 'nw_proto', arp['arp_op']);
+      put(out, 'arp_sha', arp['arp_sha']);
+      put(out, 'arp_tha', arp['arp_tha']);
     }
+    const nd = a['nd'];
+    if (isRecord(nd)) {
+      put(out, 'nd_target', nd['nd_target']);
+      // struct flow keeps the ND link-layer addresses where ARP's are.
+      put(out, 'arp_sha', nd['nd_sll']);
+      put(out, 'arp_tha', nd['nd_tll']);
+    }
+    const mpls = a['mpls'];
+    if (Array.isArray(mpls) && isRecord(mpls[0])) put(out, 'mpls_lse', mpls[0]['mpls_lse']);
     for (const l4 of ['tcp', 'udp', 'sctp'] as const) {
       const v = a[l4];
       if (isRecord(v)) {
@@ -104,10 +121,24 @@ export function flowFields(key: AttrValues): Fields {
   return out;
 }
 
-type ValueKind = 'int' | 'ipv4' | 'ipv6' | 'mac' | 'port';
+type ValueKind = 'int' | 'ipv4' | 'ipv6' | 'mac' | 'port' | 'ct_state';
 
-/** Filter field names (and OVS's synonyms) -> struct flow field, value kind, width in bits. */
-const FIELDS: Readonly<Record<string, [string, ValueKind, number]>> = {
+/**
+ * Where a filter field's value sits in its struct flow field, for fields that are part of
+ * one (OVS's meta-flow): shifted left by `shift`, with `implied` bits matched too (dl_vlan
+ * means a tag is present: the CFI bit), and only the bits of `within` allowed (nw_tos is
+ * the DSCP bits of the TOS byte).
+ */
+interface Placement {
+  shift?: number;
+  implied?: bigint;
+  within?: bigint;
+}
+
+const VLAN_CFI = 0x1000n;
+
+/** Filter field names (and OVS's synonyms) -> struct flow field, value kind, width in bits, placement. */
+const FIELDS: Readonly<Record<string, [string, ValueKind, number, Placement?]>> = {
   in_port: ['in_port', 'port', 32],
   recirc_id: ['recirc_id', 'int', 32], dp_hash: ['dp_hash', 'int', 32],
   pkt_mark: ['skb_mark', 'int', 32], skb_mark: ['skb_mark', 'int', 32], skb_priority: ['skb_priority', 'int', 32],
@@ -124,6 +155,15 @@ const FIELDS: Readonly<Record<string, [string, ValueKind, number]>> = {
   icmp_type: ['tp_src', 'int', 8], icmpv6_type: ['tp_src', 'int', 8], icmp_code: ['tp_dst', 'int', 8], icmpv6_code: ['tp_dst', 'int', 8],
   tcp_flags: ['tcp_flags', 'int', 12],
   tun_id: ['tun_id', 'int', 64], tunnel_id: ['tun_id', 'int', 64], tun_src: ['tun_src', 'ipv4', 32], tun_dst: ['tun_dst', 'ipv4', 32],
+  ct_state: ['ct_state', 'ct_state', 8],
+  vlan_tci: ['vlan_tci', 'int', 16],
+  dl_vlan: ['vlan_tci', 'int', 12, { implied: VLAN_CFI }], dl_vlan_pcp: ['vlan_tci', 'int', 3, { shift: 13, implied: VLAN_CFI }],
+  nw_tos: ['nw_tos', 'int', 8, { within: 0xfcn }], ip_dscp: ['nw_tos', 'int', 6, { shift: 2 }],
+  nw_ecn: ['nw_tos', 'int', 2], ip_ecn: ['nw_tos', 'int', 2],
+  ipv6_label: ['ipv6_label', 'int', 20],
+  arp_sha: ['arp_sha', 'mac', 48], arp_tha: ['arp_tha', 'mac', 48], nd_sll: ['arp_sha', 'mac', 48], nd_tll: ['arp_tha', 'mac', 48],
+  nd_target: ['nd_target', 'ipv6', 128],
+  mpls_label: ['mpls_lse', 'int', 20, { shift: 12 }], mpls_tc: ['mpls_lse', 'int', 3, { shift: 9 }], mpls_bos: ['mpls_lse', 'int', 1, { shift: 8 }],
 };
 
 /** Protocol shorthands: the fields they stand for. */
@@ -137,8 +177,21 @@ function ones(bits: number): bigint {
   return (1n << BigInt(bits)) - 1n;
 }
 
+/** ct_state's `+trk-est` form: the flags given, set (+) or clear (-), as value and mask. */
+function parseCtFlags(text: string): { value: bigint; mask: bigint } | undefined {
+  let value = 0n;
+  let mask = 0n;
+  for (const m of text.matchAll(/([+-])([a-z]+)|(.)/g)) {
+    const bit = m[2] === undefined ? undefined : (CT_STATE_FLAGS as Readonly<Record<string, number>>)[m[2]];
+    if (bit === undefined) return undefined;
+    mask |= BigInt(bit);
+    if (m[1] === '+') value |= BigInt(bit);
+  }
+  return mask === 0n ? undefined : { value, mask };
+}
+
 function parseValue(kind: ValueKind, text: string, bits: number, ports: ReadonlyMap<string, number>, what: string): bigint {
-  const fail = (): never => { throw new FilterError(`bad value "${text}" for ${what} in filter`); };
+  const fail = (): never => { throw new FilterError(`bad value "${text}" for ${what} in filter${kind === 'ct_state' ? ` (flags as +trk-est, or a number)` : ''}`); };
   let v: bigint | undefined;
   if (kind === 'port' && ports.has(text)) v = BigInt(ports.get(text)!);
   else if (kind === 'ipv4') { const n = parseIPv4(text); v = n === undefined ? undefined : BigInt(n); }
@@ -165,7 +218,11 @@ function parseMask(kind: ValueKind, text: string, bits: number, ports: ReadonlyM
  */
 export function compileFilter(text: string, ports: ReadonlyMap<string, number>): (key: AttrValues, mask: AttrValues) => boolean {
   const want = new Map<string, { value: bigint; mask: bigint }>();
-  const set = (field: string, value: bigint, mask: bigint): void => { want.set(field, { value: value & mask, mask }); };
+  // Fields that share a struct flow field (dl_vlan and dl_vlan_pcp) add up.
+  const set = (field: string, value: bigint, mask: bigint): void => {
+    const had = want.get(field) ?? { value: 0n, mask: 0n };
+    want.set(field, { value: (had.value & ~mask) | (value & mask), mask: had.mask | mask });
+  };
   for (const token of text.split(/[,\s]+/).filter(Boolean)) {
     const eq = token.indexOf('=');
     if (eq < 0) {
@@ -178,15 +235,25 @@ export function compileFilter(text: string, ports: ReadonlyMap<string, number>):
     const name = token.slice(0, eq);
     const def = FIELDS[name];
     if (!def) throw new FilterError(`unknown field "${name}" in filter (known: ${Object.keys(FIELDS).join(', ')})`);
-    const [field, kind, bits] = def;
-    const [valueText, maskText] = token.slice(eq + 1).split('/', 2) as [string, string | undefined];
-    const value = parseValue(kind, valueText, bits, ports, name);
-    const mask = maskText === undefined ? ones(bits) : parseMask(kind, maskText, bits, ports, name);
-    set(field, value, mask);
+    const [field, kind, bits, place = {}] = def;
+    const text = token.slice(eq + 1);
+    const flags = kind === 'ct_state' && /^[+-]/.test(text) ? parseCtFlags(text) : undefined;
+    const [valueText, maskText] = text.split('/', 2) as [string, string | undefined];
+    const value = flags?.value ?? parseValue(kind, valueText, bits, ports, name);
+    const mask = flags?.mask ?? (maskText === undefined ? ones(bits) : parseMask(kind, maskText, bits, ports, name));
+    if (place.within !== undefined && value & ~place.within) {
+      throw new FilterError(`bad value "${valueText}" for ${name} in filter (only the bits 0x${place.within.toString(16)} may be set)`);
+    }
+    const shift = BigInt(place.shift ?? 0);
+    const implied = place.implied ?? 0n;
+    set(field, (value << shift) | implied, ((mask & (place.within ?? mask)) << shift) | implied);
   }
   return (key, mask) => {
     const k = flowFields(key);
     const m = flowFields(mask);
+    // As OVS reads a flow (odp_flow_key_to_mask): a key with its EtherType matched and no
+    // VLAN tag matches "no tag" exactly, where other absent attributes match anything.
+    if (!k.has('vlan_tci') && m.get('dl_type')) m.set('vlan_tci', 0xffffn);
     for (const [field, f] of want) {
       const both = f.mask & (m.get(field) ?? 0n);
       if (((k.get(field) ?? 0n) ^ f.value) & both) return false;

@@ -46,3 +46,44 @@ test('the progress line shows a bar when the size is known', () => {
   assert.equal(progressLine({ done: 500, failed: 2 }, 1000), '500 done, 2 failed, 500/s');
   assert.equal(progressLine({ done: 10, failed: 0, bytes: 50, totalBytes: 100 }, 2000), `[${'#'.repeat(15)}${'.'.repeat(15)}]  50% 10 done, 0 failed, 5/s`);
 });
+
+test('ct_state, VLAN, TOS, IPv6 label, ARP/ND addresses and MPLS fields filter as OVS\'s meta-fields', () => {
+  const flow = (key: Record<string, unknown>, mask: Record<string, unknown>) => (f: string) => compileFilter(f, ports)(key, mask);
+  const ct = flow({ ct_state: 0x22, ethertype: 0x0800 }, { ct_state: 0xff, ethertype: 0xffff });
+  assert.equal(ct('ct_state=+trk+est'), true);
+  assert.equal(ct('ct_state=+trk-est'), false);
+  assert.equal(ct('ct_state=0x22'), true);
+  assert.equal(ct('ct_state=0x20/0x20'), true);
+  assert.equal(ct('ct_state=+new'), false);
+  assert.throws(() => ct('ct_state=+trak'), /bad value "\+trak" for ct_state in filter \(flags as \+trk-est, or a number\)/);
+  // TCI 0x300a: PCP 1, CFI, VID 10.
+  const vlan = flow({ ethertype: 0x8100, vlan: 0x300a, encap: { ethertype: 0x0800 } }, { ethertype: 0xffff, vlan: 0xffff, encap: { ethertype: 0xffff } });
+  assert.equal(vlan('dl_vlan=10'), true);
+  assert.equal(vlan('dl_vlan=11'), false);
+  assert.equal(vlan('dl_vlan=10,dl_vlan_pcp=1'), true);
+  assert.equal(vlan('dl_vlan=10,dl_vlan_pcp=2'), false);
+  assert.equal(vlan('vlan_tci=0x300a'), true);
+  // A flow with its EtherType matched and no tag matches "no tag" (OVS's reading).
+  assert.equal(ct('dl_vlan=10'), false);
+  assert.equal(ct('vlan_tci=0'), true);
+  assert.equal(flow({}, {})('dl_vlan=10'), true);
+  // TOS 0xb8 (DSCP 46) with ECN 1.
+  const ip = flow({ ethertype: 0x0800, ipv4: { ipv4_tos: 0xb9 } }, { ethertype: 0xffff, ipv4: { ipv4_tos: 0xff } });
+  assert.equal(ip('nw_tos=0xb8'), true);
+  assert.equal(ip('ip_dscp=46'), true);
+  assert.equal(ip('ip_dscp=45'), false);
+  assert.equal(ip('nw_ecn=1'), true);
+  assert.throws(() => ip('nw_tos=0xb9'), /only the bits 0xfc may be set/);
+  const v6 = flow({ ethertype: 0x86dd, ipv6: { ipv6_label: 0x12345, ipv6_proto: 58 }, icmpv6: { icmpv6_type: 135, icmpv6_code: 0 }, nd: { nd_target: 'fe80::1', nd_sll: '00:11:22:33:44:55', nd_tll: '00:00:00:00:00:00' } },
+    { ethertype: 0xffff, ipv6: { ipv6_label: 0xfffff, ipv6_proto: 0xff }, icmpv6: { icmpv6_type: 0xff, icmpv6_code: 0xff }, nd: { nd_target: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', nd_sll: 'ff:ff:ff:ff:ff:ff', nd_tll: '00:00:00:00:00:00' } });
+  assert.equal(v6('ipv6_label=0x12345,nd_target=fe80::1,nd_sll=00:11:22:33:44:55'), true);
+  assert.equal(v6('nd_target=fe80::2'), false);
+  const arp = flow({ ethertype: 0x0806, arp: { arp_sha: '00:11:22:33:44:55' } }, { ethertype: 0xffff, arp: { arp_sha: 'ff:ff:ff:ff:ff:ff' } });
+  assert.equal(arp('arp_sha=00:11:22:33:44:55'), true);
+  assert.equal(arp('arp_sha=00:11:22:33:44:56'), false);
+  // LSE: label 100, TC 5, BOS.
+  const lse = (100 << 12) | (5 << 9) | (1 << 8) | 64;
+  const mpls = flow({ ethertype: 0x8847, mpls: [{ mpls_lse: lse }] }, { ethertype: 0xffff, mpls: [{ mpls_lse: 0xffffffff }] });
+  assert.equal(mpls('mpls_label=100,mpls_tc=5,mpls_bos=1'), true);
+  assert.equal(mpls('mpls_label=101'), false);
+});
