@@ -51,7 +51,8 @@ const PROGRAM_OPTIONS = new Set(['--no-color', '--debug', '--version', '-V', '--
  */
 function commandOptionsAfterName(argv: readonly string[]): readonly string[] {
   const at = argv.findIndex((a, i) => i >= 2 && !a.startsWith('-'));
-  if (at < 0) return argv;
+  // The first word is no command (an option's value, a typo): commander says what is wrong.
+  if (at < 0 || !Object.hasOwn(commands, argv[at]!)) return argv;
   const before = argv.slice(2, at);
   if (before.every((a) => PROGRAM_OPTIONS.has(a))) return argv;
   return [...argv.slice(0, 2), ...before.filter((a) => PROGRAM_OPTIONS.has(a)), argv[at]!, ...before.filter((a) => !PROGRAM_OPTIONS.has(a)), ...argv.slice(at + 1)];
