@@ -13,7 +13,8 @@ export class FlowParseError extends Error {
   readonly detail: string;
 
   constructor(input: string, position: number, detail: string) {
-    super(`${detail} at column ${position + 1}`);
+    // Where first, as a flow file's "line N, column M: ..." and compilers put it.
+    super(`column ${position + 1}: ${detail}`);
     this.input = input;
     this.position = position;
     this.detail = detail;

@@ -133,7 +133,7 @@ test('a flow argument that does not parse is reported, with its place, before an
   ]) {
     const { code, stderr, requests } = await runCli(...args);
     assert.equal(code, 1, args.join(' '));
-    assert.match(stderr, /at column \d+\n.*\n *\^\n$/, args.join(' '));
+    assert.match(stderr, /^ovsdp: column \d+: .*\n.*\n *\^\n$/, args.join(' '));
     assert.deepEqual(requests, [], args.join(' '));
   }
   // Where the first argument may be a datapath, the flow's place depends on which exist:

@@ -29,7 +29,7 @@ test('a UFID is OVS\'s uuid: four host-order words (bytes as ovs-dpctl sent them
   assert.equal(f.ufid!.toString('hex'), '7856341278563412f0debc9a78563412');
   assert.equal(formatUfid(f.ufid!), '12345678-1234-5678-9abc-def012345678');
   assert.deepEqual(parseFlow('ufid:12345678-1234-5678-9abc-def012345678 in_port(1) 1').key, { in_port: 1 });
-  assert.throws(() => parseFlow('ufid:1234-5678 in_port(1) 1'), /expected a UUID .* after "ufid:" at column 6/);
+  assert.throws(() => parseFlow('ufid:1234-5678 in_port(1) 1'), /column 6: expected a UUID .* after "ufid:"/);
 });
 
 test('a whole dump-flows -m line parses: UFID, key, statistics skipped, actions', () => {
