@@ -44,7 +44,7 @@ import { packetFamily } from '../ovs/packet.js';
 import { Pipeline, RecircIds, type Translation } from '../ovs/openflow/pipeline.js';
 import { type Rule, parseRules } from '../ovs/openflow/rules.js';
 import { OvsConnection } from './connection.js';
-import { type DatapathRef, resolveDatapath } from './datapaths.js';
+import { type DatapathRef, getDatapath, resolveDatapath } from './datapaths.js';
 import { type Flow, type FlowOp, type FlowSpec, FlowTable, explainFlowError, flowFromMessage } from './flows.js';
 import { explainExecuteError } from './packets.js';
 import { UFID_LEN, UfidTable, wordAt } from './ufid-table.js';
@@ -123,6 +123,12 @@ interface ControllerEvents {
   reload: [ReloadResult];
   /** Idle flows were deleted. */
   expire: [number];
+  /**
+   * The datapath was deleted under the controller (a request answered ENODEV and the
+   * datapath is no more): nothing is left to serve; close() still ends the controller.
+   * Emitted once.
+   */
+  gone: [string];
 }
 
 /**
@@ -348,6 +354,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private work: Promise<void> = Promise.resolve();
   private expiryTimer: NodeJS.Timeout | undefined;
   private scanning: Promise<void> | undefined;
+  /** Whether 'gone' was emitted. */
+  private goneSeen = false;
   /** Set by close(): no new scan, no further chunk of deletes. */
   private shutdown: Promise<void> | undefined;
   private watcher: FSWatcher | undefined;
@@ -444,6 +452,14 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private fail(err: unknown, what: string): void {
     this.counters.errors++;
     this.emit('failure', err instanceof Error ? err : new Error(String(err)), what);
+    if (isErrno(err, 'ENODEV') && !this.goneSeen && !this.closed) {
+      // ENODEV is also a port's answer: the datapath is asked whether it is still there.
+      getDatapath(this.scanConn, this.datapath.name).then(() => undefined, (e: unknown) => {
+        if (!isErrno(e, 'ENODEV') || this.goneSeen) return;
+        this.goneSeen = true;
+        this.emit('gone', this.datapath.name);
+      });
+    }
   }
 
   private async serve(): Promise<void> {
@@ -781,7 +797,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
     await this.work;
     this.closed = true;
     try {
-      await this.listener.close();
+      // A deleted datapath has no upcall settings left to put back.
+      await this.listener.close().catch((err: unknown) => { if (!this.goneSeen) throw err; });
       await this.running;
     } finally {
       this.table.close();

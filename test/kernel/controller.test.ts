@@ -197,6 +197,17 @@ test('idle flows expire; a changed rules file is reloaded and the kernel flows r
       assert.ok(s.expired >= 4, JSON.stringify(s));
       assert.equal(s.reloads, 2);
       assert.equal(ctl.batchesSentAtOnce, undefined);
+
+      // The datapath deleted under it: the next look for idle flows finds it gone, and
+      // close() has nothing to put back.
+      const gone = new Promise<string>((resolve) => ctl.once('gone', resolve));
+      const conn = new OvsConnection();
+      try {
+        await deleteDatapath(conn, dp);
+      } finally {
+        conn.close();
+      }
+      assert.equal(await gone, dp);
     } finally {
       await ctl.close();
     }

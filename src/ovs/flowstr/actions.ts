@@ -30,6 +30,11 @@ import { type FlowParseError, Scanner, closeMatches } from './scanner.js';
 export interface ParseActionsOptions {
   /** Resolves a port name in an output action (ovs-dpctl takes names only from a datapath's ports). */
   portNames?: (name: string) => number | undefined;
+  /**
+   * Refuse NAT addresses and ports out of range (ovs-ofctl's syntax), where ovs-dpctl's
+   * scanf wraps them (10.1.1.300 is 10.1.1.44 there).
+   */
+  strictNumbers?: boolean;
 }
 
 export interface FormatActionsOptions {
@@ -174,6 +179,7 @@ function fieldNumber(fields: Map<string, unknown>, name: string, fallback = 0): 
 interface ParseContext {
   portNames?: (name: string) => number | undefined;
   depth: number;
+  strictNumbers?: boolean;
 }
 
 const BARE_DROP = /drop(?![A-Za-z0-9_(])/iy;
@@ -372,12 +378,17 @@ interface NatRange {
 const IPV4_AHEAD = /[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+/y;
 
 /** An address for nat(): IPv4, IPv6, or [IPv6] (brackets needed when a port follows). */
-function scanNatAddress(sc: Scanner, v6: boolean | undefined): string {
-  IPV4_AHEAD.lastIndex = sc.pos;
+function scanNatAddress(sc: Scanner, v6: boolean | undefined, strict: boolean): string {
+  const at = sc.pos;
+  IPV4_AHEAD.lastIndex = at;
   if (v6 !== true && IPV4_AHEAD.test(sc.input)) {
+    const text = sc.input.slice(at, IPV4_AHEAD.lastIndex);
+    if (strict && parseIPv4(text) === undefined) throw sc.error(`${text} is no IPv4 address (each part is 0-255)`, at);
     return scanIPv4(sc, 'a NAT address');
   }
   if (v6 === false) return scanIPv4(sc, 'a NAT address');
+  // Digits and dots alone are an IPv4 address cut short, not an IPv6 one.
+  if (/^[0-9.]+(?![0-9a-fA-F:])/.test(sc.input.slice(at))) throw sc.error(`expected a NAT address (IPv4 a.b.c.d, or IPv6)${sc.found()}`, at);
   if (sc.input[sc.pos] === '[') {
     sc.pos++;
     const a = scanIPv6(sc, 'a NAT address');
@@ -387,25 +398,34 @@ function scanNatAddress(sc: Scanner, v6: boolean | undefined): string {
   return scanIPv6(sc, 'a NAT address');
 }
 
-function scanNatRange(sc: Scanner): NatRange | undefined {
+function scanNatRange(sc: Scanner, strict: boolean): NatRange | undefined {
   if (sc.input[sc.pos] !== '=') return undefined;
   sc.pos++;
   const at = sc.pos;
-  const min = scanNatAddress(sc, undefined);
+  const min = scanNatAddress(sc, undefined, strict);
   const r: NatRange = { min, at };
   if (sc.input[sc.pos] === '-') {
     sc.pos++;
-    r.max = scanNatAddress(sc, min.includes(':'));
+    r.max = scanNatAddress(sc, min.includes(':'), strict);
   }
   if (sc.input[sc.pos] === ':') {
     sc.pos++;
-    r.protoMin = num(sc, 16, 'a port', 'u');
+    r.protoMin = scanNatPort(sc, strict);
     if (sc.input[sc.pos] === '-') {
       sc.pos++;
-      r.protoMax = num(sc, 16, 'a port', 'u');
+      r.protoMax = scanNatPort(sc, strict);
     }
   }
   return r;
+}
+
+/** A NAT port: 16 bits, wrapping as ovs-dpctl's scanf does unless `strict`. */
+function scanNatPort(sc: Scanner, strict: boolean): number {
+  if (!strict) return num(sc, 16, 'a port', 'u');
+  const at = sc.pos;
+  const n = scanNumber(sc, 64, 'a port', 'u');
+  if (n > 0xffffn) throw sc.error(`${n} is no port (0-65535)`, at);
+  return Number(n);
 }
 
 /** An address as it goes on the wire (4 or 16 bytes), for comparing range ends. */
@@ -418,8 +438,8 @@ function addressBytes(a: string): Buffer {
 }
 
 const NAT_ITEMS = new ItemTable('nat', [
-  callItem('src', (sc) => scanNatRange(sc), 'src[=ADDRESSES[:PORTS]]'),
-  callItem('dst', (sc) => scanNatRange(sc), 'dst[=ADDRESSES[:PORTS]]'),
+  callItem('src', (sc, ctx) => scanNatRange(sc, ctx.strictNumbers === true), 'src[=ADDRESSES[:PORTS]]'),
+  callItem('dst', (sc, ctx) => scanNatRange(sc, ctx.strictNumbers === true), 'dst[=ADDRESSES[:PORTS]]'),
   flagItem('persistent'), flagItem('hash'), flagItem('random'),
 ]);
 
@@ -822,7 +842,7 @@ const PARSERS: ReadonlyMap<string, ActionParser> = new Map<string, ActionParser>
  */
 export function parseActions(text: string, options: ParseActionsOptions = {}): AttrValues[] {
   const sc = new Scanner(text);
-  return parseList(sc, { portNames: options.portNames, depth: 0 });
+  return parseList(sc, { portNames: options.portNames, depth: 0, strictNumbers: options.strictNumbers });
 }
 
 // ---------------------------------------------------------------- printing

@@ -767,7 +767,7 @@ function fromU128(f: PacketField, v: bigint): Buffer {
 function parseNat(sc: Scanner, piece: Piece, p: Protocols): AttrValues {
   let ct: AttrValues;
   try {
-    ct = parseActions(`ct(${piece.text})`)[0]!['ct'] as AttrValues;
+    ct = parseActions(`ct(${piece.text})`, { strictNumbers: true })[0]!['ct'] as AttrValues;
   } catch (err) {
     if (err instanceof FlowParseError) throw sc.error(err.detail, piece.at + Math.max(0, err.position - 3));
     throw err;

@@ -50,6 +50,7 @@ const cases: [string, string[], number][] = [
   ['a command\'s option before its name', ['-s', 'del-flow', 'a', 'b', 'c'], 2],
   ['decode-flow', ['decode-flow', '--key', '0800030001000000'], 0],
   ['controller given only a datapath', ['controller', 'no-such-rules-dp0'], 2],
+  ['controller given nothing', ['controller'], 2],
 ];
 
 for (const [what, args, status] of cases) {

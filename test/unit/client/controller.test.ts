@@ -15,6 +15,7 @@ import type { AttrValues } from '../../../src/nl/schema.js';
 import { flowFamily } from '../../../src/ovs/flow.js';
 import { packetFamily } from '../../../src/ovs/packet.js';
 import { parseRules } from '../../../src/ovs/openflow/rules.js';
+import { ruleTrail } from '../../../src/cli/controller.js';
 import { udpFrame } from '../../frames.js';
 import { answersOf } from './fake-batches.js';
 
@@ -156,4 +157,10 @@ test('controller misses: a megaflow put in one batch is put again in the next (t
   assert.equal(installs.length, 1);
   const s = c.stats();
   assert.deepEqual([s.misses, s.installed, s.existing, s.executed, s.errors], [3, 1, 1, 3, 0]);
+});
+
+test('the rules that made a flow: repeats in a row (a resubmit loop) named once with a count', () => {
+  assert.equal(ruleTrail('x.rules', [3, 4, 4, 4]), 'x.rules:3 x.rules:4 (x3)');
+  assert.equal(ruleTrail('x.rules', [1, 2, 1]), 'x.rules:1 x.rules:2 x.rules:1');
+  assert.equal(ruleTrail('x.rules', []), 'no rule: drop');
 });

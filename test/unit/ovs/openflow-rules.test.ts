@@ -139,6 +139,12 @@ test('errors name the source and line, and point at the column', () => {
     ['ip,actions=ct(commit,exec(set_field:1->nw_src))', 40, /sets only ct_mark and ct_label/],
     ['ipv6,actions=ct(commit,nat(src=10.0.0.1))', 24, /not of the rule's IP family/],
     ['ip,actions=ct(commit,nat(src=10.0.0.9-10.0.0.1))', 30, /ends \(10.0.0.1\) below where it starts/],
+    // ovs-ofctl's syntax: out of range is refused, where ovs-dpctl's scanf wraps.
+    ['ip,actions=ct(commit,nat(src=10.1.1.300))', 30, /10.1.1.300 is no IPv4 address \(each part is 0-255\)/],
+    ['ip,actions=ct(commit,nat(dst=1.2.3.4-1.2.3.999))', 38, /1.2.3.999 is no IPv4 address/],
+    ['ip,actions=ct(commit,nat(src=10.1.1.3:70000))', 39, /70000 is no port \(0-65535\)/],
+    ['ip,actions=ct(commit,nat(src=10.1.1.3:1-99999))', 41, /99999 is no port/],
+    ['ip,actions=ct(commit,nat(dst=1.2.3))', 30, /expected a NAT address \(IPv4 a.b.c.d, or IPv6\), found "1.2.3"/],
     ['actions=normal', 9, /normal is not supported/],
     ['actions=outptu:1', 9, /unknown action "outptu"; did you mean "output"/],
     ['actions=drop,1', 9, /"drop" must be the only action/],
