@@ -19,12 +19,17 @@ export function define(program: Command, context: () => CliContext): void {
       checkArgCount('get-flow', args, 1, 2, '[DP] ufid:ID');
       const ctx = context();
       const render = await import('./render/flows.js');
-      await withFlowTable(args, 2, async ({ conn, table, datapath, rest }) => {
-        const text = rest[0]!;
-        const { parseFlowMatch } = await import('../client/flow-text.js');
+      const { parseFlowMatch } = await import('../client/flow-text.js');
+      const ufidOf = (text: string): Buffer => {
         const parsed = text.startsWith('ufid:') ? parseFlowMatch(text) : undefined;
         if (!parsed?.ufid || Object.keys(parsed.key).length) throw new UsageError(`"${text}" is not ufid:ID (ID as ovs-dpctl -m prints it: ufid:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)`);
-        const flow = await table.get({ ufid: parsed.ufid });
+        return parsed.ufid;
+      };
+      // A malformed UFID (the last argument) is reported before the kernel is asked.
+      const last = args[args.length - 1]!;
+      if (last.startsWith('ufid:')) ufidOf(last);
+      await withFlowTable(args, 2, async ({ conn, table, datapath, rest }) => {
+        const flow = await table.get({ ufid: ufidOf(rest[0]!) });
         if (opts.json) return ctx.printJSON(render.flowJSON(flow));
         const portNames = render.wantNames(opts) ? (await portMaps(conn, datapath)).names : undefined;
         ctx.print(render.flowLine(flow, monotonicMs(), opts, portNames));

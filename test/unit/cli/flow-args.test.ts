@@ -126,6 +126,7 @@ test('a flow or action where the datapath goes is a usage error, named, before a
 
 test('a flow argument that does not parse is reported, with its place, before any request', { skip }, async () => {
   for (const args of [
+    ['get-flow', 'nosuchdp', 'ufid:xyz'],
     ['add-flow', DATAPATH_NAME, 'in_port(1),bogus(2)', 'drop'],
     ['add-flow', 'in_port(1),eth_type(0x0800)', 'ct(zone=x)'],
     ['mod-flow', 'nosuchdp', 'in_port(1),ipv4(src=10.0.0.1,bogus=3)', 'drop'],
