@@ -36,7 +36,7 @@ import { NetlinkError, errnoName, errnoNumber, isErrno } from '../nl/errors.js';
 import { NLA_HDRLEN, NLA_TYPE_MASK, align4, attrTypeField, checkedAttrLength, decodeAttrs, decodeStruct } from '../nl/codec.js';
 import { commandName, decodeGenlMessage } from '../nl/family.js';
 import { GENL_HDRLEN, NETLINK_GENERIC, type NetlinkMessage, parseGenlHeader } from '../nl/message.js';
-import { netlinkDropsOf, netlinkPortsInUse, setNoEnobufs } from '../nl/overrun.js';
+import { netlinkDropsOf, netlinkPortsInUse, netlinkSocketHolders, setNoEnobufs } from '../nl/overrun.js';
 import { type AttrValues, structSize } from '../nl/schema.js';
 import { GenlSocket } from '../nl/socket.js';
 import { DP_FEATURES, featureNames } from '../ovs/datapath.js';
@@ -82,9 +82,13 @@ export interface UpcallListenerOptions {
 export class UpcallsTakenError extends Error {
   override readonly name = 'UpcallsTakenError';
   readonly portIds: number[];
-  constructor(datapath: string, portIds: number[]) {
-    super(`${datapath}'s upcalls go to netlink port ${portIds.length === 1 ? 'id' : 'ids'} ${portIds.join(', ')}, sockets another listener (ovs-vswitchd?) holds open: stop it, or take them over (--take-over)`);
+  /** The processes holding those sockets, where /proc tells (pid and command line). */
+  readonly holders: { pid: number; command: string }[];
+  constructor(datapath: string, portIds: number[], holders: { pid: number; command: string }[] = []) {
+    const who = holders.length ? `held open by ${holders.map((h) => `pid ${h.pid} (${h.command})`).join(', ')}` : 'that another listener (ovs-vswitchd?) holds open';
+    super(`${datapath}'s upcalls go to netlink port ${portIds.length === 1 ? 'id' : 'ids'} ${portIds.join(', ')}, sockets ${who}: stop it, or take them over (--take-over)`);
     this.portIds = portIds;
+    this.holders = holders;
   }
 }
 
@@ -290,7 +294,7 @@ export class UpcallListener extends EventEmitter<ListenerEvents> {
         // Whoever gets the upcalls now: the per-CPU ids, or the ports' ids.
         const current = dp.featureBits & PER_CPU ? dp.perCpuPids ?? [] : (await listVports(conn, dp)).flatMap((p) => p.upcallPids);
         const live = netlinkPortsInUse(NETLINK_GENERIC, [...new Set(current)]);
-        if (live.length) throw new UpcallsTakenError(dp.name, live);
+        if (live.length) throw new UpcallsTakenError(dp.name, live, netlinkSocketHolders(NETLINK_GENERIC, live));
       }
       listener = new UpcallListener(conn, ownsConn, dp, mode, change, options.maxQueued ?? 65536);
       listener.original = dp;

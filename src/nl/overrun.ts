@@ -75,6 +75,37 @@ export function netlinkPortsInUse(protocol: number, portIds: readonly number[]):
   return portIds.filter((p) => p !== 0 && bound.has(p));
 }
 
+/**
+ * The processes holding the netlink sockets bound to `portIds` of `protocol`: each pid
+ * with its command line (cut to 80 characters). Processes whose descriptors cannot be
+ * read (another user's, without root) are left out. For messages: it reads every
+ * process's descriptor links.
+ */
+export function netlinkSocketHolders(protocol: number, portIds: readonly number[]): { pid: number; command: string }[] {
+  const wanted = new Set(portIds);
+  const targets = new Set(rows().filter((r) => r.protocol === protocol && wanted.has(r.portId)).map((r) => `socket:[${r.inode}]`));
+  const out: { pid: number; command: string }[] = [];
+  if (targets.size === 0) return out;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readdirSync(`/proc/${pid}/fd`).some((fd) => targets.has(readlinkSafe(`/proc/${pid}/fd/${fd}`)))) continue;
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').filter(Boolean).join(' ');
+      out.push({ pid: Number(pid), command: command.length > 80 ? `${command.slice(0, 77)}...` : command });
+    } catch {
+      // gone since the listing, or not ours to read
+    }
+  }
+  return out;
+}
+
+function readlinkSafe(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
+}
+
 /** This process's descriptor of the netlink socket bound to `portId` of `protocol`. */
 export function netlinkSocketFd(protocol: number, portId: number): number {
   const row = rows().find((r) => r.protocol === protocol && r.portId === portId);

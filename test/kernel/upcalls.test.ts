@@ -164,7 +164,9 @@ test('upcall listener', async (t) => {
     await t.test('a second listener is refused while the first is open; taking over hands the upcalls back on close', async () => {
       const first = await UpcallListener.open({ datapath: dp.name, handlers: 1 });
       try {
-        await assert.rejects(UpcallListener.open({ datapath: dp.name }), (err) => err instanceof UpcallsTakenError && err.portIds.includes(first.pids[0]!));
+        await assert.rejects(UpcallListener.open({ datapath: dp.name }), (err) => err instanceof UpcallsTakenError && err.portIds.includes(first.pids[0]!)
+          // The holder is named: this very process (the first listener).
+          && err.holders.some((h) => h.pid === process.pid) && err.message.includes(`pid ${process.pid} (`));
         const second = await UpcallListener.open({ datapath: dp.name, handlers: 1, takeOver: true });
         try {
           const got = collect(second, (all) => all.some((u) => isUdpTo(u, lab.b, 5005)));
