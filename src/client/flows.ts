@@ -960,10 +960,14 @@ export function explainFlowError(
     case 'ENODEV':
       return rewrap(err, `no datapath named ${dpName}`);
     case 'EEXIST':
-      if (what === 'put') return rewrap(err, `a flow ${by} already exists in ${dpName} (mod-flow changes its actions)`);
+      // The kernel looks the new key up through every mask it has: a wider flow that
+      // matches it counts as there.
+      if (what === 'put') return rewrap(err, `a flow ${by} already exists in ${dpName}, or a wider one that matches it (mod-flow changes its actions)`);
       break;
     case 'ENOENT':
       if (what === 'put' && mode === 'modify') return rewrap(err, `no flow ${by} in ${dpName} to modify (add-flow creates it; mod-flow --may-create does either)`);
+      // Found through another mask, the kernel changes a flow only with the same key and mask.
+      if (what === 'put' && mode === 'upsert') return rewrap(err, `a flow with another mask matches this key in ${dpName}, and the kernel changes only a flow with the same key and mask: delete that flow first`);
       if (what === 'del' || what === 'get') {
         const hint = flow.ufid ? '' : ' (a flow installed with a UFID may only be found by it: ufid:…)';
         return rewrap(err, `no flow ${by} in ${dpName}${hint}`);

@@ -18,8 +18,9 @@
  *     dnat's 0x80 (metadata_from_nlattrs).
  * Works on codec-shaped values (src/ovs/keys.ts).
  */
-import type { AttrValues } from '../nl/schema.js';
+import { type AttrValues, UNKNOWN_PREFIX } from '../nl/schema.js';
 import { keyAndMask, keyAttrText } from './flowstr/keys.js';
+import { flowKeyAttrs } from './keys.js';
 
 /** A flow the kernel would refuse, with what to write instead. */
 export class FlowCheckError extends Error {
@@ -260,6 +261,9 @@ function metadataProblem(key: Attrs, mask: Attrs | undefined): string | undefine
  * an exact match, which the kernel checks the same way), and what to write instead.
  */
 export function checkFlowMatch(key: AttrValues, mask?: AttrValues): void {
+  // A name that is no key attribute (a typo: eth_type for ethertype) is the encoder's to
+  // report, with its path; the rules below would only say what seems to be missing.
+  if (hasUnknownName(key) || (mask !== undefined && hasUnknownName(mask))) return;
   const vlan = vlanProblem(key);
   if (vlan) throw new FlowCheckError(vlan);
   const keyAttrs = flatten(key);
@@ -293,6 +297,16 @@ export function checkFlowMatch(key: AttrValues, mask?: AttrValues): void {
     const problem = maskProblem(attr, keyAttrs, maskAttrs);
     if (problem) throw new FlowCheckError(problem);
   }
+}
+
+/** Whether a key (or mask) has an attribute name the schema does not know (unknown ids, "#N", are known). */
+function hasUnknownName(values: AttrValues): boolean {
+  for (const name in values) {
+    if (!flowKeyAttrs.byNameOf(name) && !name.startsWith(UNKNOWN_PREFIX)) return true;
+    const inner = values[name];
+    if (name === 'encap' && isRecord(inner) && hasUnknownName(inner)) return true;
+  }
+  return false;
 }
 
 /** A key attribute with its mask, as a flow key parser gives it (flowstr/keys.ts KeyAttr). */

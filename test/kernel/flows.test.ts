@@ -103,6 +103,17 @@ test('get, mod and del by UFID; errors name the flow', async () => {
   });
 });
 
+test('a wider flow that matches a new key: create says so (EEXIST), an upsert cannot change it (ENOENT)', async () => {
+  await withDatapath('fl-wide', async (table) => {
+    await table.put(parseFlowText('in_port(1),eth(),eth_type(0x0800),ipv4(frag=no)', '2'));
+    const narrow = parseFlowText('in_port(1),eth(),eth_type(0x0800),ipv4(src=10.0.0.1,frag=no)', '3');
+    await assert.rejects(table.put(narrow), (e: unknown) => e instanceof NetlinkError && e.code === 'EEXIST'
+      && /already exists in fl-wide, or a wider one that matches it/.test(e.message));
+    await assert.rejects(table.put(narrow, { mode: 'upsert' }), (e: unknown) => e instanceof NetlinkError && e.code === 'ENOENT'
+      && /a flow with another mask matches this key in fl-wide, and the kernel changes only a flow with the same key and mask/.test(e.message));
+  });
+});
+
 test('the CLI: add-flow, mod-flow -s, get-flow, del-flow by key, del-flows', async () => {
   await withDatapath('fl-cli', async (table) => {
     const run = async (...args: string[]) => (await execFileP(ovsdp, args)).stdout;

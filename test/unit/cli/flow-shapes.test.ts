@@ -220,7 +220,7 @@ test('a kernel refusal of a line that took a shape is explained as the whole way
   const { sent, stderr } = await runFile(lines, 'add', (hex, seen) => (seen.has(hex) ? EEXIST : 0));
   assert.equal(sent.length, 4);
   assert.deepEqual(stderr, [
-    'ovsdp: line 3: a flow with this key already exists in dp0 (mod-flow changes its actions)',
+    'ovsdp: line 3: a flow with this key already exists in dp0, or a wider one that matches it (mod-flow changes its actions)',
     'add-flows: 3 added, 1 failed',
   ]);
   // A shape is made from the first line and proved; the others take it.

@@ -152,3 +152,12 @@ test('ports above 65535 and ct_state flags the kernel does not know are refused,
   memo.check(entries(`in_port(2),${ip},ct_state(+trk)`));
   assert.throws(() => memo.check(entries(`in_port(70000),${ip},ct_state(+trk)`)), FlowCheckError);
 });
+
+test('a name that is no key attribute is left to the encoder, which names it', () => {
+  // eth_type is the flow syntax's word; the schema's is ethertype.
+  checkFlowMatch({ in_port: 9, eth_type: 0x88cc }, undefined);
+  checkFlowMatch({ in_port: 9, ethertype: 0x8100, vlan: 0x100a, encap: { eth_tpye: 0x0800 } }, undefined);
+  checkFlowMatch({ in_port: 9, ethernet: {} }, { in_port: 0xffffffff, ethernet: {}, bogus: 1 });
+  // Unknown attribute ids ("#N") are kept, and checked as any key is.
+  assert.throws(() => checkFlowMatch({ in_port: 9, '#99': { type: 99, raw: Buffer.alloc(0) } }, undefined), FlowCheckError);
+});
