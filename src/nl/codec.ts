@@ -1376,17 +1376,54 @@ export function validate(set: AttrSet, values: AttrValues): SchemaError[] {
   }
 }
 
-/** A JSON-safe copy: bigint as number where exact (else decimal string), bytes as hex. */
+/**
+ * A JSON-safe copy: bigint as number where exact (else decimal string), bytes as hex.
+ * Nesting deeper than any message has (a cycle: an object that contains itself) is a
+ * TypeError naming the way in, where it would overflow the stack. The depth is counted,
+ * not the objects seen: that costs nothing per value.
+ */
 export function toJSONValue(value: unknown): unknown {
+  try {
+    return jsonValue(value, 0);
+  } catch (err) {
+    if (!(err instanceof TooDeep)) throw err;
+    const path = err.keys.slice(0, 12).map((k) => (typeof k === 'number' ? `[${k}]` : `.${k}`)).join('');
+    throw new TypeError(`toJSONValue: nested more than ${JSON_MAX_DEPTH} deep (an object that contains itself?) at (value)${path}...`);
+  }
+}
+
+const JSON_MAX_DEPTH = 256;
+
+/** Thrown where the depth runs out; each level on the way out adds its key. */
+class TooDeep extends Error {
+  readonly keys: (string | number)[] = [];
+}
+
+function jsonValue(value: unknown, depth: number): unknown {
   if (typeof value === 'bigint') return value <= BigInt(Number.MAX_SAFE_INTEGER) && value >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value.toString();
   if (Buffer.isBuffer(value) || value instanceof Uint8Array) return Buffer.from(value).toString('hex');
-  if (Array.isArray(value)) return value.map(toJSONValue);
-  if (value !== null && typeof value === 'object') {
+  if (value === null || typeof value !== 'object') return value;
+  if (depth === JSON_MAX_DEPTH) throw new TooDeep();
+  let key: string | number = 0;
+  try {
+    if (Array.isArray(value)) {
+      const out: unknown[] = new Array(value.length);
+      for (let i = 0; i < value.length; i++) {
+        key = i;
+        out[i] = jsonValue(value[i], depth + 1);
+      }
+      return out;
+    }
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = toJSONValue(v);
+    for (const [k, v] of Object.entries(value)) {
+      key = k;
+      out[k] = jsonValue(v, depth + 1);
+    }
     return out;
+  } catch (err) {
+    if (err instanceof TooDeep) err.keys.unshift(key);
+    throw err;
   }
-  return value;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -1,7 +1,7 @@
 /** Values that cannot be encoded throw SchemaError whose path names the attribute. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeAttr, encodeAttrs, encodeList, encodeStruct, validate } from '../../../src/nl/codec.js';
+import { encodeAttr, encodeAttrs, encodeList, encodeStruct, toJSONValue, validate } from '../../../src/nl/codec.js';
 import { SchemaError } from '../../../src/nl/errors.js';
 import type { AttrValues } from '../../../src/nl/schema.js';
 import { allSet, endpoint, innerSet } from './schemas.js';
@@ -98,4 +98,13 @@ test('encodeList names the entry', () => {
 
 test('encodeStruct names the field', () => {
   assert.throws(() => encodeStruct(endpoint, { ip: 'x' }), { path: 'endpoint.ip' });
+});
+
+test('toJSONValue: a cycle is a TypeError naming the way in (not a stack overflow); shared objects are fine', () => {
+  const loop: Record<string, unknown> = { a: { n: 1n } };
+  (loop['a'] as Record<string, unknown>)['back'] = loop;
+  assert.throws(() => toJSONValue(loop), (e: unknown) => e instanceof TypeError
+    && e.message === 'toJSONValue: nested more than 256 deep (an object that contains itself?) at (value).a.back.a.back.a.back.a.back.a.back.a.back...');
+  const shared = { x: Buffer.from([1, 2]) };
+  assert.deepEqual(toJSONValue([shared, shared, { big: 1n << 60n }]), [{ x: '0102' }, { x: '0102' }, { big: '1152921504606846976' }]);
 });
