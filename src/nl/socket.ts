@@ -158,6 +158,11 @@ export function refusalsBudget(size: number): number {
   return (3 * size) / 4;
 }
 
+/** What a request on a closed socket fails with, whichever way it came in. */
+function closedSocketError(): NetlinkError {
+  return new NetlinkError(ESHUTDOWN(), 'the netlink socket is closed');
+}
+
 /** A dump saw concurrent changes (NLM_F_DUMP_INTR): what it returned may be inconsistent. */
 export class DumpInterruptedError extends NetlinkError {
   constructor(op?: NetlinkOperation) {
@@ -373,7 +378,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
 
   private sendBatch(messages: Buffer, count: number, ops: readonly (NetlinkOperation | undefined)[], atOnce: boolean): Promise<IndexedResult[]> {
     if (count === 0) return Promise.resolve([]);
-    if (this.closed) return Promise.reject(new NetlinkError(ESHUTDOWN(), 'the netlink socket is closed'));
+    if (this.closed) return Promise.reject(closedSocketError());
     if (this.refusalsMayOverflow(messages, count)) return this.sendInParts(messages, count, ops, this.refusalsBudget, atOnce);
     // A batch's numbers do not wrap (0 marks what answers no request of ours): request i
     // of the batch is its first number + i, which its answers are told apart by.
@@ -539,6 +544,11 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
     ops: readonly (NetlinkOperation | undefined)[], handlers: Pick<Pending, 'onReply' | 'onReplyBytes'> = {}, atOnce = false,
   ): Promise<IndexedResult[]> {
     return new Promise<IndexedResult[]>((resolve, reject) => {
+      // Every way in (a dump too) fails alike on a closed socket, not with the binding's Error.
+      if (this.closed) {
+        reject(closedSocketError());
+        return;
+      }
       // `ops` is kept as given: nothing writes to it.
       const pending: Pending = { firstSeq, lastSeq, results: [], ops, resolve, reject };
       if (handlers.onReply) pending.onReply = handlers.onReply;

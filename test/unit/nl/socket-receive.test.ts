@@ -278,3 +278,13 @@ test('sendNumbered: a batch numbered at layout whose refusals could overflow the
     sock.close();
   }
 });
+
+test('a closed socket: a request, a batch and a dump each fail with ESHUTDOWN, not the binding\'s Error', async () => {
+  const sock = new GenlSocket();
+  sock.close();
+  const req = genlRequest(ctrlFamily, GENL_ID_CTRL, 'getfamily', { attrs: { family_name: 'nlctrl' } });
+  const closed = { code: 'ESHUTDOWN', message: 'the netlink socket is closed' };
+  await assert.rejects(sock.request(req), closed);
+  await assert.rejects(sock.batch([req]), closed);
+  await assert.rejects((async () => { for await (const m of sock.dump(genlRequest(ctrlFamily, GENL_ID_CTRL, 'getfamily', {}))) void m; })(), closed);
+});
