@@ -18,15 +18,14 @@ export function define(program: Command, context: () => CliContext): void {
       const { listOvsFamilies } = await import('../client/families.js');
       const families = await listOvsFamilies({ all: opts.all === true });
       const ctx = context();
-      // No OVS family is a failure for scripts too: the JSON (an empty list) and exit status 1.
       if (opts.json) ctx.printJSON(families);
+      // No OVS family is a failure for scripts too: after the JSON (an empty list), exit status 1.
       if (families.length === 0) {
         ctx.warn('no Open vSwitch families: the openvswitch kernel module is not loaded (try: modprobe openvswitch)');
         process.exitCode = 1;
-        return;
+      } else if (!opts.json) {
+        ctx.print(renderTable(ctx, ['family', 'id', 'version', 'multicast groups'],
+          families.map((f) => [f.name, String(f.id), String(f.version), f.groups.map((g) => `${g.name}(${g.id})`).join(' ')])));
       }
-      if (opts.json) return;
-      ctx.print(renderTable(ctx, ['family', 'id', 'version', 'multicast groups'],
-        families.map((f) => [f.name, String(f.id), String(f.version), f.groups.map((g) => `${g.name}(${g.id})`).join(' ')])));
     });
 }

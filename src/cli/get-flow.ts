@@ -27,9 +27,9 @@ export function define(program: Command, context: () => CliContext): void {
       };
       // A malformed UFID (the last argument) is reported before the kernel is asked.
       const last = args[args.length - 1]!;
-      if (last.startsWith('ufid:')) ufidOf(last);
+      const early = last.startsWith('ufid:') ? ufidOf(last) : undefined;
       await withFlowTable(args, 2, async ({ conn, table, datapath, rest }) => {
-        const flow = await table.get({ ufid: ufidOf(rest[0]!) });
+        const flow = await table.get({ ufid: early ?? ufidOf(rest[0]!) });
         if (opts.json) return ctx.printJSON(render.flowJSON(flow));
         const portNames = render.wantNames(opts) ? (await portMaps(conn, datapath)).names : undefined;
         ctx.print(render.flowLine(flow, monotonicMs(), opts, portNames));

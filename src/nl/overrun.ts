@@ -98,6 +98,7 @@ export function netlinkSocketHolders(protocol: number, portIds: readonly number[
   return out;
 }
 
+/** A descriptor's link, or '' when it was closed since the listing (or is not ours to read). */
 function readlinkSafe(path: string): string {
   try {
     return readlinkSync(path);
@@ -111,13 +112,7 @@ export function netlinkSocketFd(protocol: number, portId: number): number {
   const row = rows().find((r) => r.protocol === protocol && r.portId === portId);
   if (!row) throw new Error(`no netlink socket with port id ${portId} in /proc/net/netlink`);
   const target = `socket:[${row.inode}]`;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`) === target) return Number(fd);
-    } catch {
-      // closed since the listing
-    }
-  }
+  for (const fd of readdirSync('/proc/self/fd')) if (readlinkSafe(`/proc/self/fd/${fd}`) === target) return Number(fd);
   throw new Error(`the netlink socket with port id ${portId} is not one of this process's descriptors`);
 }
 

@@ -378,6 +378,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
 
   private sendBatch(messages: Buffer, count: number, ops: readonly (NetlinkOperation | undefined)[], atOnce: boolean): Promise<IndexedResult[]> {
     if (count === 0) return Promise.resolve([]);
+    // Before the refusals budget, which asks the binding (a closed one throws).
     if (this.closed) return Promise.reject(closedSocketError());
     if (this.refusalsMayOverflow(messages, count)) return this.sendInParts(messages, count, ops, this.refusalsBudget, atOnce);
     // A batch's numbers do not wrap (0 marks what answers no request of ours): request i
@@ -544,7 +545,8 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
     ops: readonly (NetlinkOperation | undefined)[], handlers: Pick<Pending, 'onReply' | 'onReplyBytes'> = {}, atOnce = false,
   ): Promise<IndexedResult[]> {
     return new Promise<IndexedResult[]>((resolve, reject) => {
-      // Every way in (a dump too) fails alike on a closed socket, not with the binding's Error.
+      // Every way in (a batch, a dump) fails here alike on a closed socket, not with the
+      // binding's plain Error.
       if (this.closed) {
         reject(closedSocketError());
         return;
@@ -573,7 +575,7 @@ export class GenlSocket extends EventEmitter<{ notification: [NetlinkMessage]; o
    */
   private sentHere(buf: Buffer, p: Pending): boolean {
     const at = this.atOnce;
-    if (at === undefined || this.pending.size !== 1 || this.draining || this.closed) return false;
+    if (at === undefined || this.pending.size !== 1 || this.draining) return false;
     let sent: number;
     do sent = at.lib.send(at.reader.fd, buf, buf.length, 0);
     while (sent < 0 && at.lib.errno() === EINTR());

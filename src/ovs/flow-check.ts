@@ -261,9 +261,18 @@ function metadataProblem(key: Attrs, mask: Attrs | undefined): string | undefine
  * an exact match, which the kernel checks the same way), and what to write instead.
  */
 export function checkFlowMatch(key: AttrValues, mask?: AttrValues): void {
-  // A name that is no key attribute (a typo: eth_type for ethertype) is the encoder's to
-  // report, with its path; the rules below would only say what seems to be missing.
-  if (hasUnknownName(key) || (mask !== undefined && hasUnknownName(mask))) return;
+  try {
+    checkRules(key, mask);
+  } catch (err) {
+    // A name that is no key attribute (a typo: eth_type for ethertype) is the encoder's to
+    // report, with its path; the rules would only say what seems to be missing. Looked
+    // for only when a rule refuses: a flow that passes pays nothing for it.
+    if (err instanceof FlowCheckError && (hasUnknownName(key) || (mask !== undefined && hasUnknownName(mask)))) return;
+    throw err;
+  }
+}
+
+function checkRules(key: AttrValues, mask: AttrValues | undefined): void {
   const vlan = vlanProblem(key);
   if (vlan) throw new FlowCheckError(vlan);
   const keyAttrs = flatten(key);
