@@ -18,12 +18,10 @@ export function define(program: Command, context: () => CliContext): void {
       const ctx = context();
       const { OvsConnection } = await import('../client/connection.js');
       const { listDatapaths } = await import('../client/datapaths.js');
-      const { datapathTable, dpctlName, dpctlOrder } = await import('./render/show.js');
+      const { datapathTable, dpctlName, inDpctlOrder } = await import('./render/show.js');
       const conn = new OvsConnection();
       try {
-        const dps = await listDatapaths(conn);
-        const byName = new Map(dps.map((dp) => [dp.name, dp]));
-        const ordered = dpctlOrder(dps.map((dp) => dp.name)).map((n) => byName.get(n)!);
+        const ordered = inDpctlOrder(await listDatapaths(conn));
         if (opts.json) return ctx.printJSON(ordered);
         if (opts.format === 'table') {
           const { renderTable } = await import('./render/table.js');

@@ -8,7 +8,7 @@ import { fs } from '../nl/node-builtins.js';
 import { NetlinkError, SchemaError } from '../nl/errors.js';
 import { FlowParseError } from '../ovs/flowstr/scanner.js';
 import { CliContext, type GlobalOptions, UsageError, endQuietlyOnClosedStdout } from './context.js';
-import { commands } from './registry.js';
+import { commands, dpctlOnlyCommands } from './registry.js';
 import { loadColors, stdoutMayColor } from './render/style.js';
 import { stdoutFailure, writeStderr, writeStdio } from './stdio.js';
 
@@ -66,6 +66,13 @@ export async function main(commandLine: readonly string[] = process.argv): Promi
   const [first, ...rest] = argv.slice(2);
   // `ovsdp --version` alone: what commander would print, without loading it.
   if ((first === '--version' || first === '-V') && rest.length === 0) return printVersion();
+  // An ovs-dpctl command we have none for: what to use instead, where commander would
+  // only say that the command is unknown.
+  const name = firstCommandName(argv);
+  if (name !== undefined && !Object.hasOwn(commands, name) && Object.hasOwn(dpctlOnlyCommands, name)) {
+    writeStderr(`ovsdp: ${name} is an ovs-dpctl command that ovsdp does not have.\n  ${dpctlOnlyCommands[name]}\n`);
+    return EXIT_USAGE;
+  }
   // `ovsdp add-flows dp0 FILE`: no option anywhere, so nothing for commander to parse.
   if (first !== undefined && Object.hasOwn(commands, first) && rest.every(isPlainArg)) {
     const { plain } = await commands[first]!();
@@ -93,7 +100,6 @@ the kernel, or bad input such as a flow string), 2 a command-line mistake.`)
   let ctx: CliContext | undefined;
   const context = (): CliContext => (ctx ??= new CliContext(program.opts<GlobalOptions>(), colors));
 
-  const name = firstCommandName(argv);
   // Only the command being run is loaded; --version needs none, and the rest (--help, a
   // mistyped name) all of them, to list them.
   const versionOnly = name === undefined && (argv.includes('--version') || argv.includes('-V'));

@@ -53,9 +53,7 @@ export function define(program: Command, context: () => CliContext): void {
           const found = await Promise.all(names.map((n) => getDatapath(conn, n).catch((err: unknown) => reportAndContinue(ctx, err))));
           dps = found.filter((dp): dp is Datapath => dp !== undefined);
         } else {
-          const all = await listDatapaths(conn);
-          const byName = new Map(all.map((dp) => [dp.name, dp]));
-          dps = render.dpctlOrder(all.map((dp) => dp.name)).map((n) => byName.get(n)!);
+          dps = render.inDpctlOrder(await listDatapaths(conn));
         }
         const statistics = opts.statistics === true;
         // One dump at a time: the kernel refuses a second dump on a socket (EBUSY).

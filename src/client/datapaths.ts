@@ -157,7 +157,7 @@ export async function createDatapath(conn: OvsConnection, name: string, options:
     try {
       return await one(conn, 'new', { flags: NLM_F_ECHO, attrs: { ...base, user_features: features, ...extra }, context: { datapath: name } });
     } catch (err) {
-      if (!isErrno(err, 'EEXIST') || (await getDatapath(conn, name).then(() => true, () => false))) throw err;
+      if (!isErrno(err, 'EEXIST') || (await getDatapath(conn, name).then(() => true, () => false))) throw masksCacheRefusal(err, options.masksCacheSize);
       throw rewrap(err as NetlinkError, `a network device named ${name} already exists (a datapath's local port takes the datapath's name)`);
     }
   };
@@ -240,9 +240,15 @@ async function setDatapathAttrs(conn: OvsConnection, name: string, changes: Omit
     return await one(conn, 'set', { flags: NLM_F_ECHO, attrs, context: { datapath: name } });
   } catch (err) {
     if (isErrno(err, 'EOPNOTSUPP')) throw rewrap(err as NetlinkError, `the kernel does not support datapath features ${featureNames(bits).join(',') || '(none)'}`);
-    if (isErrno(err, 'EINVAL') && changes.masksCacheSize !== undefined) {
-      throw rewrap(err as NetlinkError, `the kernel refused masks cache size ${changes.masksCacheSize} (it takes a power of two up to 4096, or 0 to turn the cache off)`);
-    }
-    throw err;
+    throw masksCacheRefusal(err, changes.masksCacheSize);
   }
+}
+
+/**
+ * The kernel's refusal of a masks cache size, explained: its netlink policy answers a size
+ * above 4096 with ERANGE, and resizing answers one that is no power of two with EINVAL.
+ */
+function masksCacheRefusal(err: unknown, size: number | undefined): unknown {
+  if (size === undefined || !(isErrno(err, 'EINVAL') || isErrno(err, 'ERANGE'))) return err;
+  return rewrap(err as NetlinkError, `the kernel refused masks cache size ${size} (it takes a power of two up to 4096, or 0 to turn the cache off)`);
 }

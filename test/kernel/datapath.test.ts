@@ -95,6 +95,45 @@ test('add-dp negotiates features like ovs-dpctl; opening a datapath never change
   }
 });
 
+test('cache-get-size and cache-set-size print what ovs-dpctl prints; a size the kernel refuses is explained', async () => {
+  const ours = `kco${tag}`;
+  const conn = new OvsConnection();
+  /** ovsdp's exit code and stderr, for a command that fails. */
+  const fails = (...args: string[]) => execFileP(ovsdp, args).then(() => ({ code: 0, stderr: '' }), (e: { code: number; stderr: string }) => e);
+  try {
+    const created = await createDatapath(conn, ours);
+    assert.equal((await execFileP(ovsdp, ['cache-get-size', ours])).stdout, await run('ovs-dpctl', 'cache-get-size', ours));
+    assert.equal((await execFileP(ovsdp, ['cache-get-size', `system@${ours}`])).stdout, `system@${ours}:\n  caches:\n    masks-cache: size:256\n`);
+    // Both round 300 up to 512 and say so.
+    const set = (await execFileP(ovsdp, ['cache-set-size', ours, 'masks-cache', '300'])).stdout;
+    assert.equal(set, 'Setting cache size successful, new size 512\n');
+    assert.deepEqual(JSON.parse((await execFileP(ovsdp, ['cache-get-size', '--json', ours])).stdout), [{ name: ours, masksCacheSize: 512 }]);
+    assert.deepEqual((await getDatapath(conn, ours)).features, created.features, 'the features are kept');
+    assert.equal(await run('ovs-dpctl', 'cache-set-size', ours, 'masks-cache', '300'), set);
+    assert.equal((await execFileP(ovsdp, ['cache-get-size', ours])).stdout, await run('ovs-dpctl', 'cache-get-size', ours));
+    assert.deepEqual(JSON.parse((await execFileP(ovsdp, ['cache-set-size', '--json', ours, 'masks-cache', '0'])).stdout), { name: ours, masksCacheSize: 0 });
+
+    // What the kernel refuses: above 4096 (ERANGE, its netlink policy), no power of two (EINVAL).
+    const explained = /the kernel refused masks cache size (8192|300) \(it takes a power of two up to 4096, or 0 to turn the cache off\)/;
+    const tooLarge = await fails('cache-set-size', ours, 'masks-cache', '5000');
+    assert.equal(tooLarge.code, 1);
+    assert.match(tooLarge.stderr, explained);
+    const notPower = await fails('set-dp', ours, '--masks-cache-size', '300');
+    assert.equal(notPower.code, 1);
+    assert.match(notPower.stderr, explained);
+    await assert.rejects(createDatapath(conn, `kcx${tag}`, { masksCacheSize: 8192 }), explained);
+    await assert.rejects(getDatapath(conn, `kcx${tag}`), /no datapath named/, 'nothing made');
+    assert.equal((await getDatapath(conn, ours)).masksCacheSize, 0, 'unchanged by the refusals');
+    const missing = await fails('cache-get-size', `nosuch${tag}`);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no datapath named nosuch/);
+  } finally {
+    await deleteDatapath(conn, ours).catch(() => undefined);
+    await deleteDatapath(conn, `kcx${tag}`).catch(() => undefined);
+    conn.close();
+  }
+});
+
 test('show and show -s print what ovs-dpctl prints, for datapaths and ports made by either tool', async () => {
   const ours = `kso${tag}`;
   const theirs = `kst${tag}`;

@@ -80,6 +80,12 @@ export function dpctlOrder(names: readonly string[]): string[] {
   return buckets.flat().map((node) => node.name);
 }
 
+/** Datapaths in the order ovs-dpctl lists them. */
+export function inDpctlOrder(dps: readonly Datapath[]): Datapath[] {
+  const byName = new Map(dps.map((dp) => [dp.name, dp]));
+  return dpctlOrder(dps.map((dp) => dp.name)).map((name) => byName.get(name)!);
+}
+
 // ---------------------------------------------------------------- printf
 
 /** C printf's "%.<digits>f" of a double: exact binary value, ties to even (JS rounds ties up). */
@@ -164,6 +170,25 @@ function plain(s: string): string {
   return s;
 }
 
+/**
+ * A datapath's caches as ovs-dpctl lists them (in show and cache-get-size): the masks
+ * cache, on kernels that have one (5.9 and later), else nothing.
+ */
+function cachesText(dp: Datapath): string {
+  return dp.masksCacheSize === undefined ? '' : `  caches:\n    masks-cache: size:${dp.masksCacheSize}\n`;
+}
+
+/** `ovs-dpctl cache-get-size`'s text: each datapath's name and its caches. */
+export function renderCacheSizes(dps: readonly Datapath[], style?: Pick<Style, 'bold'>): string {
+  const bold = style?.bold ?? plain;
+  return dps.map((dp) => `${bold(dpctlName(dp.name))}:\n${cachesText(dp)}`).join('');
+}
+
+/** A datapath's cache sizes for --json (null: a kernel without a masks cache). */
+export function cacheSizesJSON(dp: Datapath): { name: string; masksCacheSize: number | null } {
+  return { name: dp.name, masksCacheSize: dp.masksCacheSize ?? null };
+}
+
 /** One datapath as `ovs-dpctl show [-s]` prints it. */
 export function renderShowDatapath(entry: ShowDatapath, options: ShowOptions = {}): string {
   const { datapath: dp } = entry;
@@ -184,7 +209,7 @@ export function renderShowDatapath(entry: ShowDatapath, options: ShowOptions = {
       out += `  cache: hit:${mf.cacheHit} hit-rate:${formatFixed(rate, 2)}%\n`;
     }
   }
-  if (dp.masksCacheSize !== undefined) out += `  caches:\n    masks-cache: size:${dp.masksCacheSize}\n`;
+  out += cachesText(dp);
   const ports = [...entry.ports].sort((a, b) => a.vport.portNo - b.vport.portNo);
   for (const port of ports) {
     const { vport } = port;

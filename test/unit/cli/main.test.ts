@@ -5,7 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { cacheSizeArg } from '../../../src/cli/cache-set-size.js';
+import { UsageError } from '../../../src/cli/context.js';
 import { main } from '../../../src/cli/main.js';
+import { commands, dpctlOnlyCommands } from '../../../src/cli/registry.js';
 
 /** main()'s exit code and what it wrote to stderr. */
 async function run(...args: string[]): Promise<{ code: number; stderr: string }> {
@@ -54,4 +58,27 @@ test('too few words, or an option, go through commander', async () => {
   assert.match(unknown.stderr, /unknown option '--frobnicate'/);
   // The same usage error as the plain way, after commander parsed the options.
   assert.deepEqual(await run('add-flows', '--no-color', 'a', 'b', 'c'), { code: 2, stderr: 'ovsdp: add-flows takes [DP] FILE (got 3 arguments)\n' });
+});
+
+test('every ovs-dpctl 3.1 command is ours, or ovsdp NAME says what to use instead (exit 2)', async () => {
+  const { commands: dpctl } = JSON.parse(readFileSync(new URL('../../../../fixtures/ovs-dpctl-commands.json', import.meta.url), 'utf8')) as { commands: string[] };
+  assert.ok(dpctl.length > 30, 'the list is there');
+  const missing = dpctl.filter((name) => name !== 'help' && !Object.hasOwn(commands, name) && !Object.hasOwn(dpctlOnlyCommands, name));
+  assert.deepEqual(missing, []);
+  for (const name of Object.keys(dpctlOnlyCommands)) assert.ok(!Object.hasOwn(commands, name), `${name} is both`);
+  const conntrack = await run('dump-conntrack', 'zone=1');
+  assert.equal(conntrack.code, 2);
+  assert.match(conntrack.stderr, /^ovsdp: dump-conntrack is an ovs-dpctl command that ovsdp does not have\.\n {2}.*"conntrack -L"/);
+  assert.deepEqual(await run('-m', 'dump-conntrack'), conntrack, 'options before it');
+  assert.deepEqual(await run('help', 'dump-conntrack'), { code: 2, stderr: conntrack.stderr.replace(/zone=1/, '') }, 'help NAME');
+  assert.match((await run('ct-set-limits', 'zone=1,limit=5')).stderr, /ovs_ct_limit family/);
+});
+
+test('cache-set-size: a cache the kernel has, a size rounded up to a power of two as ovs-dpctl rounds it', async () => {
+  assert.deepEqual([0, 1, 2, 12, 300, 512, 4096, 8191, 2 ** 31].map(String).map(cacheSizeArg), [0, 1, 2, 16, 512, 512, 4096, 8192, 2 ** 31]);
+  for (const bad of ['12abc', '-1', '0x10', '', ' 5', String(2 ** 31 + 1), '4294967296']) assert.throws(() => cacheSizeArg(bad), UsageError, bad);
+  assert.deepEqual(await run('cache-set-size', 'dp0', 'flow-cache', '512'), { code: 2, stderr: 'ovsdp: no cache named "flow-cache" (a kernel datapath has one: masks-cache)\n' });
+  assert.deepEqual(await run('cache-set-size', 'dp0', 'masks-cache', '12abc'), {
+    code: 2, stderr: 'ovsdp: bad cache size "12abc" (a number of entries: a power of two, up to 4096 on Linux; 0 turns the cache off)\n',
+  });
 });

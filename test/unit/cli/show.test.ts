@@ -9,7 +9,8 @@ import type { Vport, VportStats } from '../../../src/client/vports.js';
 import { UsageError } from '../../../src/cli/context.js';
 import { datapathArg, featureList, parseIfaceSpec } from '../../../src/cli/dp-args.js';
 import {
-  type ShowPort, datapathTable, dpctlOrder, formatFixed, kernelOptions, portTable, renderShow, renderShowDatapath, showJSON,
+  type ShowPort, cacheSizesJSON, datapathTable, dpctlOrder, formatFixed, inDpctlOrder, kernelOptions, portTable, renderCacheSizes, renderShow,
+  renderShowDatapath, showJSON,
 } from '../../../src/cli/render/show.js';
 import { VportOptionError } from '../../../src/ovs/vport.js';
 
@@ -152,6 +153,17 @@ test('datapaths come in ovs-dpctl\'s hash-set order (seen in the VM)', () => {
     ['dpb', 'dpe', 'dpg', 'dpa', 'dpc', 'dpd', 'dpf', 'dph']);
   assert.deepEqual(dpctlOrder([]), []);
   assert.deepEqual(dpctlOrder(['only']), ['only']);
+});
+
+test('cache-get-size prints what ovs-dpctl printed in the VM, in its datapath order; --json', () => {
+  // ovs-dpctl cache-get-size with dp1 and dp2 (kernel order) printed dp2 first.
+  assert.equal(renderCacheSizes(inDpctlOrder([datapath({ name: 'dp1' }), datapath({ name: 'dp2', masksCacheSize: 0 })])),
+    'system@dp2:\n  caches:\n    masks-cache: size:0\nsystem@dp1:\n  caches:\n    masks-cache: size:256\n');
+  // A kernel before 5.9 has no masks cache: ovs-dpctl prints the name alone.
+  assert.equal(renderCacheSizes([datapath({ name: 'old', masksCacheSize: undefined })]), 'system@old:\n');
+  assert.equal(renderCacheSizes([]), '');
+  assert.deepEqual(cacheSizesJSON(datapath({ masksCacheSize: undefined })), { name: 'dp0', masksCacheSize: null });
+  assert.deepEqual(cacheSizesJSON(datapath()), { name: 'dp0', masksCacheSize: 256 });
 });
 
 test('formatFixed is C\'s %.Nf: exact binary value, ties to even', () => {
