@@ -24,9 +24,10 @@ export function define(program: Command, context: () => CliContext): void {
       const ctx = context();
       // The bytes are printed either way (they are what was asked for); a flow add-flow
       // would refuse before sending is pointed out on stderr.
-      const { FlowCheckError, checkFlowMatch } = await import('../ovs/flow-check.js');
+      const { FlowCheckError, checkFlowActions, checkFlowMatch } = await import('../ovs/flow-check.js');
       try {
         checkFlowMatch(match.key ?? {}, match.mask);
+        checkFlowActions(actions);
       } catch (err) {
         if (!(err instanceof FlowCheckError)) throw err;
         ctx.warn(`note: add-flow would not send this flow: ${err.message}`);

@@ -35,7 +35,7 @@ import type { AttrValues } from '../nl/schema.js';
 import { DumpInterruptedError, type IndexedResult } from '../nl/socket.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { UFID_FLAGS, flowAttrs, flowFamily } from '../ovs/flow.js';
-import { checkFlowMatch } from '../ovs/flow-check.js';
+import { checkFlowActions, checkFlowMatch } from '../ovs/flow-check.js';
 import { mhashAdd, mhashFinish } from '../ovs/hash.js';
 import { ovsHeader } from '../ovs/header.js';
 import { flowKeyAttrs } from '../ovs/keys.js';
@@ -484,6 +484,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       e = { mask, maskLanes: lanesAfter(mask), actions: encodeList(actionAttrs, t.actions) };
       try {
         checkFlowMatch(key, t.mask);
+        checkFlowActions(t.actions);
       } catch (err) {
         e.refusal = err as Error;
       }

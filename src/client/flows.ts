@@ -22,7 +22,7 @@ import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js'
 import { type GenlRequest, NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_ECHO, NLM_F_REQUEST, appendGenlRequest, parseMessages } from '../nl/message.js';
 import { DumpInterruptedError, type IndexedResult, refusalsRoom } from '../nl/socket.js';
 import { type AttrValues, type UnknownAttr, unknownKey } from '../nl/schema.js';
-import { FlowCheckMemo, checkFlowMatch } from '../ovs/flow-check.js';
+import { FlowCheckMemo, checkFlowActions, checkFlowMatch } from '../ovs/flow-check.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { flowAttrs, flowFamily } from '../ovs/flow.js';
 import { formatUfid } from '../ovs/flowstr/flow.js';
@@ -343,6 +343,7 @@ export class FlowTable {
   async put(flow: FlowSpec, options: PutOptions = {}): Promise<Flow | undefined> {
     const mode = options.mode ?? 'create';
     checkFlowMatch(flow.key, flow.mask);
+    checkFlowActions(flow.actions);
     const { command, flags } = putCommand(mode);
     const name = (await this.datapath()).name;
     return this.one(command, flags | (options.echo ? NLM_F_ECHO : 0), putAttrs(flow, options.clear), (err) => explainFlowError(err, 'put', mode, name, flow));
@@ -762,7 +763,10 @@ function opRequest(base: RequestBase, op: LaidOutOp, run: BulkMemo): GenlRequest
 
 function encodedActions(run: BulkMemo, actions: FlowActions): Buffer {
   let raw = run.actions.get(actions);
-  if (!raw) run.actions.set(actions, (raw = encodeList(actionAttrs, actions)));
+  if (!raw) {
+    checkFlowActions(actions);
+    run.actions.set(actions, (raw = encodeList(actionAttrs, actions)));
+  }
   return raw;
 }
 

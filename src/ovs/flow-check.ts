@@ -409,3 +409,86 @@ export class FlowCheckMemo {
     return true;
   }
 }
+
+/*
+ * Conntrack actions the kernel refuses (net/openvswitch/conntrack.c), each seen in the VM
+ * (kernel 6.12): it logs no reason of its own for them, only "Flow actions may not be safe
+ * on all matching packets", and a NAT with both types gets a bare ERANGE:
+ *   - nat with src or dst, but no commit (EINVAL): NAT is chosen when the connection is
+ *     committed;
+ *   - nat with an address or port range or a flag (persistent, hash, random) but neither
+ *     src nor dst (EINVAL);
+ *   - nat with both src and dst (ERANGE); flow strings cannot say it (their parser
+ *     refuses it), library objects can;
+ *   - a mark or labels with a zero mask (EINVAL), or set without commit (EINVAL).
+ * force_commit commits too.
+ */
+
+/** The nat() members that need src or dst, as the flow syntax writes them. */
+const NAT_NEEDS_TYPE: Readonly<Record<string, string>> = {
+  ip_min: 'an address', ip_max: 'an address', proto_min: 'a port', proto_max: 'a port',
+  persistent: 'persistent', proto_hash: 'hash', proto_random: 'random',
+};
+
+/** What the kernel would refuse in one ct action's members, or undefined. */
+function ctProblem(ct: Record<string, unknown>): string | undefined {
+  const commits = ct['commit'] === true || ct['force_commit'] === true;
+  const nat = ct['nat'];
+  if (isRecord(nat)) {
+    const src = nat['src'] === true;
+    const dst = nat['dst'] === true;
+    if (src && dst) return 'ct(nat(…)) has both src and dst: the kernel takes one NAT type per ct action (ERANGE); use two ct actions, or one type';
+    if ((src || dst) && !commits) {
+      const type = src ? 'src' : 'dst';
+      return `ct(nat(${type}…)) needs commit: the kernel chooses a connection's NAT when it commits it, and answers only "Invalid argument" without; write ct(commit,nat(${type}…)), or ct(nat) to apply the NAT of connections already committed`;
+    }
+    if (!src && !dst) {
+      for (const member in NAT_NEEDS_TYPE) {
+        const v = nat[member];
+        if (v === undefined || v === false) continue;
+        return `ct(nat(…)) has ${NAT_NEEDS_TYPE[member]} but neither src nor dst: the kernel answers only "Invalid argument"; write nat(src=…) or nat(dst=…), or nat alone to apply the NAT of connections already committed`;
+      }
+    }
+  }
+  for (const member of ['mark', 'labels']) {
+    const v = ct[member];
+    if (!isRecord(v)) continue;
+    // The flow syntax leaves a zero-mask mark=/label= out, as ovs-dpctl does.
+    if (isZeroValue(v['mask'])) return `ct(${member}=…) has a zero mask: it would set nothing, and the kernel answers only "Invalid argument"; leave ${member} out`;
+    if (!commits) {
+      return `ct(${member}=…) needs commit: the kernel sets a connection's ${member} only when it commits it, and answers only "Invalid argument" without; write ct(commit,${member}=…)`;
+    }
+  }
+  return undefined;
+}
+
+/** The action lists nested in an action's value (clone, sample, check_pkt_len, dec_ttl). */
+function nestedActionLists(name: string, value: unknown): unknown[] {
+  if (name === 'clone') return [value];
+  if (!isRecord(value)) return [];
+  if (name === 'sample') return [value['actions']];
+  if (name === 'check_pkt_len') return [value['actions_if_greater'], value['actions_if_less_equal']];
+  if (name === 'dec_ttl') return [value['action']];
+  return [];
+}
+
+/**
+ * Throws FlowCheckError naming a ct() action (at any depth) the kernel would refuse, and
+ * what to write instead. Anything that is not an action list (or entry) as the codec takes
+ * it is left to the encoder, which names it.
+ */
+export function checkFlowActions(actions: unknown): void {
+  if (!Array.isArray(actions)) return;
+  for (const entry of actions) {
+    if (!isRecord(entry)) continue;
+    for (const name in entry) {
+      const value = entry[name];
+      if (name === 'ct') {
+        const problem = isRecord(value) ? ctProblem(value) : undefined;
+        if (problem) throw new FlowCheckError(problem);
+      } else {
+        for (const list of nestedActionLists(name, value)) checkFlowActions(list);
+      }
+    }
+  }
+}

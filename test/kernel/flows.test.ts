@@ -10,9 +10,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { OvsConnection } from '../../src/client/connection.js';
-import { createDatapath, deleteDatapath } from '../../src/client/datapaths.js';
+import { createDatapath, deleteDatapath, getDatapath } from '../../src/client/datapaths.js';
 import { formatFlowLine, parseFlowMatch, parseFlowText } from '../../src/client/flow-text.js';
-import { type Flow, FlowTable } from '../../src/client/flows.js';
+import { type Flow, type FlowActions, FlowTable, putAttrs } from '../../src/client/flows.js';
+import { flowFamily } from '../../src/ovs/flow.js';
 import { formatUfid } from '../../src/ovs/flowstr/flow.js';
 import { addVport } from '../../src/client/vports.js';
 import { NetlinkError } from '../../src/nl/errors.js';
@@ -139,6 +140,46 @@ test('what the kernel would refuse is explained; what it refuses anyway carries 
     // An EtherType below 0x600 passes our checks; the kernel's log says why it fails.
     await assert.rejects(table.put({ key: { in_port: 1, ethertype: 0x0100 }, actions: [] }), (e: unknown) =>
       e instanceof NetlinkError && e.code === 'EINVAL' && /openvswitch: netlink: EtherType 100 is less than min 600/.test(e.reason ?? ''));
+  });
+});
+
+test('ct actions the kernel refuses are explained before sending; the kernel does refuse them, and takes their fixed forms', async () => {
+  await withDatapath('fl-ct', async (table, conn) => {
+    const key = 'in_port(1),eth(),eth_type(0x0800),ipv4(proto=6,frag=no),tcp(),tcp_flags(0/0)';
+    const base = parseFlowText(key, '2');
+    const dp = await getDatapath(conn, 'fl-ct');
+    /** What the kernel answers a put of these actions sent as they are (no check of ours). */
+    const kernelAnswer = (actions: FlowActions) => conn.request(flowFamily, 'new', { header: { dp_ifindex: dp.ifindex }, attrs: putAttrs({ ...base, actions }) })
+      .then(() => 'taken', (e: NetlinkError) => e.code);
+    const cases: [FlowActions, FlowActions, RegExp, string][] = [
+      [[{ ct: { zone: 1, nat: { src: true, ip_min: '10.1.1.240' } } }], [{ ct: { commit: true, zone: 1, nat: { src: true, ip_min: '10.1.1.240' } } }], /needs commit/, 'EINVAL'],
+      [[{ ct: { commit: true, nat: { persistent: true } } }], [{ ct: { commit: true, nat: { src: true, persistent: true } } }], /neither src nor dst/, 'EINVAL'],
+      [[{ ct: { commit: true, nat: { proto_min: 80 } } }], [{ ct: { commit: true, nat: { dst: true, ip_min: '10.0.0.1', proto_min: 80 } } }], /neither src nor dst/, 'EINVAL'],
+      [[{ ct: { commit: true, nat: { src: true, dst: true } } }], [{ ct: { commit: true, nat: { src: true } } }], /both src and dst/, 'ERANGE'],
+      [[{ ct: { mark: { value: 1, mask: 1 } } }], [{ ct: { commit: true, mark: { value: 1, mask: 1 } } }], /ct\(mark=…\) needs commit/, 'EINVAL'],
+      [[{ ct: { labels: { value: Buffer.alloc(16, 1), mask: Buffer.alloc(16, 1) } } }], [{ ct: { commit: true, labels: { value: Buffer.alloc(16, 1), mask: Buffer.alloc(16, 1) } } }], /ct\(labels=…\) needs commit/, 'EINVAL'],
+      [[{ ct: { commit: true, mark: { value: 0, mask: 0 } } }], [{ ct: { commit: true } }], /ct\(mark=…\) has a zero mask/, 'EINVAL'],
+    ];
+    for (const [refused, fixed, message, errno] of cases) {
+      await assert.rejects(table.put({ ...base, actions: refused }), message);
+      assert.equal(await kernelAnswer(refused), errno, JSON.stringify(refused));
+      assert.equal(await kernelAnswer(fixed), 'taken', JSON.stringify(fixed));
+      await table.flush();
+    }
+    // ct(nat) alone applies committed connections' NAT: no commit needed.
+    assert.equal(await kernelAnswer([{ ct: { zone: 1, nat: {} } }, { recirc: 1 }]), 'taken');
+    await table.flush();
+    // ovs-dpctl sends the flow string and gets the bare EINVAL; add-flow says why, and a file's line too.
+    await assert.rejects(dpctl('add-flow', 'system@fl-ct', key, 'ct(zone=1,nat(src=10.1.1.240-10.1.1.255)),2'), /Invalid argument/);
+    const single = await execFileP(ovsdp, ['add-flow', 'fl-ct', key, 'ct(zone=1,nat(src=10.1.1.240-10.1.1.255)),2']).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    assert.equal(single?.code, 1);
+    assert.match(single!.stderr, /ct\(nat\(src…\)\) needs commit/);
+    const file = join(mkdtempSync(join(tmpdir(), 'flows-')), 'flows.txt');
+    writeFileSync(file, `${key} ct(commit,zone=1,nat(src=10.1.1.240)),2\n${key.replace('tcp()', 'tcp(dst=80)')} ct(mark=1/1),2\n`);
+    const bulk = await execFileP(ovsdp, ['add-flows', 'fl-ct', file]).then(() => undefined, (e: { code: number; stderr: string }) => e);
+    assert.equal(bulk?.code, 1);
+    assert.match(bulk!.stderr, /^ovsdp: line 2: .*ct\(mark=…\) needs commit/m);
+    assert.equal((await table.list()).length, 1);
   });
 });
 
