@@ -15,7 +15,8 @@ export function define(program: Command, context: () => CliContext): void {
     .option('--json', 'print [{"name", "masksCacheSize"}] for scripts')
     .addHelpText('after', `
 The masks cache remembers, per CPU, which flow mask last matched a packet's hash, so
-that most lookups try that mask first. Change its size with cache-set-size.`)
+that most lookups try that mask first. A new datapath's has 256 entries; change its size
+with cache-set-size.`)
     .action(async (dpArg: string | undefined, opts: CacheGetSizeOptions) => {
       const name = dpArg === undefined ? undefined : datapathArg(dpArg);
       const ctx = context();

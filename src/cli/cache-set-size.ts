@@ -10,16 +10,22 @@ interface CacheSetSizeOptions {
 /** The caches a kernel datapath has, by ovs-dpctl's names. */
 const CACHES = ['masks-cache'];
 
+/** The most entries a kernel masks cache takes (32 KiB of per-CPU entries of 8 bytes). */
+const MAX_MASKS_CACHE = 4096;
+
 /**
  * SIZE rounded up to a power of two, as ovs-dpctl rounds it before asking the kernel
  * (which takes nothing else). ovs-dpctl reads "12abc" as 12 and wraps 4294967296 to 0 (the
- * cache off); both are refused here.
+ * cache off), and sends what the kernel refuses (ERANGE); all are refused here.
  */
 export function cacheSizeArg(text: string): number {
-  if (!/^\d+$/.test(text)) throw new UsageError(`bad cache size "${text}" (a number of entries: a power of two, up to 4096 on Linux; 0 turns the cache off)`);
+  if (!/^\d+$/.test(text)) throw new UsageError(`bad cache size "${text}" (a number of entries up to ${MAX_MASKS_CACHE}, rounded up to a power of two; 0 turns the cache off)`);
   const size = Number(text);
-  if (size > 2 ** 31) throw new UsageError(`cache size ${text} is too large (Linux takes up to 4096 entries)`);
-  return size === 0 ? 0 : 2 ** Math.ceil(Math.log2(size));
+  const rounded = size === 0 ? 0 : 2 ** Math.ceil(Math.log2(size));
+  if (rounded > MAX_MASKS_CACHE) {
+    throw new UsageError(`cache size ${text}${rounded !== size && rounded <= 2 ** 32 ? ` (rounded up: ${rounded})` : ''} is too large: the kernel takes up to ${MAX_MASKS_CACHE} entries`);
+  }
+  return rounded;
 }
 
 export function define(program: Command, context: () => CliContext): void {
@@ -28,7 +34,7 @@ export function define(program: Command, context: () => CliContext): void {
     .description('set the size of cache CACHE (masks-cache) of datapath DP to SIZE entries, rounded up to a power of two')
     .argument('<dp>', 'datapath (dp0 or system@dp0)')
     .argument('<cache>', `the cache: ${CACHES.join(', ')}`)
-    .argument('<size>', 'entries (rounded up to a power of two; at most 4096; 0 turns the cache off)')
+    .argument('<size>', `entries (rounded up to a power of two; at most ${MAX_MASKS_CACHE}; 0 turns the cache off)`)
     .option('--json', 'print {"name", "masksCacheSize"} as it is afterwards')
     .addHelpText('after', `
 Example:
@@ -36,7 +42,8 @@ Example:
   ovsdp cache-get-size dp0
 
 The datapath's features are kept (ovs-dpctl 3.1 resets them to those it negotiated).
-set-dp --masks-cache-size N does the same without rounding.`)
+set-dp --masks-cache-size N does the same without rounding (the kernel refuses a size
+that is no power of two).`)
     .action(async (dpArg: string, cache: string, sizeText: string, opts: CacheSetSizeOptions) => {
       const name = datapathArg(dpArg);
       if (!CACHES.includes(cache)) throw new UsageError(`no cache named "${cache}" (a kernel datapath has one: ${CACHES.join(', ')})`);

@@ -28,20 +28,6 @@ export function statsLine(s: ControllerStats): string {
   return `misses ${s.misses}, flows installed ${s.installed} (already there ${s.existing}), executed ${s.executed}, errors ${s.errors}, expired ${s.expired}, reloads ${s.reloads} (kept ${s.kept}, modified ${s.modified}, deleted ${s.deleted})`;
 }
 
-/**
- * The rules that made a flow, as FILE:LINE words; a rule matched again and again in a
- * row (a resubmit loop, cut at 64) is named once, with a count.
- */
-export function ruleTrail(file: string, lines: readonly number[]): string {
-  const runs: [number, number][] = [];
-  for (const line of lines) {
-    const last = runs.at(-1);
-    if (last?.[0] === line) last[1]++;
-    else runs.push([line, 1]);
-  }
-  return runs.map(([line, n]) => `${file}:${line}${n > 1 ? ` (x${n})` : ''}`).join(' ') || 'no rule: drop';
-}
-
 export function define(program: Command, context: () => CliContext): void {
   program
     .command('controller')
@@ -95,7 +81,7 @@ package.`)
       } finally {
         conn.close();
       }
-      const { Controller } = await import('../client/controller.js');
+      const { Controller, ruleTrail } = await import('../client/controller.js');
       const { formatFlowMatch } = await import('../client/flow-text.js');
       const { maskedKey } = await import('../ovs/openflow/fields.js');
       const c = await Controller.start({

@@ -13,7 +13,7 @@ interface SetDpOptions {
 }
 
 export function masksCacheSizeArg(text: string): number {
-  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) throw new UsageError(`bad masks cache size "${text}"`);
+  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) throw new UsageError(`bad masks cache size "${text}" (a power of two up to 4096, or 0 to turn the cache off)`);
   return Number(text);
 }
 

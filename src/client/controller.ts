@@ -264,6 +264,8 @@ interface EncodedTranslation {
   actions: Buffer;
   /** Why the kernel would refuse the megaflow (flow-check), if it would. */
   refusal?: Error;
+  /** Whether that is its actions: then the packet's execute would be refused too. */
+  actionsRefused?: boolean;
 }
 
 /** A put or an execute of a sendmsg, and what its result is counted against. */
@@ -329,6 +331,20 @@ const EXPIRY_CHUNK = 256;
 
 /** The idle scan's dump: the kernel leaves out key, mask and actions of flows with a UFID. */
 const TERSE_DUMP = { ufid_flags: UFID_FLAGS.omit_key | UFID_FLAGS.omit_mask | UFID_FLAGS.omit_actions };
+
+/**
+ * The rules that made a flow, as FILE:LINE words; a rule matched again and again in a
+ * row (a resubmit loop, cut at 64) is named once, with a count.
+ */
+export function ruleTrail(file: string, lines: readonly number[]): string {
+  const runs: [number, number][] = [];
+  for (const line of lines) {
+    const last = runs.at(-1);
+    if (last?.[0] === line) last[1]++;
+    else runs.push([line, 1]);
+  }
+  return runs.map(([line, n]) => `${file}:${line}${n > 1 ? ` (x${n})` : ''}`).join(' ') || 'no rule: drop';
+}
 
 export class Controller extends EventEmitter<ControllerEvents> {
   readonly datapath: { name: string; ifindex: number };
@@ -483,8 +499,13 @@ export class Controller extends EventEmitter<ControllerEvents> {
       const mask = encodeAttrs(flowKeyAttrs, t.mask);
       e = { mask, maskLanes: lanesAfter(mask), actions: encodeList(actionAttrs, t.actions) };
       try {
-        checkFlowMatch(key, t.mask);
         checkFlowActions(t.actions);
+      } catch (err) {
+        e.refusal = err as Error;
+        e.actionsRefused = true;
+      }
+      try {
+        if (!e.refusal) checkFlowMatch(key, t.mask);
       } catch (err) {
         e.refusal = err as Error;
       }
@@ -521,10 +542,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
       const keyBytes = up.keyBytes ?? encodeAttrs(flowKeyAttrs, up.key);
       ufidOf(keyBytes, e.mask, e.maskLanes, this.keyIndex, this.ufid);
       if (inBatch.set(this.ufid, 0)) {
-        if (e.refusal) this.fail(e.refusal, `installing a flow for a miss from port ${up.inPort}`);
+        if (e.refusal) this.fail(e.refusal, `installing a flow for a miss from port ${up.inPort} [${ruleTrail(this.source, t.matched.map((r) => r.line))}]`);
         else sent.push({ upcall: up, translation: t, ufidAt: this.appendPut(base, keyBytes, e) });
       }
-      if (t.actions.length) {
+      // Actions the kernel would refuse for the flow it refuses for the packet as well: the
+      // packet is dropped, and the miss counts one error, not two.
+      if (t.actions.length && !e.actionsRefused) {
         this.appendExecute(base, up.packet, keyBytes, e);
         sent.push({ upcall: up, translation: t, ufidAt: -1 });
       }

@@ -19,6 +19,7 @@
  * Works on codec-shaped values (src/ovs/keys.ts).
  */
 import { type AttrValues, UNKNOWN_PREFIX } from '../nl/schema.js';
+import { formatActions } from './flowstr/actions.js';
 import { keyAndMask, keyAttrText } from './flowstr/keys.js';
 import { flowKeyAttrs } from './keys.js';
 
@@ -414,13 +415,14 @@ export class FlowCheckMemo {
  * Conntrack actions the kernel refuses (net/openvswitch/conntrack.c), each seen in the VM
  * (kernel 6.12): it logs no reason of its own for them, only "Flow actions may not be safe
  * on all matching packets", and a NAT with both types gets a bare ERANGE:
- *   - nat with src or dst, but no commit (EINVAL): NAT is chosen when the connection is
- *     committed;
+ *   - nat with src or dst, but no commit (EINVAL), or commit only after nat among ct's
+ *     attributes (library objects: the kernel reads them in order): NAT is chosen when the
+ *     connection is committed;
  *   - nat with an address or port range or a flag (persistent, hash, random) but neither
  *     src nor dst (EINVAL);
  *   - nat with both src and dst (ERANGE); flow strings cannot say it (their parser
  *     refuses it), library objects can;
- *   - a mark or labels with a zero mask (EINVAL), or set without commit (EINVAL).
+ *   - a mark or labels with a zero (or no) mask, or set without commit (EINVAL).
  * force_commit commits too.
  */
 
@@ -430,17 +432,49 @@ const NAT_NEEDS_TYPE: Readonly<Record<string, string>> = {
   persistent: 'persistent', proto_hash: 'hash', proto_random: 'random',
 };
 
+/** The ct action as the flow syntax writes it; a value it cannot write is described. */
+function ctText(ct: Record<string, unknown>): string {
+  try {
+    return formatActions([{ ct }]);
+  } catch {
+    return 'ct(…)';
+  }
+}
+
+/** The first of `names` that `ct` has set (true), by its place among ct's keys (-1: none). */
+function firstSet(ct: Record<string, unknown>, names: readonly string[]): number {
+  let i = 0;
+  for (const key in ct) {
+    if (names.includes(key) && ct[key] === true) return i;
+    i++;
+  }
+  return -1;
+}
+
+function keyIndex(ct: Record<string, unknown>, name: string): number {
+  let i = 0;
+  for (const key in ct) {
+    if (key === name) return i;
+    i++;
+  }
+  return -1;
+}
+
 /** What the kernel would refuse in one ct action's members, or undefined. */
 function ctProblem(ct: Record<string, unknown>): string | undefined {
-  const commits = ct['commit'] === true || ct['force_commit'] === true;
+  const committed = firstSet(ct, ['commit', 'force_commit']);
   const nat = ct['nat'];
   if (isRecord(nat)) {
     const src = nat['src'] === true;
     const dst = nat['dst'] === true;
-    if (src && dst) return 'ct(nat(…)) has both src and dst: the kernel takes one NAT type per ct action (ERANGE); use two ct actions, or one type';
-    if ((src || dst) && !commits) {
-      const type = src ? 'src' : 'dst';
-      return `ct(nat(${type}…)) needs commit: the kernel chooses a connection's NAT when it commits it, and answers only "Invalid argument" without; write ct(commit,nat(${type}…)), or ct(nat) to apply the NAT of connections already committed`;
+    if (src && dst) return 'ct(nat(…)) has both src and dst: the kernel takes one NAT type per ct action (ERANGE); use one, or two ct actions';
+    if ((src || dst) && committed < 0) {
+      return `${ctText(ct)} needs commit: the kernel chooses a connection's NAT when it commits it, and answers only "Invalid argument" without; ` +
+        `write ${ctText({ commit: true, ...ct })}, or ct(nat) to apply the NAT of connections already committed`;
+    }
+    // The kernel reads ct's attributes in order, and nat's check of commit happens on the way.
+    if ((src || dst) && committed > keyIndex(ct, 'nat')) {
+      return 'the ct action has commit after nat: the kernel reads its attributes in order and refuses a NAT type before commit ("Invalid argument"); put commit (or force_commit) before nat';
     }
     if (!src && !dst) {
       for (const member in NAT_NEEDS_TYPE) {
@@ -450,13 +484,17 @@ function ctProblem(ct: Record<string, unknown>): string | undefined {
       }
     }
   }
-  for (const member of ['mark', 'labels']) {
+  for (const [member, syntax] of [['mark', 'mark'], ['labels', 'label']] as const) {
     const v = ct[member];
     if (!isRecord(v)) continue;
     // The flow syntax leaves a zero-mask mark=/label= out, as ovs-dpctl does.
-    if (isZeroValue(v['mask'])) return `ct(${member}=…) has a zero mask: it would set nothing, and the kernel answers only "Invalid argument"; leave ${member} out`;
-    if (!commits) {
-      return `ct(${member}=…) needs commit: the kernel sets a connection's ${member} only when it commits it, and answers only "Invalid argument" without; write ct(commit,${member}=…)`;
+    if (isZeroValue(v['mask'])) {
+      return `the ct action's ${member} has no mask, or a zero one: it would set nothing, and the kernel answers only "Invalid argument"; ` +
+        `give the bits to set as its mask (${syntax}=VALUE/MASK in the flow syntax), or leave ${member} out`;
+    }
+    if (committed < 0) {
+      return `${ctText(ct)} sets a ${syntax} without commit: the kernel sets a connection's ${syntax} only when it commits it, and answers only "Invalid argument" without; ` +
+        `write ${ctText({ commit: true, ...ct })}`;
     }
   }
   return undefined;

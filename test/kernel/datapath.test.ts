@@ -115,7 +115,7 @@ test('cache-get-size and cache-set-size print what ovs-dpctl prints; a size the 
 
     // What the kernel refuses: above 4096 (ERANGE, its netlink policy), no power of two (EINVAL).
     const explained = /the kernel refused masks cache size (8192|300) \(it takes a power of two up to 4096, or 0 to turn the cache off\)/;
-    const tooLarge = await fails('cache-set-size', ours, 'masks-cache', '5000');
+    const tooLarge = await fails('set-dp', ours, '--masks-cache-size', '8192');
     assert.equal(tooLarge.code, 1);
     assert.match(tooLarge.stderr, explained);
     const notPower = await fails('set-dp', ours, '--masks-cache-size', '300');

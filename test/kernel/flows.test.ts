@@ -156,9 +156,10 @@ test('ct actions the kernel refuses are explained before sending; the kernel doe
       [[{ ct: { commit: true, nat: { persistent: true } } }], [{ ct: { commit: true, nat: { src: true, persistent: true } } }], /neither src nor dst/, 'EINVAL'],
       [[{ ct: { commit: true, nat: { proto_min: 80 } } }], [{ ct: { commit: true, nat: { dst: true, ip_min: '10.0.0.1', proto_min: 80 } } }], /neither src nor dst/, 'EINVAL'],
       [[{ ct: { commit: true, nat: { src: true, dst: true } } }], [{ ct: { commit: true, nat: { src: true } } }], /both src and dst/, 'ERANGE'],
-      [[{ ct: { mark: { value: 1, mask: 1 } } }], [{ ct: { commit: true, mark: { value: 1, mask: 1 } } }], /ct\(mark=…\) needs commit/, 'EINVAL'],
-      [[{ ct: { labels: { value: Buffer.alloc(16, 1), mask: Buffer.alloc(16, 1) } } }], [{ ct: { commit: true, labels: { value: Buffer.alloc(16, 1), mask: Buffer.alloc(16, 1) } } }], /ct\(labels=…\) needs commit/, 'EINVAL'],
-      [[{ ct: { commit: true, mark: { value: 0, mask: 0 } } }], [{ ct: { commit: true } }], /ct\(mark=…\) has a zero mask/, 'EINVAL'],
+      [[{ ct: { nat: { src: true }, commit: true } }], [{ ct: { commit: true, nat: { src: true } } }], /commit after nat/, 'EINVAL'],
+      [[{ ct: { mark: { value: 1, mask: 1 } } }], [{ ct: { commit: true, mark: { value: 1, mask: 1 } } }], /sets a mark without commit/, 'EINVAL'],
+      [[{ ct: { labels: { value: Buffer.alloc(16, 1), mask: Buffer.alloc(16, 1) } } }], [{ ct: { commit: true, labels: { value: Buffer.alloc(16, 1), mask: Buffer.alloc(16, 1) } } }], /sets a label without commit/, 'EINVAL'],
+      [[{ ct: { commit: true, mark: { value: 0, mask: 0 } } }], [{ ct: { commit: true } }], /mark has no mask, or a zero one/, 'EINVAL'],
     ];
     for (const [refused, fixed, message, errno] of cases) {
       await assert.rejects(table.put({ ...base, actions: refused }), message);
@@ -173,12 +174,12 @@ test('ct actions the kernel refuses are explained before sending; the kernel doe
     await assert.rejects(dpctl('add-flow', 'system@fl-ct', key, 'ct(zone=1,nat(src=10.1.1.240-10.1.1.255)),2'), /Invalid argument/);
     const single = await execFileP(ovsdp, ['add-flow', 'fl-ct', key, 'ct(zone=1,nat(src=10.1.1.240-10.1.1.255)),2']).then(() => undefined, (e: { code: number; stderr: string }) => e);
     assert.equal(single?.code, 1);
-    assert.match(single!.stderr, /ct\(nat\(src…\)\) needs commit/);
+    assert.match(single!.stderr, /ct\(zone=1,nat\(src=10\.1\.1\.240-10\.1\.1\.255\)\) needs commit: .* write ct\(commit,zone=1,nat\(src=10\.1\.1\.240-10\.1\.1\.255\)\)/);
     const file = join(mkdtempSync(join(tmpdir(), 'flows-')), 'flows.txt');
     writeFileSync(file, `${key} ct(commit,zone=1,nat(src=10.1.1.240)),2\n${key.replace('tcp()', 'tcp(dst=80)')} ct(mark=1/1),2\n`);
     const bulk = await execFileP(ovsdp, ['add-flows', 'fl-ct', file]).then(() => undefined, (e: { code: number; stderr: string }) => e);
     assert.equal(bulk?.code, 1);
-    assert.match(bulk!.stderr, /^ovsdp: line 2: .*ct\(mark=…\) needs commit/m);
+    assert.match(bulk!.stderr, /^ovsdp: line 2: .*ct\(mark=0x1\/0x1\) sets a mark without commit/m);
     assert.equal((await table.list()).length, 1);
   });
 });

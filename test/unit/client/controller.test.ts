@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Controller, type InstalledFlow, megaflowUfid } from '../../../src/client/controller.js';
+import { Controller, type InstalledFlow, megaflowUfid, ruleTrail } from '../../../src/client/controller.js';
 import type { OvsConnection } from '../../../src/client/connection.js';
 import { type Upcall, type UpcallListener, decodeUpcall } from '../../../src/client/upcalls.js';
 import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
@@ -15,7 +15,6 @@ import type { AttrValues } from '../../../src/nl/schema.js';
 import { flowFamily } from '../../../src/ovs/flow.js';
 import { packetFamily } from '../../../src/ovs/packet.js';
 import { parseRules } from '../../../src/ovs/openflow/rules.js';
-import { ruleTrail } from '../../../src/cli/controller.js';
 import { udpFrame } from '../../frames.js';
 import { answersOf } from './fake-batches.js';
 
@@ -65,7 +64,7 @@ function miss(sport: number): Upcall {
  * Runs a controller over `batches` of upcalls against a fake socket whose answer to each
  * request is `answer`'s (undefined: it succeeded); returns each sendmsg's messages.
  */
-async function runMisses(batches: Upcall[][], answer: (msg: NetlinkMessage) => NetlinkError | undefined = () => undefined) {
+async function runMisses(batches: Upcall[][], answer: (msg: NetlinkMessage) => NetlinkError | undefined = () => undefined, rules = RULES) {
   const sendmsgs: NetlinkMessage[][] = [];
   const socket = {
     sendMessagesAtOnce: async (messages: Buffer, count: number) => {
@@ -87,7 +86,7 @@ async function runMisses(batches: Upcall[][], answer: (msg: NetlinkMessage) => N
     },
   } as unknown as UpcallListener;
   const make = Controller as unknown as new (...args: unknown[]) => Controller;
-  const c = new make(conn, conn, DP, listener, parseRules(RULES), RULES, 'rules', 600_000);
+  const c = new make(conn, conn, DP, listener, parseRules(rules), rules, 'rules', 600_000);
   const installs: InstalledFlow[] = [];
   const failures: [Error, string][] = [];
   c.on('install', (f) => installs.push(f));
@@ -163,4 +162,16 @@ test('the rules that made a flow: repeats in a row (a resubmit loop) named once 
   assert.equal(ruleTrail('x.rules', [3, 4, 4, 4]), 'x.rules:3 x.rules:4 (x3)');
   assert.equal(ruleTrail('x.rules', [1, 2, 1]), 'x.rules:1 x.rules:2 x.rules:1');
   assert.equal(ruleTrail('x.rules', []), 'no rule: drop');
+});
+
+test('controller misses: actions the kernel would refuse are neither put nor executed; one error a megaflow, naming the rule', async () => {
+  const rules = 'priority=10,in_port=1,udp,actions=ct(zone=1,nat(src=10.1.1.240)),output:2\n';
+  // Two misses of one megaflow (the rule reads no port), then one more in the next batch.
+  const { c, sendmsgs, failures } = await runMisses([[miss(1000), miss(1001)], [miss(1002)]], undefined, rules);
+  assert.deepEqual(sendmsgs, []);
+  assert.equal(failures.length, 2);
+  assert.match(failures[0]![1], /^installing a flow for a miss from port 1 \[rules:1\]$/);
+  assert.match(failures[0]![0].message, /needs commit: .* write ct\(commit,zone=1,nat\(src=10\.1\.1\.240\)\)/);
+  const s = c.stats();
+  assert.deepEqual([s.misses, s.installed, s.executed, s.errors], [3, 0, 0, 2]);
 });

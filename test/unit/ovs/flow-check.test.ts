@@ -165,18 +165,21 @@ test('a name that is no key attribute is left to the encoder, which names it', (
 
 test('ct actions the kernel refuses (seen in the VM) are named, at any depth; the rest pass', () => {
   const refused: [unknown[], RegExp][] = [
-    [[{ ct: { nat: { src: true, ip_min: '10.1.1.240' } } }], /ct\(nat\(src…\)\) needs commit.*ct\(commit,nat\(src…\)\)/],
-    [[{ ct: { zone: 1, nat: { dst: true } } }], /ct\(nat\(dst…\)\) needs commit/],
+    [[{ ct: { zone: 1, nat: { src: true, ip_min: '10.1.1.240' } } }], /^ct\(zone=1,nat\(src=10\.1\.1\.240\)\) needs commit.*write ct\(commit,zone=1,nat\(src=10\.1\.1\.240\)\)/],
+    // The kernel reads ct's attributes in order: commit after nat comes too late.
+    [[{ ct: { nat: { src: true }, commit: true } }], /commit after nat/],
+    [[{ ct: { zone: 1, nat: { dst: true }, force_commit: true } }], /commit after nat/],
+    [[{ ct: { zone: 1, nat: { dst: true } } }], /ct\(zone=1,nat\(dst\)\) needs commit/],
     [[{ ct: { commit: true, nat: { persistent: true } } }], /has persistent but neither src nor dst/],
     [[{ ct: { commit: true, nat: { proto_min: 0 } } }], /has a port but neither src nor dst/],
     [[{ ct: { commit: true, nat: { ip_min: '10.0.0.1' } } }], /has an address but neither src nor dst/],
     [[{ ct: { commit: true, nat: { src: true, dst: true } } }], /both src and dst.*ERANGE/],
-    [[{ ct: { mark: { value: 1, mask: 1 } } }], /ct\(mark=…\) needs commit/],
-    [[{ ct: { labels: { value: Buffer.alloc(16), mask: Buffer.from('00'.repeat(15) + '01', 'hex') } } }], /ct\(labels=…\) needs commit/],
-    [[{ ct: { commit: true, mark: { value: 0, mask: 0 } } }], /ct\(mark=…\) has a zero mask/],
-    [[{ ct: { commit: true, labels: { value: Buffer.alloc(16, 1) } } }], /ct\(labels=…\) has a zero mask/],
+    [[{ ct: { mark: { value: 1, mask: 1 } } }], /ct\(mark=0x1\/0x1\) sets a mark without commit.*write ct\(commit,mark=0x1\/0x1\)/],
+    [[{ ct: { labels: { value: Buffer.alloc(16), mask: Buffer.from('00'.repeat(15) + '01', 'hex') } } }], /sets a label without commit.*write ct\(commit,label=/],
+    [[{ ct: { commit: true, mark: { value: 0, mask: 0 } } }], /mark has no mask, or a zero one.*mark=VALUE\/MASK/],
+    [[{ ct: { commit: true, labels: { value: Buffer.alloc(16, 1) } } }], /labels has no mask, or a zero one.*label=VALUE\/MASK/],
     [[{ output: 1 }, { clone: [{ ct: { nat: { src: true } } }] }], /needs commit/],
-    [[{ sample: { probability: 1, actions: [{ ct: { mark: { value: 1, mask: 1 } } }] } }], /needs commit/],
+    [[{ sample: { probability: 1, actions: [{ ct: { mark: { value: 1, mask: 1 } } }] } }], /without commit/],
     [[{ check_pkt_len: { max_len: 100, actions_if_greater: [], actions_if_less_equal: [{ ct: { nat: { dst: true } } }] } }], /needs commit/],
     [[{ dec_ttl: { action: [{ ct: { nat: { src: true } } }] } }], /needs commit/],
   ];
@@ -187,6 +190,9 @@ test('ct actions the kernel refuses (seen in the VM) are named, at any depth; th
     [{ ct: { zone: 1, nat: {} } }],
     [{ ct: { nat: { persistent: false } } }],
     [{ ct: { commit: true, mark: { value: 1, mask: 1 }, labels: { value: Buffer.alloc(16), mask: Buffer.alloc(16, 0xff) } } }],
+    // mark and labels are checked after ct's attributes are all read: their order is free.
+    [{ ct: { mark: { value: 1, mask: 1 }, commit: true } }],
+    [{ ct: { commit: true, zone: 1, nat: { src: true } } }, { ct: { force_commit: true, nat: { dst: true } } }],
     [{ ct: {} }, { ct_clear: true }],
     // Not an action list as the codec takes it: the encoder's to name.
     'ct', [null, 5, { ct: 'x' }],
