@@ -239,6 +239,7 @@ async function writeFixtures(rawText) {
     ovs_vport: (await import(path.join(root, 'dist/src/ovs/vport.js'))).vportFamily,
     ovs_flow: (await import(path.join(root, 'dist/src/ovs/flow.js'))).flowFamily,
     ovs_packet: (await import(path.join(root, 'dist/src/ovs/packet.js'))).packetFamily,
+    ovs_ct_limit: (await import(path.join(root, 'dist/src/ovs/ct-limit.js'))).ctLimitFamily,
   };
   const lines = rawText.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
   const env = lines.find((l) => l.environment)?.environment;

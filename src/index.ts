@@ -12,6 +12,8 @@ export { parseActions, formatActions, type ParseActionsOptions, type FormatActio
 export { FlowParseError } from './ovs/flowstr/scanner.js';
 export { flowFamily, flowAttrs, UFID_FLAGS } from './ovs/flow.js';
 export { packetFamily, packetAttrs } from './ovs/packet.js';
+export { ctLimitFamily, ctLimitAttrs } from './ovs/ct-limit.js';
+export { getCtLimits, setCtLimits, deleteCtLimits, type CtLimits, type CtLimitChanges, type ZoneLimit } from './client/ct-limits.js';
 export { OvsConnection } from './client/connection.js';
 export { listOvsFamilies } from './client/families.js';
 export {
@@ -32,7 +34,7 @@ export {
   parseFlowMatch, parseFlowText, parseActionsText, formatFlowLine, formatFlowMatch, formatFlowStats,
   type FlowTextOptions, type FlowFormatOptions,
 } from './client/flow-text.js';
-export { FlowCheckError, checkFlowMatch } from './ovs/flow-check.js';
+export { FlowCheckError, checkFlowActions, checkFlowMatch } from './ovs/flow-check.js';
 export { KernelLog, type KernelLogRecord } from './client/kernel-log.js';
 export {
   UpcallListener, UpcallsTakenError, decodeUpcall, type Upcall, type UpcallStats, type UpcallListenerOptions, type DispatchMode, type FeatureChange,

@@ -31,6 +31,9 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   'set-dp': () => import('./set-dp.js'),
   'cache-get-size': () => import('./cache-get-size.js'),
   'cache-set-size': () => import('./cache-set-size.js'),
+  'ct-set-limits': () => import('./ct-set-limits.js'),
+  'ct-get-limits': () => import('./ct-get-limits.js'),
+  'ct-del-limits': () => import('./ct-del-limits.js'),
   monitor: () => import('./monitor.js'),
   'add-flow': () => import('./add-flow.js'),
   'mod-flow': () => import('./mod-flow.js'),
@@ -49,14 +52,13 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
 
 const conntrackTable = (tools: string): string => `The connection tracking table is netfilter's: ${tools} (conntrack-tools).`;
 const userspaceOnly = (sysctl: string): string => `ovs-dpctl has it for its userspace datapath only; the kernel's is "sysctl ${sysctl}".`;
-const CT_LIMITS = 'Per-zone connection limits go through the ovs_ct_limit family, which ovsdp does not speak: use ovs-dpctl.';
 const FRAGMENTS = 'Fragment reassembly settings of the userspace datapath; the kernel reassembles in conntrack ("sysctl net.ipv4.ipfrag_high_thresh" and the like).';
 const FLOW_TEXT = '"ovsdp encode-flow KEY ACTIONS" parses a flow and its actions and prints their bytes; "decode-flow" prints bytes as text.';
 
 /**
  * ovs-dpctl 3.1's commands that ovsdp has no command for, with what to use instead: they
- * speak netfilter's conntrack, the ovs_ct_limit family, or ovs-vswitchd's userspace
- * datapath, not the kernel datapath's four families. `ovsdp NAME` says so (exit 2).
+ * speak netfilter's conntrack or the settings of ovs-vswitchd's userspace datapath, not
+ * the openvswitch module's families. `ovsdp NAME` says so (exit 2).
  */
 export const dpctlOnlyCommands: Record<string, string> = {
   'dump-conntrack': conntrackTable('"conntrack -L" lists it, "conntrack -L -w ZONE" one zone'),
@@ -69,9 +71,6 @@ export const dpctlOnlyCommands: Record<string, string> = {
   'ct-enable-tcp-seq-chk': userspaceOnly('net.netfilter.nf_conntrack_tcp_be_liberal=0'),
   'ct-disable-tcp-seq-chk': userspaceOnly('net.netfilter.nf_conntrack_tcp_be_liberal=1'),
   'ct-get-tcp-seq-chk': userspaceOnly('net.netfilter.nf_conntrack_tcp_be_liberal'),
-  'ct-set-limits': CT_LIMITS,
-  'ct-get-limits': CT_LIMITS,
-  'ct-del-limits': CT_LIMITS,
   'ipf-set-enabled': FRAGMENTS,
   'ipf-set-disabled': FRAGMENTS,
   'ipf-set-min-frag': FRAGMENTS,

@@ -20,11 +20,12 @@ import {
 import type { AttrValues } from '../../../src/nl/schema.js';
 import { OvsConnection } from '../../../src/client/connection.js';
 import { DP_FEATURE_PROBE, datapathFamily } from '../../../src/ovs/datapath.js';
+import { ctLimitFamily } from '../../../src/ovs/ct-limit.js';
 import { vportFamily } from '../../../src/ovs/vport.js';
 import { flowFamily } from '../../../src/ovs/flow.js';
 import { packetFamily } from '../../../src/ovs/packet.js';
 
-const SPECS: readonly GenlFamilySpec[] = [datapathFamily, vportFamily, flowFamily, packetFamily];
+const SPECS: readonly GenlFamilySpec[] = [datapathFamily, vportFamily, flowFamily, packetFamily, ctLimitFamily];
 
 /** The features kernel 6.12 reported after ovs-dpctl's add-dp: unaligned, tc_recirc_sharing, per-cpu dispatch. */
 const NEGOTIATED_FEATURES = 0xd;

@@ -8,6 +8,7 @@ import { NLMSG_HDRLEN, GENL_HDRLEN, type NetlinkMessage, parseMessages } from '.
 import { datapathFamily } from '../../../src/ovs/datapath.js';
 import { flowFamily } from '../../../src/ovs/flow.js';
 import { packetFamily } from '../../../src/ovs/packet.js';
+import { ctLimitFamily } from '../../../src/ovs/ct-limit.js';
 import { vportFamily } from '../../../src/ovs/vport.js';
 
 /** One captured message as the .json describes it. */
@@ -59,6 +60,7 @@ export const FAMILY_SPECS: Readonly<Record<string, GenlFamilySpec>> = {
   ovs_vport: vportFamily,
   ovs_flow: flowFamily,
   ovs_packet: packetFamily,
+  ovs_ct_limit: ctLimitFamily,
 };
 
 /** The ports of the capture's flow datapath: `ovs-dpctl add-dp dpf v0` (fixtures/cases.json). */

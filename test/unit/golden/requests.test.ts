@@ -13,6 +13,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { deleteCtLimits, getCtLimits, setCtLimits } from '../../../src/client/ct-limits.js';
 import { createDatapath, deleteDatapath, getDatapath, listDatapaths, setDatapath } from '../../../src/client/datapaths.js';
 import { FlowTable } from '../../../src/client/flows.js';
 import { parseFlowMatch, parseFlowText } from '../../../src/client/flow-text.js';
@@ -40,6 +41,12 @@ const DP_SCENARIOS: Readonly<Record<string, Scenario>> = {
   'ovs_datapath/show-dp': (conn) => getDatapath(conn, 'dp1'),
   'ovs_datapath/cache-set-size': (conn) => setDatapath(conn, 'dp1', { masksCacheSize: 512 }),
   'ovs_vport/show': (conn, dp) => listVports(conn, dp),
+  // The limits are the network namespace's: a DP argument changes nothing in the request.
+  'ovs_ct_limit/ct-set-limits': (conn) => setCtLimits(conn, { defaultLimit: 100, zones: [{ zone: 1, limit: 10 }, { zone: 3, limit: 0 }] }),
+  'ovs_ct_limit/ct-set-limits-dp': (conn) => setCtLimits(conn, { zones: [{ zone: 1, limit: 5 }] }),
+  'ovs_ct_limit/ct-get-limits': (conn) => getCtLimits(conn),
+  'ovs_ct_limit/ct-get-limits-zones': (conn) => getCtLimits(conn, [1, 2]),
+  'ovs_ct_limit/ct-del-limits': (conn) => deleteCtLimits(conn, [1, 3]),
 };
 
 function vportScenario(f: Fixture): Scenario | undefined {

@@ -16,6 +16,7 @@ import {
 import { UFID_FLAGS, flowAttrs, flowFamily } from '../../../src/ovs/flow.js';
 import { CT_STATE_FLAGS, FRAG_TYPES, flowKeyAttrs, nshKeyAttrs, tunnelKeyAttrs, vxlanExtAttrs } from '../../../src/ovs/keys.js';
 import { packetAttrs, packetFamily } from '../../../src/ovs/packet.js';
+import { DEFAULT_ZONE, ctLimitAttrs, ctLimitFamily } from '../../../src/ovs/ct-limit.js';
 
 function hex(s: string): Buffer {
   return Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -155,11 +156,13 @@ const setsByPrefix: [string, AttrSet][] = [
   ['OVS_CHECK_PKT_LEN_ATTR_', checkPktLenAttrs],
   ['OVS_DEC_TTL_ATTR_', decTtlAttrs],
   ['OVS_PSAMPLE_ATTR_', psampleAttrs],
+  ['OVS_CT_LIMIT_ATTR_', ctLimitAttrs],
 ];
 
 const tablesByPrefix: [string, Readonly<Record<string, number>>][] = [
   ['OVS_FLOW_CMD_', flowFamily.commands],
   ['OVS_PACKET_CMD_', packetFamily.commands],
+  ['OVS_CT_LIMIT_CMD_', ctLimitFamily.commands],
   ['OVS_FRAG_TYPE_', FRAG_TYPES],
   ['OVS_HASH_ALG_', HASH_ALGS],
 ];
@@ -224,11 +227,16 @@ test('#defines: CT state bits, UFID flags, family names and versions', { skip: h
   assert.deepEqual([macros.get('OVS_FLOW_MCGROUP')], flowFamily.mcastGroups);
   assert.equal(macros.get('OVS_PACKET_FAMILY'), packetFamily.name);
   assert.equal(macros.get('OVS_PACKET_VERSION'), packetFamily.version);
+  assert.equal(macros.get('OVS_CT_LIMIT_FAMILY'), ctLimitFamily.name);
+  assert.equal(macros.get('OVS_CT_LIMIT_VERSION'), ctLimitFamily.version);
+  assert.deepEqual([macros.get('OVS_CT_LIMIT_MCGROUP')], ctLimitFamily.mcastGroups);
+  // A negative #define, which the macro reader leaves out.
+  assert.match(readFileSync(HEADER, 'utf8'), new RegExp(`#define OVS_ZONE_LIMIT_DEFAULT_ZONE\\s+${DEFAULT_ZONE}\\s`));
 });
 
 test('every struct the schemas use has the uapi struct\'s size and member bytes', { skip: headerSkip }, () => {
   const { structs } = loadHeader();
-  const used = schemaStructs([flowFamily.attrs, packetFamily.attrs]);
+  const used = schemaStructs([flowFamily.attrs, packetFamily.attrs, ctLimitFamily.attrs]);
   const compared: string[] = [];
   for (const [name, spec] of used) {
     if (!structs.has(name)) continue;
@@ -242,7 +250,7 @@ test('every struct the schemas use has the uapi struct\'s size and member bytes'
   const notInUapi = ['ovs_key_nd_extensions', 'ovs_ct_mark', 'ovs_ct_labels'];
   assert.deepEqual([...used.keys()].filter((n) => !compared.includes(n)).sort(), notInUapi.sort());
   for (const must of ['ovs_key_ipv4', 'ovs_key_ipv6', 'ovs_key_arp', 'ovs_key_ct_tuple_ipv4', 'ovs_key_ct_tuple_ipv6',
-    'ovs_action_push_mpls', 'ovs_action_push_eth', 'ovs_nsh_key_md1', 'ovs_flow_stats']) {
+    'ovs_action_push_mpls', 'ovs_action_push_eth', 'ovs_nsh_key_md1', 'ovs_flow_stats', 'ovs_zone_limit']) {
     assert.ok(compared.includes(must), `${must} was not compared`);
   }
 });

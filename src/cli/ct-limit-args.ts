@@ -1,0 +1,64 @@
+/**
+ * The arguments of ct-set-limits, ct-get-limits and ct-del-limits, in ovs-dpctl's syntax:
+ * an optional datapath first (a word without "="), then `default=L`, `zone=N,limit=L`
+ * tuples, or a `zone=N1[,N2...]` list.
+ */
+import type { OvsConnection } from '../client/connection.js';
+import { UsageError } from './context.js';
+import { datapathArg } from './dp-args.js';
+
+/** The optional DP first argument (ovs-dpctl: the first word without "="), and the rest. */
+export function splitDatapath(args: readonly string[]): { dp: string | undefined; rest: string[] } {
+  if (args.length > 0 && !args[0]!.includes('=')) return { dp: datapathArg(args[0]!), rest: args.slice(1) };
+  return { dp: undefined, rest: [...args] };
+}
+
+/** A decimal number of at most `max`, or a usage error naming `what` in `arg`. */
+function numberIn(text: string, max: number, what: string, arg: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > max) throw new UsageError(`"${arg}": ${what} "${text}" is not a number from 0 to ${max}`);
+  return Number(text);
+}
+
+/** `zone=N,limit=L` (in either order). */
+export function zoneLimitArg(arg: string): { zone: number; limit: number } {
+  let zone: number | undefined;
+  let limit: number | undefined;
+  for (const item of arg.split(',')) {
+    const eq = item.indexOf('=');
+    const key = eq < 0 ? item : item.slice(0, eq);
+    const value = eq < 0 ? '' : item.slice(eq + 1);
+    if (key === 'zone') zone = numberIn(value, 0xffff, 'zone', arg);
+    else if (key === 'limit') limit = numberIn(value, 0xffffffff, 'limit', arg);
+    else throw new UsageError(`"${arg}": expected zone=N,limit=L, found "${item}"`);
+  }
+  if (zone === undefined || limit === undefined) throw new UsageError(`"${arg}": expected zone=N,limit=L (both)`);
+  return { zone, limit };
+}
+
+/** `default=L`. */
+export function defaultLimitArg(arg: string): number {
+  return numberIn(arg.slice('default='.length), 0xffffffff, 'the default limit', arg);
+}
+
+/** `zone=N1[,N2...]`. */
+export function zoneListArg(arg: string): number[] {
+  if (!arg.startsWith('zone=')) throw new UsageError(`"${arg}": expected zone=N1[,N2...]`);
+  return arg.slice('zone='.length).split(',').map((z) => numberIn(z, 0xffff, 'zone', arg));
+}
+
+/**
+ * Checks that DP exists when it is given, as ovs-dpctl opens it; the limits themselves are
+ * the network namespace's, whatever the datapath.
+ */
+export async function checkDatapath(conn: OvsConnection, dp: string | undefined): Promise<void> {
+  if (dp === undefined) return;
+  const { getDatapath } = await import('../client/datapaths.js');
+  await getDatapath(conn, dp);
+}
+
+/** The help text the three commands share. */
+export const CT_LIMITS_HELP = `
+Conntrack zone limits cap how many connections ct(commit,zone=N) may track in zone N;
+a zone without a limit of its own has the default one, and 0 means no limit. They belong
+to the network namespace, not to a datapath: DP, when given, is only checked to exist
+(ovs-dpctl needs one to open).`;

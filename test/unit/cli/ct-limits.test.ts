@@ -1,0 +1,38 @@
+/** ct-set-limits, ct-get-limits, ct-del-limits: ovs-dpctl's argument syntax and text (seen in the VM). */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { UsageError } from '../../../src/cli/context.js';
+import { defaultLimitArg, splitDatapath, zoneLimitArg, zoneListArg } from '../../../src/cli/ct-limit-args.js';
+import { renderCtLimits } from '../../../src/cli/render/ct-limits.js';
+
+test('a first word without "=" is the datapath, as ovs-dpctl tells them apart', () => {
+  assert.deepEqual(splitDatapath(['dp0', 'zone=1,limit=5']), { dp: 'dp0', rest: ['zone=1,limit=5'] });
+  assert.deepEqual(splitDatapath(['system@dp0']), { dp: 'dp0', rest: [] });
+  assert.deepEqual(splitDatapath(['default=5', 'zone=1,limit=5']), { dp: undefined, rest: ['default=5', 'zone=1,limit=5'] });
+  assert.deepEqual(splitDatapath([]), { dp: undefined, rest: [] });
+});
+
+test('zone=N,limit=L (either order), default=L, zone=N1[,N2...]; anything else is named', () => {
+  assert.deepEqual(zoneLimitArg('zone=1,limit=10'), { zone: 1, limit: 10 });
+  assert.deepEqual(zoneLimitArg('limit=0,zone=65535'), { zone: 65535, limit: 0 });
+  assert.equal(defaultLimitArg('default=4294967295'), 0xffffffff);
+  assert.deepEqual(zoneListArg('zone=1,2,3'), [1, 2, 3]);
+  const bad: [() => unknown, RegExp][] = [
+    [() => zoneLimitArg('zone=1'), /"zone=1": expected zone=N,limit=L \(both\)/],
+    [() => zoneLimitArg('zone=70000,limit=1'), /zone "70000" is not a number from 0 to 65535/],
+    [() => zoneLimitArg('zone=1,limit=-1'), /limit "-1" is not a number/],
+    [() => zoneLimitArg('zone=1,limit=5,foo=2'), /found "foo=2"/],
+    [() => zoneLimitArg('zone=1,limit'), /limit "" is not a number/],
+    [() => defaultLimitArg('default=x'), /the default limit "x"/],
+    [() => defaultLimitArg('default=4294967296'), /is not a number from 0 to 4294967295/],
+    [() => zoneListArg('zones=1'), /expected zone=N1\[,N2\.\.\.\]/],
+    [() => zoneListArg('zone=1,,2'), /zone "" is not a number/],
+  ];
+  for (const [fn, message] of bad) assert.throws(fn, (e: unknown) => e instanceof UsageError && message.test(e.message), String(fn));
+});
+
+test('ct-get-limits prints what ovs-dpctl printed', () => {
+  assert.equal(renderCtLimits({ defaultLimit: 0, zones: [] }), 'default limit=0');
+  assert.equal(renderCtLimits({ defaultLimit: 100, zones: [{ zone: 1, limit: 10, count: 0 }, { zone: 2, limit: 100, count: 3 }] }),
+    'default limit=100\nzone=1,limit=10,count=0\nzone=2,limit=100,count=3');
+});
