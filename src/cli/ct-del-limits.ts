@@ -14,7 +14,8 @@ Example:
 ${CT_LIMITS_HELP}`)
     .action(async (args: string[]) => {
       const { dp, rest } = splitDatapath(args);
-      if (rest.length !== 1) throw new UsageError(`ct-del-limits takes [DP] zone=N1[,N2...] (got ${args.length} arguments)`);
+      if (rest.length === 0) throw new UsageError('ct-del-limits: no zones given (zone=N1[,N2...])');
+      if (rest.length > 1) throw new UsageError(`ct-del-limits takes [DP] zone=N1[,N2...] (got ${args.length} arguments)`);
       const zones = zoneListArg(rest[0]!);
       const { OvsConnection } = await import('../client/connection.js');
       const { deleteCtLimits } = await import('../client/ct-limits.js');

@@ -59,6 +59,7 @@ export async function checkDatapath(conn: OvsConnection, dp: string | undefined)
 /** The help text the three commands share. */
 export const CT_LIMITS_HELP = `
 Conntrack zone limits cap how many connections ct(commit,zone=N) may track in zone N;
-a zone without a limit of its own has the default one, and 0 means no limit. They belong
-to the network namespace, not to a datapath: DP, when given, is only checked to exist
-(ovs-dpctl needs one to open).`;
+a zone without a limit of its own has the default one, and 0 means no limit. A zone's
+count is of the connections OVS committed in it while a limit applied: the kernel counts
+no others. The limits belong to the network namespace, not to a datapath: DP, when
+given, is only checked to exist (ovs-dpctl needs one to open).`;

@@ -7,7 +7,7 @@ export function define(program: Command, _context: () => CliContext): void {
   program
     .command('ct-set-limits')
     .description('set the default conntrack zone limit and zones\' own limits (0: no limit)')
-    .argument('<args...>', '[dp] [default=L] [zone=N,limit=L]...')
+    .argument('<args...>', '[dp] [default=L] [zone=N,limit=L]... (default=L may come anywhere after DP)')
     .addHelpText('after', `
 Examples:
   ovsdp ct-set-limits default=10000 zone=1,limit=100
@@ -18,8 +18,9 @@ ct-del-limits gives zones the default limit again; ct-get-limits shows them.`)
       const { dp, rest } = splitDatapath(args);
       const changes: { defaultLimit?: number; zones: { zone: number; limit: number }[] } = { zones: [] };
       for (const arg of rest) {
-        if (arg.startsWith('default=')) changes.defaultLimit = defaultLimitArg(arg);
-        else changes.zones.push(zoneLimitArg(arg));
+        if (!arg.startsWith('default=')) changes.zones.push(zoneLimitArg(arg));
+        else if (changes.defaultLimit === undefined) changes.defaultLimit = defaultLimitArg(arg);
+        else throw new UsageError(`"${arg}": the default limit is given twice`);
       }
       if (changes.defaultLimit === undefined && changes.zones.length === 0) throw new UsageError('ct-set-limits: nothing to set (give default=L or zone=N,limit=L)');
       const { OvsConnection } = await import('../client/connection.js');

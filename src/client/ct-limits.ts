@@ -2,7 +2,8 @@
  * Conntrack zone limits (the ovs_ct_limit family): at most how many connections the
  * openvswitch module's ct(commit) may track in a zone. A zone without a limit of its own
  * has the default one; 0 means no limit. The limits belong to the network namespace, not
- * to a datapath, and count only connections that OVS commits.
+ * to a datapath. A zone's count is of the connections OVS committed in it while a limit
+ * applied (the kernel counts no others: those committed before, or by netfilter itself).
  */
 import { FamilyNotFoundError } from '../nl/family.js';
 import type { GenlMessage } from '../nl/family.js';
@@ -15,7 +16,7 @@ export interface ZoneLimit {
   zone: number;
   /** at most this many connections (0: no limit) */
   limit: number;
-  /** the connections the zone has now */
+  /** the connections OVS committed in the zone while a limit applied, still tracked */
   count: number;
 }
 
@@ -30,13 +31,19 @@ export interface CtLimitChanges {
   zones?: readonly { zone: number; limit: number }[];
 }
 
+/** What a value is, for messages: numbers as they are, anything else with its type. */
+function shown(v: unknown): string {
+  return typeof v === 'number' ? String(v) : `${JSON.stringify(v) ?? String(v)} (a ${typeof v}, not a number)`;
+}
+
 function checkZone(zone: number): number {
-  if (!Number.isInteger(zone) || zone < 0 || zone > 0xffff) throw new RangeError(`conntrack zone ${zone} is not a zone (0 to 65535)`);
+  if (!Number.isInteger(zone) || zone < 0 || zone > 0xffff) throw new RangeError(`conntrack zone ${shown(zone)} is no zone: zones are 0 to 65535`);
   return zone;
 }
 
+/** `what`: "the default limit", "the limit of zone 5". */
 function checkLimit(limit: number, what: string): number {
-  if (!Number.isInteger(limit) || limit < 0 || limit > 0xffffffff) throw new RangeError(`${what}: limit ${limit} is not a connection count (0 to 4294967295; 0 is no limit)`);
+  if (!Number.isInteger(limit) || limit < 0 || limit > 0xffffffff) throw new RangeError(`${what} ${shown(limit)} is no connection count: limits are 0 (none) to 4294967295`);
   return limit;
 }
 
@@ -48,11 +55,13 @@ async function request(conn: OvsConnection, command: 'get' | 'set' | 'del', entr
       ...(entries ? { attrs: { zone_limit: entries.map((e) => ({ ...e, count: 0 })) } } : {}),
     });
   } catch (err) {
-    if (!(err instanceof FamilyNotFoundError)) throw err;
-    // The module registers ovs_ct_limit only when built with conntrack connection counting.
+    // The connection explains a family it cannot find as a module not loaded; the module
+    // registers ovs_ct_limit only when built with conntrack connection counting.
+    const missing = err instanceof FamilyNotFoundError ? err : err instanceof Error && err.cause instanceof FamilyNotFoundError ? err.cause : undefined;
+    if (missing?.family !== ctLimitFamily.name) throw err;
     const loaded = await conn.family(datapathFamily).then(() => true, () => false);
-    if (!loaded) throw rewrap(err, 'the openvswitch kernel module is not loaded (try: modprobe openvswitch)');
-    throw rewrap(err, 'this kernel\'s openvswitch module has no conntrack zone limits (no ovs_ct_limit family: built without CONFIG_NETFILTER_CONNCOUNT)');
+    if (!loaded) throw err;
+    throw rewrap(missing, 'this kernel\'s openvswitch module has no conntrack zone limits (no ovs_ct_limit family: built without CONFIG_NETFILTER_CONNCOUNT)');
   }
 }
 
@@ -77,8 +86,8 @@ export async function getCtLimits(conn: OvsConnection, zones?: readonly number[]
 /** Sets the default limit and zones' own limits (the others are left as they are). */
 export async function setCtLimits(conn: OvsConnection, changes: CtLimitChanges): Promise<void> {
   const entries: { zone_id: number; limit: number }[] = [];
-  if (changes.defaultLimit !== undefined) entries.push({ zone_id: DEFAULT_ZONE, limit: checkLimit(changes.defaultLimit, 'the default') });
-  for (const z of changes.zones ?? []) entries.push({ zone_id: checkZone(z.zone), limit: checkLimit(z.limit, `zone ${z.zone}`) });
+  if (changes.defaultLimit !== undefined) entries.push({ zone_id: DEFAULT_ZONE, limit: checkLimit(changes.defaultLimit, 'the default limit') });
+  for (const z of changes.zones ?? []) entries.push({ zone_id: checkZone(z.zone), limit: checkLimit(z.limit, `the limit of zone ${z.zone}`) });
   if (entries.length === 0) throw new RangeError('no limit to set: give a default limit or zones');
   await request(conn, 'set', entries);
 }

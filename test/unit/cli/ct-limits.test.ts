@@ -36,3 +36,17 @@ test('ct-get-limits prints what ovs-dpctl printed', () => {
   assert.equal(renderCtLimits({ defaultLimit: 100, zones: [{ zone: 1, limit: 10, count: 0 }, { zone: 2, limit: 100, count: 3 }] }),
     'default limit=100\nzone=1,limit=10,count=0\nzone=2,limit=100,count=3');
 });
+
+test('ct-set-limits: default=L once, anywhere after DP; ct-del-limits needs zones', async () => {
+  const { main } = await import('../../../src/cli/main.js');
+  const stderr: string[] = [];
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => stderr.push(chunk) > 0) as typeof process.stderr.write;
+  try {
+    assert.equal(await main(['node', 'ovsdp', 'ct-set-limits', 'default=1', 'zone=1,limit=5', 'default=2']), 2);
+    assert.equal(await main(['node', 'ovsdp', 'ct-del-limits', 'dp0']), 2);
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.deepEqual(stderr, ['ovsdp: "default=2": the default limit is given twice\n', 'ovsdp: ct-del-limits: no zones given (zone=N1[,N2...])\n']);
+});
