@@ -695,6 +695,7 @@ function parseCt(sc: Scanner, arg: string, argAt: number, at: number, p: Protoco
   let mark: { value: number; mask: number } | undefined;
   let labels: { value: Buffer; mask: Buffer } | undefined;
   let execSeen = false;
+  let natAt = at;
   for (const piece of splitTopLevel(sc, arg, argAt)) {
     const m = /^([a-z_]+)(?:=([\s\S]*)|\(([\s\S]*)\))?$/.exec(piece.text);
     const name = m?.[1];
@@ -722,6 +723,7 @@ function parseCt(sc: Scanner, arg: string, argAt: number, at: number, p: Protoco
         break;
       case 'nat':
         nat = parseNat(sc, piece, p);
+        natAt = piece.at;
         break;
       case 'exec': {
         if (m?.[3] === undefined) throw sc.error('expected exec(set_field:VALUE->ct_mark, ...)', piece.at);
@@ -745,6 +747,11 @@ function parseCt(sc: Scanner, arg: string, argAt: number, at: number, p: Protoco
     }
   }
   if (execSeen && !commit && !force) throw sc.error('ct(exec(...)) needs commit: conntrack stores a mark or label only when committing', at);
+  // Without commit only a bare nat (apply the NAT of committed connections) is taken, by
+  // ovs-vswitchd (OFPBAC_BAD_ARGUMENT) as by the kernel.
+  if (nat && Object.keys(nat).length && !commit && !force) {
+    throw sc.error('ct(nat(...)) with an address, port or flag needs commit: the NAT of a connection is chosen when it is committed; without commit write nat alone', natAt);
+  }
   // The datapath action, attributes in the order ovs-vswitchd sends them.
   const ct: AttrValues = {};
   if (force) ct['force_commit'] = true;
