@@ -84,7 +84,7 @@ export async function main(commandLine: readonly string[] = process.argv): Promi
   const { Command } = commander;
   endQuietlyOnClosedStdout();
   const program = new Command('ovsdp')
-    .description('Open vSwitch kernel datapath control: datapaths, ports, flows, upcalls.\nCommands and output follow ovs-dpctl; every read command also speaks --json.')
+    .description('Open vSwitch kernel datapath control: datapaths, ports, flows, upcalls, conntrack zone limits.\nCommands and output follow ovs-dpctl; every read command also speaks --json.')
     .option('--no-color', 'never colour the output (also: NO_COLOR=1, or when piped)')
     .option('--debug', 'show stack traces of errors')
     .version(versionLine(), '-V, --version', 'print the version')
