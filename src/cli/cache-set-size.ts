@@ -10,22 +10,18 @@ interface CacheSetSizeOptions {
 /** The caches a kernel datapath has, by ovs-dpctl's names. */
 const CACHES = ['masks-cache'];
 
-/** The most entries a kernel masks cache takes (32 KiB of per-CPU entries of 8 bytes). */
-const MAX_MASKS_CACHE = 4096;
-
 /**
  * SIZE rounded up to a power of two, as ovs-dpctl rounds it before asking the kernel
  * (which takes nothing else). ovs-dpctl reads "12abc" as 12 and wraps 4294967296 to 0 (the
- * cache off), and sends what the kernel refuses (ERANGE); all are refused here.
+ * cache off); both are refused here. How large is the kernel's to say: 4096 entries with
+ * 4 KiB pages, more with larger ones.
  */
 export function cacheSizeArg(text: string): number {
-  if (!/^\d+$/.test(text)) throw new UsageError(`bad cache size "${text}" (a number of entries up to ${MAX_MASKS_CACHE}, rounded up to a power of two; 0 turns the cache off)`);
+  if (!/^\d+$/.test(text)) throw new UsageError(`bad cache size "${text}" (a number of entries, rounded up to a power of two; 4096 at most on most machines; 0 turns the cache off)`);
   const size = Number(text);
-  const rounded = size === 0 ? 0 : 2 ** Math.ceil(Math.log2(size));
-  if (rounded > MAX_MASKS_CACHE) {
-    throw new UsageError(`cache size ${text}${rounded !== size && rounded <= 2 ** 32 ? ` (rounded up: ${rounded})` : ''} is too large: the kernel takes up to ${MAX_MASKS_CACHE} entries`);
-  }
-  return rounded;
+  // Beyond 2^31 the power of two above would not fit the kernel's 32 bits.
+  if (size > 2 ** 31) throw new UsageError(`cache size ${text} is too large (4096 entries at most on most machines)`);
+  return size === 0 ? 0 : 2 ** Math.ceil(Math.log2(size));
 }
 
 export function define(program: Command, context: () => CliContext): void {
@@ -34,7 +30,7 @@ export function define(program: Command, context: () => CliContext): void {
     .description('set the size of cache CACHE (masks-cache) of datapath DP to SIZE entries, rounded up to a power of two')
     .argument('<dp>', 'datapath (dp0 or system@dp0)')
     .argument('<cache>', `the cache: ${CACHES.join(', ')}`)
-    .argument('<size>', `entries (rounded up to a power of two; at most ${MAX_MASKS_CACHE}; 0 turns the cache off)`)
+    .argument('<size>', 'entries (rounded up to a power of two; 4096 at most on most machines; 0 turns the cache off)')
     .option('--json', 'print {"name", "masksCacheSize"} as it is afterwards')
     .addHelpText('after', `
 Example:
@@ -52,11 +48,21 @@ that is no power of two).`)
       const { OvsConnection } = await import('../client/connection.js');
       const { setDatapath } = await import('../client/datapaths.js');
       const { cacheSizesJSON } = await import('./render/show.js');
+      const { NetlinkError } = await import('../nl/errors.js');
+      const { rewrap } = await import('../client/errors.js');
       const conn = new OvsConnection();
       try {
-        const dp = await setDatapath(conn, name, { masksCacheSize: size });
+        let dp;
+        try {
+          dp = await setDatapath(conn, name, { masksCacheSize: size });
+        } catch (err) {
+          if (size === Number(sizeText) || !(err instanceof NetlinkError)) throw err;
+          throw rewrap(err, `${err.message}; ${sizeText} was rounded up to ${size}, as ovs-dpctl rounds it`);
+        }
+        // A kernel before 5.9 has no masks cache: it ignores the size, and says nothing.
+        if (dp.masksCacheSize === undefined) throw new Error(`datapath ${dp.name} has no masks cache (Linux 5.9 and later have one)`);
         if (opts.json) return ctx.printJSON(cacheSizesJSON(dp));
-        ctx.print(`Setting cache size successful, new size ${dp.masksCacheSize ?? size}`);
+        ctx.print(`Setting cache size successful, new size ${dp.masksCacheSize}`);
       } finally {
         conn.close();
       }

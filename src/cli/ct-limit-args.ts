@@ -5,18 +5,12 @@
  */
 import type { OvsConnection } from '../client/connection.js';
 import { UsageError } from './context.js';
-import { datapathArg } from './dp-args.js';
+import { datapathArg, unsignedArg } from './dp-args.js';
 
 /** The optional DP first argument (ovs-dpctl: the first word without "="), and the rest. */
 export function splitDatapath(args: readonly string[]): { dp: string | undefined; rest: string[] } {
   if (args.length > 0 && !args[0]!.includes('=')) return { dp: datapathArg(args[0]!), rest: args.slice(1) };
   return { dp: undefined, rest: [...args] };
-}
-
-/** A decimal number of at most `max`, or a usage error naming `what` in `arg`. */
-function numberIn(text: string, max: number, what: string, arg: string): number {
-  if (!/^\d+$/.test(text) || Number(text) > max) throw new UsageError(`"${arg}": ${what} "${text}" is not a number from 0 to ${max}`);
-  return Number(text);
 }
 
 /** `zone=N,limit=L` (in either order). */
@@ -27,8 +21,8 @@ export function zoneLimitArg(arg: string): { zone: number; limit: number } {
     const eq = item.indexOf('=');
     const key = eq < 0 ? item : item.slice(0, eq);
     const value = eq < 0 ? '' : item.slice(eq + 1);
-    if (key === 'zone') zone = numberIn(value, 0xffff, 'zone', arg);
-    else if (key === 'limit') limit = numberIn(value, 0xffffffff, 'limit', arg);
+    if (key === 'zone') zone = unsignedArg(value, 0xffff, 'zone', arg);
+    else if (key === 'limit') limit = unsignedArg(value, 0xffffffff, 'limit', arg);
     else throw new UsageError(`"${arg}": expected zone=N,limit=L, found "${item}"`);
   }
   if (zone === undefined || limit === undefined) throw new UsageError(`"${arg}": expected zone=N,limit=L (both)`);
@@ -37,13 +31,13 @@ export function zoneLimitArg(arg: string): { zone: number; limit: number } {
 
 /** `default=L`. */
 export function defaultLimitArg(arg: string): number {
-  return numberIn(arg.slice('default='.length), 0xffffffff, 'the default limit', arg);
+  return unsignedArg(arg.slice('default='.length), 0xffffffff, 'default limit', arg);
 }
 
 /** `zone=N1[,N2...]`. */
 export function zoneListArg(arg: string): number[] {
   if (!arg.startsWith('zone=')) throw new UsageError(`"${arg}": expected zone=N1[,N2...]`);
-  return arg.slice('zone='.length).split(',').map((z) => numberIn(z, 0xffff, 'zone', arg));
+  return arg.slice('zone='.length).split(',').map((z) => unsignedArg(z, 0xffff, 'zone', arg));
 }
 
 /**

@@ -46,7 +46,8 @@ const USERSPACE_TUNNEL_OPTIONS = new Set([
   'seq', 'packet_type', 'erspan_ver', 'erspan_idx', 'erspan_dir', 'erspan_hwid', 'payload_type',
 ]);
 
-function unsigned(text: string, max: number, what: string, arg: string): number {
+/** A decimal number from 0 to `max`, the `what` of argument `arg`, or a usage error naming both. */
+export function unsignedArg(text: string, max: number, what: string, arg: string): number {
   if (!/^\d+$/.test(text) || Number(text) > max) throw new UsageError(`bad ${what} "${text}" in "${arg}" (want 0-${max})`);
   return Number(text);
 }
@@ -74,13 +75,13 @@ export function parseIfaceSpec(arg: string): IfaceSpec {
         break;
       }
       case 'port_no':
-        spec.portNo = unsigned(value, 0xffffffff, 'port number', arg);
+        spec.portNo = unsignedArg(value, 0xffffffff, 'port number', arg);
         break;
       case 'upcall_pid':
-        spec.upcallPids = value.split(':').map((p) => unsigned(p, 0xffffffff, 'upcall pid', arg));
+        spec.upcallPids = value.split(':').map((p) => unsignedArg(p, 0xffffffff, 'upcall pid', arg));
         break;
       case 'dst_port': {
-        const port = unsigned(value, 0xffff, 'UDP port', arg);
+        const port = unsignedArg(value, 0xffff, 'UDP port', arg);
         if (port === 0) throw new UsageError(`bad UDP port "0" in "${arg}" (want 1-65535)`);
         spec.options.dstPort = port;
         break;

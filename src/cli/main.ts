@@ -103,7 +103,7 @@ the kernel, or bad input such as a flow string), 2 a command-line mistake.`)
   // Only the command being run is loaded; --version needs none, and the rest (--help, a
   // mistyped name) all of them, to list them.
   const versionOnly = name === undefined && (argv.includes('--version') || argv.includes('-V'));
-  const wanted = name !== undefined && name in commands ? [name] : versionOnly ? [] : Object.keys(commands);
+  const wanted = name !== undefined && Object.hasOwn(commands, name) ? [name] : versionOnly ? [] : Object.keys(commands);
   for (const n of wanted) (await commands[n]!()).define(program, context);
   program.commands.forEach((c) => c.exitOverride());
 

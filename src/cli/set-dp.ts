@@ -1,6 +1,7 @@
 /** `ovsdp set-dp DP --features ...`: the one way to change an existing datapath. */
 import type { Command } from 'commander';
 import type { DatapathChanges } from '../client/datapaths.js';
+import { MASKS_CACHE_SIZES } from '../ovs/datapath.js';
 import { type CliContext, UsageError } from './context.js';
 import { datapathArg, featureList } from './dp-args.js';
 
@@ -13,7 +14,7 @@ interface SetDpOptions {
 }
 
 export function masksCacheSizeArg(text: string): number {
-  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) throw new UsageError(`bad masks cache size "${text}" (a power of two up to 4096, or 0 to turn the cache off)`);
+  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) throw new UsageError(`bad masks cache size "${text}" (${MASKS_CACHE_SIZES})`);
   return Number(text);
 }
 

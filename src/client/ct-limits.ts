@@ -5,6 +5,7 @@
  * to a datapath. A zone's count is of the connections OVS committed in it while a limit
  * applied (the kernel counts no others: those committed before, or by netfilter itself).
  */
+import { describe } from '../nl/codec.js';
 import { FamilyNotFoundError } from '../nl/family.js';
 import type { GenlMessage } from '../nl/family.js';
 import { DEFAULT_ZONE, ctLimitFamily } from '../ovs/ct-limit.js';
@@ -31,9 +32,9 @@ export interface CtLimitChanges {
   zones?: readonly { zone: number; limit: number }[];
 }
 
-/** What a value is, for messages: numbers as they are, anything else with its type. */
+/** What a value is, for messages: a number as it is, anything else by its kind. */
 function shown(v: unknown): string {
-  return typeof v === 'number' ? String(v) : `${JSON.stringify(v) ?? String(v)} (a ${typeof v}, not a number)`;
+  return typeof v === 'number' ? String(v) : `${describe(v)} (not a number)`;
 }
 
 function checkZone(zone: number): number {
@@ -41,7 +42,7 @@ function checkZone(zone: number): number {
   return zone;
 }
 
-/** `what`: "the default limit", "the limit of zone 5". */
+/** `what`: "the default limit", "zone 5's limit". */
 function checkLimit(limit: number, what: string): number {
   if (!Number.isInteger(limit) || limit < 0 || limit > 0xffffffff) throw new RangeError(`${what} ${shown(limit)} is no connection count: limits are 0 (none) to 4294967295`);
   return limit;
@@ -67,7 +68,8 @@ async function request(conn: OvsConnection, command: 'get' | 'set' | 'del', entr
 
 /**
  * The default limit and the limits of `zones` (each zone's own, or the default it has), with
- * their connection counts; without `zones`, of every zone that has a limit of its own.
+ * their connection counts; without `zones` (or with none), of every zone that has a limit of
+ * its own.
  */
 export async function getCtLimits(conn: OvsConnection, zones?: readonly number[]): Promise<CtLimits> {
   // As ovs-dpctl asks: the default first, then the zones (zone_id -1 is the default).
@@ -87,7 +89,7 @@ export async function getCtLimits(conn: OvsConnection, zones?: readonly number[]
 export async function setCtLimits(conn: OvsConnection, changes: CtLimitChanges): Promise<void> {
   const entries: { zone_id: number; limit: number }[] = [];
   if (changes.defaultLimit !== undefined) entries.push({ zone_id: DEFAULT_ZONE, limit: checkLimit(changes.defaultLimit, 'the default limit') });
-  for (const z of changes.zones ?? []) entries.push({ zone_id: checkZone(z.zone), limit: checkLimit(z.limit, `the limit of zone ${z.zone}`) });
+  for (const z of changes.zones ?? []) entries.push({ zone_id: checkZone(z.zone), limit: checkLimit(z.limit, `zone ${z.zone}'s limit`) });
   if (entries.length === 0) throw new RangeError('no limit to set: give a default limit or zones');
   await request(conn, 'set', entries);
 }

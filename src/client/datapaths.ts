@@ -8,7 +8,7 @@ import { isErrno, NetlinkError } from '../nl/errors.js';
 import type { GenlMessage } from '../nl/family.js';
 import { NLM_F_ECHO } from '../nl/message.js';
 import { type AttrValues, type UnknownAttr, UNKNOWN_PREFIX } from '../nl/schema.js';
-import { DP_FEATURE_PROBE, DP_FEATURES, datapathFamily, featureBits, featureNames } from '../ovs/datapath.js';
+import { DP_FEATURE_PROBE, DP_FEATURES, MASKS_CACHE_SIZES, datapathFamily, featureBits, featureNames } from '../ovs/datapath.js';
 import { vportFamily } from '../ovs/vport.js';
 import type { OvsConnection, RequestOptions } from './connection.js';
 import { rewrap } from './errors.js';
@@ -246,9 +246,9 @@ async function setDatapathAttrs(conn: OvsConnection, name: string, changes: Omit
 
 /**
  * The kernel's refusal of a masks cache size, explained: its netlink policy answers a size
- * above 4096 with ERANGE, and resizing answers one that is no power of two with EINVAL.
+ * above its cap with ERANGE, and resizing answers one that is no power of two with EINVAL.
  */
 function masksCacheRefusal(err: unknown, size: number | undefined): unknown {
   if (size === undefined || !(isErrno(err, 'EINVAL') || isErrno(err, 'ERANGE'))) return err;
-  return rewrap(err as NetlinkError, `the kernel refused masks cache size ${size} (it takes a power of two up to 4096, or 0 to turn the cache off)`);
+  return rewrap(err as NetlinkError, `the kernel refused masks cache size ${size} (it takes ${MASKS_CACHE_SIZES})`);
 }

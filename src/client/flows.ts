@@ -22,7 +22,7 @@ import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js'
 import { type GenlRequest, NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_ECHO, NLM_F_REQUEST, appendGenlRequest, parseMessages } from '../nl/message.js';
 import { DumpInterruptedError, type IndexedResult, refusalsRoom } from '../nl/socket.js';
 import { type AttrValues, type UnknownAttr, unknownKey } from '../nl/schema.js';
-import { FlowCheckMemo, checkFlowActions, checkFlowMatch } from '../ovs/flow-check.js';
+import { FlowCheckError, FlowCheckMemo, checkFlowActions, checkFlowMatch } from '../ovs/flow-check.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { flowAttrs, flowFamily } from '../ovs/flow.js';
 import { formatUfid } from '../ovs/flowstr/flow.js';
@@ -672,7 +672,8 @@ export class FlowTable {
 
 /** What the requests of one bulk run share: encoded actions lists, the last passed check. */
 interface BulkMemo {
-  actions: WeakMap<FlowActions, Buffer>;
+  /** Each actions list's bytes, or why the kernel would refuse it. */
+  actions: WeakMap<FlowActions, Buffer | FlowCheckError>;
   checks: FlowCheckMemo;
 }
 
@@ -764,9 +765,15 @@ function opRequest(base: RequestBase, op: LaidOutOp, run: BulkMemo): GenlRequest
 function encodedActions(run: BulkMemo, actions: FlowActions): Buffer {
   let raw = run.actions.get(actions);
   if (!raw) {
-    checkFlowActions(actions);
+    try {
+      checkFlowActions(actions);
+    } catch (err) {
+      if (err instanceof FlowCheckError) run.actions.set(actions, err);
+      throw err;
+    }
     run.actions.set(actions, (raw = encodeList(actionAttrs, actions)));
   }
+  if (raw instanceof FlowCheckError) throw raw;
   return raw;
 }
 

@@ -15,6 +15,7 @@ import { NetlinkError, errnoName } from '../nl/errors.js';
 import { genlRequest, operation } from '../nl/family.js';
 import type { GenlRequest } from '../nl/message.js';
 import type { AttrValues } from '../nl/schema.js';
+import { checkFlowActions } from '../ovs/flow-check.js';
 import { packetFamily } from '../ovs/packet.js';
 import type { OvsConnection } from './connection.js';
 import { type DatapathRef, resolveDatapath } from './datapaths.js';
@@ -62,6 +63,7 @@ export function explainExecuteError(err: unknown, dpName: string, packetLength: 
 
 /** Executes actions on one packet in a datapath. */
 export async function execute(conn: OvsConnection, spec: ExecuteSpec & { datapath: DatapathRef }): Promise<void> {
+  checkFlowActions(spec.actions);
   const dp = await resolveDatapath(conn, spec.datapath);
   const req = await conn.buildRequest(packetFamily, 'execute', { header: { dp_ifindex: dp.ifindex }, attrs: executeAttrs(spec) });
   // Opened before the request, not after a refusal with the packet sent again
@@ -99,23 +101,42 @@ export async function executeMany(
   const result: ExecuteManyResult = { executed: 0, failed: 0, errors: [] };
   let batch: GenlRequest[] = [];
   let lengths: number[] = [];
-  let first = 0;
+  let indexes: number[] = [];
+  const failed = (index: number, error: Error): void => {
+    result.failed++;
+    if (result.errors.length < 10) result.errors.push({ index, error });
+  };
   const flush = async (): Promise<void> => {
     const results = await conn.batch(batch, packetFamily, 'execute');
     results.forEach((r, i) => {
-      if (!r.error) {
-        result.executed++;
-        return;
-      }
-      result.failed++;
-      if (result.errors.length < 10) result.errors.push({ index: first + i, error: explainExecuteError(r.error, dp.name, lengths[i]!, []) as Error });
+      if (r.error) failed(indexes[i]!, explainExecuteError(r.error, dp.name, lengths[i]!, []) as Error);
+      else result.executed++;
     });
-    first += batch.length;
     batch = [];
     lengths = [];
+    indexes = [];
   };
+  // Action lists the kernel would refuse, found once per list object (specs often share one).
+  const refusals = new WeakMap<object, Error | null>();
+  let index = 0;
   for (const spec of specs) {
+    const at = index++;
+    let refusal = refusals.get(spec.actions);
+    if (refusal === undefined) {
+      refusal = null;
+      try {
+        checkFlowActions(spec.actions);
+      } catch (err) {
+        refusal = err as Error;
+      }
+      refusals.set(spec.actions, refusal);
+    }
+    if (refusal) {
+      failed(at, refusal);
+      continue;
+    }
     lengths.push(spec.packet.length);
+    indexes.push(at);
     batch.push(genlRequest(packetFamily, family.id, 'execute', { header, attrs: executeAttrs(spec) }));
     if (batch.length >= batchSize) await flush();
   }

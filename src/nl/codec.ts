@@ -1430,7 +1430,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function describe(v: unknown): string {
+/** A value's kind for messages: "null", "an array", "a Buffer", a string quoted, else its typeof. */
+export function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
   if (Buffer.isBuffer(v)) return 'a Buffer';

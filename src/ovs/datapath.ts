@@ -60,6 +60,13 @@ export function featureBits(names: readonly string[]): number {
   return bits;
 }
 
+/**
+ * The masks cache sizes the kernel takes, for messages. Its netlink policy caps the size
+ * at 32 KiB of 8-byte per-CPU entries (PCPU_MIN_UNIT_SIZE, page aligned): 4096 with 4 KiB
+ * pages, more with larger pages.
+ */
+export const MASKS_CACHE_SIZES = 'a power of two up to 4096 on most machines, or 0 to turn the cache off';
+
 export const datapathAttrs = defineSet('ovs_datapath', [
   { id: 1, name: 'name', type: 'string', maxLen: 16 },
   { id: 2, name: 'upcall_pid', type: 'u32' },

@@ -16,9 +16,11 @@
  *   - an 802.1Q EtherType needs vlan() and encap(), and the VLAN TCI needs its CFI bit;
  *   - the key's in_port is below 65536, and ct_state (key and mask) has no flag above
  *     dnat's 0x80 (metadata_from_nlattrs).
- * Works on codec-shaped values (src/ovs/keys.ts).
+ * Works on codec-shaped values (src/ovs/keys.ts). The ct() actions are checked too
+ * (checkFlowActions, below).
  */
-import { type AttrValues, UNKNOWN_PREFIX } from '../nl/schema.js';
+import { type AttrValues, UNKNOWN_PREFIX, resolveSet } from '../nl/schema.js';
+import { actionAttrs } from './actions.js';
 import { formatActions } from './flowstr/actions.js';
 import { keyAndMask, keyAttrText } from './flowstr/keys.js';
 import { flowKeyAttrs } from './keys.js';
@@ -413,8 +415,9 @@ export class FlowCheckMemo {
 
 /*
  * Conntrack actions the kernel refuses (net/openvswitch/conntrack.c), each seen in the VM
- * (kernel 6.12): it logs no reason of its own for them, only "Flow actions may not be safe
- * on all matching packets", and a NAT with both types gets a bare ERANGE:
+ * (kernel 6.12). Its source has a log line for each, but in the VM only "Flow actions may
+ * not be safe on all matching packets" reached the log, and a NAT with both types got a
+ * bare ERANGE with nothing logged:
  *   - nat with src or dst, but no commit (EINVAL), or commit only after nat among ct's
  *     attributes (library objects: the kernel reads them in order): NAT is chosen when the
  *     connection is committed;
@@ -441,28 +444,13 @@ function ctText(ct: Record<string, unknown>): string {
   }
 }
 
-/** The first of `names` that `ct` has set (true), by its place among ct's keys (-1: none). */
-function firstSet(ct: Record<string, unknown>, names: readonly string[]): number {
-  let i = 0;
-  for (const key in ct) {
-    if (names.includes(key) && ct[key] === true) return i;
-    i++;
-  }
-  return -1;
-}
-
-function keyIndex(ct: Record<string, unknown>, name: string): number {
-  let i = 0;
-  for (const key in ct) {
-    if (key === name) return i;
-    i++;
-  }
-  return -1;
-}
-
 /** What the kernel would refuse in one ct action's members, or undefined. */
 function ctProblem(ct: Record<string, unknown>): string | undefined {
-  const committed = firstSet(ct, ['commit', 'force_commit']);
+  // Places among ct's keys: the kernel reads the attributes in this order.
+  const keys = Object.keys(ct);
+  const committed = keys.findIndex((k) => (k === 'commit' || k === 'force_commit') && ct[k] === true);
+  const { commit: _commit, force_commit: _force, ...uncommitted } = ct;
+  const withCommit = ctText({ commit: true, ...uncommitted });
   const nat = ct['nat'];
   if (isRecord(nat)) {
     const src = nat['src'] === true;
@@ -470,10 +458,10 @@ function ctProblem(ct: Record<string, unknown>): string | undefined {
     if (src && dst) return 'ct(nat(…)) has both src and dst: the kernel takes one NAT type per ct action (ERANGE); use one, or two ct actions';
     if ((src || dst) && committed < 0) {
       return `${ctText(ct)} needs commit: the kernel chooses a connection's NAT when it commits it, and answers only "Invalid argument" without; ` +
-        `write ${ctText({ commit: true, ...ct })}, or ct(nat) to apply the NAT of connections already committed`;
+        `write ${withCommit}, or ct(nat) to apply the NAT of connections already committed`;
     }
     // The kernel reads ct's attributes in order, and nat's check of commit happens on the way.
-    if ((src || dst) && committed > keyIndex(ct, 'nat')) {
+    if ((src || dst) && committed > keys.indexOf('nat')) {
       return 'the ct action has commit after nat: the kernel reads its attributes in order and refuses a NAT type before commit ("Invalid argument"); put commit (or force_commit) before nat';
     }
     if (!src && !dst) {
@@ -489,25 +477,34 @@ function ctProblem(ct: Record<string, unknown>): string | undefined {
     if (!isRecord(v)) continue;
     // The flow syntax leaves a zero-mask mark=/label= out, as ovs-dpctl does.
     if (isZeroValue(v['mask'])) {
-      return `the ct action's ${member} has no mask, or a zero one: it would set nothing, and the kernel answers only "Invalid argument"; ` +
+      const named = syntax === member ? syntax : `${syntax} (${member})`;
+      return `the ct action's ${named} has no mask, or a zero one: it would set nothing, and the kernel answers only "Invalid argument"; ` +
         `give the bits to set as its mask (${syntax}=VALUE/MASK in the flow syntax), or leave ${member} out`;
     }
     if (committed < 0) {
       return `${ctText(ct)} sets a ${syntax} without commit: the kernel sets a connection's ${syntax} only when it commits it, and answers only "Invalid argument" without; ` +
-        `write ${ctText({ commit: true, ...ct })}`;
+        `write ${withCommit}`;
     }
   }
   return undefined;
 }
 
-/** The action lists nested in an action's value (clone, sample, check_pkt_len, dec_ttl). */
+/**
+ * The action lists nested in an action's value, as the actions schema marks them (a nest
+ * of the actions set, as a list): clone's value itself, sample's actions,
+ * check_pkt_len's two branches, dec_ttl's action.
+ */
 function nestedActionLists(name: string, value: unknown): unknown[] {
-  if (name === 'clone') return [value];
+  const spec = actionAttrs.byNameOf(name);
+  if (spec?.type !== 'nested') return [];
+  const set = resolveSet(spec.set);
+  if (set === actionAttrs) return spec.list ? [value] : [];
   if (!isRecord(value)) return [];
-  if (name === 'sample') return [value['actions']];
-  if (name === 'check_pkt_len') return [value['actions_if_greater'], value['actions_if_less_equal']];
-  if (name === 'dec_ttl') return [value['action']];
-  return [];
+  const lists: unknown[] = [];
+  for (const member of set.attrs) {
+    if (member.type === 'nested' && member.list && resolveSet(member.set) === actionAttrs) lists.push(value[member.name]);
+  }
+  return lists;
 }
 
 /**

@@ -114,10 +114,13 @@ test('cache-get-size and cache-set-size print what ovs-dpctl prints; a size the 
     assert.deepEqual(JSON.parse((await execFileP(ovsdp, ['cache-set-size', '--json', ours, 'masks-cache', '0'])).stdout), { name: ours, masksCacheSize: 0 });
 
     // What the kernel refuses: above 4096 (ERANGE, its netlink policy), no power of two (EINVAL).
-    const explained = /the kernel refused masks cache size (8192|300) \(it takes a power of two up to 4096, or 0 to turn the cache off\)/;
+    const explained = /the kernel refused masks cache size (8192|300) \(it takes a power of two up to 4096 on most machines, or 0 to turn the cache off\)/;
     const tooLarge = await fails('set-dp', ours, '--masks-cache-size', '8192');
     assert.equal(tooLarge.code, 1);
     assert.match(tooLarge.stderr, explained);
+    const rounded = await fails('cache-set-size', ours, 'masks-cache', '5000');
+    assert.equal(rounded.code, 1);
+    assert.match(rounded.stderr, /refused masks cache size 8192 .*; 5000 was rounded up to 8192, as ovs-dpctl rounds it/);
     const notPower = await fails('set-dp', ours, '--masks-cache-size', '300');
     assert.equal(notPower.code, 1);
     assert.match(notPower.stderr, explained);

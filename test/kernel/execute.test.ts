@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { execute } from '../../src/client/packets.js';
+import { execute, executeMany } from '../../src/client/packets.js';
 import { type Upcall, UpcallListener } from '../../src/client/upcalls.js';
 import { NetlinkError } from '../../src/nl/errors.js';
 import { packetFamily } from '../../src/ovs/packet.js';
@@ -93,6 +93,17 @@ test('execute', async (t) => {
       });
       // The same actions on an IPv4 packet are fine.
       await execute(conn, { datapath: dp, packet: frame, actions: setIpv4 });
+    });
+
+    await t.test('ct actions the kernel would refuse are named and not sent; in a batch, the others go', async () => {
+      const refused = [{ ct: { zone: 1, nat: { src: true, ip_min: '10.1.1.240' } } }, { output: b.portNo }];
+      await assert.rejects(execute(conn, { datapath: dp, packet: frame, actions: refused }), /needs commit: .*write ct\(commit,zone=1,nat\(src=10\.1\.1\.240\)\)/);
+      const before = await rxPackets(b);
+      const good = [{ output: b.portNo }];
+      const r = await executeMany(conn, dp, [good, refused, good, refused].map((actions) => ({ packet: frame, actions })));
+      assert.deepEqual([r.executed, r.failed, r.errors.map((e) => e.index)], [2, 2, [1, 3]]);
+      assert.match(String(r.errors[0]!.error.message), /needs commit/);
+      assert.equal(await rxPackets(b), before + 2);
     });
 
     await t.test('ovsdp execute [DP] ACTIONS PACKET_HEX [--key]', async () => {

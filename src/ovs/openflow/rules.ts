@@ -750,7 +750,7 @@ function parseCt(sc: Scanner, arg: string, argAt: number, at: number, p: Protoco
   // Without commit only a bare nat (apply the NAT of committed connections) is taken, by
   // ovs-vswitchd (OFPBAC_BAD_ARGUMENT) as by the kernel.
   if (nat && Object.keys(nat).length && !commit && !force) {
-    throw sc.error('ct(nat(...)) with an address, port or flag needs commit: the NAT of a connection is chosen when it is committed; without commit write nat alone', natAt);
+    throw sc.error('nat(src...) and nat(dst...) need commit in ct(...): the NAT of a connection is chosen when it is committed; without commit write nat alone', natAt);
   }
   // The datapath action, attributes in the order ovs-vswitchd sends them.
   const ct: AttrValues = {};
@@ -780,6 +780,11 @@ function parseNat(sc: Scanner, piece: Piece, p: Protocols): AttrValues {
     throw err;
   }
   const nat = ct['nat'] as AttrValues;
+  // The flow syntax drops a flag without a type (as ovs-dpctl does); ovs-ofctl refuses it.
+  if (!nat['src'] && !nat['dst']) {
+    const flag = /^nat\(([\s\S]*)\)$/.exec(piece.text)?.[1]?.split(',').map((item) => item.trim()).find((item) => item === 'persistent' || item === 'hash' || item === 'random');
+    if (flag) throw sc.error(`nat(${flag}) needs src or dst: the flags choose how a new connection's NAT is picked`, piece.at);
+  }
   const min = nat['ip_min'];
   if (typeof min === 'string' && min.includes(':') !== isV6(p)) {
     throw sc.error(`the NAT address ${min} is not of the rule's IP family (${isV6(p) ? 'ipv6' : 'ip'})`, piece.at);

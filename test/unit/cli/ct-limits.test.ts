@@ -19,14 +19,14 @@ test('zone=N,limit=L (either order), default=L, zone=N1[,N2...]; anything else i
   assert.deepEqual(zoneListArg('zone=1,2,3'), [1, 2, 3]);
   const bad: [() => unknown, RegExp][] = [
     [() => zoneLimitArg('zone=1'), /"zone=1": expected zone=N,limit=L \(both\)/],
-    [() => zoneLimitArg('zone=70000,limit=1'), /zone "70000" is not a number from 0 to 65535/],
-    [() => zoneLimitArg('zone=1,limit=-1'), /limit "-1" is not a number/],
+    [() => zoneLimitArg('zone=70000,limit=1'), /bad zone "70000" in "zone=70000,limit=1" \(want 0-65535\)/],
+    [() => zoneLimitArg('zone=1,limit=-1'), /bad limit "-1"/],
     [() => zoneLimitArg('zone=1,limit=5,foo=2'), /found "foo=2"/],
-    [() => zoneLimitArg('zone=1,limit'), /limit "" is not a number/],
-    [() => defaultLimitArg('default=x'), /the default limit "x"/],
-    [() => defaultLimitArg('default=4294967296'), /is not a number from 0 to 4294967295/],
+    [() => zoneLimitArg('zone=1,limit'), /bad limit ""/],
+    [() => defaultLimitArg('default=x'), /bad default limit "x"/],
+    [() => defaultLimitArg('default=4294967296'), /\(want 0-4294967295\)/],
     [() => zoneListArg('zones=1'), /expected zone=N1\[,N2\.\.\.\]/],
-    [() => zoneListArg('zone=1,,2'), /zone "" is not a number/],
+    [() => zoneListArg('zone=1,,2'), /bad zone "" in "zone=1,,2"/],
   ];
   for (const [fn, message] of bad) assert.throws(fn, (e: unknown) => e instanceof UsageError && message.test(e.message), String(fn));
 });
@@ -42,11 +42,17 @@ test('ct-set-limits: default=L once, anywhere after DP; ct-del-limits needs zone
   const stderr: string[] = [];
   const write = process.stderr.write;
   process.stderr.write = ((chunk: string) => stderr.push(chunk) > 0) as typeof process.stderr.write;
+  const codes: number[] = [];
   try {
-    assert.equal(await main(['node', 'ovsdp', 'ct-set-limits', 'default=1', 'zone=1,limit=5', 'default=2']), 2);
-    assert.equal(await main(['node', 'ovsdp', 'ct-del-limits', 'dp0']), 2);
+    codes.push(await main(['node', 'ovsdp', 'ct-set-limits', 'default=1', 'zone=1,limit=5', 'default=2']));
+    // Past its arguments: the request fails here for want of a kernel module (exit 1).
+    codes.push(await main(['node', 'ovsdp', 'ct-set-limits', 'zone=1,limit=5', 'default=2']));
+    codes.push(await main(['node', 'ovsdp', 'ct-del-limits', 'dp0']));
   } finally {
     process.stderr.write = write;
   }
-  assert.deepEqual(stderr, ['ovsdp: "default=2": the default limit is given twice\n', 'ovsdp: ct-del-limits: no zones given (zone=N1[,N2...])\n']);
+  assert.deepEqual(codes, [2, 1, 2]);
+  assert.equal(stderr[0], 'ovsdp: "default=2": the default limit is given twice\n');
+  assert.doesNotMatch(stderr[1]!, /default|zone=/);
+  assert.equal(stderr[2], 'ovsdp: ct-del-limits: no zones given (zone=N1[,N2...])\n');
 });

@@ -35,9 +35,11 @@ test('zones and limits are checked before anything is sent, naming the value', a
   const conn = connection(['ovs_ct_limit'], sent);
   const bad: [() => Promise<unknown>, RegExp][] = [
     [() => getCtLimits(conn, [70000]), /conntrack zone 70000 is no zone: zones are 0 to 65535/],
-    [() => getCtLimits(conn, ['1' as unknown as number]), /conntrack zone "1" \(a string, not a number\) is no zone/],
+    [() => getCtLimits(conn, ['1' as unknown as number]), /conntrack zone "1" \(not a number\) is no zone/],
+    [() => getCtLimits(conn, [5n as unknown as number]), /conntrack zone bigint \(not a number\) is no zone/],
+    [() => setCtLimits(conn, { zones: [{ zone: 1, limit: null as unknown as number }] }), /zone 1's limit null \(not a number\) is no connection count/],
     [() => setCtLimits(conn, { defaultLimit: -1 }), /the default limit -1 is no connection count: limits are 0 \(none\) to 4294967295/],
-    [() => setCtLimits(conn, { zones: [{ zone: 5, limit: 1.5 }] }), /the limit of zone 5 1\.5 is no connection count/],
+    [() => setCtLimits(conn, { zones: [{ zone: 5, limit: 1.5 }] }), /zone 5's limit 1\.5 is no connection count/],
     [() => setCtLimits(conn, {}), /no limit to set/],
     [() => deleteCtLimits(conn, []), /no zone to delete/],
   ];

@@ -176,8 +176,8 @@ test('ct actions the kernel refuses (seen in the VM) are named, at any depth; th
     [[{ ct: { commit: true, nat: { src: true, dst: true } } }], /both src and dst.*ERANGE/],
     [[{ ct: { mark: { value: 1, mask: 1 } } }], /ct\(mark=0x1\/0x1\) sets a mark without commit.*write ct\(commit,mark=0x1\/0x1\)/],
     [[{ ct: { labels: { value: Buffer.alloc(16), mask: Buffer.from('00'.repeat(15) + '01', 'hex') } } }], /sets a label without commit.*write ct\(commit,label=/],
-    [[{ ct: { commit: true, mark: { value: 0, mask: 0 } } }], /mark has no mask, or a zero one.*mark=VALUE\/MASK/],
-    [[{ ct: { commit: true, labels: { value: Buffer.alloc(16, 1) } } }], /labels has no mask, or a zero one.*label=VALUE\/MASK/],
+    [[{ ct: { commit: true, mark: { value: 0, mask: 0 } } }], /action's mark has no mask, or a zero one.*mark=VALUE\/MASK/],
+    [[{ ct: { commit: true, labels: { value: Buffer.alloc(16, 1) } } }], /label \(labels\) has no mask, or a zero one.*label=VALUE\/MASK/],
     [[{ output: 1 }, { clone: [{ ct: { nat: { src: true } } }] }], /needs commit/],
     [[{ sample: { probability: 1, actions: [{ ct: { mark: { value: 1, mask: 1 } } }] } }], /without commit/],
     [[{ check_pkt_len: { max_len: 100, actions_if_greater: [], actions_if_less_equal: [{ ct: { nat: { dst: true } } }] } }], /needs commit/],
@@ -198,6 +198,8 @@ test('ct actions the kernel refuses (seen in the VM) are named, at any depth; th
     'ct', [null, 5, { ct: 'x' }],
   ];
   for (const actions of taken) assert.doesNotThrow(() => checkFlowActions(actions), JSON.stringify(actions));
+  // The fix written out has commit even when the object said commit: false.
+  assert.throws(() => checkFlowActions([{ ct: { commit: false, zone: 1, nat: { src: true } } }]), /write ct\(commit,zone=1,nat\(src\)\)/);
   // The flow-string language, as add-flow reads it.
   assert.throws(() => checkFlowActions(parseActionsText('ct(zone=1,nat(src=10.1.1.240-10.1.1.255))')), /needs commit/);
   assert.doesNotThrow(() => checkFlowActions(parseActionsText('ct(commit,zone=1,nat(src=10.1.1.240-10.1.1.255)),ct(zone=1,nat),recirc(0)')));

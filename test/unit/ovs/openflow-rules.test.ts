@@ -138,8 +138,10 @@ test('errors name the source and line, and point at the column', () => {
     ['ip,actions=ct(zone=1,exec(set_field:1->ct_mark))', 12, /needs commit/],
     ['ip,actions=ct(commit,exec(set_field:1->nw_src))', 40, /sets only ct_mark and ct_label/],
     // ovs-vswitchd refuses these too (OFPBAC_BAD_ARGUMENT); the kernel would (EINVAL).
-    ['ip,actions=ct(zone=1,nat(src=10.1.1.240)),2', 22, /nat\(\.\.\.\)\) with an address, port or flag needs commit/],
-    ['ip,actions=ct(table=1,nat(dst=10.0.0.1:80))', 23, /needs commit/],
+    ['ip,actions=ct(zone=1,nat(src=10.1.1.240)),2', 22, /nat\(src\.\.\.\) and nat\(dst\.\.\.\) need commit/],
+    ['ip,actions=ct(zone=1,nat(src)),2', 22, /need commit/],
+    ['ip,actions=ct(commit,nat(persistent)),2', 22, /nat\(persistent\) needs src or dst/],
+    ['ip,actions=ct(table=1,nat(dst=10.0.0.1:80))', 23, /need commit/],
     ['ipv6,actions=ct(commit,nat(src=10.0.0.1))', 24, /not of the rule's IP family/],
     ['ip,actions=ct(commit,nat(src=10.0.0.9-10.0.0.1))', 30, /ends \(10.0.0.1\) below where it starts/],
     // ovs-ofctl's syntax: out of range is refused, where ovs-dpctl's scanf wraps.
