@@ -9,7 +9,7 @@ import { defineSet, defineStruct } from '../nl/schema.js';
 import { ovsHeader } from './header.js';
 
 /** struct ovs_zone_limit. `count` is the kernel's, in replies (0 in requests). */
-export const zoneLimit = defineStruct('ovs_zone_limit', [
+const zoneLimit = defineStruct('ovs_zone_limit', [
   { name: 'zone_id', type: 's32' },
   { name: 'limit', type: 'u32' },
   { name: 'count', type: 'u32' },

@@ -84,3 +84,11 @@ test('cache-set-size: a cache the kernel has, a size rounded up to a power of tw
     code: 2, stderr: 'ovsdp: bad cache size "12abc" (a number of entries, rounded up to a power of two; 4096 at most on most machines; 0 turns the cache off)\n',
   });
 });
+
+test('a name Object.prototype has is no command (no stack trace)', async () => {
+  for (const name of ['constructor', 'toString', '__proto__']) {
+    const r = await run(name, 'x');
+    assert.equal(r.code, 2, name);
+    assert.match(r.stderr, new RegExp(`unknown command '${name}'`));
+  }
+});
