@@ -14,6 +14,10 @@ export function define(program: Command, context: () => CliContext): void {
     .argument('[dp]', 'datapath (dp0 or system@dp0)')
     .option('--json', 'print [{"name", "masksCacheSize"}] for scripts')
     .addHelpText('after', `
+Examples:
+  ovsdp cache-get-size
+  ovsdp cache-get-size --json dp0
+
 The masks cache remembers, per CPU, which flow mask last matched a packet's hash, so
 that most lookups try that mask first. A new datapath's has 256 entries; change its size
 with cache-set-size.`)
