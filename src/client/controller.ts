@@ -498,16 +498,14 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (!e) {
       const mask = encodeAttrs(flowKeyAttrs, t.mask);
       e = { mask, maskLanes: lanesAfter(mask), actions: encodeList(actionAttrs, t.actions) };
+      let actionsPassed = false;
       try {
         checkFlowActions(t.actions);
+        actionsPassed = true;
+        checkFlowMatch(key, t.mask);
       } catch (err) {
         e.refusal = err as Error;
-        e.actionsRefused = true;
-      }
-      try {
-        if (!e.refusal) checkFlowMatch(key, t.mask);
-      } catch (err) {
-        e.refusal = err as Error;
+        e.actionsRefused = !actionsPassed;
       }
       this.encodedTranslations.set(t, e);
     }

@@ -22,7 +22,7 @@ import { type GenlMessage, decodeGenlMessage, operation } from '../nl/family.js'
 import { type GenlRequest, NLMSG_HDRLEN, NLM_F_CREATE, NLM_F_ECHO, NLM_F_REQUEST, appendGenlRequest, parseMessages } from '../nl/message.js';
 import { DumpInterruptedError, type IndexedResult, refusalsRoom } from '../nl/socket.js';
 import { type AttrValues, type UnknownAttr, unknownKey } from '../nl/schema.js';
-import { FlowCheckError, FlowCheckMemo, checkFlowActions, checkFlowMatch } from '../ovs/flow-check.js';
+import { ActionsCheckMemo, FlowCheckMemo, checkFlowActions, checkFlowMatch } from '../ovs/flow-check.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { flowAttrs, flowFamily } from '../ovs/flow.js';
 import { formatUfid } from '../ovs/flowstr/flow.js';
@@ -670,10 +670,10 @@ export class FlowTable {
   }
 }
 
-/** What the requests of one bulk run share: encoded actions lists, the last passed check. */
+/** What the requests of one bulk run share: encoded actions lists, their checks, the last passed key check. */
 interface BulkMemo {
-  /** Each actions list's bytes, or why the kernel would refuse it. */
-  actions: WeakMap<FlowActions, Buffer | FlowCheckError>;
+  actions: WeakMap<FlowActions, Buffer>;
+  actionChecks: ActionsCheckMemo;
   checks: FlowCheckMemo;
 }
 
@@ -690,7 +690,7 @@ interface RequestBase {
  */
 export class BulkRequests {
   private readonly base: RequestBase;
-  private readonly run: BulkMemo = { actions: new WeakMap(), checks: new FlowCheckMemo() };
+  private readonly run: BulkMemo = { actions: new WeakMap(), actionChecks: new ActionsCheckMemo(), checks: new FlowCheckMemo() };
 
   constructor(base: RequestBase) {
     this.base = base;
@@ -765,15 +765,10 @@ function opRequest(base: RequestBase, op: LaidOutOp, run: BulkMemo): GenlRequest
 function encodedActions(run: BulkMemo, actions: FlowActions): Buffer {
   let raw = run.actions.get(actions);
   if (!raw) {
-    try {
-      checkFlowActions(actions);
-    } catch (err) {
-      if (err instanceof FlowCheckError) run.actions.set(actions, err);
-      throw err;
-    }
+    const refusal = run.actionChecks.refusal(actions);
+    if (refusal) throw refusal;
     run.actions.set(actions, (raw = encodeList(actionAttrs, actions)));
   }
-  if (raw instanceof FlowCheckError) throw raw;
   return raw;
 }
 

@@ -15,7 +15,7 @@ import { NetlinkError, errnoName } from '../nl/errors.js';
 import { genlRequest, operation } from '../nl/family.js';
 import type { GenlRequest } from '../nl/message.js';
 import type { AttrValues } from '../nl/schema.js';
-import { checkFlowActions } from '../ovs/flow-check.js';
+import { ActionsCheckMemo, checkFlowActions } from '../ovs/flow-check.js';
 import { packetFamily } from '../ovs/packet.js';
 import type { OvsConnection } from './connection.js';
 import { type DatapathRef, resolveDatapath } from './datapaths.js';
@@ -117,20 +117,11 @@ export async function executeMany(
     indexes = [];
   };
   // Action lists the kernel would refuse, found once per list object (specs often share one).
-  const refusals = new WeakMap<object, Error | null>();
+  const checks = new ActionsCheckMemo();
   let index = 0;
   for (const spec of specs) {
     const at = index++;
-    let refusal = refusals.get(spec.actions);
-    if (refusal === undefined) {
-      refusal = null;
-      try {
-        checkFlowActions(spec.actions);
-      } catch (err) {
-        refusal = err as Error;
-      }
-      refusals.set(spec.actions, refusal);
-    }
+    const refusal = checks.refusal(spec.actions);
     if (refusal) {
       failed(at, refusal);
       continue;

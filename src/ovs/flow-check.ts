@@ -19,7 +19,7 @@
  * Works on codec-shaped values (src/ovs/keys.ts). The ct() actions are checked too
  * (checkFlowActions, below).
  */
-import { type AttrValues, UNKNOWN_PREFIX, resolveSet } from '../nl/schema.js';
+import { type AttrSpec, type AttrValues, UNKNOWN_PREFIX, resolveSet } from '../nl/schema.js';
 import { actionAttrs } from './actions.js';
 import { formatActions } from './flowstr/actions.js';
 import { keyAndMask, keyAttrText } from './flowstr/keys.js';
@@ -444,24 +444,35 @@ function ctText(ct: Record<string, unknown>): string {
   }
 }
 
+/** The ct action with commit put in, as the flow syntax writes it: the fix a message offers. */
+function withCommitText(ct: Record<string, unknown>): string {
+  const { commit: _commit, force_commit: _force, ...rest } = ct;
+  return ctText({ commit: true, ...rest });
+}
+
+/** Whether commit (or force_commit) comes after nat among ct's keys: the kernel reads them in order. */
+function commitAfterNat(ct: Record<string, unknown>): boolean {
+  let natSeen = false;
+  for (const key in ct) {
+    if (key === 'nat') natSeen = true;
+    else if ((key === 'commit' || key === 'force_commit') && ct[key] === true) return natSeen;
+  }
+  return false;
+}
+
 /** What the kernel would refuse in one ct action's members, or undefined. */
 function ctProblem(ct: Record<string, unknown>): string | undefined {
-  // Places among ct's keys: the kernel reads the attributes in this order.
-  const keys = Object.keys(ct);
-  const committed = keys.findIndex((k) => (k === 'commit' || k === 'force_commit') && ct[k] === true);
-  const { commit: _commit, force_commit: _force, ...uncommitted } = ct;
-  const withCommit = ctText({ commit: true, ...uncommitted });
+  const commits = ct['commit'] === true || ct['force_commit'] === true;
   const nat = ct['nat'];
   if (isRecord(nat)) {
     const src = nat['src'] === true;
     const dst = nat['dst'] === true;
     if (src && dst) return 'ct(nat(…)) has both src and dst: the kernel takes one NAT type per ct action (ERANGE); use one, or two ct actions';
-    if ((src || dst) && committed < 0) {
+    if ((src || dst) && !commits) {
       return `${ctText(ct)} needs commit: the kernel chooses a connection's NAT when it commits it, and answers only "Invalid argument" without; ` +
-        `write ${withCommit}, or ct(nat) to apply the NAT of connections already committed`;
+        `write ${withCommitText(ct)}, or ct(nat) to apply the NAT of connections already committed`;
     }
-    // The kernel reads ct's attributes in order, and nat's check of commit happens on the way.
-    if ((src || dst) && committed > keys.indexOf('nat')) {
+    if ((src || dst) && commitAfterNat(ct)) {
       return 'the ct action has commit after nat: the kernel reads its attributes in order and refuses a NAT type before commit ("Invalid argument"); put commit (or force_commit) before nat';
     }
     if (!src && !dst) {
@@ -481,30 +492,34 @@ function ctProblem(ct: Record<string, unknown>): string | undefined {
       return `the ct action's ${named} has no mask, or a zero one: it would set nothing, and the kernel answers only "Invalid argument"; ` +
         `give the bits to set as its mask (${syntax}=VALUE/MASK in the flow syntax), or leave ${member} out`;
     }
-    if (committed < 0) {
+    if (!commits) {
       return `${ctText(ct)} sets a ${syntax} without commit: the kernel sets a connection's ${syntax} only when it commits it, and answers only "Invalid argument" without; ` +
-        `write ${withCommit}`;
+        `write ${withCommitText(ct)}`;
     }
   }
   return undefined;
 }
 
 /**
- * The action lists nested in an action's value, as the actions schema marks them (a nest
- * of the actions set, as a list): clone's value itself, sample's actions,
- * check_pkt_len's two branches, dec_ttl's action.
+ * Where action lists nest in actions, as the actions schema marks them (a nest of the
+ * actions set, as a list): by action name, true for the value itself (clone), else the
+ * members that are lists (sample's actions, check_pkt_len's branches, dec_ttl's action).
+ * Read off the schema at the first check.
  */
-function nestedActionLists(name: string, value: unknown): unknown[] {
-  const spec = actionAttrs.byNameOf(name);
-  if (spec?.type !== 'nested') return [];
-  const set = resolveSet(spec.set);
-  if (set === actionAttrs) return spec.list ? [value] : [];
-  if (!isRecord(value)) return [];
-  const lists: unknown[] = [];
-  for (const member of set.attrs) {
-    if (member.type === 'nested' && member.list && resolveSet(member.set) === actionAttrs) lists.push(value[member.name]);
+let nestedLists: Map<string, true | string[]> | undefined;
+
+function nestedListsOfSchema(): Map<string, true | string[]> {
+  const out = new Map<string, true | string[]>();
+  const isActionList = (a: AttrSpec): boolean => a.type === 'nested' && a.list === true && resolveSet(a.set) === actionAttrs;
+  for (const a of actionAttrs.attrs) {
+    if (a.type !== 'nested') continue;
+    if (isActionList(a)) out.set(a.name, true);
+    else {
+      const members = resolveSet(a.set).attrs.filter(isActionList).map((m) => m.name);
+      if (members.length) out.set(a.name, members);
+    }
   }
-  return lists;
+  return out;
 }
 
 /**
@@ -521,9 +536,34 @@ export function checkFlowActions(actions: unknown): void {
       if (name === 'ct') {
         const problem = isRecord(value) ? ctProblem(value) : undefined;
         if (problem) throw new FlowCheckError(problem);
-      } else {
-        for (const list of nestedActionLists(name, value)) checkFlowActions(list);
+        continue;
       }
+      const nested = (nestedLists ??= nestedListsOfSchema()).get(name);
+      if (nested === true) checkFlowActions(value);
+      else if (nested && isRecord(value)) for (const member of nested) checkFlowActions(value[member]);
     }
+  }
+}
+
+/**
+ * checkFlowActions once per actions list object (bulk loads and packet batches share
+ * lists): the refusal found the first time, or undefined, remembered.
+ */
+export class ActionsCheckMemo {
+  private readonly seen = new WeakMap<object, FlowCheckError | null>();
+
+  refusal(actions: object): FlowCheckError | undefined {
+    let found = this.seen.get(actions);
+    if (found === undefined) {
+      found = null;
+      try {
+        checkFlowActions(actions);
+      } catch (err) {
+        if (!(err instanceof FlowCheckError)) throw err;
+        found = err;
+      }
+      this.seen.set(actions, found);
+    }
+    return found ?? undefined;
   }
 }
