@@ -19,7 +19,7 @@
  * Works on codec-shaped values (src/ovs/keys.ts). The ct() actions are checked too
  * (checkFlowActions, below).
  */
-import { type AttrSpec, type AttrValues, UNKNOWN_PREFIX, resolveSet } from '../nl/schema.js';
+import { type AttrSpec, type AttrValues, UNKNOWN_PREFIX, isAttrValues, resolveSet } from '../nl/schema.js';
 import { actionAttrs } from './actions.js';
 import { formatActions } from './flowstr/actions.js';
 import { keyAndMask, keyAttrText } from './flowstr/keys.js';
@@ -57,10 +57,6 @@ function toNumber(v: unknown): number | undefined {
   return undefined;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
-}
-
 /** Whether a value (as the codec takes it) encodes to all-zero bytes. */
 export function isZeroValue(v: unknown): boolean {
   if (v === undefined || v === false || v === 0 || v === 0n) return true;
@@ -74,7 +70,7 @@ export function isZeroValue(v: unknown): boolean {
     return true;
   }
   if (Array.isArray(v)) return v.every(isZeroValue);
-  if (isRecord(v)) {
+  if (isAttrValues(v)) {
     for (const k in v) if (!isZeroValue(v[k])) return false;
     return true;
   }
@@ -98,7 +94,7 @@ function flatten(values: AttrValues): Attrs {
     const inner: unknown = level['encap'];
     for (const k in level) if (level[k] !== undefined && k !== 'encap') out[k] = level[k];
     if (inner !== undefined) out['encap'] = inner;
-    level = isRecord(inner) ? inner : undefined;
+    level = isAttrValues(inner) ? inner : undefined;
   }
   return out;
 }
@@ -109,7 +105,7 @@ function has(attrs: Attrs, attr: string): boolean {
 
 function field(attrs: Attrs, attr: string, name: string): number | undefined {
   const v = attrs[attr];
-  return isRecord(v) ? toNumber(v[name]) : undefined;
+  return isAttrValues(v) ? toNumber(v[name]) : undefined;
 }
 
 function hex4(n: number): string {
@@ -224,7 +220,7 @@ function vlanProblem(key: AttrValues): string | undefined {
       return `vlan(…) in the key needs cfi=1 (the tag-present bit, TCI ${hex4(tci)} lacks 0x1000)`;
     }
     const inner: unknown = level['encap'];
-    level = isRecord(inner) ? inner : undefined;
+    level = isAttrValues(inner) ? inner : undefined;
   }
   return undefined;
 }
@@ -316,7 +312,7 @@ function hasUnknownName(values: AttrValues): boolean {
   for (const name in values) {
     if (!flowKeyAttrs.byNameOf(name) && !name.startsWith(UNKNOWN_PREFIX)) return true;
     const inner = values[name];
-    if (name === 'encap' && isRecord(inner) && hasUnknownName(inner)) return true;
+    if (name === 'encap' && isAttrValues(inner) && hasUnknownName(inner)) return true;
   }
   return false;
 }
@@ -365,7 +361,7 @@ function memoCheckable(name: string): boolean {
 
 /**
  * Whether two struct values have the same number in a field, as field() reads it (an
- * array or buffer has no such field either: no isRecord needed).
+ * array or buffer has no such field either: no isAttrValues needed).
  */
 function sameMember(a: unknown, b: unknown, name: string): boolean {
   return memberOf(a, name) === memberOf(b, name);
@@ -464,7 +460,7 @@ function commitAfterNat(ct: Record<string, unknown>): boolean {
 function ctProblem(ct: Record<string, unknown>): string | undefined {
   const commits = ct['commit'] === true || ct['force_commit'] === true;
   const nat = ct['nat'];
-  if (isRecord(nat)) {
+  if (isAttrValues(nat)) {
     const src = nat['src'] === true;
     const dst = nat['dst'] === true;
     if (src && dst) return 'ct(nat(…)) has both src and dst: the kernel takes one NAT type per ct action (ERANGE); use one, or two ct actions';
@@ -485,7 +481,7 @@ function ctProblem(ct: Record<string, unknown>): string | undefined {
   }
   for (const [member, syntax] of [['mark', 'mark'], ['labels', 'label']] as const) {
     const v = ct[member];
-    if (!isRecord(v)) continue;
+    if (!isAttrValues(v)) continue;
     // The flow syntax leaves a zero-mask mark=/label= out, as ovs-dpctl does.
     if (isZeroValue(v['mask'])) {
       const named = syntax === member ? syntax : `${syntax} (${member})`;
@@ -530,17 +526,17 @@ function nestedListsOfSchema(): Map<string, true | string[]> {
 export function checkFlowActions(actions: unknown): void {
   if (!Array.isArray(actions)) return;
   for (const entry of actions) {
-    if (!isRecord(entry)) continue;
+    if (!isAttrValues(entry)) continue;
     for (const name in entry) {
       const value = entry[name];
       if (name === 'ct') {
-        const problem = isRecord(value) ? ctProblem(value) : undefined;
+        const problem = isAttrValues(value) ? ctProblem(value) : undefined;
         if (problem) throw new FlowCheckError(problem);
         continue;
       }
       const nested = (nestedLists ??= nestedListsOfSchema()).get(name);
       if (nested === true) checkFlowActions(value);
-      else if (nested && isRecord(value)) for (const member of nested) checkFlowActions(value[member]);
+      else if (nested && isAttrValues(value)) for (const member of nested) checkFlowActions(value[member]);
     }
   }
 }

@@ -9,7 +9,7 @@
  * addresses and opcode.
  */
 import { parseIPv4, parseIPv6, parseMac } from '../nl/repr.js';
-import type { AttrValues } from '../nl/schema.js';
+import { type AttrValues, isAttrValues } from '../nl/schema.js';
 import { CT_STATE_FLAGS } from './keys.js';
 
 /** A filter that cannot be read, with what is wrong. */
@@ -18,10 +18,6 @@ export class FilterError extends Error {
 }
 
 type Fields = Map<string, bigint>;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
-}
 
 function big(v: unknown): bigint | undefined {
   if (typeof v === 'number') return BigInt(v);
@@ -57,17 +53,17 @@ export function flowFields(key: AttrValues): Fields {
     put(out, 'dl_type', a['ethertype']);
     // The outermost tag: inner levels (encap) have none of their own.
     if (!out.has('vlan_tci')) put(out, 'vlan_tci', a['vlan']);
-    if (isRecord(a['ethernet'])) {
+    if (isAttrValues(a['ethernet'])) {
       put(out, 'dl_src', a['ethernet']['eth_src']);
       put(out, 'dl_dst', a['ethernet']['eth_dst']);
     }
-    if (isRecord(a['tunnel'])) {
+    if (isAttrValues(a['tunnel'])) {
       put(out, 'tun_id', a['tunnel']['id']);
       put(out, 'tun_src', a['tunnel']['ipv4_src']);
       put(out, 'tun_dst', a['tunnel']['ipv4_dst']);
     }
     const ip4 = a['ipv4'];
-    if (isRecord(ip4)) {
+    if (isAttrValues(ip4)) {
       put(out, 'nw_src', ip4['ipv4_src']);
       put(out, 'nw_dst', ip4['ipv4_dst']);
       put(out, 'nw_proto', ip4['ipv4_proto']);
@@ -75,7 +71,7 @@ export function flowFields(key: AttrValues): Fields {
       put(out, 'nw_ttl', ip4['ipv4_ttl']);
     }
     const ip6 = a['ipv6'];
-    if (isRecord(ip6)) {
+    if (isAttrValues(ip6)) {
       put(out, 'ipv6_src', ip6['ipv6_src']);
       put(out, 'ipv6_dst', ip6['ipv6_dst']);
       put(out, 'nw_proto', ip6['ipv6_proto']);
@@ -84,7 +80,7 @@ export function flowFields(key: AttrValues): Fields {
       put(out, 'ipv6_label', ip6['ipv6_label']);
     }
     const arp = a['arp'];
-    if (isRecord(arp)) {
+    if (isAttrValues(arp)) {
       put(out, 'nw_src', arp['arp_sip']);
       put(out, 'nw_dst', arp['arp_tip']);
       put(out, 'nw_proto', arp['arp_op']);
@@ -92,31 +88,31 @@ export function flowFields(key: AttrValues): Fields {
       put(out, 'arp_tha', arp['arp_tha']);
     }
     const nd = a['nd'];
-    if (isRecord(nd)) {
+    if (isAttrValues(nd)) {
       put(out, 'nd_target', nd['nd_target']);
       // struct flow keeps the ND link-layer addresses where ARP's are.
       put(out, 'arp_sha', nd['nd_sll']);
       put(out, 'arp_tha', nd['nd_tll']);
     }
     const mpls = a['mpls'];
-    if (Array.isArray(mpls) && isRecord(mpls[0])) put(out, 'mpls_lse', mpls[0]['mpls_lse']);
+    if (Array.isArray(mpls) && isAttrValues(mpls[0])) put(out, 'mpls_lse', mpls[0]['mpls_lse']);
     for (const l4 of ['tcp', 'udp', 'sctp'] as const) {
       const v = a[l4];
-      if (isRecord(v)) {
+      if (isAttrValues(v)) {
         put(out, 'tp_src', v[`${l4}_src`]);
         put(out, 'tp_dst', v[`${l4}_dst`]);
       }
     }
     for (const icmp of ['icmp', 'icmpv6'] as const) {
       const v = a[icmp];
-      if (isRecord(v)) {
+      if (isAttrValues(v)) {
         put(out, 'tp_src', v[`${icmp}_type`]);
         put(out, 'tp_dst', v[`${icmp}_code`]);
       }
     }
     put(out, 'tcp_flags', a['tcp_flags']);
     const inner: unknown = a['encap'];
-    level = isRecord(inner) ? inner : undefined;
+    level = isAttrValues(inner) ? inner : undefined;
   }
   return out;
 }
