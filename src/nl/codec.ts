@@ -1160,14 +1160,6 @@ export function encodeList(set: AttrSet, list: AttrValues[]): Buffer {
   return takeBytes(encodeToScratch(setPlan(set), list, RUN_LIST, '', ''));
 }
 
-/** Length of one attribute (header and padding included), as a member of `parent`. */
-export function encodedAttrLength(parent: AttrSet, name: string, value: unknown): number {
-  const w = encodeToScratch(setPlan(parent), value, RUN_ENTRY, name, '');
-  const n = w.off;
-  releaseWriter(w);
-  return n;
-}
-
 /** Writes one attribute; returns the offset after it. */
 export function encodeAttr(parent: AttrSet, name: string, value: unknown, buf: Buffer, offset: number): number {
   return copyBytesInto(encodeToScratch(setPlan(parent), value, RUN_ENTRY, name, ''), buf, offset, name);

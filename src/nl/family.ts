@@ -3,7 +3,7 @@
  * works for any of them: resolve the family id once per socket, build a request from a
  * command name and attribute values, decode replies back into values.
  */
-import { decodeAttrs, decodeStruct, encodeStruct, encodedLength, unknownAttrsKept } from './codec.js';
+import { decodeAttrs, decodeStruct, encodeStruct, unknownAttrsKept } from './codec.js';
 import { NetlinkError, SchemaError, errnoNumber, type NetlinkOperation } from './errors.js';
 import { type GenlRequest, type NetlinkMessage, GENL_HDRLEN, GENL_ID_CTRL, parseGenlHeader } from './message.js';
 import { type AttrSet, type AttrValues, type StructSpec, defineSet, structSize } from './schema.js';
@@ -175,11 +175,6 @@ export function genlRequest(
     req.attrs = options.attrs;
   }
   return req;
-}
-
-/** Bytes a request's attributes take (to size batches). */
-export function requestAttrsLength(spec: GenlFamilySpec, attrs: AttrValues): number {
-  return encodedLength(spec.attrs, attrs);
 }
 
 /** Decodes a reply (or notification, or upcall) of family `spec`. */

@@ -157,12 +157,6 @@ export function readField(key: AttrValues, f: PacketField): bigint {
   return toBigint(f, (a as Record<string, unknown>)[f.member]);
 }
 
-/** The value the text form shows: "10.0.0.1", "0x22", "00:11:22:33:44:55". */
-export function formatFieldValue(f: PacketField, v: bigint): string {
-  if (f.kind === 'int' || f.kind === 'u128le') return `0x${v.toString(16)}`;
-  return String(fromBigint(f, v));
-}
-
 // ---------------------------------------------------------------- packet state
 
 /**
