@@ -20,7 +20,7 @@
 // Imported rather than the global: Node's global Buffer is a getter, paid on every use.
 import { Buffer } from 'node:buffer';
 import {
-  type AttrPlan, type FieldPlan, type Runtime, type SetFunction, type SetPlan, type StructPlan, type WriterLike,
+  type AttrPlan, type FieldPlan, type IPv4Memo, type MacMemo, type Runtime, type SetFunction, type SetPlan, type StructPlan, type WriterLike,
   BE16, BE32, BIG_ATTR, FLAG_ATTR, IPV4, IP_ATTR, LE16, LE32, LIST_ATTR, MAC, NESTED_ATTR, OTHER, PAD_ATTR,
   S8, SBE16, SBE32, SCALAR_ATTR, SLE16, SLE32, STRUCT_ATTR, U8, VIA_CLOSURES, compileSet, compileStruct, littleEndianHost,
 } from './codegen.js';
@@ -1430,8 +1430,27 @@ export function describe(v: unknown): string {
   return typeof v === 'string' ? `"${v}"` : typeof v;
 }
 
+/** A miss of an IPv4 memo: the text's value, replacing the entry used less recently; undefined if it is no IPv4 text. */
+function ipv4Miss(m: IPv4Memo, v: string): number | undefined {
+  const x = parseIPv4(v);
+  if (x === undefined) return undefined;
+  if (m.newerA === 1) { m.textB = v; m.valueB = x; m.newerA = 0; }
+  else { m.textA = v; m.valueA = x; m.newerA = 1; }
+  return x;
+}
+
+/** A miss of a MAC memo: putMac, and text remembered, replacing the entry used less recently. */
+function macMiss(m: MacMemo, v: unknown, buf: Buffer, d: DataView, at: number): boolean {
+  if (!putMac(v, buf, at)) return false;
+  if (typeof v === 'string') {
+    if (m.newerA === 1) { m.textB = v; m.highB = d.getUint16(at); m.lowB = d.getUint32(at + 2); m.newerA = 0; }
+    else { m.textA = v; m.highA = d.getUint16(at); m.lowA = d.getUint32(at + 2); m.newerA = 1; }
+  }
+  return true;
+}
+
 /** What the generated code calls (codegen.ts). */
 const runtime: Runtime = {
-  fail, under, describe, isRecord, parseIPv4, ipv4Text, macText, u64, putMac, writeEntry, singleKey,
+  fail, under, describe, isRecord, ipv4Text, macText, u64, ipv4Miss, macMiss, writeEntry, singleKey,
   closeAttribute, unknownAttr, unknownKey, structFailure, depth: nestDepth, maxDepth: MAX_NEST_DEPTH,
 };
