@@ -81,7 +81,8 @@ package.`)
       } finally {
         conn.close();
       }
-      const { Controller, ruleTrail } = await import('../client/controller.js');
+      const { Controller } = await import('../client/controller.js');
+      const { ruleTrail } = await import('../ovs/openflow/rules.js');
       const { formatFlowMatch } = await import('../client/flow-text.js');
       const { maskedKey } = await import('../ovs/openflow/fields.js');
       const c = await Controller.start({

@@ -48,6 +48,7 @@ export const commands: Record<string, () => Promise<CommandModule>> = {
   execute: () => import('./execute.js'),
   upcalls: () => import('./upcalls.js'),
   controller: () => import('./controller.js'),
+  trace: () => import('./trace.js'),
 };
 
 const conntrackTable = (tools: string): string => `The connection tracking table is netfilter's: ${tools} (conntrack-tools).`;

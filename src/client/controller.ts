@@ -42,7 +42,7 @@ import { flowKeyAttrs } from '../ovs/keys.js';
 import { PACKET_FIELDS, readField } from '../ovs/openflow/fields.js';
 import { packetFamily } from '../ovs/packet.js';
 import { Pipeline, RecircIds, type Translation } from '../ovs/openflow/pipeline.js';
-import { type Rule, parseRules } from '../ovs/openflow/rules.js';
+import { type Rule, parseRules, ruleTrail } from '../ovs/openflow/rules.js';
 import { OvsConnection } from './connection.js';
 import { type DatapathRef, getDatapath, resolveDatapath } from './datapaths.js';
 import { type Flow, type FlowOp, type FlowSpec, FlowTable, explainFlowError, flowFromMessage } from './flows.js';
@@ -331,20 +331,6 @@ const EXPIRY_CHUNK = 256;
 
 /** The idle scan's dump: the kernel leaves out key, mask and actions of flows with a UFID. */
 const TERSE_DUMP = { ufid_flags: UFID_FLAGS.omit_key | UFID_FLAGS.omit_mask | UFID_FLAGS.omit_actions };
-
-/**
- * The rules that made a flow, as FILE:LINE words; a rule matched again and again in a
- * row (a resubmit loop, cut at 64) is named once, with a count.
- */
-export function ruleTrail(file: string, lines: readonly number[]): string {
-  const runs: [number, number][] = [];
-  for (const line of lines) {
-    const last = runs.at(-1);
-    if (last?.[0] === line) last[1]++;
-    else runs.push([line, 1]);
-  }
-  return runs.map(([line, n]) => `${file}:${line}${n > 1 ? ` (x${n})` : ''}`).join(' ') || 'no rule: drop';
-}
 
 export class Controller extends EventEmitter<ControllerEvents> {
   readonly datapath: { name: string; ifindex: number };

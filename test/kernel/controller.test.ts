@@ -12,9 +12,13 @@ import { promisify } from 'node:util';
 import { OvsConnection } from '../../src/client/connection.js';
 import { Controller, type ReloadResult } from '../../src/client/controller.js';
 import { createDatapath, deleteDatapath } from '../../src/client/datapaths.js';
-import { formatFlowMatch } from '../../src/client/flow-text.js';
+import { formatFlowMatch, parseFlowMatch } from '../../src/client/flow-text.js';
 import { type Flow, FlowTable } from '../../src/client/flows.js';
 import { addVport } from '../../src/client/vports.js';
+import { maskedKey } from '../../src/ovs/openflow/fields.js';
+import { Pipeline } from '../../src/ovs/openflow/pipeline.js';
+import { parseCtState, parseRules } from '../../src/ovs/openflow/rules.js';
+import { traceKey } from '../../src/ovs/openflow/trace.js';
 
 const execFileP = promisify(execFile);
 const natRules = readFileSync(fileURLToPath(new URL('../../../examples/nat.rules', import.meta.url)), 'utf8');
@@ -138,6 +142,18 @@ test('NAT scenario: ping and TCP from port 1 pass with SNAT, replies via -trk ->
         'recirc_id(0x1),in_port(2),ct_state(-est+trk),eth(),eth_type(0x0800), actions:drop',
       ];
       assert.deepEqual(lines, expected);
+      // `ovsdp trace` shows these megaflows for packets of each kind, without a kernel:
+      // conntrack's answer to the -trk pass given as --ct-next gives it.
+      const pipeline = new Pipeline(parseRules(natRules));
+      const traced = (flow: string, ...ctNext: string[]): string[] =>
+        traceKey(pipeline, parseFlowMatch(flow).key ?? {}, ctNext.map(parseCtState)).passes
+          .map((p) => formatFlowMatch(maskedKey(p.key, p.translation.mask), p.translation.mask, p.translation.actions));
+      const tcp4 = (port: number, src: string, dst: string): string => `in_port(${port}),eth(),eth_type(0x0800),ipv4(src=${src},dst=${dst},proto=6,frag=no),tcp(src=40000,dst=8080)`;
+      const arp = (port: number): string => `in_port(${port}),eth(),eth_type(0x0806),arp(sip=10.1.1.${port},tip=10.1.1.${3 - port},op=1)`;
+      assert.deepEqual([...new Set([
+        ...traced(tcp4(1, '10.1.1.1', '10.1.1.2')), ...traced(arp(1)), ...traced(arp(2)),
+        ...traced(tcp4(2, '10.1.1.2', '10.1.1.240'), 'trk,est'), ...traced(tcp4(2, '10.1.1.2', '10.1.1.1'), 'trk,new'),
+      ])].sort(), expected);
       // Later packets went through the kernel flows, both ways.
       assert.ok(packets(flows, /in_port\(1\).*0x0800.*actions:ct\(commit/) > 0n);
       assert.ok(packets(flows, /ct_state\(-trk\)/) > 0n);

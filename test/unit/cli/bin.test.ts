@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const bin = fileURLToPath(new URL('../../../../bin/ovsdp', import.meta.url));
 const mainModule = new URL('../../../src/cli/main.js', import.meta.url).href;
+const natRules = fileURLToPath(new URL('../../../../examples/nat.rules', import.meta.url));
 
 interface Outcome {
   status: number | null;
@@ -51,6 +52,7 @@ const cases: [string, string[], number][] = [
   ['decode-flow', ['decode-flow', '--key', '0800030001000000'], 0],
   ['controller given only a datapath', ['controller', 'no-such-rules-dp0'], 2],
   ['controller given nothing', ['controller'], 2],
+  ['trace', ['trace', '--ct-next', 'trk,est', natRules, 'in_port(2),eth(),eth_type(0x0800),ipv4(src=10.1.1.2,dst=10.1.1.240,proto=6,frag=no),tcp(src=80,dst=1024)'], 0],
 ];
 
 for (const [what, args, status] of cases) {

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Controller, type InstalledFlow, megaflowUfid, ruleTrail } from '../../../src/client/controller.js';
+import { Controller, type InstalledFlow, megaflowUfid } from '../../../src/client/controller.js';
 import type { OvsConnection } from '../../../src/client/connection.js';
 import { type Upcall, type UpcallListener, decodeUpcall } from '../../../src/client/upcalls.js';
 import { NetlinkError, errnoNumber } from '../../../src/nl/errors.js';
@@ -14,7 +14,7 @@ import { NLM_F_CREATE, NLM_F_REQUEST, type NetlinkMessage, encodeGenlRequest, pa
 import type { AttrValues } from '../../../src/nl/schema.js';
 import { flowFamily } from '../../../src/ovs/flow.js';
 import { packetFamily } from '../../../src/ovs/packet.js';
-import { parseRules } from '../../../src/ovs/openflow/rules.js';
+import { parseRules, ruleTrail } from '../../../src/ovs/openflow/rules.js';
 import { udpFrame } from '../../frames.js';
 import { answersOf } from './fake-batches.js';
 
