@@ -51,6 +51,10 @@ number them. A key from "ovsdp upcalls" works once its port names are numbers.`)
       }
       const rules = parseRules(text, { source: file });
       const { parseFlowMatch } = await import('../client/flow-text.js');
+      const { FlowParseError } = await import('../ovs/flowstr/scanner.js');
+      // One packet's key: a mask would be silently dropped, so it is refused.
+      const slash = flowText.indexOf('/');
+      if (slash >= 0) throw new FlowParseError(flowText, slash, 'trace takes one packet\'s key: fields without masks (a megaflow from dump-flows is many packets)');
       const key = parseFlowMatch(flowText).key ?? {};
       const { Pipeline } = await import('../ovs/openflow/pipeline.js');
       const { traceKey } = await import('../ovs/openflow/trace.js');

@@ -124,6 +124,9 @@ test('ovsdp trace: bad input is named, with its exit code', () => {
   const badFlow = ovsdp('trace', natRulesFile, 'in_port(eth0)');
   assert.equal(badFlow.status, 1);
   assert.match(badFlow.stderr, /unknown port "eth0"[\s\S]*\^/);
+  const masked = ovsdp('trace', natRulesFile, 'in_port(1),eth_type(0x0800),ipv4(src=10.0.0.0/8)');
+  assert.equal(masked.status, 1);
+  assert.match(masked.stderr, /column 46: trace takes one packet's key: fields without masks/);
   const noFile = ovsdp('trace', '/nonexistent.rules', OUT);
   assert.equal(noFile.status, 2);
   assert.match(noFile.stderr, /cannot read \/nonexistent\.rules/);
