@@ -266,11 +266,15 @@ runs do not compare, ratios within a run do, and neither is what real hardware w
   (\`--codec-processes\`); the figure is the median of the processes' (their range in
   parentheses: one process runs the same code steadily up to 1.4 times slower than
   another, its profile the same shape, while a plain arithmetic loop varies by under 1%
-  in the same minutes). The spread is in the machine code V8 makes, not in the data:
-  within a process the figure holds when the flows and the output buffer are made
-  anew; with V8's background compiles off (\`--no-concurrent-recompilation\`) the
-  processes of one harness get nearly one figure, which moves by 1.3 times with how
-  the harness calls the encoder; moving V8's code elsewhere in memory hardly moves it.
+  in the same minutes). The spread is not in the data, nor in what V8 compiles: within
+  a process the figure holds when the flows and the output buffer are made anew, and a
+  fast and a slow process inline the same functions into the same machine code, byte
+  for byte, at other addresses (\`--print-opt-code\`); compiled again in the same
+  process, the same code runs at another speed. With V8's background compiles off
+  (\`--no-concurrent-recompilation\`) the processes of one harness get nearly one
+  figure, which moves by 1.3 times with how the harness calls the encoder. Smaller
+  machine code lowered the figure: the address memos' parses moved out of line (a key's
+  writer 14.6 -> 11.7 KB) took ~25 ns off the median; other ways to shrink it did not.
   Encode: the whole request add-flows sends (headers, key, mask, actions); decode: a
   kernel reply as dump-flows gets it (every key attribute, mask, statistics, actions)
   to the library's \`Flow\`; print: that reply's bytes as its dump-flows line, the
