@@ -131,8 +131,8 @@ grep -v '^#' examples/nat.rules | grep .
 say "IPv4 from port 1 is committed to conntrack zone 1 with its source rewritten to 10.1.1.240-255 and sent to port 2; IPv4 from port 2 goes through conntrack first (undoing the NAT of replies) and is looked up again: only packets of connections host 1 started (+trk+est) go on to port 1. ARP passes both ways."
 
 step "Controller: what it will do with a reply from host 2 (ovsdp trace: no kernel involved)"
-ovsdp trace --ct-next trk,est examples/nat.rules 'in_port(2),eth(),eth_type(0x0800),ipv4(src=10.1.1.2,dst=10.1.1.240,proto=6,frag=no),tcp(src=8080,dst=40000)'
-say "Two passes, as the controller will walk them: the untracked packet goes through conntrack in zone 1 (which undoes the NAT) and recirculates; given conntrack's answer for a reply (--ct-next trk,est), the second pass delivers it to port 1. Each pass shows the megaflow the controller will install."
+ovsdp trace --ct-next trk,est,rpl examples/nat.rules 'in_port(2),eth(),eth_type(0x0800),ipv4(src=10.1.1.2,dst=10.1.1.240,proto=6,frag=no),tcp(src=8080,dst=40000)'
+say "Two passes, as the controller will walk them: the untracked packet goes through conntrack in zone 1 (which undoes the NAT) and recirculates; given conntrack's answer for a reply (--ct-next trk,est,rpl), the second pass delivers it to port 1. Each pass shows the megaflow the controller will install."
 
 step "Controller: ovsdp controller demo-nat examples/nat.rules (in the background)"
 node bin/ovsdp controller demo-nat examples/nat.rules > /tmp/demo-controller.log 2>&1 &

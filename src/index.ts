@@ -44,6 +44,6 @@ export { summarizePacket } from './ovs/packet-summary.js';
 export {
   Controller, megaflowUfid, type ControllerOptions, type ControllerStats, type InstalledFlow, type ReloadResult,
 } from './client/controller.js';
-export { parseRules, parseCtState, ruleTrail, RuleParseError, DEFAULT_PRIORITY, type Rule, type RuleAction, type MatchEntry } from './ovs/openflow/rules.js';
+export { parseRules, RuleParseError, DEFAULT_PRIORITY, type Rule, type RuleAction, type MatchEntry } from './ovs/openflow/rules.js';
 export { Pipeline, RecircIds, type Translation, type RecircTarget } from './ovs/openflow/pipeline.js';
-export { traceKey, type Trace, type TracePass, type Recirculation } from './ovs/openflow/trace.js';
+export { traceKey, upcallKey, parseCtState, TraceInputError, type Trace, type TracePass, type Recirculation } from './ovs/openflow/trace.js';

@@ -390,6 +390,8 @@ export function compileStruct(plan: StructPlan, rt: Runtime): Pick<StructPlan, '
     function write(value, buf, d, at) {
       if (!rt.isRecord(value)) rt.fail("expected an object for struct " + STRUCT + ", got " + rt.describe(value));
       ${lane}
+      // Bytes pass rt.isRecord: refused here (after the lane), not read as fields "0", "1", ...
+      if (ArrayBuffer.isView(value)) rt.fail("expected an object for struct " + STRUCT + ", got " + rt.describe(value));
       // Fields the value leaves out (and padding) are zero (what a lane wrote before it
       // left too: the loop writes it again).
       ${plan.size <= 32 ? zeroBytes('at', plan.size) : `for (let i = 0; i < ${plan.size}; i++) buf[at + i] = 0;`}
@@ -635,6 +637,8 @@ export function compileSet<K extends SetFunction>(plan: SetPlan, rt: Runtime, wh
     // Kept out of write, so that write is small enough for TurboFan to inline into its
     // callers (with the key order's writer).
     function writeByKey(values, w) {
+      // Bytes pass write's check (rt.isRecord): refused here, not read as attributes "0", "1", ...
+      if (ArrayBuffer.isView(values)) rt.fail("expected an object of " + SET + " attributes, got " + rt.describe(values));
       if (++byKey === ${ORDER_AFTER} && ordersMade < ${MAX_ORDERS}) {
         byKey = 0;
         const made = makeKeyOrder(values);

@@ -188,5 +188,5 @@ export type AttrValues = Record<string, unknown>;
 
 /** Whether an attribute's value is an object of named values (a nested set's or a struct's): not a list, bytes or a scalar. */
 export function isAttrValues(v: unknown): v is AttrValues {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !Buffer.isBuffer(v);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v);
 }

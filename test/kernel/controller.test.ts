@@ -17,8 +17,8 @@ import { type Flow, FlowTable } from '../../src/client/flows.js';
 import { addVport } from '../../src/client/vports.js';
 import { maskedKey } from '../../src/ovs/openflow/fields.js';
 import { Pipeline } from '../../src/ovs/openflow/pipeline.js';
-import { parseCtState, parseRules } from '../../src/ovs/openflow/rules.js';
-import { traceKey } from '../../src/ovs/openflow/trace.js';
+import { parseRules } from '../../src/ovs/openflow/rules.js';
+import { parseCtState, traceKey } from '../../src/ovs/openflow/trace.js';
 
 const execFileP = promisify(execFile);
 const natRules = readFileSync(fileURLToPath(new URL('../../../examples/nat.rules', import.meta.url)), 'utf8');

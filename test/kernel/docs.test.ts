@@ -29,9 +29,14 @@ function examples(): Example[] {
     .filter((e) => /from 'ovsdp'/.test(e.code)));
 }
 
-/** Whether `code` uses `name` without declaring it. */
+/**
+ * Whether `code` uses `name` without declaring it: as a plain name, in a destructuring
+ * (`const { conn } = ...`), or as a parameter (`(conn) =>`, `function f(conn)`).
+ */
 const usesUndeclared = (code: string, name: string): boolean =>
-  new RegExp(`\\b${name}\\b`).test(code) && !new RegExp(`\\b(const|let|var)\\s+${name}\\b`).test(code);
+  new RegExp(`\\b${name}\\b`).test(code)
+  && !new RegExp(`\\b(const|let|var)\\s+(${name}\\b|[[{][^=]*\\b${name}\\b[^=]*[\\]}]\\s*=)`).test(code)
+  && !new RegExp(`\\([^()]*\\b${name}\\b[^()]*\\)\\s*(=>|\\{)`).test(code);
 
 /** Marks the harness's lines in the child's output. */
 const MARK = '@@';
@@ -51,6 +56,8 @@ function program(code: string, datapath: string, packet: Buffer): string {
   }
   if (usesUndeclared(code, 'packet')) prelude.push(`const packet = Buffer.from('${packet.toString('hex')}', 'hex');`);
   // A listener says when it is open (the test then sends a packet) and closes on SIGUSR2.
+  // The class is the package's own, changed in this child program only (as a test double
+  // would): the example's code runs as written.
   prelude.push(`
 const open = harness.UpcallListener.open.bind(harness.UpcallListener);
 harness.UpcallListener.open = async (...args) => {
@@ -59,7 +66,7 @@ harness.UpcallListener.open = async (...args) => {
   process.stdout.write('${MARK}listening\\n');
   return listener;
 };`);
-  return [...prelude, code.replaceAll("'dp0'", `'${datapath}'`), ...epilogue].join('\n');
+  return [...prelude, code.replace(/(['"`])dp0\1/g, `$1${datapath}$1`), ...epilogue].join('\n');
 }
 
 /** Runs the program in `dir`; with a listener, sends a packet a -> b once it listens, then ends it. */

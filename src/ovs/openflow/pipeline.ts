@@ -27,7 +27,7 @@
  */
 import type { AttrValues } from '../../nl/schema.js';
 import { type PacketField, PacketState, Wildcards, fromBigint, fullMask, isL4, packetField, readField, structOf } from './fields.js';
-import type { MatchEntry, Rule, RuleAction } from './rules.js';
+import type { MatchEntry, Rule } from './rules.js';
 
 /** OVS's limit on nested resubmits (MAX_DEPTH in ofproto-dpif-xlate.c). */
 export const MAX_RESUBMIT_DEPTH = 64;
@@ -80,6 +80,8 @@ export interface Translation {
   matched: Rule[];
   /** Set when the walk was cut short (unknown recirc id, resubmit loop): the packet is dropped. */
   problem?: string;
+  /** Outputs to the input port the walk left out (OpenFlow's rule), as their rules' lines; for `ovsdp trace`. */
+  skippedInPort?: number[];
 }
 
 const IN_PORT = packetField('in_port');
@@ -94,6 +96,7 @@ class Walk {
   readonly wc = new Wildcards();
   readonly out: AttrValues[] = [];
   readonly matched: Rule[] = [];
+  readonly skippedInPort: number[] = [];
   /** Rewrites not yet emitted: attribute -> field -> the bits rewritten. */
   private readonly pending = new Map<string, Map<PacketField, bigint>>();
   private depth = 0;
@@ -111,7 +114,7 @@ class Walk {
       }
       for (const e of rule.match) this.wc.add(e.field, e.mask, this.state);
       this.matched.push(rule);
-      this.apply(rule.actions, table);
+      this.apply(rule, table);
       return;
     }
   }
@@ -132,12 +135,13 @@ class Walk {
     return best;
   }
 
-  private apply(actions: readonly RuleAction[], table: number): void {
-    for (const a of actions) {
+  private apply(rule: Rule, table: number): void {
+    for (const a of rule.actions) {
       switch (a.type) {
         case 'output':
           // OpenFlow never sends a packet back out its input port unless asked (in_port).
           if (BigInt(a.port) !== this.state.get(IN_PORT)) this.emit({ output: a.port });
+          else this.skippedInPort.push(rule.line);
           break;
         case 'in_port':
           this.emit({ output: Number(this.state.get(IN_PORT)) });
@@ -311,6 +315,7 @@ export class Pipeline {
       problem = err.message;
     }
     const t: Translation = { actions: problem ? [] : walk.out, mask: walk.wc.toMask(key), matched: walk.matched };
+    if (walk.skippedInPort.length) t.skippedInPort = walk.skippedInPort;
     if (problem) t.problem = problem;
     else this.remember(key, walk.wc, t);
     return t;

@@ -449,15 +449,6 @@ function addressValue(text: string, f: PacketField): bigint {
 }
 
 /** `+name-name...` over named bits, or a number with an optional mask. */
-/**
- * A conntrack state as a number: flags as the rules write them (+trk+est), as names
- * (trk,est or trk|est), or a number (0x22). Throws an Error saying what is wrong.
- */
-export function parseCtState(text: string): number {
-  const named = /^[a-z]+([,|][a-z]+)*$/.test(text) ? text.split(/[,|]/).map((n) => `+${n}`).join('') : text;
-  return Number(parseFlags(named, CT_STATE_FLAGS, 32).value);
-}
-
 function parseFlags(text: string, names: Readonly<Record<string, number>>, bits: number): { value: bigint; mask: bigint } {
   if (!/^[+-]/.test(text)) return parseInt(text, bits);
   let value = 0n;
@@ -801,16 +792,21 @@ function parseNat(sc: Scanner, piece: Piece, p: Protocols): AttrValues {
   return nat;
 }
 
+/** The runs of equal items in a row, each item with how many times it came. */
+export function consecutiveRuns<T>(items: readonly T[]): [T, number][] {
+  const runs: [T, number][] = [];
+  for (const item of items) {
+    const last = runs.at(-1);
+    if (last !== undefined && last[0] === item) last[1]++;
+    else runs.push([item, 1]);
+  }
+  return runs;
+}
+
 /**
  * The rules that made a flow, as FILE:LINE words; a rule matched again and again in a
  * row (a resubmit loop, cut at 64) is named once, with a count.
  */
 export function ruleTrail(file: string, lines: readonly number[]): string {
-  const runs: [number, number][] = [];
-  for (const line of lines) {
-    const last = runs.at(-1);
-    if (last?.[0] === line) last[1]++;
-    else runs.push([line, 1]);
-  }
-  return runs.map(([line, n]) => `${file}:${line}${n > 1 ? ` (x${n})` : ''}`).join(' ') || 'no rule: drop';
+  return consecutiveRuns(lines).map(([line, n]) => `${file}:${line}${n > 1 ? ` (x${n})` : ''}`).join(' ') || 'no rule: drop';
 }
