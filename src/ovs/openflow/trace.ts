@@ -12,6 +12,7 @@
 import type { AttrValues } from '../../nl/schema.js';
 import { checkFlowActions, checkFlowMatch } from '../flow-check.js';
 import { CT_STATE_FLAGS, FRAG_TYPES } from '../keys.js';
+import { structOf } from './fields.js';
 import { type Pipeline, RecircIds, type Translation } from './pipeline.js';
 
 /** The metadata an upcall's key always has, zero unless the kernel set it. */
@@ -33,6 +34,9 @@ const L4_OF_PROTO: Record<'ipv4' | 'ipv6', ReadonlyMap<number, string>> = {
   ipv4: new Map([[6, 'tcp'], [17, 'udp'], [132, 'sctp'], [1, 'icmp']]),
   ipv6: new Map([[6, 'tcp'], [17, 'udp'], [132, 'sctp'], [58, 'icmpv6']]),
 };
+
+/** A header the key leaves out, every field zero. */
+const zeroHeader = (attr: string): AttrValues => structOf(attr, () => 0n);
 
 /** A trace's input that no packet's miss could have: what is wrong with it. */
 export class TraceInputError extends Error {
@@ -58,7 +62,7 @@ export function upcallKey(key: AttrValues): AttrValues {
     if (v !== undefined) out[name] = v;
   }
   const l3 = L3_OF_ETHERTYPE.get(Number(key['ethertype']));
-  const l3Value = l3 === undefined ? undefined : (key[l3] ?? {}) as AttrValues;
+  const l3Value = l3 === undefined ? undefined : (key[l3] ?? zeroHeader(l3)) as AttrValues;
   const fragLater = l3Value !== undefined && Number(l3Value[`${l3}_frag`] ?? 0) === FRAG_TYPES.later;
   const proto = l3 === 'ipv4' || l3 === 'ipv6' ? Number(l3Value![`${l3}_proto`] ?? 0) : undefined;
   const l4 = proto === undefined || fragLater ? undefined : L4_OF_PROTO[l3 as 'ipv4' | 'ipv6'].get(proto);
@@ -67,7 +71,7 @@ export function upcallKey(key: AttrValues): AttrValues {
     if (name in out) return;
     out[name] = v;
     if (name === 'ethertype' && l3 !== undefined) put(l3, l3Value);
-    if (name === l3 && l4 !== undefined) put(l4, key[l4] ?? {});
+    if (name === l3 && l4 !== undefined) put(l4, key[l4] ?? zeroHeader(l4));
     if (name === 'tcp' && l4 === 'tcp') put('tcp_flags', key['tcp_flags'] ?? 0);
   };
   for (const [name, v] of Object.entries(key)) put(name, v);
