@@ -20,7 +20,7 @@ export function define(program: Command, context: () => CliContext): void {
     .command('trace')
     .description('show what the controller does with a miss of FLOW under RULES_FILE: the rules each pass matches and the megaflow it installs; no kernel needed')
     .argument('<rules-file>', 'the rule table, as ovsdp controller reads it')
-    .argument('<flow>', 'the packet\'s flow key in ovs-dpctl\'s syntax, ports as numbers; metadata it leaves out (recirc_id, ct_state, ...) is zero, as in a first miss')
+    .argument('<flow>', 'the packet\'s flow key in ovs-dpctl\'s syntax, ports as numbers (or LOCAL); metadata it leaves out (recirc_id, ct_state, ...) is zero, as in a first miss')
     .option('--ct-next <state>', 'conntrack\'s answer at a ct(table=N) recirculation: the flags it sets (trk,est,rpl or +trk+new) or a number; once per recirculation, in the order of the passes', collect)
     .option('--json', 'print {"passes": [{"table", "recircId", "after"?, "key", "rules", "megaflow", "mask", "actions", "refusal"?, ...}], "pending", "unusedCtStates"}')
     .addHelpText('after', `
@@ -60,7 +60,8 @@ first miss. A first miss's key from "ovsdp upcalls" works, its port names made n
       // One packet's key: a mask would be silently dropped, so it is refused.
       const slash = flowText.indexOf('/');
       if (slash >= 0) throw new FlowParseError(flowText, slash, 'trace takes one packet\'s key: fields without masks (a megaflow from dump-flows is many packets)');
-      const key = parseFlowMatch(flowText).key ?? {};
+      // No datapath to name ports: numbers, and LOCAL (port 0) as the rules write it.
+      const key = parseFlowMatch(flowText, { portNumbers: new Map([['LOCAL', 0]]) }).key ?? {};
       const { Pipeline } = await import('../ovs/openflow/pipeline.js');
       const trace = traceKey(new Pipeline(rules), key, ctNext);
       const ctx = context();

@@ -197,6 +197,9 @@ test('ovsdp trace: bad input is named, with its exit code', () => {
   const loop = ovsdp('trace', writeRules('in_port=2,actions=resubmit(,9)\ntable=9,actions=resubmit(,9)'), 'in_port(2),eth_type(0x0806)');
   assert.equal(loop.status, 0);
   assert.match(loop.stdout, /:2 {2}table=9,actions=resubmit\(,9\) {2}\(x64\)\n/);
+  const local = ovsdp('trace', writeRules('in_port=LOCAL,actions=1'), 'in_port(LOCAL),eth_type(0x0806)');
+  assert.equal(local.status, 0, local.stderr);
+  assert.match(local.stdout, /megaflow: recirc_id\(0\),in_port\(0\),eth_type\(0x0806\), actions:1/);
   const noFile = ovsdp('trace', '/nonexistent.rules', OUT);
   assert.equal(noFile.status, 2);
   assert.match(noFile.stderr, /cannot read \/nonexistent\.rules/);
