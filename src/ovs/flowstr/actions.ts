@@ -31,10 +31,11 @@ export interface ParseActionsOptions {
   /** Resolves a port name in an output action (ovs-dpctl takes names only from a datapath's ports). */
   portNames?: (name: string) => number | undefined;
   /**
-   * Refuse NAT addresses and ports out of range (ovs-ofctl's syntax), where ovs-dpctl's
-   * scanf wraps them (10.1.1.300 is 10.1.1.44 there).
+   * nat() as ovs-ofctl reads it: addresses and ports out of range are refused, where
+   * ovs-dpctl's scanf wraps them (10.1.1.300 is 10.1.1.44 there), and so are persistent,
+   * hash and random without src or dst, which ovs-dpctl drops.
    */
-  strictNumbers?: boolean;
+  ofctlNat?: boolean;
 }
 
 export interface FormatActionsOptions {
@@ -179,7 +180,7 @@ function fieldNumber(fields: Map<string, unknown>, name: string, fallback = 0): 
 interface ParseContext {
   portNames?: (name: string) => number | undefined;
   depth: number;
-  strictNumbers?: boolean;
+  ofctlNat?: boolean;
 }
 
 const BARE_DROP = /drop(?![A-Za-z0-9_(])/iy;
@@ -438,8 +439,8 @@ function addressBytes(a: string): Buffer {
 }
 
 const NAT_ITEMS = new ItemTable('nat', [
-  callItem('src', (sc, ctx) => scanNatRange(sc, ctx.strictNumbers === true), 'src[=ADDRESSES[:PORTS]]'),
-  callItem('dst', (sc, ctx) => scanNatRange(sc, ctx.strictNumbers === true), 'dst[=ADDRESSES[:PORTS]]'),
+  callItem('src', (sc, ctx) => scanNatRange(sc, ctx.ofctlNat === true), 'src[=ADDRESSES[:PORTS]]'),
+  callItem('dst', (sc, ctx) => scanNatRange(sc, ctx.ofctlNat === true), 'dst[=ADDRESSES[:PORTS]]'),
   flagItem('persistent'), flagItem('hash'), flagItem('random'),
 ]);
 
@@ -451,8 +452,12 @@ function parseNat(sc: Scanner, ctx: ParseContext): AttrValues {
   if (f.has('src') && f.has('dst')) throw sc.error('nat(...) takes src or dst, not both', open);
   if (f.get('hash') && f.get('random')) throw sc.error('nat(...) takes hash or random, not both', open);
   const nat: AttrValues = {};
-  // Without src or dst ovs-dpctl sends an empty nat, whatever else was given.
-  if (!f.has('src') && !f.has('dst')) return nat;
+  if (!f.has('src') && !f.has('dst')) {
+    // ovs-ofctl refuses a flag without a type; ovs-dpctl sends an empty nat, whatever else was given.
+    const flag = ctx.ofctlNat ? [...f.keys()].find((name) => f.get(name)) : undefined;
+    if (flag) throw sc.error(`nat(${flag}) needs src or dst: the flags choose how a new connection's NAT is picked`, open);
+    return nat;
+  }
   nat[f.has('src') ? 'src' : 'dst'] = true;
   const r = (f.get('src') ?? f.get('dst')) as NatRange | undefined;
   if (!r) return nat;
@@ -842,7 +847,7 @@ const PARSERS: ReadonlyMap<string, ActionParser> = new Map<string, ActionParser>
  */
 export function parseActions(text: string, options: ParseActionsOptions = {}): AttrValues[] {
   const sc = new Scanner(text);
-  return parseList(sc, { portNames: options.portNames, depth: 0, strictNumbers: options.strictNumbers });
+  return parseList(sc, { portNames: options.portNames, depth: 0, ofctlNat: options.ofctlNat });
 }
 
 // ---------------------------------------------------------------- printing

@@ -774,17 +774,12 @@ function fromU128(f: PacketField, v: bigint): Buffer {
 function parseNat(sc: Scanner, piece: Piece, p: Protocols): AttrValues {
   let ct: AttrValues;
   try {
-    ct = parseActions(`ct(${piece.text})`, { strictNumbers: true })[0]!['ct'] as AttrValues;
+    ct = parseActions(`ct(${piece.text})`, { ofctlNat: true })[0]!['ct'] as AttrValues;
   } catch (err) {
     if (err instanceof FlowParseError) throw sc.error(err.detail, piece.at + Math.max(0, err.position - 3));
     throw err;
   }
   const nat = ct['nat'] as AttrValues;
-  // The flow syntax drops a flag without a type (as ovs-dpctl does); ovs-ofctl refuses it.
-  if (!nat['src'] && !nat['dst']) {
-    const flag = /^nat\(([\s\S]*)\)$/.exec(piece.text)?.[1]?.split(',').map((item) => item.trim()).find((item) => item === 'persistent' || item === 'hash' || item === 'random');
-    if (flag) throw sc.error(`nat(${flag}) needs src or dst: the flags choose how a new connection's NAT is picked`, piece.at);
-  }
   const min = nat['ip_min'];
   if (typeof min === 'string' && min.includes(':') !== isV6(p)) {
     throw sc.error(`the NAT address ${min} is not of the rule's IP family (${isV6(p) ? 'ipv6' : 'ip'})`, piece.at);
