@@ -1,7 +1,7 @@
 /** `ovsdp ct-del-limits [DP] zone=N1[,N2...]`: zones' own conntrack limits removed. */
 import type { Command } from 'commander';
 import { type CliContext, UsageError } from './context.js';
-import { CT_LIMITS_HELP, checkDatapath, splitDatapath, zoneListArg } from './ct-limit-args.js';
+import { CT_LIMITS_HELP, splitDatapath, withLimitsConnection, zoneListArg } from './ct-limit-args.js';
 
 export function define(program: Command, _context: () => CliContext): void {
   program
@@ -17,14 +17,7 @@ ${CT_LIMITS_HELP}`)
       if (rest.length === 0) throw new UsageError('ct-del-limits: no zones given (zone=N1[,N2...])');
       if (rest.length > 1) throw new UsageError(`ct-del-limits takes [DP] zone=N1[,N2...] (got ${args.length} arguments)`);
       const zones = zoneListArg(rest[0]!);
-      const { OvsConnection } = await import('../client/connection.js');
       const { deleteCtLimits } = await import('../client/ct-limits.js');
-      const conn = new OvsConnection();
-      try {
-        await checkDatapath(conn, dp);
-        await deleteCtLimits(conn, zones);
-      } finally {
-        conn.close();
-      }
+      await withLimitsConnection(dp, (conn) => deleteCtLimits(conn, zones));
     });
 }

@@ -1,7 +1,7 @@
 /** `ovsdp ct-get-limits [DP] [zone=N1[,N2...]]`: conntrack zone limits, as ovs-dpctl prints them. */
 import type { Command } from 'commander';
 import { type CliContext, UsageError } from './context.js';
-import { CT_LIMITS_HELP, checkDatapath, splitDatapath, zoneListArg } from './ct-limit-args.js';
+import { CT_LIMITS_HELP, splitDatapath, withLimitsConnection, zoneListArg } from './ct-limit-args.js';
 
 export function define(program: Command, context: () => CliContext): void {
   program
@@ -19,17 +19,10 @@ ${CT_LIMITS_HELP}`)
       if (rest.length > 1) throw new UsageError(`ct-get-limits takes [DP] [zone=N1[,N2...]] (got ${args.length} arguments)`);
       const zones = rest.length ? zoneListArg(rest[0]!) : undefined;
       const ctx = context();
-      const { OvsConnection } = await import('../client/connection.js');
       const { getCtLimits } = await import('../client/ct-limits.js');
-      const conn = new OvsConnection();
-      try {
-        await checkDatapath(conn, dp);
-        const limits = await getCtLimits(conn, zones);
-        if (opts.json) return ctx.printJSON(limits);
-        const { renderCtLimits } = await import('./render/ct-limits.js');
-        ctx.print(renderCtLimits(limits));
-      } finally {
-        conn.close();
-      }
+      const limits = await withLimitsConnection(dp, (conn) => getCtLimits(conn, zones));
+      if (opts.json) return ctx.printJSON(limits);
+      const { renderCtLimits } = await import('./render/ct-limits.js');
+      ctx.print(renderCtLimits(limits));
     });
 }

@@ -41,13 +41,22 @@ export function zoneListArg(arg: string): number[] {
 }
 
 /**
- * Checks that DP exists when it is given, as ovs-dpctl opens it; the limits themselves are
- * the network namespace's, whatever the datapath.
+ * Runs `fn` on a connection of its own, after checking that DP exists when it is given (as
+ * ovs-dpctl opens it; the limits themselves are the network namespace's, whatever the
+ * datapath), and closes it.
  */
-export async function checkDatapath(conn: OvsConnection, dp: string | undefined): Promise<void> {
-  if (dp === undefined) return;
-  const { getDatapath } = await import('../client/datapaths.js');
-  await getDatapath(conn, dp);
+export async function withLimitsConnection<T>(dp: string | undefined, fn: (conn: OvsConnection) => Promise<T>): Promise<T> {
+  const { OvsConnection } = await import('../client/connection.js');
+  const conn = new OvsConnection();
+  try {
+    if (dp !== undefined) {
+      const { getDatapath } = await import('../client/datapaths.js');
+      await getDatapath(conn, dp);
+    }
+    return await fn(conn);
+  } finally {
+    conn.close();
+  }
 }
 
 /** The help text the three commands share. */

@@ -1,7 +1,7 @@
 /** `ovsdp ct-set-limits [DP] [default=L] [zone=N,limit=L]...`: set conntrack zone limits. */
 import type { Command } from 'commander';
 import { type CliContext, UsageError } from './context.js';
-import { CT_LIMITS_HELP, checkDatapath, defaultLimitArg, splitDatapath, zoneLimitArg } from './ct-limit-args.js';
+import { CT_LIMITS_HELP, defaultLimitArg, splitDatapath, withLimitsConnection, zoneLimitArg } from './ct-limit-args.js';
 
 export function define(program: Command, _context: () => CliContext): void {
   program
@@ -23,14 +23,7 @@ ct-del-limits gives zones the default limit again; ct-get-limits shows them.`)
         else throw new UsageError(`"${arg}": the default limit is given twice`);
       }
       if (changes.defaultLimit === undefined && changes.zones.length === 0) throw new UsageError('ct-set-limits: nothing to set (give default=L or zone=N,limit=L)');
-      const { OvsConnection } = await import('../client/connection.js');
       const { setCtLimits } = await import('../client/ct-limits.js');
-      const conn = new OvsConnection();
-      try {
-        await checkDatapath(conn, dp);
-        await setCtLimits(conn, changes);
-      } finally {
-        conn.close();
-      }
+      await withLimitsConnection(dp, (conn) => setCtLimits(conn, changes));
     });
 }
