@@ -35,7 +35,7 @@ import type { AttrValues } from '../nl/schema.js';
 import { DumpInterruptedError, type IndexedResult } from '../nl/socket.js';
 import { actionAttrs } from '../ovs/actions.js';
 import { UFID_FLAGS, flowAttrs, flowFamily } from '../ovs/flow.js';
-import { checkFlowActions, checkFlowMatch } from '../ovs/flow-check.js';
+import { flowRefusal } from '../ovs/flow-check.js';
 import { mhashAdd, mhashFinish } from '../ovs/hash.js';
 import { ovsHeader } from '../ovs/header.js';
 import { flowKeyAttrs } from '../ovs/keys.js';
@@ -484,14 +484,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (!e) {
       const mask = encodeAttrs(flowKeyAttrs, t.mask);
       e = { mask, maskLanes: lanesAfter(mask), actions: encodeList(actionAttrs, t.actions) };
-      let actionsPassed = false;
-      try {
-        checkFlowActions(t.actions);
-        actionsPassed = true;
-        checkFlowMatch(key, t.mask);
-      } catch (err) {
-        e.refusal = err as Error;
-        e.actionsRefused = !actionsPassed;
+      const refusal = flowRefusal(key, t.mask, t.actions);
+      if (refusal) {
+        e.refusal = refusal.error;
+        e.actionsRefused = refusal.inActions;
       }
       this.encodedTranslations.set(t, e);
     }

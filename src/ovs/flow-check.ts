@@ -542,6 +542,23 @@ export function checkFlowActions(actions: unknown): void {
 }
 
 /**
+ * What the kernel would refuse in a megaflow, for callers that go on without it (the
+ * controller, `ovsdp trace`): the error, and whether it is in the actions (then a packet's
+ * execute with them is refused too); undefined when the flow would be taken.
+ */
+export function flowRefusal(key: AttrValues, mask: AttrValues, actions: readonly AttrValues[]): { error: Error; inActions: boolean } | undefined {
+  let actionsPassed = false;
+  try {
+    checkFlowActions(actions);
+    actionsPassed = true;
+    checkFlowMatch(key, mask);
+    return undefined;
+  } catch (err) {
+    return { error: err as Error, inActions: !actionsPassed };
+  }
+}
+
+/**
  * checkFlowActions once per actions list object (bulk loads and packet batches share
  * lists): the refusal found the first time, or undefined, remembered.
  */

@@ -10,7 +10,7 @@
  * kernel's clone); the walk follows every one, depth first.
  */
 import type { AttrValues } from '../../nl/schema.js';
-import { checkFlowActions, checkFlowMatch } from '../flow-check.js';
+import { flowRefusal } from '../flow-check.js';
 import { CT_STATE_FLAGS, FRAG_TYPES } from '../keys.js';
 import { structOf } from './fields.js';
 import { type Pipeline, RecircIds, type Translation } from './pipeline.js';
@@ -145,8 +145,8 @@ export function traceKey(pipeline: Pipeline, key: AttrValues, ctNext: readonly n
     const translation = pipeline.translate(k, recirc);
     const pass: TracePass = { key: k, table, translation };
     if (after) pass.after = after;
-    const refusal = refusalOf(k, translation);
-    if (refusal) pass.refusal = refusal;
+    const refusal = flowRefusal(k, translation.mask, translation.actions);
+    if (refusal) pass.refusal = refusal.error.message;
     const index = trace.passes.push(pass) - 1;
     for (const r of recirculationsOf(translation, recirc, index)) {
       if (used === ctNext.length) trace.pending.push(r);
@@ -156,17 +156,6 @@ export function traceKey(pipeline: Pipeline, key: AttrValues, ctNext: readonly n
   walk(upcallKey(key), 0, undefined);
   trace.unusedCtStates = ctNext.length - used;
   return trace;
-}
-
-/** What the controller's pre-send checks say of a pass's megaflow (undefined: it would install it). */
-function refusalOf(key: AttrValues, t: Translation): string | undefined {
-  try {
-    checkFlowActions(t.actions);
-    checkFlowMatch(key, t.mask);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
 }
 
 /** Each recirc of a translation's actions, with the zone of the ct action before it. */
