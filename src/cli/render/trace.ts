@@ -1,6 +1,7 @@
 /** `trace` output: each pass of a packet through the rule table, as text or --json. */
 import { formatFlowMatch } from '../../client/flow-text.js';
 import type { AttrValues } from '../../nl/schema.js';
+import { hexAlt } from '../../ovs/flowstr/keys.js';
 import { maskedKey } from '../../ovs/openflow/fields.js';
 import { consecutiveRuns } from '../../ovs/openflow/rules.js';
 import type { Recirculation, Trace, TracePass } from '../../ovs/openflow/trace.js';
@@ -27,17 +28,15 @@ function conntrackText(key: AttrValues): string {
   return formatFlowMatch(ct, mask, undefined);
 }
 
-const hex = (n: number): string => `0x${n.toString(16)}`;
-
 function pendingText(r: Recirculation): string {
-  return `pass ${r.from + 1}'s recirc(${hex(r.id)}) to table ${r.table} not followed: conntrack (zone ${r.zone}) decides the next pass's ct_state;`;
+  return `pass ${r.from + 1}'s recirc(${hexAlt(r.id)}) to table ${r.table} not followed: conntrack (zone ${r.zone}) decides the next pass's ct_state;`;
 }
 
 export function renderTrace(trace: Trace, file: string, style: Style): string {
   const out: string[] = [];
   trace.passes.forEach((p, i) => {
     const where = p.after
-      ? `recirc(${hex(p.after.id)}) of pass ${p.after.from + 1}, table ${p.table}, after conntrack: ${conntrackText(p.key)}`
+      ? `recirc(${hexAlt(p.after.id)}) of pass ${p.after.from + 1}, table ${p.table}, after conntrack: ${conntrackText(p.key)}`
       : `table ${p.table}`;
     out.push(style.bold(`pass ${i + 1}: ${where}`));
     // A rule matched again and again in a row (a resubmit loop) once, with its count.

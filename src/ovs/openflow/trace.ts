@@ -11,6 +11,7 @@
  */
 import type { AttrValues } from '../../nl/schema.js';
 import { flowRefusal } from '../flow-check.js';
+import { hexAlt } from '../flowstr/keys.js';
 import { CT_STATE_FLAGS, FRAG_TYPES } from '../keys.js';
 import { structOf } from './fields.js';
 import { type Pipeline, RecircIds, type Translation } from './pipeline.js';
@@ -54,7 +55,7 @@ export function upcallKey(key: AttrValues): AttrValues {
   if (key['in_port'] === undefined) throw new TraceInputError('FLOW has no in_port(N): every packet comes in on a port');
   const recirc = Number(key['recirc_id'] ?? 0);
   if (recirc !== 0) {
-    throw new TraceInputError(`FLOW has recirc_id(0x${recirc.toString(16)}): a trace starts at the packet's first miss (recirc_id 0); give conntrack's answers with --ct-next to follow it`);
+    throw new TraceInputError(`FLOW has recirc_id(${hexAlt(recirc)}): a trace starts at the packet's first miss (recirc_id 0); give conntrack's answers with --ct-next to follow it`);
   }
   const out: AttrValues = {};
   for (const name of METADATA_ORDER) {
@@ -97,7 +98,7 @@ export function parseCtState(text: string): number {
     }
   }
   const known = Object.values(CT_STATE_FLAGS).reduce((a, b) => a | b, 0);
-  if (state & ~known) throw new TraceInputError(`"${text}": 0x${(state & ~known).toString(16)} holds no conntrack flag (known: ${Object.keys(CT_STATE_FLAGS).join(', ')})`);
+  if (state & ~known) throw new TraceInputError(`"${text}": ${hexAlt(state & ~known)} holds no conntrack flag (known: ${Object.keys(CT_STATE_FLAGS).join(', ')})`);
   if (!(state & CT_STATE_FLAGS.trk)) throw new TraceInputError(`"${text}": conntrack sets trk on every packet it sees (e.g. trk,est or trk,new)`);
   return state;
 }
